@@ -1,0 +1,69 @@
+// The avatar domain: what the worker knows about each subject's picture and each queued job.
+
+import type { SubjectKind } from '../jid.js';
+
+export type AvatarState = 'unknown' | 'fetched' | 'none' | 'hidden';
+
+/** A contact's or group's picture as stored (columns of `contacts` / `chats`). */
+export interface AvatarRecord {
+  readonly jid: string;
+  readonly kind: SubjectKind;
+  readonly name?: string;
+  readonly state: AvatarState;
+  /** WhatsApp's id of the current picture; sent back with the next query. */
+  readonly pictureId?: string;
+  readonly sha256?: string;
+  readonly size?: number;
+  /** Local file path (`profile_picture`), set only while a file exists. */
+  readonly path?: string;
+  /** Last completed check, unix ms (`profile_picture_timestamp`). */
+  readonly checkedAt?: number;
+  /** When the stored picture last changed, unix ms. */
+  readonly changedAt?: number;
+  /** When the TTL sweep should check again, unix ms. */
+  readonly nextCheckAt?: number;
+  /** Consecutive `hidden` answers, for the 1 d → 14 d backoff. */
+  readonly hiddenCount: number;
+  readonly lastActivityAt?: number;
+}
+
+/** Why a job is queued; the order of this list is the priority order, highest first. */
+export const JOB_REASONS = ['explicit', 'favourite', 'changed', 'active-chat', 'never-fetched', 'stale'] as const;
+export type JobReason = (typeof JOB_REASONS)[number];
+
+/** Higher runs first. Spaced so a reason's priority reads at a glance in the database. */
+export const PRIORITY_BY_REASON: Readonly<Record<JobReason, number>> = {
+  explicit: 60,
+  favourite: 50,
+  changed: 40,
+  'active-chat': 30,
+  'never-fetched': 20,
+  stale: 10,
+};
+
+export interface AvatarJob {
+  readonly jid: string;
+  readonly kind: SubjectKind;
+  /** The reason that gave the job its current priority. */
+  readonly reason: JobReason;
+  readonly priority: number;
+  /** Order within one priority, higher first (the last activity for active chats, else 0). */
+  readonly rank: number;
+  /** Ignore the stored picture id and download again. */
+  readonly force: boolean;
+  /** Transient failures so far, for the retry backoff. */
+  readonly attempts: number;
+  /** Not before this unix ms (retry backoff); 0 when ready at once. */
+  readonly notBefore: number;
+  /** Enqueue order, for first-in-first-out within equal priority and rank. */
+  readonly seq: number;
+  readonly enqueuedAt: number;
+}
+
+export interface EnqueueRequest {
+  readonly jid: string;
+  readonly kind: SubjectKind;
+  readonly reason: JobReason;
+  readonly rank?: number;
+  readonly force?: boolean;
+}

@@ -1,0 +1,44 @@
+// What the Home Assistant bridge needs from the worker, and nothing more. The composition root
+// implements it over the store and the queue; the bridge's tests implement it in memory.
+
+import type {
+  AvatarUpdate,
+  CallErrorCode,
+  DirectoryEntry,
+  RefreshAvatarCall,
+  RefreshAvatarResponse,
+  RefreshAvatarsCall,
+  RefreshAvatarsResponse,
+  WorkerStatus,
+} from './protocol.js';
+
+/** A service call the worker refuses; `code` reaches HA, which shows a translated message. */
+export class CallError extends Error {
+  override readonly name = 'CallError';
+  constructor(
+    readonly code: CallErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type WorkerChange =
+  | { readonly type: 'status' }
+  | { readonly type: 'directory' }
+  | { readonly type: 'avatar'; readonly jid: string };
+
+export interface WorkerPort {
+  /** Queues one JID (validated here; throws CallError) and, if asked, waits for its outcome. */
+  refreshAvatar(call: RefreshAvatarCall): Promise<RefreshAvatarResponse>;
+  refreshAvatars(call: RefreshAvatarsCall): Promise<RefreshAvatarsResponse>;
+  /** The favourites chosen in HA; the worker keeps them fresh first and sends their bytes. */
+  setFavourites(jids: readonly string[]): void;
+  status(): WorkerStatus;
+  directory(): DirectoryEntry[];
+  /** The current update for one subject, with the picture bytes when `withImage` and a file exists. */
+  avatarUpdate(jid: string, withImage: boolean): Promise<AvatarUpdate | undefined>;
+  favourites(): readonly string[];
+  /** Notifies what changed so the bridge pushes it; returns the unsubscribe. */
+  onChange(listener: (change: WorkerChange) => void): () => void;
+}

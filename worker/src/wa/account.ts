@@ -1,0 +1,70 @@
+// The narrow interface between the worker and a WhatsApp account. The real implementation wraps
+// Baileys (wa/baileys/); the simulated one (sim/) is a demo and test harness. The core never
+// sees anything WhatsApp-specific beyond these types.
+
+import type { SubjectKind } from '../jid.js';
+
+/** What one `w:profile:picture` query answered, already classified for the state machine. */
+export type PictureQueryOutcome =
+  /** A picture whose id differs from the one we sent (or we sent none): download `url` now. */
+  | { readonly kind: 'picture'; readonly pictureId: string; readonly url: string }
+  /** The picture id we sent is still current: nothing to download. */
+  | { readonly kind: 'unchanged'; readonly pictureId: string }
+  /** `item-not-found` (404) or an answer without a picture: the subject has no picture. */
+  | { readonly kind: 'none' }
+  /** `not-authorized` (401): hidden by privacy settings, blocked, or anti-scraping. */
+  | { readonly kind: 'hidden' }
+  /** `rate-overlimit` (429): the whole queue must pause. */
+  | { readonly kind: 'rate-limited' }
+  /** Timeout (408), dropped socket (bare close code or 428), server error, network error: retry later. */
+  | { readonly kind: 'transient'; readonly cause: TransientCause; readonly detail: string };
+
+export type TransientCause = 'timeout' | 'socket-closed' | 'server-error' | 'network';
+
+export type ConnectionState = 'connecting' | 'pairing' | 'open' | 'closed' | 'logged-out';
+
+export interface ContactInfo {
+  /** Normalised contact JID (`…@s.whatsapp.net` or `…@lid`). */
+  readonly jid: string;
+  /** The name saved in the phone's address book, if any. */
+  readonly name?: string;
+  /** The name the contact chose for themselves (WhatsApp's "push name"). */
+  readonly notify?: string;
+  /** The phone-number JID of a `@lid` contact, or the LID of a phone-number contact, when known. */
+  readonly alternateJid?: string;
+}
+
+export interface ChatInfo {
+  /** Normalised chat JID: a contact or a group. */
+  readonly jid: string;
+  readonly kind: SubjectKind;
+  readonly name?: string;
+  /** Unix milliseconds of the last message, used to fetch active chats first. */
+  readonly lastActivityAt?: number;
+}
+
+export type AccountEvent =
+  | { readonly type: 'connection'; readonly state: ConnectionState; readonly detail?: string; readonly retryAt?: number }
+  /** A QR to scan or a pairing code to type on the phone; `undefined` both once linked. */
+  | { readonly type: 'pairing'; readonly qr?: string; readonly code?: string }
+  | { readonly type: 'contacts'; readonly contacts: readonly ContactInfo[] }
+  | { readonly type: 'chats'; readonly chats: readonly ChatInfo[] }
+  /** WhatsApp said a picture changed or was removed (`contacts.update` with `imgUrl`, group stub). */
+  | { readonly type: 'picture-changed'; readonly jid: string; readonly removed: boolean }
+  /** The initial history sync finished: every known contact and chat may be queued. */
+  | { readonly type: 'history-synced' };
+
+export type AccountListener = (event: AccountEvent) => void;
+
+export interface WhatsAppAccount {
+  /** Connects; progress and data arrive as events. Resolves once connecting has begun. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Subscribes to account events; returns the unsubscribe. */
+  onEvent(listener: AccountListener): () => void;
+  /**
+   * Asks WhatsApp for a subject's picture. `knownPictureId` is the id we stored, so an unchanged
+   * picture costs no download. Never throws for WhatsApp's answers; every answer is classified.
+   */
+  queryPicture(jid: string, knownPictureId: string | undefined, timeoutMs: number): Promise<PictureQueryOutcome>;
+}
