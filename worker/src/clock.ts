@@ -30,7 +30,8 @@ export class FakeClock implements Clock {
   }
 
   setTimer(callback: () => void, delayMs: number): () => void {
-    const timer = { at: this.current + Math.max(0, delayMs), order: this.order++, callback };
+    // Whole milliseconds, as a real clock reads: times derived from it go into INTEGER columns.
+    const timer = { at: this.current + Math.max(0, Math.ceil(delayMs)), order: this.order++, callback };
     this.timers.push(timer);
     return () => {
       this.timers = this.timers.filter((candidate) => candidate !== timer);
@@ -39,7 +40,7 @@ export class FakeClock implements Clock {
 
   /** Moves time forward by `ms`, firing every timer that falls due on the way, in order. */
   advance(ms: number): void {
-    const target = this.current + ms;
+    const target = this.current + Math.ceil(ms);
     for (;;) {
       const due = this.timers
         .filter((timer) => timer.at <= target)

@@ -1,0 +1,44 @@
+"""WhatsApp Avatars: contact pictures kept by the WhatsApp worker add-on, shown in Home Assistant."""
+
+from __future__ import annotations
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.typing import ConfigType
+
+from . import websocket_api
+from .const import DOMAIN
+from .coordinator import WhatsAppConfigEntry, WhatsAppCoordinator, WhatsAppRuntimeData, favourites_of
+from .services import async_setup_services
+
+PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.IMAGE, Platform.SENSOR]
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Registers the services and the worker's websocket commands once per HA start."""
+    async_setup_services(hass)
+    websocket_api.async_setup(hass)
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: WhatsAppConfigEntry) -> bool:
+    """Loads the stored pictures and waits for the worker to connect (it connects to HA)."""
+    coordinator = WhatsAppCoordinator(hass, entry)
+    await coordinator.async_start()
+    entry.async_on_unload(coordinator.async_stop)
+    entry.runtime_data = WhatsAppRuntimeData(coordinator=coordinator)
+    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def _async_options_updated(hass: HomeAssistant, entry: WhatsAppConfigEntry) -> None:
+    await entry.runtime_data.coordinator.async_set_favourites(favourites_of(entry))
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: WhatsAppConfigEntry) -> bool:
+    """Unloads the platforms; the worker's subscription then answers `not_loaded` until reload."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)

@@ -1,0 +1,58 @@
+"""Constants for the WhatsApp Avatars integration."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import timedelta
+from typing import Final
+
+DOMAIN: Final = "whatsapp"
+LOGGER = logging.getLogger(__package__)
+
+# The wire protocol with the worker (worker/src/ha/protocol.ts); bumped only on breaking changes.
+PROTOCOL_VERSION: Final = 1
+
+CONF_FAVOURITES: Final = "favourites"
+
+EVENT_AVATAR_UPDATED: Final = "whatsapp_avatar_updated"
+
+SERVICE_REFRESH_AVATAR: Final = "refresh_avatar"
+SERVICE_REFRESH_AVATARS: Final = "refresh_avatars"
+
+# Same rules as worker/src/jid.ts after normalisation: phone-number and LID users, and groups
+# (old groups are `<creator>-<timestamp>`).
+CONTACT_JID_RE: Final = re.compile(r"^[0-9]{1,20}@(s\.whatsapp\.net|lid)$")
+GROUP_JID_RE: Final = re.compile(r"^[0-9]{1,20}(-[0-9]{1,12})?@g\.us$")
+
+# HA refuses larger pictures; WhatsApp's full-size pictures are well below this. Same as the
+# worker's MAX_PICTURE_BYTES.
+MAX_PICTURE_BYTES: Final = 5 * 1024 * 1024
+JPEG_MAGIC: Final = b"\xff\xd8\xff"
+PICTURE_CONTENT_TYPE: Final = "image/jpeg"
+
+# The picker must hold a whole address book; anything larger is a bug or an attack on memory.
+MAX_DIRECTORY_ENTRIES: Final = 50_000
+MAX_NAME_LENGTH: Final = 256
+
+CONNECTION_STATES: Final = ("connecting", "pairing", "open", "closed", "logged-out")
+AVATAR_STATES: Final = ("unknown", "fetched", "none", "hidden")
+SUBJECT_KINDS: Final = ("contact", "group")
+REFRESH_SCOPES: Final = ("all", "missing", "stale", "favourites")
+CALL_ERROR_CODES: Final = ("invalid_jid", "unknown_jid", "not_connected", "internal_error")
+
+# refresh_avatar may wait this long for the outcome; WhatsApp answers a picture query within
+# seconds, but a long queue ahead of an explicit job can take minutes.
+MAX_WAIT_SECONDS: Final = 300
+DEFAULT_WAIT_SECONDS: Final = 30
+# How long past the requested wait HA keeps waiting for the worker's answer: the worker answers
+# as soon as its own wait runs out, so this only covers the round trip and a busy event loop.
+CALL_RESPONSE_MARGIN_SECONDS: Final = 15
+# refresh_avatars only queues jobs, which the worker does in one database transaction.
+REFRESH_AVATARS_TIMEOUT_SECONDS: Final = 30
+
+# A worker that is away this long is more than a restart or an update: tell the user.
+WORKER_GONE_ISSUE_DELAY: Final = timedelta(minutes=15)
+
+ISSUE_WORKER_GONE: Final = "worker_gone"
+ISSUE_LOGGED_OUT: Final = "logged_out"

@@ -1,0 +1,222 @@
+"""The push coordinator: every worker message replaces the snapshot the entities read."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import async_call_later
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.util import dt as dt_util
+
+from .const import (
+    CONF_FAVOURITES,
+    DOMAIN,
+    EVENT_AVATAR_UPDATED,
+    ISSUE_LOGGED_OUT,
+    ISSUE_WORKER_GONE,
+    LOGGER,
+    WORKER_GONE_ISSUE_DELAY,
+)
+from .models import DirectoryEntry, Picture, WorkerData, WorkerStatus, frozen_mapping
+from .store import DirectoryStore, PictureStore
+from .worker_link import WorkerLink
+
+
+@dataclass(frozen=True, kw_only=True)
+class WhatsAppRuntimeData:
+    """What a loaded entry holds."""
+
+    coordinator: WhatsAppCoordinator
+
+
+type WhatsAppConfigEntry = ConfigEntry[WhatsAppRuntimeData]
+
+
+def favourites_of(entry: ConfigEntry) -> tuple[str, ...]:
+    """The favourites chosen in the options flow, in a stable order."""
+    return tuple(sorted(set(entry.options.get(CONF_FAVOURITES, []))))
+
+
+class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
+    """Holds what the worker reported; has no update method because the worker pushes."""
+
+    config_entry: WhatsAppConfigEntry
+
+    def __init__(self, hass: HomeAssistant, entry: WhatsAppConfigEntry) -> None:
+        """Nothing is read or scheduled until `async_start`."""
+        super().__init__(hass, LOGGER, config_entry=entry, name=DOMAIN, update_interval=None)
+        self.link = WorkerLink(hass, self._worker_connected_changed)
+        self.pictures = PictureStore(hass)
+        self.directory_store = DirectoryStore(hass)
+        self._cancel_gone_timer: CALLBACK_TYPE | None = None
+        self.data = WorkerData()
+
+    async def async_start(self) -> None:
+        """Loads what was stored, so pictures show before the worker comes back."""
+        favourites = favourites_of(self.config_entry)
+        pictures = {}
+        for jid in favourites:
+            if (picture := await self.pictures.async_load(jid)) is not None:
+                pictures[jid] = picture
+        self.data = WorkerData(
+            directory=frozen_mapping(await self.directory_store.async_load()),
+            pictures=frozen_mapping(pictures),
+            favourites=favourites,
+        )
+        self._start_gone_timer()
+
+    @callback
+    def async_stop(self) -> None:
+        """Cancels the timer and lets go of the worker; the issues stay, they describe the worker."""
+        self.link.async_close()
+        self._stop_gone_timer()
+
+    def _stop_gone_timer(self) -> None:
+        if self._cancel_gone_timer is not None:
+            self._cancel_gone_timer()
+            self._cancel_gone_timer = None
+
+    def _update(self, **changes: Any) -> None:
+        self.async_set_updated_data(replace(self.data, **changes))
+
+    # The worker's liveness ------------------------------------------------------------------
+
+    @callback
+    def _worker_connected_changed(self, connected: bool) -> None:
+        LOGGER.info("The WhatsApp worker %s", "connected" if connected else "disconnected")
+        if connected:
+            self._stop_gone_timer()
+            ir.async_delete_issue(self.hass, DOMAIN, ISSUE_WORKER_GONE)
+        else:
+            self._start_gone_timer()
+        self._update(worker_connected=connected)
+
+    def _start_gone_timer(self) -> None:
+        if self._cancel_gone_timer is None:
+            self._cancel_gone_timer = async_call_later(
+                self.hass, WORKER_GONE_ISSUE_DELAY, self._worker_gone_too_long
+            )
+
+    @callback
+    def _worker_gone_too_long(self, _now: datetime) -> None:
+        self._cancel_gone_timer = None
+        LOGGER.warning("No WhatsApp worker has connected for %s", WORKER_GONE_ISSUE_DELAY)
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            ISSUE_WORKER_GONE,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=ISSUE_WORKER_GONE,
+            translation_placeholders={"minutes": str(int(WORKER_GONE_ISSUE_DELAY.total_seconds() // 60))},
+        )
+
+    @callback
+    def async_worker_hello(self, worker_version: str) -> None:
+        """Records the version the worker announced."""
+        self._update(worker_version=worker_version)
+
+    # Worker pushes ---------------------------------------------------------------------------
+
+    @callback
+    def async_apply_status(self, status: WorkerStatus) -> None:
+        """A new `whatsapp/status`."""
+        if status.connection == "logged-out":
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                ISSUE_LOGGED_OUT,
+                is_fixable=False,
+                severity=ir.IssueSeverity.ERROR,
+                translation_key=ISSUE_LOGGED_OUT,
+            )
+        elif status.connection == "open":
+            ir.async_delete_issue(self.hass, DOMAIN, ISSUE_LOGGED_OUT)
+        self._update(status=status)
+
+    @callback
+    def async_apply_directory(self, entries: Iterable[DirectoryEntry]) -> None:
+        """A new `whatsapp/directory`, which replaces the previous one."""
+        directory = {entry.jid: entry for entry in entries}
+        self.directory_store.async_schedule_save(directory)
+        self._update(directory=frozen_mapping(directory))
+
+    async def async_apply_avatar(self, update: Mapping[str, Any], content: bytes | None) -> None:
+        """A `whatsapp/avatar` (validated; `content` is the decoded image)."""
+        jid: str = update["jid"]
+        previous = self.data.pictures.get(jid)
+        favourite = jid in self.data.favourites
+        if update["state"] == "none":
+            kept: bytes | None = None
+        elif content is not None and favourite:
+            kept = content
+        else:
+            # No bytes with this update (hidden keeps the last good picture, or the worker only
+            # reports metadata): keep showing what we have.
+            kept = previous.content if previous is not None else None
+        content_changed = kept != (previous.content if previous is not None else None)
+        picture = Picture(
+            jid=jid,
+            name=update["name"],
+            state=update["state"],
+            picture_id=update["picture_id"],
+            sha256=update["sha256"],
+            checked_at=update["checked_at"],
+            changed_at=update["changed_at"],
+            received_at=dt_util.utcnow()
+            if content_changed or previous is None
+            else previous.received_at,
+            content=kept if favourite else None,
+        )
+        pictures = dict(self.data.pictures)
+        pictures[jid] = picture
+        directory = self.data.directory
+        if (entry := directory.get(jid)) is not None and (
+            entry.name != picture.name or entry.state != picture.state
+        ):
+            directory = frozen_mapping(
+                {**directory, jid: replace(entry, name=picture.name or entry.name, state=picture.state)}
+            )
+        changed = previous is None or (previous.state, previous.sha256) != (picture.state, picture.sha256)
+        if favourite and (changed or content_changed or previous != picture):
+            await self.pictures.async_save(picture)
+        self._update(pictures=frozen_mapping(pictures), directory=directory)
+        if changed:
+            self.hass.bus.async_fire(
+                EVENT_AVATAR_UPDATED,
+                {"jid": jid, "name": picture.name, "state": picture.state, "sha256": picture.sha256},
+            )
+
+    # Favourites ------------------------------------------------------------------------------
+
+    async def async_set_favourites(self, favourites: tuple[str, ...]) -> None:
+        """Applies the favourites from the options and tells the worker."""
+        # Non-favourites keep their metadata (for the event's change detection) but no bytes.
+        pictures = {
+            jid: picture if jid in favourites else replace(picture, content=None)
+            for jid, picture in self.data.pictures.items()
+        }
+        for jid in set(self.data.favourites) - set(favourites):
+            await self.pictures.async_remove(jid)
+        for jid in set(favourites) - set(self.data.favourites):
+            if (picture := await self.pictures.async_load(jid)) is not None:
+                pictures[jid] = picture
+        self._update(favourites=favourites, pictures=frozen_mapping(pictures))
+        self.async_send_favourites()
+
+    @callback
+    def async_send_favourites(self) -> None:
+        """Sends the favourites down the subscription (at subscribe and on every change)."""
+        self.link.async_send({"type": "favourites", "jids": list(self.data.favourites)})
+
+
+def sha256_hex(content: bytes) -> str:
+    """The digest the worker sends with a picture."""
+    return hashlib.sha256(content).hexdigest()

@@ -1,0 +1,56 @@
+"""Base entities: the worker's device (hub) and one device per favourite contact or group."""
+
+from __future__ import annotations
+
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from .const import DOMAIN
+from .coordinator import WhatsAppCoordinator
+
+
+def worker_device_info(coordinator: WhatsAppCoordinator) -> DeviceInfo:
+    """The worker add-on, which every status entity belongs to."""
+    return DeviceInfo(
+        identifiers={(DOMAIN, coordinator.config_entry.entry_id)},
+        name="WhatsApp",
+        manufacturer="WhatsApp Avatars",
+        model="Worker",
+        sw_version=coordinator.data.worker_version,
+        entry_type=DeviceEntryType.SERVICE,
+    )
+
+
+class WhatsAppWorkerEntity(CoordinatorEntity[WhatsAppCoordinator]):
+    """An entity of the worker's device; unique ids are stable per config entry."""
+
+    _attr_has_entity_name = True
+
+    def __init__(self, coordinator: WhatsAppCoordinator, key: str) -> None:
+        """Ties the entity to the worker's device."""
+        super().__init__(coordinator)
+        self._attr_unique_id = f"{coordinator.config_entry.entry_id}_{key}"
+        self._attr_device_info = worker_device_info(coordinator)
+
+
+class WhatsAppContactEntity(CoordinatorEntity[WhatsAppCoordinator]):
+    """An entity of one contact's or group's device; unique ids come from the JID, never a name."""
+
+    _attr_has_entity_name = True
+
+    def __init__(self, coordinator: WhatsAppCoordinator, jid: str, key: str) -> None:
+        """Ties the entity to the subject's device, named after the contact as WhatsApp knows it."""
+        super().__init__(coordinator)
+        self.jid = jid
+        self._attr_unique_id = f"{jid}_{key}"
+        entry = coordinator.data.directory.get(jid)
+        picture = coordinator.data.pictures.get(jid)
+        name = (picture.name if picture else None) or (entry.label if entry else None) or jid
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, jid)},
+            name=name,
+            manufacturer="WhatsApp",
+            model="Group" if jid.endswith("@g.us") else "Contact",
+            via_device=(DOMAIN, coordinator.config_entry.entry_id),
+            entry_type=DeviceEntryType.SERVICE,
+        )

@@ -1,0 +1,103 @@
+"""Image entities: one per favourite contact or group, showing the picture the worker pushed.
+
+Availability follows the worker (unavailable while no worker is subscribed), but the last picture
+is kept on disk and in memory and is always served: HA's image proxy serves an unavailable entity
+too, and the state keeps its `entity_picture`, so a dashboard still shows the last picture after an
+HA restart while the worker is away, and nothing is lost when it comes back."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from homeassistant.components.image import ImageEntity
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .const import DOMAIN, PICTURE_CONTENT_TYPE
+from .coordinator import WhatsAppConfigEntry, WhatsAppCoordinator
+from .entity import WhatsAppContactEntity
+from .models import Picture
+
+# Pushed by the worker; nothing to throttle.
+PARALLEL_UPDATES = 0
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: WhatsAppConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Adds a picture per favourite, and follows the favourites as they change."""
+    coordinator = entry.runtime_data.coordinator
+    shown: set[str] = set()
+
+    @callback
+    def sync_favourites() -> None:
+        favourites = set(coordinator.data.favourites)
+        if added := favourites - shown:
+            shown.update(added)
+            async_add_entities(ContactPictureImage(hass, coordinator, jid) for jid in sorted(added))
+        if removed := shown - favourites:
+            shown.difference_update(removed)
+            _remove_devices_of_former_favourites(hass, entry, favourites)
+
+    # Favourites dropped while the entry was not loaded.
+    _remove_devices_of_former_favourites(hass, entry, set(coordinator.data.favourites))
+    sync_favourites()
+    entry.async_on_unload(coordinator.async_add_listener(sync_favourites))
+
+
+def _remove_devices_of_former_favourites(
+    hass: HomeAssistant, entry: WhatsAppConfigEntry, favourites: set[str]
+) -> None:
+    """A contact that is no longer a favourite loses its device, and with it its entity."""
+    registry = dr.async_get(hass)
+    for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+        jids = {identifier for domain, identifier in device.identifiers if domain == DOMAIN}
+        if jids and jids.isdisjoint(favourites) and entry.entry_id not in jids:
+            registry.async_update_device(device.id, remove_config_entry_id=entry.entry_id)
+
+
+class ContactPictureImage(WhatsAppContactEntity, ImageEntity):
+    """A contact's or group's profile picture."""
+
+    _attr_content_type = PICTURE_CONTENT_TYPE
+    _attr_translation_key = "picture"
+
+    def __init__(self, hass: HomeAssistant, coordinator: WhatsAppCoordinator, jid: str) -> None:
+        """Starts with the stored picture, if any."""
+        super().__init__(coordinator, jid, "picture")
+        ImageEntity.__init__(self, hass)
+        self._attr_image_last_updated = self._received_at()
+
+    def _picture(self) -> Picture | None:
+        return self.coordinator.data.pictures.get(self.jid)
+
+    def _received_at(self) -> datetime | None:
+        picture = self._picture()
+        return picture.received_at if picture is not None and picture.content is not None else None
+
+    @property
+    def available(self) -> bool:
+        """Unavailable while no worker is connected; the picture is still served meanwhile."""
+        return super().available and self.coordinator.data.worker_connected
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """The JID (for `whatsapp.refresh_avatar`) and the picture's state as the worker knows it."""
+        picture = self._picture()
+        return {"jid": self.jid, "picture_state": picture.state if picture else "unknown"}
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        # Bumped only when the bytes changed, so the frontend reloads the picture only then.
+        if (received_at := self._received_at()) != self._attr_image_last_updated:
+            self._attr_image_last_updated = received_at
+        super()._handle_coordinator_update()
+
+    async def async_image(self) -> bytes | None:
+        """The last picture the worker sent, kept across restarts."""
+        picture = self._picture()
+        return picture.content if picture is not None else None

@@ -1,0 +1,106 @@
+"""Typed views of what the worker reports, built from validated wire payloads."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+
+@dataclass(frozen=True, kw_only=True)
+class Progress:
+    """How far the worker is through its queue."""
+
+    done: int
+    total: int
+    rate_per_hour: float
+    eta_seconds: int | None
+
+    @property
+    def percent(self) -> float | None:
+        """Share of the queue done; None while there is nothing to do."""
+        if self.total <= 0:
+            return None
+        return round(100 * min(self.done, self.total) / self.total, 1)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkerStatus:
+    """The worker's last `whatsapp/status`."""
+
+    connection: str
+    pairing_qr: str | None
+    pairing_code: str | None
+    queue_length: int
+    progress: Progress | None
+    rate_limited_until: datetime | None
+    counts: Mapping[str, Mapping[str, int]]
+
+    @classmethod
+    def from_wire(cls, payload: Mapping[str, Any]) -> WorkerStatus:
+        """Build from a validated status payload."""
+        pairing = payload["pairing"] or {}
+        progress = payload["progress"]
+        return cls(
+            connection=payload["connection"],
+            pairing_qr=pairing.get("qr"),
+            pairing_code=pairing.get("code"),
+            queue_length=payload["queue_length"],
+            progress=Progress(**progress) if progress is not None else None,
+            rate_limited_until=payload["rate_limited_until"],
+            counts=payload["counts"],
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class DirectoryEntry:
+    """One contact or group the worker knows, for the favourites picker."""
+
+    jid: str
+    kind: str
+    name: str | None
+    state: str
+
+    @property
+    def label(self) -> str:
+        """What the picker shows: the name and the number, so equal names stay apart."""
+        user = self.jid.split("@", 1)[0]
+        shown = f"+{user}" if self.jid.endswith("@s.whatsapp.net") else self.jid
+        return f"{self.name} ({shown})" if self.name else shown
+
+
+@dataclass(frozen=True, kw_only=True)
+class Picture:
+    """The last known picture of one subject; `content` is set only for favourites."""
+
+    jid: str
+    name: str | None
+    state: str
+    picture_id: str | None
+    sha256: str | None
+    checked_at: datetime | None
+    changed_at: datetime | None
+    # When HA first saw these bytes; drives `image_last_updated`.
+    received_at: datetime | None = None
+    content: bytes | None = None
+
+
+def _frozen[K, V](mapping: Mapping[K, V] | None = None) -> Mapping[K, V]:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkerData:
+    """Everything the entities show: one immutable snapshot per push."""
+
+    worker_connected: bool = False
+    worker_version: str | None = None
+    status: WorkerStatus | None = None
+    directory: Mapping[str, DirectoryEntry] = field(default_factory=_frozen)
+    pictures: Mapping[str, Picture] = field(default_factory=_frozen)
+    favourites: tuple[str, ...] = ()
+
+
+frozen_mapping = _frozen

@@ -1,0 +1,187 @@
+"""Schemas (probatio, Home Assistant's voluptuous successor) for the wire protocol (worker/src/ha/protocol.ts), shared by the
+websocket commands and the service-call results."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import probatio as vol
+
+from homeassistant.util import dt as dt_util
+
+from .const import (
+    AVATAR_STATES,
+    CALL_ERROR_CODES,
+    CONNECTION_STATES,
+    CONTACT_JID_RE,
+    GROUP_JID_RE,
+    MAX_DIRECTORY_ENTRIES,
+    MAX_NAME_LENGTH,
+    MAX_PICTURE_BYTES,
+    REFRESH_SCOPES,
+    SUBJECT_KINDS,
+)
+
+# Base64 of MAX_PICTURE_BYTES, rounded up to whole 4-character groups; longer text is refused
+# before anything is decoded.
+MAX_PICTURE_BASE64_LENGTH = 4 * -(-MAX_PICTURE_BYTES // 3)
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+# Picture ids are decimal in practice; allow some room without letting arbitrary text through.
+PICTURE_ID_RE = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
+CALL_ID_RE = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
+
+
+def jid(value: Any) -> str:
+    """A normalised contact or group JID, exactly as the worker sends them."""
+    if not isinstance(value, str):
+        raise vol.Invalid("a JID must be a string")
+    if not (CONTACT_JID_RE.match(value) or GROUP_JID_RE.match(value)):
+        shown = value if len(value) <= 40 else f"{value[:40]}…"
+        raise vol.Invalid(
+            f"'{shown}' is not a contact or group JID"
+            " (<number>@s.whatsapp.net, <id>@lid or <id>@g.us)"
+        )
+    return value
+
+
+def utc_timestamp(value: Any) -> Any:
+    """An ISO 8601 time with a zone, as a timezone-aware datetime."""
+    if not isinstance(value, str) or (parsed := dt_util.parse_datetime(value)) is None:
+        raise vol.Invalid(f"expected an ISO 8601 time, got {value!r}")
+    if parsed.tzinfo is None:
+        raise vol.Invalid(f"the time {value!r} has no time zone")
+    return parsed
+
+
+def _pattern(regex: re.Pattern[str], what: str) -> Any:
+    def validate(value: Any) -> str:
+        if not isinstance(value, str) or not regex.match(value):
+            raise vol.Invalid(f"malformed {what}")
+        return value
+
+    return validate
+
+
+def _bounded_text(max_length: int) -> Any:
+    return vol.All(str, vol.Length(max=max_length))
+
+
+def strict_int(value: Any) -> int:
+    """An integer that is not a boolean (bool is an int in Python, not on the wire)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise vol.Invalid(f"expected an integer, got {value!r}")
+    return value
+
+
+def _count() -> Any:
+    return vol.All(strict_int, vol.Range(min=0))
+
+OPTIONAL_TIME = vol.Any(None, utc_timestamp)
+OPTIONAL_NAME = vol.Any(None, _bounded_text(MAX_NAME_LENGTH))
+SHA256 = _pattern(SHA256_RE, "sha256 (64 lowercase hex digits)")
+PICTURE_ID = _pattern(PICTURE_ID_RE, "picture id")
+CALL_ID = _pattern(CALL_ID_RE, "call id")
+
+HELLO_FIELDS: dict[Any, Any] = {
+    vol.Required("protocol_version"): strict_int,
+    vol.Required("worker_version"): _bounded_text(64),
+}
+
+AVATAR_FIELDS: dict[Any, Any] = {
+    vol.Required("jid"): jid,
+    vol.Required("kind"): vol.In(SUBJECT_KINDS),
+    vol.Required("name"): OPTIONAL_NAME,
+    vol.Required("state"): vol.In(AVATAR_STATES),
+    vol.Required("picture_id"): vol.Any(None, PICTURE_ID),
+    vol.Required("sha256"): vol.Any(None, SHA256),
+    vol.Required("checked_at"): OPTIONAL_TIME,
+    vol.Required("changed_at"): OPTIONAL_TIME,
+    # Decoded and checked by the handler, which answers with a precise error code.
+    vol.Required("image"): vol.Any(None, str),
+}
+
+_COUNTS_BY_STATE = vol.Schema({vol.Required(state): _count() for state in AVATAR_STATES})
+
+STATUS_FIELDS: dict[Any, Any] = {
+    vol.Required("connection"): vol.In(CONNECTION_STATES),
+    vol.Required("pairing"): vol.Any(
+        None,
+        {
+            vol.Required("qr"): vol.Any(None, _bounded_text(1024)),
+            vol.Required("code"): vol.Any(None, _bounded_text(64)),
+        },
+    ),
+    vol.Required("queue_length"): _count(),
+    vol.Required("progress"): vol.Any(
+        None,
+        {
+            vol.Required("done"): _count(),
+            vol.Required("total"): _count(),
+            vol.Required("rate_per_hour"): vol.All(
+                vol.Any(strict_int, float), vol.Range(min=0)
+            ),
+            vol.Required("eta_seconds"): vol.Any(None, _count()),
+        },
+    ),
+    vol.Required("rate_limited_until"): OPTIONAL_TIME,
+    vol.Required("counts"): {vol.Required(kind): _COUNTS_BY_STATE for kind in SUBJECT_KINDS},
+}
+
+DIRECTORY_ENTRY = vol.Schema(
+    {
+        vol.Required("jid"): jid,
+        vol.Required("kind"): vol.In(SUBJECT_KINDS),
+        vol.Required("name"): OPTIONAL_NAME,
+        vol.Required("state"): vol.In(AVATAR_STATES),
+    }
+)
+
+DIRECTORY_FIELDS: dict[Any, Any] = {
+    vol.Required("entries"): vol.All(
+        [DIRECTORY_ENTRY], vol.Length(max=MAX_DIRECTORY_ENTRIES)
+    ),
+}
+
+CALL_RESULT_FIELDS: dict[Any, Any] = {
+    vol.Required("call_id"): CALL_ID,
+    vol.Required("ok"): bool,
+    # Checked against the pending call's service by the handler.
+    vol.Optional("response"): dict,
+    vol.Optional("error"): {
+        vol.Required("code"): vol.In(CALL_ERROR_CODES),
+        vol.Required("message"): _bounded_text(1024),
+    },
+}
+
+AVATAR_OUTCOME = vol.Schema(
+    {
+        vol.Required("state"): vol.In(AVATAR_STATES),
+        vol.Required("changed"): bool,
+        vol.Required("picture_id"): vol.Any(None, PICTURE_ID),
+        vol.Required("sha256"): vol.Any(None, SHA256),
+        vol.Required("checked_at"): vol.Any(None, str),
+    }
+)
+
+# Responses are passed to the service caller as sent, so times stay strings here.
+REFRESH_AVATAR_RESPONSE = vol.Schema(
+    {
+        vol.Required("jid"): jid,
+        vol.Required("queued"): bool,
+        vol.Required("position"): vol.Any(None, vol.All(strict_int, vol.Range(min=1))),
+        vol.Required("eta_seconds"): vol.Any(None, _count()),
+        vol.Required("outcome"): vol.Any(None, AVATAR_OUTCOME),
+        vol.Required("timed_out"): bool,
+    }
+)
+
+REFRESH_AVATARS_RESPONSE = vol.Schema(
+    {
+        vol.Required("scope"): vol.In(REFRESH_SCOPES),
+        vol.Required("queued"): _count(),
+        vol.Required("matched"): _count(),
+        vol.Required("queue_length"): _count(),
+        vol.Required("eta_seconds"): vol.Any(None, _count()),
+    }
+)

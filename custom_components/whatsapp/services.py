@@ -1,0 +1,122 @@
+"""The services `whatsapp.refresh_avatar` and `whatsapp.refresh_avatars`, forwarded to the worker."""
+
+from __future__ import annotations
+
+import re
+
+import probatio as vol
+
+from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse, callback
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+
+from .const import (
+    CALL_RESPONSE_MARGIN_SECONDS,
+    CONTACT_JID_RE,
+    DEFAULT_WAIT_SECONDS,
+    DOMAIN,
+    GROUP_JID_RE,
+    MAX_WAIT_SECONDS,
+    REFRESH_AVATARS_TIMEOUT_SECONDS,
+    REFRESH_SCOPES,
+    SERVICE_REFRESH_AVATAR,
+    SERVICE_REFRESH_AVATARS,
+)
+from .coordinator import WhatsAppConfigEntry, WhatsAppCoordinator
+
+ATTR_JID = "jid"
+ATTR_FORCE = "force"
+ATTR_WAIT = "wait"
+ATTR_SCOPE = "scope"
+
+# What people paste: a phone number with +, spaces, dashes or brackets.
+PHONE_NUMBER_RE = re.compile(r"^\+?[0-9 ()\-]{5,30}$")
+# A device (`:12`) or agent (`_1`) suffix on the user part, as in worker/src/jid.ts.
+DEVICE_SUFFIX_RE = re.compile(r"[:_][0-9]+$")
+
+REFRESH_AVATAR_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_JID): cv.string,
+        vol.Optional(ATTR_FORCE, default=False): cv.boolean,
+        vol.Optional(ATTR_WAIT, default=DEFAULT_WAIT_SECONDS): vol.All(
+            vol.Coerce(int), vol.Range(min=0, max=MAX_WAIT_SECONDS)
+        ),
+    }
+)
+
+REFRESH_AVATARS_SCHEMA = vol.Schema(
+    {
+        vol.Optional(ATTR_SCOPE, default="missing"): vol.In(REFRESH_SCOPES),
+        vol.Optional(ATTR_FORCE, default=False): cv.boolean,
+    }
+)
+
+
+def normalise_jid(text: str) -> str:
+    """A JID as the worker stores it, from what a user typed; ServiceValidationError if it is none."""
+    raw = text.strip()
+    if PHONE_NUMBER_RE.match(raw):
+        digits = re.sub(r"[^0-9]", "", raw)
+        raw = f"{digits}@s.whatsapp.net"
+    user, at, server = raw.partition("@")
+    server = server.lower()
+    if server == "c.us":
+        server = "s.whatsapp.net"
+    jid = f"{DEVICE_SUFFIX_RE.sub('', user)}{at}{server}"
+    if not (CONTACT_JID_RE.match(jid) or GROUP_JID_RE.match(jid)):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_jid",
+            translation_placeholders={"jid": text[:60]},
+        )
+    return jid
+
+
+def _coordinator(hass: HomeAssistant) -> WhatsAppCoordinator:
+    entries: list[WhatsAppConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
+    if not entries:
+        raise HomeAssistantError(translation_domain=DOMAIN, translation_key="not_loaded")
+    return entries[0].runtime_data.coordinator
+
+
+async def _refresh_avatar(call: ServiceCall) -> ServiceResponse:
+    jid = normalise_jid(call.data[ATTR_JID])
+    wait = call.data[ATTR_WAIT]
+    coordinator = _coordinator(call.hass)
+    response = await coordinator.link.async_call(
+        SERVICE_REFRESH_AVATAR,
+        {"jid": jid, "force": call.data[ATTR_FORCE], "wait": wait},
+        wait + CALL_RESPONSE_MARGIN_SECONDS,
+    )
+    return response if call.return_response else None
+
+
+async def _refresh_avatars(call: ServiceCall) -> ServiceResponse:
+    coordinator = _coordinator(call.hass)
+    response = await coordinator.link.async_call(
+        SERVICE_REFRESH_AVATARS,
+        {"scope": call.data[ATTR_SCOPE], "force": call.data[ATTR_FORCE]},
+        REFRESH_AVATARS_TIMEOUT_SECONDS,
+    )
+    return response if call.return_response else None
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Registers the services once, in async_setup, so they exist (and explain) without an entry."""
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_REFRESH_AVATAR,
+        _refresh_avatar,
+        schema=REFRESH_AVATAR_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_REFRESH_AVATARS,
+        _refresh_avatars,
+        schema=REFRESH_AVATARS_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+
+

@@ -1,0 +1,126 @@
+"""Persistence of what must survive an HA restart while the worker is away: the favourites'
+last pictures (one Store file per JID, so a change rewrites one picture, not all of them) and
+the contact directory for the favourites picker."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.storage import Store
+from homeassistant.util import dt as dt_util
+
+from .const import DOMAIN, LOGGER
+from .models import DirectoryEntry, Picture
+
+STORAGE_VERSION = 1
+PICTURE_KEY_PREFIX = f"{DOMAIN}.picture."
+DIRECTORY_KEY = f"{DOMAIN}.directory"
+# A directory push can arrive every few seconds during a history sync; write at most this often.
+DIRECTORY_SAVE_DELAY_SECONDS = 30
+
+
+def _time(value: str | None) -> Any:
+    return dt_util.parse_datetime(value) if value else None
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+class PictureStore:
+    """The favourites' pictures on disk, in HA's .storage (written atomically by Store)."""
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        """Nothing is read until `async_load`."""
+        self._hass = hass
+        self._stores: dict[str, Store[dict[str, Any]]] = {}
+
+    def _store(self, jid: str) -> Store[dict[str, Any]]:
+        # JIDs are validated before they get here ([0-9@.-a-z] only), so they are safe file names.
+        if (store := self._stores.get(jid)) is None:
+            store = Store(self._hass, STORAGE_VERSION, f"{PICTURE_KEY_PREFIX}{jid}")
+            self._stores[jid] = store
+        return store
+
+    async def async_load(self, jid: str) -> Picture | None:
+        """The stored picture of one JID, or None when there is none or it is unreadable."""
+        data = await self._store(jid).async_load()
+        if not data:
+            return None
+        try:
+            content = base64.b64decode(data["image"], validate=True) if data.get("image") else None
+            return Picture(
+                jid=jid,
+                name=data.get("name"),
+                state=data["state"],
+                picture_id=data.get("picture_id"),
+                sha256=data.get("sha256"),
+                checked_at=_time(data.get("checked_at")),
+                changed_at=_time(data.get("changed_at")),
+                received_at=_time(data.get("received_at")),
+                content=content,
+            )
+        except (KeyError, TypeError, ValueError, binascii.Error) as err:
+            LOGGER.warning("Ignoring the unreadable stored picture of %s: %s", jid, err)
+            return None
+
+    async def async_save(self, picture: Picture) -> None:
+        """Writes one picture at once: it is what shows after a restart."""
+        await self._store(picture.jid).async_save(
+            {
+                "name": picture.name,
+                "state": picture.state,
+                "picture_id": picture.picture_id,
+                "sha256": picture.sha256,
+                "checked_at": _iso(picture.checked_at),
+                "changed_at": _iso(picture.changed_at),
+                "received_at": _iso(picture.received_at),
+                "image": base64.b64encode(picture.content).decode("ascii")
+                if picture.content is not None
+                else None,
+            }
+        )
+
+    async def async_remove(self, jid: str) -> None:
+        """Forgets a picture once its contact is no longer a favourite."""
+        await self._store(jid).async_remove()
+        self._stores.pop(jid, None)
+
+
+class DirectoryStore:
+    """The last contact directory, so the favourites picker works while the worker is away."""
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        """Nothing is read until `async_load`."""
+        self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, DIRECTORY_KEY)
+        self._entries: dict[str, DirectoryEntry] = {}
+
+    async def async_load(self) -> dict[str, DirectoryEntry]:
+        """The stored directory; empty when there is none or it is unreadable."""
+        data = await self._store.async_load()
+        try:
+            return {
+                item["jid"]: DirectoryEntry(
+                    jid=item["jid"], kind=item["kind"], name=item.get("name"), state=item["state"]
+                )
+                for item in (data or {}).get("entries", [])
+            }
+        except (KeyError, TypeError) as err:
+            LOGGER.warning("Ignoring the unreadable stored directory: %s", err)
+            return {}
+
+    def async_schedule_save(self, entries: dict[str, DirectoryEntry]) -> None:
+        """Saves a while later; a newer directory replaces a pending one."""
+        self._entries = entries
+        self._store.async_delay_save(self._data, DIRECTORY_SAVE_DELAY_SECONDS)
+
+    def _data(self) -> dict[str, Any]:
+        return {
+            "entries": [
+                {"jid": e.jid, "kind": e.kind, "name": e.name, "state": e.state}
+                for e in self._entries.values()
+            ]
+        }

@@ -1,0 +1,208 @@
+"""The websocket commands the worker uses (the contract is worker/src/ha/protocol.ts).
+
+Every command is admin-only and validated; a bad payload gets an error result with a stable
+snake_case code and a log line, never an exception that could break the integration."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+import probatio as vol
+
+from homeassistant.components import websocket_api
+from homeassistant.components.websocket_api import ActiveConnection
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.loader import async_get_integration
+
+from .const import DOMAIN, JPEG_MAGIC, LOGGER, MAX_PICTURE_BYTES, PROTOCOL_VERSION
+from .coordinator import WhatsAppConfigEntry, WhatsAppCoordinator, sha256_hex
+from .models import DirectoryEntry, WorkerStatus
+from .schemas import (
+    AVATAR_FIELDS,
+    CALL_RESULT_FIELDS,
+    DIRECTORY_FIELDS,
+    HELLO_FIELDS,
+    MAX_PICTURE_BASE64_LENGTH,
+    STATUS_FIELDS,
+)
+from .worker_link import InvalidCallResultError, UnknownCallError, WorkerSubscription
+
+# Stable error codes the worker can act on.
+ERR_NOT_LOADED = "not_loaded"
+ERR_UNSUPPORTED_VERSION = "unsupported_version"
+ERR_UNKNOWN_CALL = "unknown_call"
+ERR_INVALID_RESPONSE = "invalid_response"
+ERR_INVALID_IMAGE = "invalid_image"
+ERR_IMAGE_TOO_LARGE = "image_too_large"
+ERR_SHA256_MISMATCH = "sha256_mismatch"
+
+
+class _PictureError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@callback
+def async_setup(hass: HomeAssistant) -> None:
+    """Registers the commands once per HA start; they answer `not_loaded` while no entry is."""
+    for command in (
+        websocket_hello,
+        websocket_subscribe,
+        websocket_call_result,
+        websocket_avatar,
+        websocket_status,
+        websocket_directory,
+    ):
+        websocket_api.async_register_command(hass, command)
+
+
+def _refuse(connection: ActiveConnection, msg: dict[str, Any], code: str, message: str) -> None:
+    LOGGER.warning("Refused %s from the worker: %s (%s)", msg["type"], message, code)
+    connection.send_error(msg["id"], code, message)
+
+
+def _coordinator(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> WhatsAppCoordinator | None:
+    entries: list[WhatsAppConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
+    if not entries:
+        _refuse(connection, msg, ERR_NOT_LOADED, "the WhatsApp integration is not set up or not loaded")
+        return None
+    coordinator = entries[0].runtime_data.coordinator
+    if not coordinator.link.connected:
+        _adopt_open_subscription(coordinator, connection)
+    return coordinator
+
+
+def _adopt_open_subscription(coordinator: WhatsAppCoordinator, connection: ActiveConnection) -> None:
+    """After an entry reload, the worker's subscription from before is still open on its socket,
+    but nothing tells the worker to subscribe again: the first message it sends hands it over."""
+    for msg_id, unsubscribe in list(connection.subscriptions.items()):
+        if isinstance(unsubscribe, WorkerSubscription) and unsubscribe.link is not coordinator.link:
+            LOGGER.debug("Adopting the worker's open subscription %s after a reload", msg_id)
+            connection.subscriptions[msg_id] = coordinator.link.attach(connection, msg_id)
+            coordinator.async_send_favourites()
+            return
+
+
+@websocket_api.websocket_command({vol.Required("type"): "whatsapp/hello", **HELLO_FIELDS})
+@websocket_api.require_admin
+@websocket_api.async_response
+async def websocket_hello(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
+    """Version handshake; the worker sends it first after every (re)connect."""
+    if msg["protocol_version"] != PROTOCOL_VERSION:
+        _refuse(
+            connection,
+            msg,
+            ERR_UNSUPPORTED_VERSION,
+            f"this integration speaks protocol {PROTOCOL_VERSION}, the worker {msg['protocol_version']}",
+        )
+        return
+    if (coordinator := _coordinator(hass, connection, msg)) is None:
+        return
+    coordinator.async_worker_hello(msg["worker_version"])
+    integration = await async_get_integration(hass, DOMAIN)
+    connection.send_result(
+        msg["id"],
+        {"protocol_version": PROTOCOL_VERSION, "integration_version": str(integration.version)},
+    )
+
+
+@websocket_api.websocket_command({vol.Required("type"): "whatsapp/subscribe"})
+@websocket_api.require_admin
+@callback
+def websocket_subscribe(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
+    """The worker's subscription: its life is the worker's liveness; calls and favourites go down it."""
+    if (coordinator := _coordinator(hass, connection, msg)) is None:
+        return
+    connection.subscriptions[msg["id"]] = coordinator.link.attach(connection, msg["id"])
+    connection.send_result(msg["id"])
+    coordinator.async_send_favourites()
+
+
+@websocket_api.websocket_command({vol.Required("type"): "whatsapp/call_result", **CALL_RESULT_FIELDS})
+@websocket_api.require_admin
+@callback
+def websocket_call_result(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
+    """The worker's answer to one service call."""
+    if (coordinator := _coordinator(hass, connection, msg)) is None:
+        return
+    if msg["ok"] and "response" not in msg:
+        _refuse(connection, msg, ERR_INVALID_RESPONSE, "a successful call result needs a response")
+        return
+    if not msg["ok"] and "error" not in msg:
+        _refuse(connection, msg, ERR_INVALID_RESPONSE, "a failed call result needs an error")
+        return
+    try:
+        coordinator.link.async_resolve(msg["call_id"], msg)
+    except UnknownCallError:
+        _refuse(connection, msg, ERR_UNKNOWN_CALL, f"no call {msg['call_id']} is waiting (timed out or never sent)")
+        return
+    except InvalidCallResultError as err:
+        _refuse(connection, msg, ERR_INVALID_RESPONSE, f"the response does not fit the call: {err}")
+        return
+    connection.send_result(msg["id"])
+
+
+def _decode_picture(encoded: str, declared_sha256: str | None) -> bytes:
+    """The picture bytes of an avatar update, checked before anything keeps them."""
+    if len(encoded) > MAX_PICTURE_BASE64_LENGTH:
+        raise _PictureError(ERR_IMAGE_TOO_LARGE, f"the picture is larger than {MAX_PICTURE_BYTES} bytes")
+    try:
+        content = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError) as err:
+        raise _PictureError(ERR_INVALID_IMAGE, f"the picture is not valid base64: {err}") from err
+    if len(content) > MAX_PICTURE_BYTES:
+        raise _PictureError(ERR_IMAGE_TOO_LARGE, f"the picture is larger than {MAX_PICTURE_BYTES} bytes")
+    if not content.startswith(JPEG_MAGIC):
+        raise _PictureError(ERR_INVALID_IMAGE, "the picture is not a JPEG")
+    if declared_sha256 is None or sha256_hex(content) != declared_sha256:
+        raise _PictureError(ERR_SHA256_MISMATCH, "the picture's sha256 does not match its bytes")
+    return content
+
+
+@websocket_api.websocket_command({vol.Required("type"): "whatsapp/avatar", **AVATAR_FIELDS})
+@websocket_api.require_admin
+@websocket_api.async_response
+async def websocket_avatar(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
+    """A picture's state changed, or the worker re-sends a favourite after reconnecting."""
+    if (coordinator := _coordinator(hass, connection, msg)) is None:
+        return
+    content: bytes | None = None
+    if msg["image"] is not None:
+        if msg["state"] not in ("fetched", "hidden"):
+            _refuse(connection, msg, ERR_INVALID_IMAGE, f"a subject in state '{msg['state']}' has no picture to send")
+            return
+        try:
+            content = _decode_picture(msg["image"], msg["sha256"])
+        except _PictureError as err:
+            _refuse(connection, msg, err.code, str(err))
+            return
+    await coordinator.async_apply_avatar(msg, content)
+    connection.send_result(msg["id"])
+
+
+@websocket_api.websocket_command({vol.Required("type"): "whatsapp/status", **STATUS_FIELDS})
+@websocket_api.require_admin
+@callback
+def websocket_status(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
+    """Worker status: WhatsApp connection, pairing, queue, progress, rate limit, counts."""
+    if (coordinator := _coordinator(hass, connection, msg)) is None:
+        return
+    coordinator.async_apply_status(WorkerStatus.from_wire(msg))
+    connection.send_result(msg["id"])
+
+
+@websocket_api.websocket_command({vol.Required("type"): "whatsapp/directory", **DIRECTORY_FIELDS})
+@websocket_api.require_admin
+@callback
+def websocket_directory(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
+    """The whole contact directory for the favourites picker; replaces the previous one."""
+    if (coordinator := _coordinator(hass, connection, msg)) is None:
+        return
+    coordinator.async_apply_directory(
+        DirectoryEntry(jid=item["jid"], kind=item["kind"], name=item["name"], state=item["state"])
+        for item in msg["entries"]
+    )
+    connection.send_result(msg["id"])

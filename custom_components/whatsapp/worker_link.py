@@ -1,0 +1,172 @@
+"""The link to the worker: the one subscription it holds open, and the service calls sent down
+it and answered with `whatsapp/call_result`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from uuid import uuid4
+
+import probatio as vol
+
+from homeassistant.components.websocket_api import ActiveConnection, event_message
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+
+from .const import DOMAIN, LOGGER, SERVICE_REFRESH_AVATAR, SERVICE_REFRESH_AVATARS
+from .schemas import REFRESH_AVATAR_RESPONSE, REFRESH_AVATARS_RESPONSE
+
+RESPONSE_SCHEMAS: Mapping[str, vol.Schema] = {
+    SERVICE_REFRESH_AVATAR: REFRESH_AVATAR_RESPONSE,
+    SERVICE_REFRESH_AVATARS: REFRESH_AVATARS_RESPONSE,
+}
+
+# The worker's error codes and the translated errors they become.
+TRANSLATION_KEY_BY_CALL_ERROR = {
+    "invalid_jid": "worker_invalid_jid",
+    "unknown_jid": "worker_unknown_jid",
+    "not_connected": "whatsapp_not_connected",
+    "internal_error": "worker_internal_error",
+}
+# Codes that mean the caller asked for something wrong, not that something broke.
+CALLER_ERROR_CODES = frozenset({"invalid_jid", "unknown_jid"})
+
+
+@dataclass(frozen=True, slots=True)
+class _Subscription:
+    connection: ActiveConnection
+    msg_id: int
+
+
+class WorkerSubscription:
+    """What `connection.subscriptions` holds for the worker; calling it ends the link. It remembers
+    its connection so an entry loaded later (a reload) can adopt a subscription that is still open."""
+
+    def __init__(self, link: WorkerLink, subscription: _Subscription) -> None:
+        """Ties one subscription to one link."""
+        self.link = link
+        self.subscription = subscription
+
+    def __call__(self) -> None:
+        """The socket closed or the worker unsubscribed."""
+        self.link.async_detach(self.subscription)
+
+
+@dataclass(slots=True)
+class _PendingCall:
+    service: str
+    future: asyncio.Future[dict[str, Any]]
+
+
+def _error(translation_key: str, caller_error: bool = False, **placeholders: str) -> HomeAssistantError:
+    error_type = ServiceValidationError if caller_error else HomeAssistantError
+    return error_type(
+        translation_domain=DOMAIN,
+        translation_key=translation_key,
+        translation_placeholders=placeholders or None,
+    )
+
+
+class UnknownCallError(Exception):
+    """A call result for a call that is not (or no longer) pending."""
+
+
+class InvalidCallResultError(Exception):
+    """A call result whose response does not have the shape its service promises."""
+
+
+class WorkerLink:
+    """Holds the worker's subscription; a newer subscription replaces an older one, because after
+    a network drop the worker reconnects before HA notices the old socket is dead."""
+
+    def __init__(self, hass: HomeAssistant, on_connected_changed: Callable[[bool], None]) -> None:
+        """`on_connected_changed` runs when the worker comes or goes."""
+        self._hass = hass
+        self._on_connected_changed = on_connected_changed
+        self._subscription: _Subscription | None = None
+        self._pending: dict[str, _PendingCall] = {}
+
+    @property
+    def connected(self) -> bool:
+        """True while a worker holds the subscription."""
+        return self._subscription is not None
+
+    @callback
+    def attach(self, connection: ActiveConnection, msg_id: int) -> WorkerSubscription:
+        """Makes this subscription the worker's; returns what ends it (for connection.subscriptions)."""
+        subscription = _Subscription(connection, msg_id)
+        was_connected = self.connected
+        self._subscription = subscription
+        if not was_connected:
+            self._on_connected_changed(True)
+        return WorkerSubscription(self, subscription)
+
+    @callback
+    def async_detach(self, subscription: _Subscription) -> None:
+        """Ends the link if `subscription` is still the worker's."""
+        # An old socket closing after the worker reconnected must not end the new link.
+        if self._subscription is not subscription:
+            return
+        self._subscription = None
+        self._fail_pending(_error("worker_disconnected"))
+        self._on_connected_changed(False)
+
+    @callback
+    def async_close(self) -> None:
+        """The entry unloads: fail what waits; a reloaded entry adopts the open subscription."""
+        self._subscription = None
+        self._fail_pending(_error("worker_disconnected"))
+
+    @callback
+    def async_send(self, message: dict[str, Any]) -> bool:
+        """Sends a downstream message; False when no worker listens."""
+        if (subscription := self._subscription) is None:
+            return False
+        subscription.connection.send_message(event_message(subscription.msg_id, message))
+        return True
+
+    async def async_call(self, service: str, data: dict[str, Any], timeout_seconds: float) -> dict[str, Any]:
+        """Sends a service call to the worker and returns its response, or raises a translated error."""
+        call_id = uuid4().hex
+        future: asyncio.Future[dict[str, Any]] = self._hass.loop.create_future()
+        self._pending[call_id] = _PendingCall(service, future)
+        try:
+            if not self.async_send({"type": "call", "call_id": call_id, "service": service, "data": data}):
+                raise _error("worker_not_connected")
+            async with asyncio.timeout(timeout_seconds):
+                return await future
+        except TimeoutError as err:
+            raise _error("worker_timeout", seconds=str(round(timeout_seconds))) from err
+        finally:
+            self._pending.pop(call_id, None)
+
+    @callback
+    def async_resolve(self, call_id: str, result: Mapping[str, Any]) -> None:
+        """Completes a pending call with the worker's `call_result` payload."""
+        if (pending := self._pending.get(call_id)) is None or pending.future.done():
+            raise UnknownCallError(call_id)
+        if result["ok"]:
+            try:
+                response = RESPONSE_SCHEMAS[pending.service](result.get("response"))
+            except vol.Invalid as err:
+                pending.future.set_exception(_error("invalid_worker_response"))
+                raise InvalidCallResultError(str(err)) from err
+            pending.future.set_result(response)
+            return
+        error = result.get("error") or {"code": "internal_error", "message": "no error given"}
+        code = error["code"]
+        LOGGER.debug("The worker refused %s call %s: %s", pending.service, call_id, error)
+        pending.future.set_exception(
+            _error(
+                TRANSLATION_KEY_BY_CALL_ERROR[code],
+                caller_error=code in CALLER_ERROR_CODES,
+                message=error["message"],
+            )
+        )
+
+    def _fail_pending(self, error: HomeAssistantError) -> None:
+        for pending in self._pending.values():
+            if not pending.future.done():
+                pending.future.set_exception(error)

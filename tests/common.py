@@ -1,0 +1,76 @@
+"""Payloads a worker sends, built as worker/src/ha/protocol.ts describes them."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any
+
+ANNA = "491701234567@s.whatsapp.net"
+BERT = "491709876543@s.whatsapp.net"
+GROUP = "120363012345678901@g.us"
+LID_USER = "123456789012345@lid"
+
+# Smallest byte strings that pass the JPEG check; the content after the magic bytes is arbitrary.
+JPEG_A = b"\xff\xd8\xff\xe0" + b"picture A" * 10
+JPEG_B = b"\xff\xd8\xff\xe0" + b"picture B" * 10
+
+
+def sha256(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def avatar_payload(
+    jid: str = ANNA,
+    content: bytes | None = JPEG_A,
+    *,
+    state: str = "fetched",
+    name: str | None = "Anna",
+    with_image: bool = True,
+    **overrides: Any,
+) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "jid": jid,
+        "kind": "group" if jid.endswith("@g.us") else "contact",
+        "name": name,
+        "state": state,
+        "picture_id": "1712345678" if content is not None else None,
+        "sha256": sha256(content) if content is not None else None,
+        "checked_at": "2026-11-01T10:00:00.000Z",
+        "changed_at": "2026-11-01T09:00:00.000Z" if content is not None else None,
+        "image": base64.b64encode(content).decode() if content is not None and with_image else None,
+    }
+    payload.update(overrides)
+    return payload
+
+
+def counts(fetched: int = 0) -> dict[str, dict[str, int]]:
+    empty = {"unknown": 0, "fetched": 0, "none": 0, "hidden": 0}
+    return {"contact": {**empty, "fetched": fetched}, "group": dict(empty)}
+
+
+def status_payload(**overrides: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "connection": "open",
+        "pairing": None,
+        "queue_length": 12,
+        "progress": {"done": 30, "total": 40, "rate_per_hour": 600, "eta_seconds": 72},
+        "rate_limited_until": None,
+        "counts": counts(fetched=30),
+    }
+    payload.update(overrides)
+    return payload
+
+
+def directory_payload(*entries: tuple[str, str | None]) -> dict[str, Any]:
+    return {
+        "entries": [
+            {
+                "jid": jid,
+                "kind": "group" if jid.endswith("@g.us") else "contact",
+                "name": name,
+                "state": "unknown",
+            }
+            for jid, name in entries
+        ]
+    }

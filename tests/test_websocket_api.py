@@ -1,0 +1,212 @@
+"""The worker's websocket commands: the contract in worker/src/ha/protocol.ts."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
+
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
+
+from custom_components.whatsapp.const import DOMAIN, MAX_PICTURE_BYTES, PROTOCOL_VERSION
+
+from .common import ANNA, BERT, GROUP, JPEG_A, avatar_payload, directory_payload, sha256, status_payload
+from .conftest import FakeWorker
+
+
+async def test_hello_answers_versions(hass: HomeAssistant, init_integration: MockConfigEntry, connect_worker: Any) -> None:
+    """The handshake answers the protocol and the integration's version."""
+    worker = await connect_worker(subscribe=False)
+    result = await worker.hello()
+    assert result["success"]
+    assert result["result"] == {"protocol_version": PROTOCOL_VERSION, "integration_version": "0.1.0"}
+    await hass.async_block_till_done()
+    coordinator = init_integration.runtime_data.coordinator
+    assert coordinator.data.worker_version == "0.1.0-test"
+
+
+async def test_hello_refuses_other_protocol(init_integration: MockConfigEntry, connect_worker: Any) -> None:
+    """A worker of another protocol version is told so with a stable code."""
+    worker = await connect_worker(subscribe=False)
+    result = await worker.hello(protocol_version=PROTOCOL_VERSION + 1)
+    assert not result["success"]
+    assert result["error"]["code"] == "unsupported_version"
+
+
+async def test_commands_answer_not_loaded_without_entry(hass: HomeAssistant, connect_worker: Any) -> None:
+    """While HA starts (integration set up, no entry loaded) the worker gets `not_loaded` and retries."""
+    assert await async_setup_component(hass, DOMAIN, {})
+    worker = await connect_worker(subscribe=False)
+    for command, payload in (
+        ("whatsapp/hello", {"protocol_version": PROTOCOL_VERSION, "worker_version": "1"}),
+        ("whatsapp/subscribe", {}),
+        ("whatsapp/status", status_payload()),
+    ):
+        result = await worker.command(command, **payload)
+        assert not result["success"]
+        assert result["error"]["code"] == "not_loaded"
+
+
+async def test_subscribe_sends_favourites_and_marks_worker_connected(
+    hass: HomeAssistant, init_integration: MockConfigEntry, connect_worker: Any
+) -> None:
+    """The subscription brings the favourites at once; its end is the worker's end."""
+    worker = await connect_worker(subscribe=False)
+    assert await worker.subscribe() == [ANNA]
+    await hass.async_block_till_done()
+    assert hass.states.get("binary_sensor.whatsapp_worker_connected").state == "on"
+
+    await worker.close()
+    await hass.async_block_till_done()
+    assert hass.states.get("binary_sensor.whatsapp_worker_connected").state == "off"
+
+
+async def test_unsubscribe_ends_the_link(hass: HomeAssistant, worker: FakeWorker) -> None:
+    """An explicit unsubscribe is the worker leaving too."""
+    result = await worker.command("unsubscribe_events", subscription=worker.subscription_id)
+    assert result["success"]
+    await hass.async_block_till_done()
+    assert hass.states.get("binary_sensor.whatsapp_worker_connected").state == "off"
+
+
+async def test_newer_subscription_replaces_older(hass: HomeAssistant, worker: FakeWorker, connect_worker: Any) -> None:
+    """After a network drop the worker reconnects before HA notices; the old socket closing later
+    must not mark the new worker as gone."""
+    newer = await connect_worker()
+    await worker.close()
+    await hass.async_block_till_done()
+    assert hass.states.get("binary_sensor.whatsapp_worker_connected").state == "on"
+    await newer.close()
+    await hass.async_block_till_done()
+    assert hass.states.get("binary_sensor.whatsapp_worker_connected").state == "off"
+
+
+async def test_options_change_sends_favourites(
+    hass: HomeAssistant, init_integration: MockConfigEntry, worker: FakeWorker
+) -> None:
+    """Changed favourites go down the subscription."""
+    hass.config_entries.async_update_entry(init_integration, options={"favourites": [BERT, ANNA]})
+    await hass.async_block_till_done()
+    assert await worker.next_event() == {"type": "favourites", "jids": [ANNA, BERT]}
+
+
+async def test_non_admin_is_refused(
+    hass: HomeAssistant, init_integration: MockConfigEntry, hass_ws_client: WebSocketGenerator,
+    hass_read_only_access_token: str,
+) -> None:
+    """Every command is admin-only."""
+    worker = FakeWorker(await hass_ws_client(hass, hass_read_only_access_token))
+    for command, payload in (
+        ("whatsapp/hello", {"protocol_version": PROTOCOL_VERSION, "worker_version": "1"}),
+        ("whatsapp/subscribe", {}),
+        ("whatsapp/status", status_payload()),
+        ("whatsapp/directory", directory_payload()),
+        ("whatsapp/avatar", avatar_payload()),
+        ("whatsapp/call_result", {"call_id": "x", "ok": False, "error": {"code": "internal_error", "message": "m"}}),
+    ):
+        result = await worker.command(command, **payload)
+        assert result["error"]["code"] == "unauthorized", command
+
+
+async def test_status_updates_sensors(hass: HomeAssistant, worker: FakeWorker) -> None:
+    """A status push reaches the sensors."""
+    result = await worker.command("whatsapp/status", **status_payload())
+    assert result["success"]
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.whatsapp_queue_length").state == "12"
+
+
+async def test_directory_replaces_previous(
+    hass: HomeAssistant, init_integration: MockConfigEntry, worker: FakeWorker
+) -> None:
+    """A directory push replaces the whole directory."""
+    assert (await worker.command("whatsapp/directory", **directory_payload((ANNA, "Anna"), (BERT, None))))["success"]
+    assert (await worker.command("whatsapp/directory", **directory_payload((GROUP, "Family"))))["success"]
+    assert list(init_integration.runtime_data.coordinator.data.directory) == [GROUP]
+
+
+async def test_avatar_with_bytes_is_kept(
+    hass: HomeAssistant, init_integration: MockConfigEntry, worker: FakeWorker
+) -> None:
+    """A favourite's picture arrives as bytes and is kept."""
+    result = await worker.command("whatsapp/avatar", **avatar_payload())
+    assert result["success"], result
+    picture = init_integration.runtime_data.coordinator.data.pictures[ANNA]
+    assert picture.content == JPEG_A
+    assert picture.sha256 == sha256(JPEG_A)
+
+
+def _too_large_base64() -> str:
+    return base64.b64encode(b"\xff\xd8\xff" + b"\0" * MAX_PICTURE_BYTES).decode()
+
+
+# (command, payload, expected error code). Every one must be refused without breaking anything.
+MALFORMED: list[tuple[str, dict[str, Any], str]] = [
+    ("whatsapp/hello", {"protocol_version": "1", "worker_version": "x"}, "invalid_format"),
+    ("whatsapp/hello", {"protocol_version": True, "worker_version": "x"}, "invalid_format"),
+    ("whatsapp/hello", {"protocol_version": 1}, "invalid_format"),
+    ("whatsapp/subscribe", {"extra": 1}, "invalid_format"),
+    ("whatsapp/avatar", avatar_payload(jid="not-a-jid"), "invalid_format"),
+    ("whatsapp/avatar", avatar_payload(jid="status@broadcast"), "invalid_format"),
+    ("whatsapp/avatar", avatar_payload(jid="../../etc/passwd@s.whatsapp.net"), "invalid_format"),
+    ("whatsapp/avatar", avatar_payload(jid="4917012345678901234567@s.whatsapp.net"), "invalid_format"),
+    ("whatsapp/avatar", avatar_payload(state="gone"), "invalid_format"),
+    ("whatsapp/avatar", avatar_payload(kind="person"), "invalid_format"),
+    ("whatsapp/avatar", avatar_payload(sha256="ABC"), "invalid_format"),
+    ("whatsapp/avatar", avatar_payload(picture_id="../x"), "invalid_format"),
+    ("whatsapp/avatar", avatar_payload(checked_at="yesterday"), "invalid_format"),
+    ("whatsapp/avatar", avatar_payload(checked_at="2026-11-01T10:00:00"), "invalid_format"),
+    ("whatsapp/avatar", avatar_payload(name="x" * 1000), "invalid_format"),
+    ("whatsapp/avatar", {**avatar_payload(), "path": "/config/secrets.yaml"}, "invalid_format"),
+    ("whatsapp/avatar", avatar_payload(image="not base64!"), "invalid_image"),
+    ("whatsapp/avatar", avatar_payload(image=base64.b64encode(b"GIF89a....").decode()), "invalid_image"),
+    ("whatsapp/avatar", avatar_payload(image=_too_large_base64()), "image_too_large"),
+    ("whatsapp/avatar", avatar_payload(sha256="0" * 64), "sha256_mismatch"),
+    ("whatsapp/avatar", avatar_payload(state="none"), "invalid_image"),
+    ("whatsapp/status", status_payload(connection="dancing"), "invalid_format"),
+    ("whatsapp/status", status_payload(queue_length=-1), "invalid_format"),
+    ("whatsapp/status", status_payload(counts={"contact": {}}), "invalid_format"),
+    ("whatsapp/status", status_payload(progress={"done": 1}), "invalid_format"),
+    ("whatsapp/status", status_payload(rate_limited_until="soon"), "invalid_format"),
+    ("whatsapp/status", status_payload(pairing={"qr": 5, "code": None}), "invalid_format"),
+    ("whatsapp/directory", {"entries": [{"jid": ANNA}]}, "invalid_format"),
+    ("whatsapp/directory", {"entries": "all"}, "invalid_format"),
+    ("whatsapp/directory", {"entries": [{"jid": "x@newsletter", "kind": "contact", "name": None, "state": "unknown"}]}, "invalid_format"),
+    ("whatsapp/call_result", {"call_id": "a b", "ok": True, "response": {}}, "invalid_format"),
+    ("whatsapp/call_result", {"call_id": "abc", "ok": True}, "invalid_response"),
+    ("whatsapp/call_result", {"call_id": "abc", "ok": False}, "invalid_response"),
+    ("whatsapp/call_result", {"call_id": "abc", "ok": False, "error": {"code": "boom", "message": "m"}}, "invalid_format"),
+    ("whatsapp/call_result", {"call_id": "abc", "ok": False, "error": {"code": "internal_error", "message": "m"}}, "unknown_call"),
+]
+
+
+@pytest.mark.parametrize(("command", "payload", "code"), MALFORMED)
+async def test_malformed_payloads_are_refused(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    worker: FakeWorker,
+    command: str,
+    payload: dict[str, Any],
+    code: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A bad payload gets an error with a stable code and a log line; the integration keeps working."""
+    result = await worker.command(command, **payload)
+    assert not result["success"]
+    assert result["error"]["code"] == code
+    assert command in caplog.text or "Error handling message" in caplog.text or code in caplog.text
+    assert ANNA not in init_integration.runtime_data.coordinator.data.pictures
+    # Still alive: a good message after a bad one works.
+    assert (await worker.command("whatsapp/status", **status_payload()))["success"]
+
+
+async def test_group_and_lid_jids_are_accepted(hass: HomeAssistant, worker: FakeWorker) -> None:
+    """Groups (old and new style) and LID users are valid subjects."""
+    for jid in (GROUP, "491701234567-1600000000@g.us", "123456789012345@lid"):
+        result = await worker.command("whatsapp/avatar", **avatar_payload(jid=jid, with_image=False))
+        assert result["success"], (jid, result)

@@ -1,0 +1,41 @@
+// One picture check at the edge: ask WhatsApp (with the stored id, so an unchanged picture costs
+// nothing), download a new picture right away (its URL expires), and write it atomically.
+// Returns the resolution for the state machine; never throws for WhatsApp's or the CDN's answers.
+
+import { existsSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { WhatsAppAccount } from '../wa/account.js';
+import type { AvatarFiles } from './avatar-files.js';
+import { downloadPicture, type DownloadSettings } from './download.js';
+import type { AvatarJob, AvatarRecord } from './model.js';
+import type { Resolution } from './transitions.js';
+
+// WhatsApp answers a picture query within a second or two; past this the socket is likely stuck.
+export const PICTURE_QUERY_TIMEOUT_MS = 20_000;
+
+export interface PictureCheckDependencies {
+  readonly account: WhatsAppAccount;
+  readonly files: AvatarFiles;
+  readonly download: DownloadSettings;
+  readonly logger: Logger;
+}
+
+/** The id to send with the query: none when forced, or when the file we would keep is gone. */
+export function knownPictureId(record: AvatarRecord, job: AvatarJob): string | undefined {
+  if (job.force || record.pictureId === undefined) return undefined;
+  if (record.state === 'fetched' && (record.path === undefined || !existsSync(record.path))) return undefined;
+  return record.pictureId;
+}
+
+export async function checkPicture(record: AvatarRecord, job: AvatarJob, deps: PictureCheckDependencies): Promise<Resolution> {
+  const outcome = await deps.account.queryPicture(record.jid, knownPictureId(record, job), PICTURE_QUERY_TIMEOUT_MS);
+  if (outcome.kind !== 'picture') return outcome;
+  const download = await downloadPicture(outcome.url, deps.download, deps.logger);
+  if (!download.ok) {
+    // A refused or failed download is never a verdict on the picture: retry later.
+    const cause = download.cause === 'rejected' ? 'server-error' : download.cause;
+    return { kind: 'transient', cause, detail: `download failed: ${download.detail}` };
+  }
+  const path = await deps.files.write(record.jid, download.bytes);
+  return { kind: 'downloaded', pictureId: outcome.pictureId, sha256: download.sha256, size: download.bytes.length, path };
+}

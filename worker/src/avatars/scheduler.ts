@@ -1,0 +1,102 @@
+// The loop that runs one picture query at a time, no sooner than the rate policy allows and only
+// while there is a ready job. Everything it waits on is a timer of the injected clock, so the
+// same loop runs on a fake clock in tests and benchmarks.
+
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import type { AvatarJob } from './model.js';
+import type { AvatarQueue } from './queue.js';
+import type { RatePolicy } from './rate-policy.js';
+
+export interface SchedulerOptions {
+  readonly queue: AvatarQueue;
+  readonly policy: RatePolicy;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /**
+   * Runs one job to its stored outcome and tells the rate policy how WhatsApp answered (a
+   * rate-overlimit pauses everything). Must not throw for WhatsApp's answers.
+   */
+  readonly runJob: (job: AvatarJob) => Promise<void>;
+  /** Called before choosing the next job (picks up jobs other processes queued). */
+  readonly beforeChoosing?: () => void;
+  /** Called whenever the scheduler has nothing to do: no ready job, no job in flight. */
+  readonly onIdle?: () => void;
+  /** How long to wait before looking again when another process may queue jobs. */
+  readonly pollIntervalMs: number;
+}
+
+export class AvatarScheduler {
+  private cancelTimer: (() => void) | undefined;
+  private inFlight: Promise<void> | undefined;
+  private running = false;
+
+  constructor(private readonly options: SchedulerOptions) {}
+
+  start(): void {
+    this.running = true;
+    this.wake();
+  }
+
+  /** Stops choosing jobs and waits for the one in flight, whose outcome is then stored. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+    await this.inFlight;
+  }
+
+  get busy(): boolean {
+    return this.inFlight !== undefined;
+  }
+
+  /** Re-evaluates now: call after queueing, a connection change, or a pause. */
+  wake(): void {
+    if (!this.running || this.inFlight !== undefined) return;
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+    const { queue, policy, clock } = this.options;
+    this.options.beforeChoosing?.();
+    const now = clock.now();
+    const allowedAt = policy.nextQueryAt(now);
+    const readyAt = queue.nextReadyAt(now);
+    if (readyAt === undefined || allowedAt === undefined) {
+      // Nothing to do, or not connected: look again later for jobs from other processes.
+      this.options.onIdle?.();
+      this.arm(this.options.pollIntervalMs);
+      return;
+    }
+    const startAt = Math.max(allowedAt, readyAt);
+    if (startAt > now) {
+      this.arm(Math.min(startAt - now, this.options.pollIntervalMs));
+      return;
+    }
+    const job = queue.peekReady(now);
+    if (job === undefined) {
+      this.arm(this.options.pollIntervalMs);
+      return;
+    }
+    policy.queryStarted(now);
+    this.inFlight = this.run(job);
+  }
+
+  private arm(delayMs: number): void {
+    this.cancelTimer = this.options.clock.setTimer(() => {
+      this.cancelTimer = undefined;
+      this.wake();
+    }, delayMs);
+  }
+
+  private async run(job: AvatarJob): Promise<void> {
+    const { logger } = this.options;
+    try {
+      await this.options.runJob(job);
+    } catch (error) {
+      // The job stays queued (its row is removed only with a stored outcome); the next wake retries it.
+      logger.error({ err: error, jid: job.jid }, 'picture check failed unexpectedly; the job stays queued');
+    } finally {
+      this.inFlight = undefined;
+    }
+    this.wake();
+  }
+}

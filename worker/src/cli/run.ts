@@ -1,0 +1,81 @@
+// `whatsapp-worker run`: the real account, linked as a WhatsApp device through Baileys.
+
+import { seededRandom } from '../clock.js';
+import { DEFAULT_DOWNLOAD_SETTINGS } from '../avatars/download.js';
+import { DEFAULT_TTL_SETTINGS } from '../avatars/transitions.js';
+import { createLogger } from '../logger.js';
+import { openDatabase } from '../store/database.js';
+import { BaileysAccount } from '../wa/baileys/account.js';
+import type { Command } from './main.js';
+import { avatarsDirectory, COMMON_OPTIONS, dataDirectory, logLevel, rateSettings, UsageError } from './options.js';
+import { runWorker } from './runtime.js';
+import { systemClock } from '../clock.js';
+
+// E.164 without the plus: the country code and number, 7 to 15 digits.
+const PHONE_NUMBER = /^\+?[1-9][0-9]{6,14}$/;
+const PICTURE_TYPES = ['image', 'preview'] as const;
+
+export const runCommand: Command = {
+  summary: 'link to WhatsApp as a device and keep every contact\'s and group\'s picture fresh',
+  usage: [
+    'Usage: whatsapp-worker run --data DIR [options]',
+    '',
+    'Links to a phone as a WhatsApp device (a QR in the terminal, or a pairing code with --phone),',
+    'then checks every contact\'s and group\'s picture, politely: one query at a time, seconds apart,',
+    'pausing the whole queue when WhatsApp says rate-overlimit.',
+    '',
+    'Options:',
+    '  --data DIR            the data folder: database and, by default, pictures (required)',
+    '  --avatars DIR         where pictures go (default DIR/media/avatars)',
+    '  --interval SECONDS    minimum gap between picture queries, at least 2 (default 3)',
+    '  --hourly-cap N        at most N picture queries per hour (default 900)',
+    '  --quiet-period SECONDS  wait after each connect before the first query (default 60)',
+    '  --picture-type TYPE   image (full size) or preview (small) (default image)',
+    '  --phone NUMBER        link with a pairing code for this phone number instead of a QR',
+    '  --ha-url URL          Home Assistant, e.g. http://homeassistant.local:8123, with a',
+    '                        long-lived access token in WHATSAPP_HA_TOKEN (in the add-on the',
+    '                        Supervisor proxy and SUPERVISOR_TOKEN are used by themselves)',
+    '  --log-level LEVEL     trace, debug, info, warning or error (default info)',
+  ].join('\n'),
+  options: {
+    ...COMMON_OPTIONS,
+    'picture-type': { type: 'string' },
+    phone: { type: 'string' },
+  },
+  async execute(flags) {
+    const dataDir = dataDirectory(flags);
+    const rate = rateSettings(flags, { allowFastInterval: false });
+    const pictureType = typeof flags['picture-type'] === 'string' ? flags['picture-type'] : 'image';
+    if (!(PICTURE_TYPES as readonly string[]).includes(pictureType)) {
+      throw new UsageError(`--picture-type must be image or preview; got '${pictureType}'`);
+    }
+    const phone = typeof flags.phone === 'string' ? flags.phone.replace(/[\s()-]/g, '') : undefined;
+    if (phone !== undefined && !PHONE_NUMBER.test(phone)) {
+      throw new UsageError('--phone must be a phone number in international form, e.g. +491701234567');
+    }
+    const logger = createLogger(logLevel(flags));
+    const db = openDatabase(dataDir);
+    const random = seededRandom(Date.now());
+    const account = new BaileysAccount({
+      db,
+      logger: logger.child({ component: 'whatsapp' }),
+      clock: systemClock,
+      random,
+      phoneNumber: phone?.replace(/^\+/, ''),
+      pictureType: pictureType as (typeof PICTURE_TYPES)[number],
+      printQrInTerminal: process.stdout.isTTY === true,
+    });
+    return runWorker({
+      db,
+      account,
+      avatarsDir: avatarsDirectory(flags, dataDir),
+      download: DEFAULT_DOWNLOAD_SETTINGS,
+      rate,
+      ttl: DEFAULT_TTL_SETTINGS,
+      random,
+      logger,
+      haUrl: typeof flags['ha-url'] === 'string' ? flags['ha-url'] : undefined,
+      exitWhenIdle: false,
+    });
+  },
+};

@@ -1,0 +1,69 @@
+// Validates what Home Assistant sends down the subscription. The integration validates too, but
+// a version skew between the two must give a clear message, not a crash deep in the worker.
+
+import type { DownstreamMessage, RefreshAvatarCall, RefreshAvatarsCall, RefreshScope } from './protocol.js';
+
+const REFRESH_SCOPES: readonly RefreshScope[] = ['all', 'missing', 'stale', 'favourites'];
+
+export type ParsedDownstream =
+  | { readonly ok: true; readonly message: DownstreamMessage }
+  /** `callId` is set when the message was a call, so the bridge can still answer it. */
+  | { readonly ok: false; readonly reason: string; readonly callId?: string; readonly badJid?: boolean };
+
+export function parseDownstream(input: unknown): ParsedDownstream {
+  if (!isRecord(input)) return { ok: false, reason: `expected an object, got ${describeType(input)}` };
+  if (input.type === 'favourites') {
+    if (!Array.isArray(input.jids)) return { ok: false, reason: `favourites: 'jids' must be a list, got ${describeType(input.jids)}` };
+    const notString = input.jids.find((jid) => typeof jid !== 'string');
+    if (notString !== undefined) return { ok: false, reason: `favourites: every JID must be a string, got ${describeType(notString)}` };
+    return { ok: true, message: { type: 'favourites', jids: input.jids as string[] } };
+  }
+  if (input.type === 'call') return parseCall(input);
+  return { ok: false, reason: `unknown message type ${JSON.stringify(input.type)}` };
+}
+
+function parseCall(input: Record<string, unknown>): ParsedDownstream {
+  const callId = input.call_id;
+  if (typeof callId !== 'string' || callId === '') {
+    return { ok: false, reason: `call: 'call_id' must be a non-empty string, got ${describeType(callId)}` };
+  }
+  const data = input.data ?? {};
+  if (!isRecord(data)) return { ok: false, callId, reason: `call ${callId}: 'data' must be an object, got ${describeType(data)}` };
+  const force = data.force ?? false;
+  if (typeof force !== 'boolean') return { ok: false, callId, reason: `call ${callId}: 'force' must be true or false, got ${describeType(force)}` };
+  if (input.service === 'refresh_avatar') {
+    if (typeof data.jid !== 'string') {
+      return { ok: false, callId, badJid: true, reason: `call ${callId}: 'jid' must be a string, got ${describeType(data.jid)}` };
+    }
+    const wait = data.wait ?? 0;
+    if (typeof wait !== 'number' || !Number.isFinite(wait) || wait < 0) {
+      return { ok: false, callId, reason: `call ${callId}: 'wait' must be a number of seconds ≥ 0, got ${JSON.stringify(wait) ?? 'nothing'}` };
+    }
+    const call: RefreshAvatarCall = { jid: data.jid, force, wait };
+    return { ok: true, message: { type: 'call', call_id: callId, service: 'refresh_avatar', data: call } };
+  }
+  if (input.service === 'refresh_avatars') {
+    const scope = data.scope ?? 'all';
+    if (!REFRESH_SCOPES.includes(scope as RefreshScope)) {
+      return { ok: false, callId, reason: `call ${callId}: 'scope' must be one of ${REFRESH_SCOPES.join(', ')}, got ${JSON.stringify(scope)}` };
+    }
+    const call: RefreshAvatarsCall = { scope: scope as RefreshScope, force };
+    return { ok: true, message: { type: 'call', call_id: callId, service: 'refresh_avatars', data: call } };
+  }
+  return {
+    ok: false,
+    callId,
+    reason: `call ${callId}: unknown service ${JSON.stringify(input.service)}; expected refresh_avatar or refresh_avatars`,
+  };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'nothing';
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'string' ? `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}` : `a ${typeof value}`;
+}

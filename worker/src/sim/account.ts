@@ -1,0 +1,268 @@
+// SIMULATION ONLY: a WhatsApp account made of a seeded population, for the demo and for tests.
+// It connects, delivers a history sync in batches, answers picture queries like WhatsApp does
+// (including the conditional "unchanged" answer, timeouts and rate-limit bursts), and changes a
+// bounded number of pictures as it is queried, announcing each change. Nothing on the real
+// path imports this.
+//
+// Restarts: when `queryLogPath` is set, the log's line count is the account's query count at
+// start, so picture changes never go back in time after the demo is killed; changes already
+// applied are announced again after the history sync (at-least-once, as WhatsApp re-delivers
+// notifications to a device that was offline). The final pictures depend only on the seed.
+
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { seededRandom, type Clock, type Random } from '../clock.js';
+import { parseJid } from '../jid.js';
+import type { AccountEvent, AccountListener, PictureQueryOutcome, WhatsAppAccount } from '../wa/account.js';
+import { simulatedPicturePath } from './cdn.js';
+import type { SimulatedPopulation } from './population.js';
+
+export interface SimulatedBehaviour {
+  /** From 'connecting' to 'open'. */
+  readonly connectDelayMs: number;
+  /** Contacts or chats per history-sync event. */
+  readonly historyBatchSize: number;
+  /** Between two history-sync events. */
+  readonly historyBatchGapMs: number;
+  /** Share of queries that time out (408). */
+  readonly timeoutShare: number;
+  /** Average number of queries between two rate-limit bursts; 0 turns them off. */
+  readonly rateLimitEveryQueries: number;
+  /** How long an answer takes; 0 answers at once. */
+  readonly latencyMs: number;
+  /** How long a picture URL stays valid (the `oe=` expiry). */
+  readonly urlLifetimeMs: number;
+}
+
+export const DEFAULT_SIMULATED_BEHAVIOUR: SimulatedBehaviour = {
+  // A linked device reconnects in about a second.
+  connectDelayMs: 1_000,
+  // Baileys delivers a history sync in chunks of a few hundred records.
+  historyBatchSize: 200,
+  historyBatchGapMs: 250,
+  // Real picture queries time out now and then under load.
+  timeoutShare: 0.02,
+  // Rare enough that a polite queue sees few, frequent enough that a demo shows the pause.
+  rateLimitEveryQueries: 150,
+  // A picture query round trip to WhatsApp takes a few hundred milliseconds.
+  latencyMs: 0,
+  // WhatsApp's picture URLs expire after 24–48 h; the middle of that.
+  urlLifetimeMs: 36 * 60 * 60 * 1000,
+};
+
+export interface SimulatedAccountOptions {
+  readonly population: SimulatedPopulation;
+  readonly cdn: { readonly baseUrl: string };
+  readonly clock: Clock;
+  /** Seeds the per-query luck (timeouts, rate limits); defaults to the population's seed. */
+  readonly seed?: number;
+  readonly logger: Logger;
+  /** Appends one JSON line per query, `{"at","jid","outcome"}`; also the query count across restarts. */
+  readonly queryLogPath?: string;
+  readonly behaviour?: Partial<SimulatedBehaviour>;
+}
+
+/** One line of the query log. */
+export interface SimulatedQueryRecord {
+  readonly at: number;
+  readonly jid: string;
+  readonly outcome: PictureQueryOutcome['kind'];
+  readonly query: number;
+}
+
+type Connection = 'closed' | 'connecting' | 'open';
+
+export class SimulatedAccount implements WhatsAppAccount {
+  readonly population: SimulatedPopulation;
+  private readonly behaviour: SimulatedBehaviour;
+  private readonly seed: number;
+  private readonly listeners = new Set<AccountListener>();
+  private readonly cancelTimers = new Set<() => void>();
+  private readonly pendingAnswers = new Set<() => void>();
+  private connection: Connection = 'closed';
+  private queryCount = 0;
+  private readonly bursts: { start: number; length: number }[] = [];
+  private readonly burstRandom: Random;
+
+  constructor(private readonly options: SimulatedAccountOptions) {
+    this.population = options.population;
+    this.behaviour = { ...DEFAULT_SIMULATED_BEHAVIOUR, ...options.behaviour };
+    this.seed = options.seed ?? options.population.seed;
+    this.burstRandom = seededRandom((this.seed ^ 0x0429_0429) >>> 0);
+  }
+
+  /** Queries answered so far (across restarts when a query log is kept). */
+  get queriesAnswered(): number {
+    return this.queryCount;
+  }
+
+  onEvent(listener: AccountListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async start(): Promise<void> {
+    if (this.connection !== 'closed') return;
+    this.queryCount = this.readQueryCount();
+    this.connection = 'connecting';
+    this.emit({ type: 'connection', state: 'connecting' });
+    this.after(this.behaviour.connectDelayMs, () => {
+      this.connection = 'open';
+      this.options.logger.info({ subjects: this.population.subjects.length, queries: this.queryCount }, 'simulated WhatsApp account connected');
+      this.emit({ type: 'connection', state: 'open' });
+      this.deliverHistory();
+    });
+  }
+
+  async stop(): Promise<void> {
+    for (const cancel of this.cancelTimers) cancel();
+    this.cancelTimers.clear();
+    for (const answerClosed of [...this.pendingAnswers]) answerClosed();
+    if (this.connection === 'closed') return;
+    this.connection = 'closed';
+    this.emit({ type: 'connection', state: 'closed', detail: 'stopped' });
+  }
+
+  async queryPicture(jid: string, knownPictureId: string | undefined, timeoutMs: number): Promise<PictureQueryOutcome> {
+    if (this.connection !== 'open') {
+      return { kind: 'transient', cause: 'socket-closed', detail: 'simulated: not connected (428)' };
+    }
+    const query = ++this.queryCount;
+    for (const change of this.population.changesAtQuery(query)) this.announce(change.jid, change.removed);
+    const outcome = this.answer(query, jid, knownPictureId, timeoutMs);
+    this.record({ at: this.options.clock.now(), jid, outcome: outcome.kind, query });
+    if (this.behaviour.latencyMs <= 0) return outcome;
+    return new Promise((resolve) => {
+      const closed = () => {
+        cancel();
+        this.pendingAnswers.delete(closed);
+        resolve({ kind: 'transient', cause: 'socket-closed', detail: 'simulated: connection closed during the query' });
+      };
+      const cancel = this.after(this.behaviour.latencyMs, () => {
+        this.pendingAnswers.delete(closed);
+        resolve(outcome);
+      });
+      this.pendingAnswers.add(closed);
+    });
+  }
+
+  private answer(query: number, jid: string, knownPictureId: string | undefined, timeoutMs: number): PictureQueryOutcome {
+    if (this.inRateLimitBurst(query)) return { kind: 'rate-limited' };
+    if (this.luck(query) < this.behaviour.timeoutShare) {
+      return { kind: 'transient', cause: 'timeout', detail: `simulated: no answer within ${timeoutMs} ms (408)` };
+    }
+    const parsed = parseJid(jid);
+    const picture = parsed.ok ? this.population.pictureAfterQueries(parsed.jid, query) : undefined;
+    // WhatsApp answers item-not-found for addresses it does not know.
+    if (!parsed.ok || picture === undefined) return { kind: 'none' };
+    if (picture.kind !== 'picture') return { kind: picture.kind };
+    if (knownPictureId === picture.pictureId) return { kind: 'unchanged', pictureId: picture.pictureId };
+    return { kind: 'picture', pictureId: picture.pictureId, url: this.pictureUrl(parsed.jid, picture.pictureId) };
+  }
+
+  private pictureUrl(jid: string, pictureId: string): string {
+    const path = simulatedPicturePath(jid, pictureId);
+    const expiry = Math.floor((this.options.clock.now() + this.behaviour.urlLifetimeMs) / 1000)
+      .toString(16)
+      .toUpperCase();
+    return `${this.options.cdn.baseUrl}${path}?oe=${expiry}&oh=${this.population.signature(path, expiry)}`;
+  }
+
+  /** A number in [0, 1) that depends only on the seed and the query number, so a restart replays it. */
+  private luck(query: number): number {
+    return seededRandom((this.seed ^ Math.imul(query, 0x9e3779b1)) >>> 0)();
+  }
+
+  private inRateLimitBurst(query: number): boolean {
+    const every = this.behaviour.rateLimitEveryQueries;
+    if (every <= 0) return false;
+    // Bursts sit at seeded positions (gaps of 0.5×–1.5× the average, one or two answers long),
+    // generated in order from one sequence, so they never depend on when they were computed.
+    let last = this.bursts[this.bursts.length - 1];
+    while (last === undefined || last.start <= query) {
+      const start = (last?.start ?? 0) + Math.max(1, Math.round(every * (0.5 + this.burstRandom())));
+      last = { start, length: this.burstRandom() < 0.5 ? 1 : 2 };
+      this.bursts.push(last);
+    }
+    return this.bursts.some((burst) => query >= burst.start && query < burst.start + burst.length);
+  }
+
+  private deliverHistory(): void {
+    const batch = Math.max(1, this.behaviour.historyBatchSize);
+    const contacts = this.population.contacts();
+    const chats = this.population.chats(this.options.clock.now());
+    const steps: AccountEvent[] = [];
+    for (let index = 0; index < contacts.length; index += batch) steps.push({ type: 'contacts', contacts: contacts.slice(index, index + batch) });
+    for (let index = 0; index < chats.length; index += batch) steps.push({ type: 'chats', chats: chats.slice(index, index + batch) });
+    steps.push({ type: 'history-synced' });
+    const deliver = (index: number): void => {
+      const step = steps[index];
+      if (step === undefined) {
+        this.reannounceAppliedChanges();
+        return;
+      }
+      this.emit(step);
+      this.after(this.behaviour.historyBatchGapMs, () => deliver(index + 1));
+    };
+    deliver(0);
+  }
+
+  private reannounceAppliedChanges(): void {
+    const applied = this.population.changes.filter((change) => change.atQuery <= this.queryCount);
+    const latest = new Map(applied.map((change) => [change.jid, change.removed]));
+    for (const [jid, removed] of latest) this.announce(jid, removed);
+  }
+
+  private announce(jid: string, removed: boolean): void {
+    this.options.logger.debug({ jid, removed }, 'simulated picture change');
+    this.emit({ type: 'picture-changed', jid, removed });
+  }
+
+  private emit(event: AccountEvent): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(event);
+      } catch (error) {
+        // One listener's bug must not hide the event from the others, nor kill the simulation.
+        this.options.logger.error({ err: error, event: event.type }, 'an account event listener threw');
+      }
+    }
+  }
+
+  private after(delayMs: number, callback: () => void): () => void {
+    const cancel = this.options.clock.setTimer(() => {
+      this.cancelTimers.delete(cancel);
+      callback();
+    }, delayMs);
+    this.cancelTimers.add(cancel);
+    return () => {
+      this.cancelTimers.delete(cancel);
+      cancel();
+    };
+  }
+
+  private record(entry: SimulatedQueryRecord): void {
+    if (this.options.queryLogPath === undefined) return;
+    appendFileSync(this.options.queryLogPath, `${JSON.stringify(entry)}\n`);
+  }
+
+  /** The number of complete lines in the query log: the queries answered before this start. */
+  private readQueryCount(): number {
+    const path = this.options.queryLogPath;
+    if (path === undefined || !existsSync(path)) return this.queryCount;
+    const text = readFileSync(path, 'utf8');
+    // A kill mid-append leaves a partial last line: close it so the next record starts clean.
+    if (text.length > 0 && !text.endsWith('\n')) appendFileSync(path, '\n');
+    let count = 0;
+    for (const line of text.split('\n')) {
+      if (line.trim() === '') continue;
+      try {
+        JSON.parse(line);
+        count++;
+      } catch (error) {
+        this.options.logger.warn({ err: error, path }, 'skipping a damaged line of the simulated query log');
+      }
+    }
+    return count;
+  }
+}

@@ -1,0 +1,242 @@
+// SIMULATION ONLY: the seeded plan of a simulated WhatsApp account — who is in it, what picture
+// each subject shows at first, and the bounded list of picture changes that happen as the account
+// is queried. Everything is a pure function of the options, so a test can compute what the worker
+// must end up with (`finalPicture`) however often the demo was killed and restarted.
+
+import { createHash } from 'node:crypto';
+import { seededRandom, type Random } from '../clock.js';
+import type { SubjectKind } from '../jid.js';
+import type { ChatInfo, ContactInfo } from '../wa/account.js';
+import { renderPicture } from './jpeg.js';
+
+export type SimulatedPicture =
+  | { readonly kind: 'picture'; readonly pictureId: string; readonly version: number }
+  | { readonly kind: 'none' }
+  | { readonly kind: 'hidden' };
+
+export interface SimulatedSubject {
+  readonly jid: string;
+  readonly kind: SubjectKind;
+  /** Address-book name for a contact, the subject of a group. */
+  readonly name?: string;
+  /** The contact's own push name. */
+  readonly notify?: string;
+  /** Present when the subject has a chat: how long before the account's start its last message was. */
+  readonly chat?: { readonly lastActivityAgoMs: number };
+  /** The picture at first, then after each of the subject's changes, in order. */
+  readonly timeline: readonly SimulatedPicture[];
+}
+
+/** One picture change: applied when the account answers its `atQuery`-th query (1-based). */
+export interface SimulatedChange {
+  readonly atQuery: number;
+  readonly jid: string;
+  readonly picture: SimulatedPicture;
+  readonly removed: boolean;
+}
+
+export interface PopulationOptions {
+  readonly seed: number;
+  /** Contacts and groups together. */
+  readonly subjects: number;
+  /** Share of the subjects that are groups. */
+  readonly groupShare?: number;
+  /** Share of the subjects whose picture changes (each once or twice) while the demo runs. */
+  readonly changeShare?: number;
+  /** Share of the contacts that have a one-to-one chat. */
+  readonly chatShare?: number;
+}
+
+// Shares seen in real address books: most people show a picture, some none, some hide it.
+const PICTURE_SHARE = 0.7;
+const NONE_SHARE = 0.2; // the remaining 10 % are hidden by privacy settings
+const DEFAULT_GROUP_SHARE = 0.15;
+// Small so a demo goes idle: after the first full pass only these subjects need another query.
+const DEFAULT_CHANGE_SHARE = 0.03;
+const DEFAULT_CHAT_SHARE = 0.4;
+// Changes fall within the first full pass (queries 10 %…80 % of the subjects), so a worker that
+// queries everyone once is sure to pass every change's trigger, restarts included.
+const FIRST_CHANGE_AT_SHARE = 0.1;
+const LAST_CHANGE_AT_SHARE = 0.8;
+// Last messages spread over the two months before the start, like a lived-in phone.
+const MAX_CHAT_AGE_MS = 60 * 24 * 60 * 60 * 1000;
+const MIN_CHAT_AGE_MS = 60 * 1000;
+// WhatsApp picture ids are decimal numbers of about ten digits.
+const PICTURE_ID_BASE = 1_600_000_000;
+const PICTURE_ID_SPAN = 400_000_000;
+const MAX_SUBJECTS = 1_000_000;
+
+const FIRST_NAMES = ['Anna', 'Ben', 'Chloé', 'David', 'Elif', 'Farid', 'Greta', 'Hugo', 'Ines', 'Jonas', 'Kaito', 'Lena', 'Mateo', 'Nora', 'Omar', 'Priya', 'Quentin', 'Rosa', 'Sven', 'Tara', 'Umar', 'Vera', 'Wen', 'Yara', 'Zoe'];
+const LAST_NAMES = ['Adler', 'Berg', 'Costa', 'Dubois', 'Evans', 'Fischer', 'García', 'Hansen', 'Ito', 'Jensen', 'Kowalski', 'Lopez', 'Meyer', 'Novak', 'Okafor', 'Petrov', 'Rossi', 'Schmidt', 'Tanaka', 'Weber'];
+const GROUP_WORDS = ['Family', 'Climbing', 'Book club', 'Neighbours', 'Football', 'Class of 2012', 'Board games', 'Holiday', 'Choir', 'Garden', 'Running', 'Flat', 'Team', 'Parents', 'Band'];
+const COUNTRY_CODES = ['49', '44', '33', '34', '39', '31', '1', '55', '91', '81'];
+
+function pick<T>(random: Random, items: readonly T[]): T {
+  return items[Math.floor(random() * items.length)] as T;
+}
+
+function digits(random: Random, count: number): string {
+  let text = '';
+  for (let index = 0; index < count; index++) text += String(Math.floor(random() * 10));
+  return text;
+}
+
+function requireShare(name: string, value: number): number {
+  if (!Number.isFinite(value) || value < 0 || value > 1) throw new RangeError(`${name} must be between 0 and 1, not ${value}`);
+  return value;
+}
+
+export class SimulatedPopulation {
+  readonly seed: number;
+  readonly subjects: readonly SimulatedSubject[];
+  /** Every change, in the order they happen. */
+  readonly changes: readonly SimulatedChange[];
+  private readonly byJid: ReadonlyMap<string, SimulatedSubject>;
+  private readonly changesByJid: ReadonlyMap<string, readonly SimulatedChange[]>;
+
+  constructor(options: PopulationOptions) {
+    if (!Number.isInteger(options.subjects) || options.subjects < 1 || options.subjects > MAX_SUBJECTS) {
+      throw new RangeError(`subjects must be a whole number from 1 to ${MAX_SUBJECTS}, not ${options.subjects}`);
+    }
+    if (!Number.isInteger(options.seed)) throw new RangeError(`seed must be a whole number, not ${options.seed}`);
+    this.seed = options.seed;
+    const random = seededRandom(options.seed);
+    const groupShare = requireShare('groupShare', options.groupShare ?? DEFAULT_GROUP_SHARE);
+    const changeShare = requireShare('changeShare', options.changeShare ?? DEFAULT_CHANGE_SHARE);
+    const chatShare = requireShare('chatShare', options.chatShare ?? DEFAULT_CHAT_SHARE);
+    const groupCount = Math.round(options.subjects * groupShare);
+
+    const initial: { jid: string; kind: SubjectKind; name?: string; notify?: string; chat?: { lastActivityAgoMs: number }; first: SimulatedPicture }[] = [];
+    const taken = new Set<string>();
+    for (let index = 0; index < options.subjects; index++) {
+      const kind: SubjectKind = index < options.subjects - groupCount ? 'contact' : 'group';
+      let jid: string;
+      do {
+        jid = kind === 'contact' ? `${pick(random, COUNTRY_CODES)}${digits(random, 10)}@s.whatsapp.net` : `120363${digits(random, 12)}@g.us`;
+      } while (taken.has(jid));
+      taken.add(jid);
+      const roll = random();
+      const first: SimulatedPicture =
+        roll < PICTURE_SHARE ? { kind: 'picture', version: 1, pictureId: this.pictureIdFor(jid, 1) } : roll < PICTURE_SHARE + NONE_SHARE ? { kind: 'none' } : { kind: 'hidden' };
+      const chatAge = MIN_CHAT_AGE_MS + Math.floor(random() * (MAX_CHAT_AGE_MS - MIN_CHAT_AGE_MS));
+      if (kind === 'group') {
+        initial.push({ jid, kind, name: `${pick(random, GROUP_WORDS)} ${1 + Math.floor(random() * 9)}`, chat: { lastActivityAgoMs: chatAge }, first });
+        continue;
+      }
+      const person = `${pick(random, FIRST_NAMES)} ${pick(random, LAST_NAMES)}`;
+      const naming = random();
+      // Most contacts are saved in the address book; some are known only by their push name.
+      const name = naming < 0.75 ? person : undefined;
+      const notify = naming < 0.95 ? person.split(' ')[0] : undefined;
+      const hasChat = random() < chatShare;
+      initial.push({ jid, kind, ...(name ? { name } : {}), ...(notify ? { notify } : {}), ...(hasChat ? { chat: { lastActivityAgoMs: chatAge } } : {}), first });
+    }
+
+    // Hidden pictures never change visibly, so only visible subjects are picked to change.
+    const candidates = initial.filter((subject) => subject.first.kind !== 'hidden');
+    const changingCount = Math.min(candidates.length, Math.round(options.subjects * changeShare));
+    const firstAt = Math.max(1, Math.ceil(options.subjects * FIRST_CHANGE_AT_SHARE));
+    const lastAt = Math.max(firstAt, Math.floor(options.subjects * LAST_CHANGE_AT_SHARE));
+    const changes: SimulatedChange[] = [];
+    const timelines = new Map<string, SimulatedPicture[]>();
+    for (let picked = 0; picked < changingCount; picked++) {
+      const chosen = candidates.splice(Math.floor(random() * candidates.length), 1)[0]!;
+      const timeline: SimulatedPicture[] = [chosen.first];
+      const howMany = random() < 0.5 ? 1 : 2;
+      const triggers = Array.from({ length: howMany }, () => firstAt + Math.floor(random() * (lastAt - firstAt + 1))).sort((a, b) => a - b);
+      let lastVersion = chosen.first.kind === 'picture' ? chosen.first.version : 0;
+      for (const atQuery of triggers) {
+        const current = timeline[timeline.length - 1]!;
+        const remove = current.kind === 'picture' && random() < 0.3;
+        const next: SimulatedPicture = remove ? { kind: 'none' } : { kind: 'picture', version: ++lastVersion, pictureId: this.pictureIdFor(chosen.jid, lastVersion) };
+        timeline.push(next);
+        changes.push({ atQuery, jid: chosen.jid, picture: next, removed: remove });
+      }
+      timelines.set(chosen.jid, timeline);
+    }
+    // Stable order: by trigger, then by JID, so two changes on one query always emit alike.
+    changes.sort((a, b) => a.atQuery - b.atQuery || (a.jid < b.jid ? -1 : a.jid > b.jid ? 1 : 0));
+
+    this.subjects = initial.map(({ first, ...subject }) => ({ ...subject, timeline: timelines.get(subject.jid) ?? [first] }));
+    this.changes = changes;
+    this.byJid = new Map(this.subjects.map((subject) => [subject.jid, subject]));
+    const changesByJid = new Map<string, SimulatedChange[]>();
+    for (const change of changes) changesByJid.set(change.jid, [...(changesByJid.get(change.jid) ?? []), change]);
+    this.changesByJid = changesByJid;
+  }
+
+  subject(jid: string): SimulatedSubject | undefined {
+    return this.byJid.get(jid);
+  }
+
+  initialPicture(jid: string): SimulatedPicture | undefined {
+    return this.byJid.get(jid)?.timeline[0];
+  }
+
+  /** What the subject shows once every change has happened: what the worker must end up with. */
+  finalPicture(jid: string): SimulatedPicture | undefined {
+    const timeline = this.byJid.get(jid)?.timeline;
+    return timeline?.[timeline.length - 1];
+  }
+
+  /** What the subject shows after the account answered `queryCount` queries. */
+  pictureAfterQueries(jid: string, queryCount: number): SimulatedPicture | undefined {
+    const subject = this.byJid.get(jid);
+    if (subject === undefined) return undefined;
+    const applied = (this.changesByJid.get(jid) ?? []).filter((change) => change.atQuery <= queryCount).length;
+    return subject.timeline[applied];
+  }
+
+  /** The changes that happen on exactly the `queryNumber`-th query. */
+  changesAtQuery(queryNumber: number): SimulatedChange[] {
+    return this.changes.filter((change) => change.atQuery === queryNumber);
+  }
+
+  /** The version of a subject's picture with this id, current or past, if it ever existed. */
+  pictureVersion(jid: string, pictureId: string): (SimulatedPicture & { kind: 'picture' }) | undefined {
+    const found = this.byJid.get(jid)?.timeline.find((picture) => picture.kind === 'picture' && picture.pictureId === pictureId);
+    return found?.kind === 'picture' ? found : undefined;
+  }
+
+  /** The JPEG the CDN serves for a picture version. */
+  pictureBytes(jid: string, pictureId: string): Buffer {
+    return renderPicture(jid, pictureId);
+  }
+
+  /** The sha256 of the picture the subject shows at the end, for comparing with the worker's state. */
+  finalSha256(jid: string): string | undefined {
+    const final = this.finalPicture(jid);
+    return final?.kind === 'picture' ? createHash('sha256').update(this.pictureBytes(jid, final.pictureId)).digest('hex') : undefined;
+  }
+
+  /** The CDN's URL signature (`oh=`) for a path and expiry, keyed by the seed. */
+  signature(path: string, expiryHex: string): string {
+    return createHash('sha256').update(`${this.seed}\n${path}\n${expiryHex}`).digest('hex').slice(0, 40);
+  }
+
+  /** The address book, as a history sync delivers it. */
+  contacts(): ContactInfo[] {
+    return this.subjects
+      .filter((subject) => subject.kind === 'contact')
+      .map((subject) => ({ jid: subject.jid, ...(subject.name ? { name: subject.name } : {}), ...(subject.notify ? { notify: subject.notify } : {}) }));
+  }
+
+  /** Chats (groups and one-to-one), with last activity relative to `nowMs`. */
+  chats(nowMs: number): ChatInfo[] {
+    return this.subjects.flatMap((subject) =>
+      subject.chat === undefined
+        ? []
+        : [{ jid: subject.jid, kind: subject.kind, ...(subject.name ? { name: subject.name } : {}), lastActivityAt: nowMs - subject.chat.lastActivityAgoMs }],
+    );
+  }
+
+  private pictureIdFor(jid: string, version: number): string {
+    const digest = createHash('sha256').update(`${this.seed}\n${jid}\n${version}`).digest();
+    return String(PICTURE_ID_BASE + (digest.readUInt32BE(0) % PICTURE_ID_SPAN));
+  }
+}
+
+/** The seeded plan for a simulated account. */
+export function createPopulation(options: PopulationOptions): SimulatedPopulation {
+  return new SimulatedPopulation(options);
+}

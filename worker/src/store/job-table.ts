@@ -1,0 +1,95 @@
+// The persistent side of the avatar queue. Every row write takes a fresh revision from a counter
+// in `meta`, so a running worker can pick up what another process (`whatsapp-worker refresh`)
+// queued by reading the rows newer than the last revision it saw.
+
+import type { AvatarJob, JobReason } from '../avatars/model.js';
+import type { SubjectKind } from '../jid.js';
+import type { SqliteDatabase } from './database.js';
+
+interface JobRow {
+  jid: string;
+  kind: SubjectKind;
+  reason: JobReason;
+  priority: number;
+  rank: number;
+  force: number;
+  attempts: number;
+  not_before: number;
+  seq: number;
+  enqueued_at: number;
+  revision: number;
+}
+
+const REVISION_KEY = 'job_revision';
+
+function toJob(row: JobRow): AvatarJob {
+  return {
+    jid: row.jid,
+    kind: row.kind,
+    reason: row.reason,
+    priority: row.priority,
+    rank: row.rank,
+    force: row.force === 1,
+    attempts: row.attempts,
+    notBefore: row.not_before,
+    seq: row.seq,
+    enqueuedAt: row.enqueued_at,
+  };
+}
+
+export class JobTable {
+  private readonly statements;
+
+  constructor(private readonly db: SqliteDatabase) {
+    this.statements = {
+      all: db.prepare('SELECT * FROM avatar_jobs'),
+      changedSince: db.prepare('SELECT * FROM avatar_jobs WHERE revision > ?'),
+      nextRevision: db.prepare(`
+        INSERT INTO meta (key, value) VALUES ('${REVISION_KEY}', '1')
+        ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)
+        RETURNING CAST(value AS INTEGER) AS revision`),
+      currentRevision: db.prepare(`SELECT CAST(value AS INTEGER) AS revision FROM meta WHERE key = '${REVISION_KEY}'`),
+      save: db.prepare(`
+        INSERT INTO avatar_jobs (jid, kind, reason, priority, rank, force, attempts, not_before, seq, enqueued_at, revision)
+        VALUES (@jid, @kind, @reason, @priority, @rank, @force, @attempts, @notBefore, @seq, @enqueuedAt, @revision)
+        ON CONFLICT (jid) DO UPDATE SET
+          kind = excluded.kind, reason = excluded.reason, priority = excluded.priority, rank = excluded.rank,
+          force = excluded.force, attempts = excluded.attempts, not_before = excluded.not_before,
+          seq = excluded.seq, enqueued_at = excluded.enqueued_at, revision = excluded.revision`),
+      remove: db.prepare('DELETE FROM avatar_jobs WHERE jid = ?'),
+      count: db.prepare('SELECT COUNT(*) AS count FROM avatar_jobs'),
+    };
+  }
+
+  loadAll(): AvatarJob[] {
+    return (this.statements.all.all() as JobRow[]).map(toJob);
+  }
+
+  /** Jobs written (by any process) after `revision`, and the revision to ask from next time. */
+  changedSince(revision: number): { jobs: AvatarJob[]; revision: number } {
+    const rows = this.statements.changedSince.all(revision) as JobRow[];
+    const latest = rows.reduce((max, row) => Math.max(max, row.revision), revision);
+    return { jobs: rows.map(toJob), revision: latest };
+  }
+
+  currentRevision(): number {
+    const row = this.statements.currentRevision.get() as { revision: number } | undefined;
+    return row?.revision ?? 0;
+  }
+
+  /** Writes jobs; call inside the caller's transaction when it batches. */
+  save(jobs: Iterable<AvatarJob>): void {
+    for (const job of jobs) {
+      const { revision } = this.statements.nextRevision.get() as { revision: number };
+      this.statements.save.run({ ...job, force: job.force ? 1 : 0, revision });
+    }
+  }
+
+  remove(jid: string): void {
+    this.statements.remove.run(jid);
+  }
+
+  count(): number {
+    return (this.statements.count.get() as { count: number }).count;
+  }
+}

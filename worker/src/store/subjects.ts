@@ -1,0 +1,216 @@
+// Contacts and groups with their picture state. A contact's picture lives on its `contacts` row,
+// a group's on its `chats` row; a one-to-one chat only contributes its last activity.
+
+import type { AvatarPatch } from '../avatars/transitions.js';
+import type { AvatarRecord, AvatarState } from '../avatars/model.js';
+import { parseJid, type SubjectKind } from '../jid.js';
+import type { ChatInfo, ContactInfo } from '../wa/account.js';
+import type { SqliteDatabase } from './database.js';
+
+const TABLE: Readonly<Record<SubjectKind, 'contacts' | 'chats'>> = { contact: 'contacts', group: 'chats' };
+const STATES: readonly AvatarState[] = ['unknown', 'fetched', 'none', 'hidden'];
+
+type Totals = Record<SubjectKind, Record<AvatarState, number>>;
+
+interface SubjectRow {
+  jid: string;
+  name: string | null;
+  notify?: string | null;
+  last_activity_at: number | null;
+  picture_state: AvatarState;
+  picture_id: string | null;
+  picture_sha256: string | null;
+  picture_size: number | null;
+  profile_picture: string | null;
+  profile_picture_timestamp: number | null;
+  picture_changed_at: number | null;
+  next_check_at: number | null;
+  hidden_count: number;
+}
+
+function toRecord(row: SubjectRow, kind: SubjectKind): AvatarRecord {
+  const optional = <T>(value: T | null | undefined): T | undefined => (value === null ? undefined : value);
+  return {
+    jid: row.jid,
+    kind,
+    name: optional(row.name) ?? optional(row.notify),
+    state: row.picture_state,
+    pictureId: optional(row.picture_id),
+    sha256: optional(row.picture_sha256),
+    size: optional(row.picture_size),
+    path: optional(row.profile_picture),
+    checkedAt: optional(row.profile_picture_timestamp),
+    changedAt: optional(row.picture_changed_at),
+    nextCheckAt: optional(row.next_check_at),
+    hiddenCount: row.hidden_count,
+    lastActivityAt: optional(row.last_activity_at),
+  };
+}
+
+// AvatarPatch field → column; `null` in a patch clears the column, `undefined` leaves it.
+const PATCH_COLUMNS: Readonly<Record<keyof AvatarPatch, string>> = {
+  state: 'picture_state',
+  pictureId: 'picture_id',
+  sha256: 'picture_sha256',
+  size: 'picture_size',
+  path: 'profile_picture',
+  checkedAt: 'profile_picture_timestamp',
+  changedAt: 'picture_changed_at',
+  nextCheckAt: 'next_check_at',
+  hiddenCount: 'hidden_count',
+};
+
+export class SubjectStore {
+  private readonly statements;
+
+  constructor(private readonly db: SqliteDatabase) {
+    this.statements = {
+      upsertContact: db.prepare(`
+        INSERT INTO contacts (jid, name, notify, alternate_jid, created_at, updated_at)
+        VALUES (@jid, @name, @notify, @alternate, @now, @now)
+        ON CONFLICT (jid) DO UPDATE SET
+          name = COALESCE(excluded.name, name),
+          notify = COALESCE(excluded.notify, notify),
+          alternate_jid = COALESCE(excluded.alternate_jid, alternate_jid),
+          updated_at = excluded.updated_at`),
+      touchContactActivity: db.prepare(`
+        INSERT INTO contacts (jid, last_activity_at, created_at, updated_at) VALUES (@jid, @activity, @now, @now)
+        ON CONFLICT (jid) DO UPDATE SET
+          last_activity_at = MAX(COALESCE(last_activity_at, 0), COALESCE(excluded.last_activity_at, 0)),
+          updated_at = excluded.updated_at`),
+      upsertChat: db.prepare(`
+        INSERT INTO chats (jid, kind, name, last_activity_at, created_at, updated_at)
+        VALUES (@jid, @kind, @name, @activity, @now, @now)
+        ON CONFLICT (jid) DO UPDATE SET
+          name = COALESCE(excluded.name, name),
+          last_activity_at = MAX(COALESCE(last_activity_at, 0), COALESCE(excluded.last_activity_at, 0)),
+          updated_at = excluded.updated_at`),
+      contact: db.prepare('SELECT * FROM contacts WHERE jid = ?'),
+      group: db.prepare(`SELECT * FROM chats WHERE jid = ? AND kind = 'group'`),
+      contactByAlternate: db.prepare('SELECT jid FROM contacts WHERE alternate_jid = ?'),
+      exists: db.prepare(`SELECT 1 FROM contacts WHERE jid = @jid UNION ALL SELECT 1 FROM chats WHERE jid = @jid AND kind = 'group'`),
+      allContacts: db.prepare('SELECT * FROM contacts ORDER BY jid'),
+      allGroups: db.prepare(`SELECT * FROM chats WHERE kind = 'group' ORDER BY jid`),
+      dueContacts: db.prepare('SELECT * FROM contacts WHERE next_check_at IS NULL OR next_check_at <= ? LIMIT ?'),
+      dueGroups: db.prepare(`SELECT * FROM chats WHERE kind = 'group' AND (next_check_at IS NULL OR next_check_at <= ?) LIMIT ?`),
+      totalsContacts: db.prepare('SELECT picture_state AS state, COUNT(*) AS count FROM contacts GROUP BY picture_state'),
+      totalsGroups: db.prepare(`SELECT picture_state AS state, COUNT(*) AS count FROM chats WHERE kind = 'group' GROUP BY picture_state`),
+      addHint: db.prepare(`INSERT INTO picture_hints (jid, removed, received_at) VALUES (?, ?, ?)
+        ON CONFLICT (jid) DO UPDATE SET removed = excluded.removed, received_at = excluded.received_at`),
+      takeHint: db.prepare('DELETE FROM picture_hints WHERE jid = ? RETURNING removed'),
+    };
+  }
+
+  /**
+   * Stores contacts from a history sync or an upsert, in one transaction. A contact that arrives
+   * under its LID while we know its phone number (or the other way round) updates the known row:
+   * one person, one picture. Returns the JIDs of the rows written.
+   */
+  upsertContacts(contacts: readonly ContactInfo[], now: number): string[] {
+    return this.db.transaction(() =>
+      contacts.map((contact) => {
+        const jid = this.canonicalContactJid(contact);
+        this.statements.upsertContact.run({
+          jid,
+          name: contact.name ?? null,
+          notify: contact.notify ?? null,
+          alternate: jid === contact.jid ? (contact.alternateJid ?? null) : contact.jid,
+          now,
+        });
+        return jid;
+      }),
+    )();
+  }
+
+  /** Stores chats; a one-to-one chat makes sure its contact exists and carries the last activity. */
+  upsertChats(chats: readonly ChatInfo[], now: number): string[] {
+    return this.db.transaction(() =>
+      chats.map((chat) => {
+        const activity = chat.lastActivityAt ?? null;
+        this.statements.upsertChat.run({ jid: chat.jid, kind: chat.kind, name: chat.name ?? null, activity, now });
+        if (chat.kind === 'group') return chat.jid;
+        const jid = this.resolve(chat.jid) ?? chat.jid;
+        this.statements.touchContactActivity.run({ jid, activity, now });
+        return jid;
+      }),
+    )();
+  }
+
+  /** The stored JID of a subject known under `jid` or under its alternate (LID ↔ phone number). */
+  resolve(jid: string): string | undefined {
+    if (this.statements.exists.get({ jid }) !== undefined) return jid;
+    const row = this.statements.contactByAlternate.get(jid) as { jid: string } | undefined;
+    return row?.jid;
+  }
+
+  get(jid: string): AvatarRecord | undefined {
+    const contact = this.statements.contact.get(jid) as SubjectRow | undefined;
+    if (contact !== undefined) return toRecord(contact, 'contact');
+    const group = this.statements.group.get(jid) as SubjectRow | undefined;
+    return group === undefined ? undefined : toRecord(group, 'group');
+  }
+
+  /** Makes sure a subject row exists (a refresh may name a JID no sync has delivered yet). */
+  ensure(jid: string, now: number): AvatarRecord {
+    const known = this.get(jid);
+    if (known !== undefined) return known;
+    const parsed = parseJid(jid);
+    if (!parsed.ok) throw new Error(`cannot store subject: ${parsed.reason}`);
+    if (parsed.kind === 'group') this.upsertChats([{ jid: parsed.jid, kind: 'group' }], now);
+    else this.upsertContacts([{ jid: parsed.jid }], now);
+    return this.get(parsed.jid)!;
+  }
+
+  applyPatch(record: Pick<AvatarRecord, 'jid' | 'kind'>, patch: AvatarPatch, now: number): void {
+    const entries = Object.entries(patch).filter(([, value]) => value !== undefined) as [keyof AvatarPatch, unknown][];
+    const assignments = entries.map(([field]) => `${PATCH_COLUMNS[field]} = @${field}`);
+    const statement = this.db.prepare(
+      `UPDATE ${TABLE[record.kind]} SET ${[...assignments, 'updated_at = @now'].join(', ')} WHERE jid = @jid`,
+    );
+    statement.run({ ...Object.fromEntries(entries), now, jid: record.jid });
+  }
+
+  *all(): Generator<AvatarRecord> {
+    for (const row of this.statements.allContacts.iterate() as Iterable<SubjectRow>) yield toRecord(row, 'contact');
+    for (const row of this.statements.allGroups.iterate() as Iterable<SubjectRow>) yield toRecord(row, 'group');
+  }
+
+  /** Subjects never checked or due for a check, at most `limit` of each kind. */
+  due(now: number, limit: number): AvatarRecord[] {
+    return [
+      ...(this.statements.dueContacts.all(now, limit) as SubjectRow[]).map((row) => toRecord(row, 'contact')),
+      ...(this.statements.dueGroups.all(now, limit) as SubjectRow[]).map((row) => toRecord(row, 'group')),
+    ];
+  }
+
+  totals(): Totals {
+    const empty = (): Record<AvatarState, number> =>
+      Object.fromEntries(STATES.map((state) => [state, 0])) as Record<AvatarState, number>;
+    const totals: Totals = { contact: empty(), group: empty() };
+    for (const [kind, statement] of [
+      ['contact', this.statements.totalsContacts],
+      ['group', this.statements.totalsGroups],
+    ] as const) {
+      for (const row of statement.all() as { state: AvatarState; count: number }[]) totals[kind][row.state] = row.count;
+    }
+    return totals;
+  }
+
+  /** A picture change for a JID we do not know yet: kept until the subject arrives. */
+  keepHint(jid: string, removed: boolean, now: number): void {
+    this.statements.addHint.run(jid, removed ? 1 : 0, now);
+  }
+
+  /** Returns and forgets a kept hint for a subject that just arrived. */
+  takeHint(jid: string): boolean {
+    return this.statements.takeHint.get(jid) !== undefined;
+  }
+
+  private canonicalContactJid(contact: ContactInfo): string {
+    if (this.statements.contact.get(contact.jid) !== undefined) return contact.jid;
+    if (contact.alternateJid !== undefined && this.statements.contact.get(contact.alternateJid) !== undefined) {
+      return contact.alternateJid;
+    }
+    return this.resolve(contact.jid) ?? contact.jid;
+  }
+}

@@ -1,0 +1,360 @@
+// The real WhatsApp account: a Baileys socket behind our narrow WhatsAppAccount interface.
+//
+// Lifecycle: connecting → pairing (QR, or a pairing code when a phone number is configured) →
+// open → pending notifications received → 'open' is announced (the core then waits its quiet
+// period). A 515 after pairing restarts at once; a logout wipes the session and pairs afresh;
+// every other drop reconnects with exponential backoff and jitter. Being offline is a state: the
+// account keeps retrying and never throws out of `start()`.
+
+import makeWASocket, {
+  Browsers,
+  makeCacheableSignalKeyStore,
+  type BaileysEventMap,
+  type BinaryNode,
+  type ConnectionState,
+  type SignalKeyStoreWithTransaction,
+  type UserFacingSocketConfig,
+  type WAVersion,
+} from '@whiskeysockets/baileys';
+import { buildTcTokenFromJid } from '@whiskeysockets/baileys/lib/Utils/tc-token-utils.js';
+import type { Logger } from 'pino';
+import qrcodeTerminal from 'qrcode-terminal';
+import type { Clock, Random } from '../../clock.js';
+import { requireJid } from '../../jid.js';
+import type { SqliteDatabase } from '../../store/database.js';
+import type { AccountEvent, AccountListener, ConnectionState as OurConnectionState, PictureQueryOutcome, WhatsAppAccount } from '../account.js';
+import { useSqliteAuthState, type SqliteAuthState } from './auth-state.js';
+import { classifyDisconnect, formatClockTime, reconnectDelayMs, type DisconnectAction } from './disconnect.js';
+import { BaileysEventMapper } from './events.js';
+import { queryPicture, type PictureType } from './picture-query.js';
+import { makeBaileysLogger, maskJid, maskPhoneNumber } from './redact.js';
+import { fetchCurrentWaWebVersion, resolveWaWebVersion, type VersionFetcher } from './version.js';
+
+/** The part of Baileys' socket this account uses; the real socket and the tests' fake both fit. */
+export interface BaileysSocket {
+  readonly ev: {
+    process(handler: (events: Partial<BaileysEventMap>) => void | Promise<void>): () => void;
+  };
+  readonly authState: { readonly creds: { readonly registered: boolean; readonly me?: { id: string; lid?: string } }; readonly keys: SignalKeyStoreWithTransaction };
+  readonly signalRepository?: { readonly lidMapping?: { getLIDForPN(pn: string): Promise<string | null> } };
+  query(node: BinaryNode, timeoutMs?: number): Promise<unknown>;
+  requestPairingCode(phoneNumber: string, customPairingCode?: string): Promise<string>;
+  end(error: Error | undefined): Promise<void> | void;
+}
+
+export type SocketFactory = (config: UserFacingSocketConfig) => BaileysSocket;
+
+export interface BaileysAccountOptions {
+  readonly db: SqliteDatabase;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly random: Random;
+  /** Link by pairing code instead of QR: the account's phone number, digits with country code. */
+  readonly phoneNumber?: string;
+  readonly pictureType: PictureType;
+  readonly printQrInTerminal: boolean;
+  /** Injected for tests; defaults to Baileys' makeWASocket. */
+  readonly makeSocket?: SocketFactory;
+  /** Injected for tests; defaults to asking web.whatsapp.com, with a pinned fallback. */
+  readonly fetchVersion?: VersionFetcher;
+  /** Baileys' own log level; it logs every frame at debug. */
+  readonly baileysLogLevel?: string;
+  /** Only for tests that point a real socket at a loopback port. */
+  readonly webSocketUrl?: string;
+}
+
+// Baileys announces 'open' before it has replayed what arrived while we were away; if its
+// "pending notifications received" never comes, announce 'open' after this long anyway.
+const PENDING_NOTIFICATIONS_TIMEOUT_MS = 60_000;
+// WhatsApp answers a connection attempt within seconds; a hung TLS handshake is a failure.
+const CONNECT_TIMEOUT_MS = 20_000;
+// Baileys' own queries (pre-keys, app state) use this; picture queries pass their own timeout.
+const DEFAULT_QUERY_TIMEOUT_MS = 60_000;
+// How the linked device appears in the phone's "Linked devices" list; pairing codes need a real
+// browser name here.
+const BROWSER = Browsers.ubuntu('Chrome');
+const PAIRING_PHONE_NUMBER = /^[1-9][0-9]{6,14}$/;
+
+export class BaileysAccountConfigError extends Error {
+  override readonly name = 'BaileysAccountConfigError';
+}
+
+export class BaileysAccount implements WhatsAppAccount {
+  private readonly listeners = new Set<AccountListener>();
+  private readonly mapper: BaileysEventMapper;
+  private readonly makeSocket: SocketFactory;
+  private readonly fetchVersion: VersionFetcher;
+  private readonly phoneNumber: string | undefined;
+  private readonly baileysLogger;
+  private socket: BaileysSocket | undefined;
+  private auth: SqliteAuthState | undefined;
+  /** Bumped for every socket so late events of an old socket are ignored. */
+  private generation = 0;
+  private running = false;
+  private state: OurConnectionState = 'closed';
+  private failures = 0;
+  private loggedOutInARow = 0;
+  private version: WAVersion | undefined;
+  private cancelRetry: (() => void) | undefined;
+  private cancelPendingWait: (() => void) | undefined;
+  private socketOpen = false;
+  private pairingCodeRequested = false;
+  private pairingShown = false;
+
+  constructor(private readonly options: BaileysAccountOptions) {
+    if (options.pictureType !== 'image' && options.pictureType !== 'preview') {
+      throw new BaileysAccountConfigError(`picture type must be 'image' or 'preview', not '${String(options.pictureType)}'`);
+    }
+    if (options.phoneNumber !== undefined) {
+      const digits = options.phoneNumber.replace(/[\s+()-]/g, '');
+      if (!PAIRING_PHONE_NUMBER.test(digits)) {
+        throw new BaileysAccountConfigError(
+          `the phone number for pairing must be 7 to 15 digits with the country code and no leading 0 (e.g. 491701234567); got '${maskPhoneNumber(options.phoneNumber)}' with ${digits.length} characters`,
+        );
+      }
+      this.phoneNumber = digits;
+    }
+    this.mapper = new BaileysEventMapper(options.logger);
+    this.makeSocket = options.makeSocket ?? makeWASocket;
+    this.fetchVersion = options.fetchVersion ?? fetchCurrentWaWebVersion;
+    this.baileysLogger = makeBaileysLogger(options.logger, options.baileysLogLevel ?? 'warn');
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    await this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.cancelRetry?.();
+    this.cancelRetry = undefined;
+    this.cancelPendingWait?.();
+    this.cancelPendingWait = undefined;
+    const socket = this.socket;
+    this.socket = undefined;
+    this.generation++;
+    if (socket !== undefined) {
+      try {
+        await socket.end(undefined);
+      } catch (error) {
+        this.options.logger.warn({ err: error }, 'closing the WhatsApp socket failed');
+      }
+    }
+    this.setState('closed', 'stopped');
+  }
+
+  onEvent(listener: AccountListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async queryPicture(jid: string, knownPictureId: string | undefined, timeoutMs: number): Promise<PictureQueryOutcome> {
+    const subject = requireJid(jid);
+    const socket = this.socket;
+    if (socket === undefined || !this.socketOpen) {
+      return { kind: 'transient', cause: 'socket-closed', detail: 'not connected to WhatsApp' };
+    }
+    const privacyToken = subject.kind === 'contact' && !this.isSelf(socket, subject.jid) ? await this.privacyToken(socket, subject.jid) : undefined;
+    const outcome = await queryPicture(socket, { jid: subject.jid, pictureType: this.options.pictureType, knownPictureId, privacyToken }, timeoutMs);
+    this.options.logger.debug({ jid: maskJid(subject.jid), outcome: outcome.kind }, 'picture query answered');
+    return outcome;
+  }
+
+  // --- connection lifecycle -------------------------------------------------------------------
+
+  private async connect(): Promise<void> {
+    if (!this.running) return;
+    const generation = ++this.generation;
+    this.socketOpen = false;
+    this.pairingCodeRequested = false;
+    this.mapper.resetForNewConnection();
+    this.setState('connecting');
+    this.version ??= await resolveWaWebVersion(this.fetchVersion, this.options.logger);
+    if (!this.running || generation !== this.generation) return;
+    let socket: BaileysSocket;
+    try {
+      this.auth = useSqliteAuthState(this.options.db, this.options.logger);
+      socket = this.makeSocket(this.socketConfig(this.auth, this.version));
+    } catch (error) {
+      this.handleClose(generation, error);
+      return;
+    }
+    this.socket = socket;
+    socket.ev.process(async (events) => {
+      if (generation !== this.generation) return;
+      try {
+        await this.handleEvents(generation, socket, events);
+      } catch (error) {
+        // An event we could not map must not take the connection down; the next batch may be fine.
+        this.options.logger.error({ err: error }, 'handling a WhatsApp event failed');
+      }
+    });
+  }
+
+  private socketConfig(auth: SqliteAuthState, version: WAVersion): UserFacingSocketConfig {
+    return {
+      auth: { creds: auth.state.creds, keys: makeCacheableSignalKeyStore(auth.state.keys, this.baileysLogger) },
+      version,
+      browser: BROWSER,
+      logger: this.baileysLogger,
+      ...(this.options.webSocketUrl === undefined ? {} : { waWebSocketUrl: this.options.webSocketUrl }),
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      defaultQueryTimeoutMs: DEFAULT_QUERY_TIMEOUT_MS,
+      // Stay "offline" so the phone keeps getting its notifications.
+      markOnlineOnConnect: false,
+      // Contacts and recent chats are all we need; the full message history is not.
+      syncFullHistory: false,
+      // Baileys 7 deprecates its own QR printing; this account prints the QR itself.
+      printQRInTerminal: false,
+      // This device never sends messages: no retries, no link previews, no own-message events.
+      emitOwnEvents: false,
+      generateHighQualityLinkPreview: false,
+    };
+  }
+
+  private async handleEvents(generation: number, socket: BaileysSocket, events: Partial<BaileysEventMap>): Promise<void> {
+    if (events['creds.update'] !== undefined) this.auth?.saveCreds();
+    const update = events['connection.update'];
+    if (update !== undefined) await this.handleConnectionUpdate(generation, socket, update);
+    if (generation !== this.generation) return;
+    for (const event of this.mapper.map(events)) this.emit(event);
+  }
+
+  private async handleConnectionUpdate(generation: number, socket: BaileysSocket, update: Partial<ConnectionState>): Promise<void> {
+    if (update.qr !== undefined && update.qr !== '') await this.handleQr(generation, socket, update.qr);
+    if (update.connection === 'open') this.handleOpen(generation, socket);
+    if (update.receivedPendingNotifications === true && this.socketOpen) this.announceOpen(generation);
+    if (update.connection === 'close') this.handleClose(generation, update.lastDisconnect?.error);
+  }
+
+  private async handleQr(generation: number, socket: BaileysSocket, qr: string): Promise<void> {
+    if (this.phoneNumber === undefined) {
+      this.pairingShown = true;
+      this.setState('pairing', 'scan the QR code with WhatsApp on the phone: Settings → Linked devices → Link a device');
+      this.emit({ type: 'pairing', qr });
+      if (this.options.printQrInTerminal && process.stdout.isTTY) qrcodeTerminal.generate(qr, { small: true });
+      return;
+    }
+    // A QR event means the socket is ready to register; a pairing code is asked for once per socket.
+    if (this.pairingCodeRequested || socket.authState.creds.registered) return;
+    this.pairingCodeRequested = true;
+    try {
+      const code = await socket.requestPairingCode(this.phoneNumber);
+      if (generation !== this.generation) return;
+      this.pairingShown = true;
+      const shown = code.length === 8 ? `${code.slice(0, 4)}-${code.slice(4)}` : code;
+      this.setState('pairing', `enter the code ${shown} in WhatsApp on the phone ${maskPhoneNumber(this.phoneNumber)}: Linked devices → Link with phone number`);
+      this.emit({ type: 'pairing', code });
+    } catch (error) {
+      this.pairingCodeRequested = false;
+      this.options.logger.error({ err: error }, 'WhatsApp refused to issue a pairing code; retrying with the next connection');
+    }
+  }
+
+  private handleOpen(generation: number, socket: BaileysSocket): void {
+    if (generation !== this.generation) return;
+    this.socketOpen = true;
+    this.failures = 0;
+    this.loggedOutInARow = 0;
+    if (this.pairingShown) {
+      this.pairingShown = false;
+      this.emit({ type: 'pairing' });
+    }
+    const me = socket.authState.creds.me?.id;
+    this.options.logger.info({ account: me === undefined ? undefined : maskJid(me) }, 'connected to WhatsApp; waiting for the messages that arrived while offline');
+    this.cancelPendingWait?.();
+    this.cancelPendingWait = this.options.clock.setTimer(() => {
+      this.options.logger.warn('WhatsApp did not finish replaying pending notifications in time; continuing anyway');
+      this.announceOpen(generation);
+    }, PENDING_NOTIFICATIONS_TIMEOUT_MS);
+  }
+
+  private announceOpen(generation: number): void {
+    if (generation !== this.generation || this.state === 'open') return;
+    this.cancelPendingWait?.();
+    this.cancelPendingWait = undefined;
+    this.setState('open');
+  }
+
+  private handleClose(generation: number, error: unknown): void {
+    if (generation !== this.generation) return;
+    this.socketOpen = false;
+    this.socket = undefined;
+    this.cancelPendingWait?.();
+    this.cancelPendingWait = undefined;
+    if (!this.running) return;
+    const action = classifyDisconnect(error);
+    this.generation++;
+    this.react(action);
+  }
+
+  private react(action: DisconnectAction): void {
+    const { logger, clock } = this.options;
+    if (action.kind === 'restart') {
+      logger.info(action.detail);
+      void this.connect();
+      return;
+    }
+    if (action.kind === 'logged-out') {
+      this.loggedOutInARow++;
+      this.auth?.clear();
+      this.pairingShown = false;
+      logger.warn(`${action.detail}; the stored session was wiped and a new pairing starts`);
+      this.setState('logged-out', action.detail);
+      // Pair again at once; should WhatsApp keep refusing a fresh session, back off instead.
+      if (this.loggedOutInARow <= 1) void this.connect();
+      else this.scheduleReconnect(reconnectDelayMs('backoff', this.loggedOutInARow, this.options.random), action.detail);
+      return;
+    }
+    if (action.pace !== 'soon') this.failures++;
+    const delayMs = reconnectDelayMs(action.pace, this.failures, this.options.random);
+    const retryAt = clock.now() + delayMs;
+    const detail = `${action.detail}; retrying at ${formatClockTime(retryAt)}`;
+    if (action.pace === 'soon') logger.info(detail);
+    else logger.warn({ failures: this.failures }, detail);
+    this.setState('closed', detail, retryAt);
+    this.scheduleReconnect(delayMs, detail);
+  }
+
+  private scheduleReconnect(delayMs: number, reason: string): void {
+    this.cancelRetry?.();
+    this.cancelRetry = this.options.clock.setTimer(() => {
+      this.cancelRetry = undefined;
+      void this.connect().catch((error: unknown) => {
+        this.options.logger.error({ err: error, after: reason }, 'reconnecting to WhatsApp failed');
+      });
+    }, delayMs);
+  }
+
+  // --- helpers --------------------------------------------------------------------------------
+
+  private setState(state: OurConnectionState, detail?: string, retryAt?: number): void {
+    this.state = state;
+    this.emit({ type: 'connection', state, ...(detail === undefined ? {} : { detail }), ...(retryAt === undefined ? {} : { retryAt }) });
+  }
+
+  private emit(event: AccountEvent): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.options.logger.error({ err: error, event: event.type }, 'an account event listener failed');
+      }
+    }
+  }
+
+  private isSelf(socket: BaileysSocket, jid: string): boolean {
+    const me = socket.authState.creds.me;
+    const bare = (id: string | undefined) => id?.replace(/:[0-9]+@/, '@');
+    return bare(me?.id) === jid || bare(me?.lid) === jid;
+  }
+
+  /** WhatsApp Web sends a contact's privacy token with picture queries; Baileys 7 does too. */
+  private async privacyToken(socket: BaileysSocket, jid: string): Promise<BinaryNode[] | undefined> {
+    const lidMapping = socket.signalRepository?.lidMapping;
+    if (lidMapping === undefined) return undefined;
+    return buildTcTokenFromJid({ authState: socket.authState, jid, getLIDForPN: (pn) => lidMapping.getLIDForPN(pn) });
+  }
+}

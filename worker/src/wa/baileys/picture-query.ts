@@ -1,0 +1,175 @@
+// The conditional profile-picture query. Baileys' `profilePictureUrl` sends the same
+// `w:profile:picture` IQ but drops the picture id of the answer and cannot send the id we already
+// have. whatsmeow's `GetProfilePictureInfo` shows the protocol: the known id goes in the `id`
+// attribute of `<picture>` (whatsmeow's `ExistingID`), and then
+//   - an answer with `<picture id url>` is a (possibly new) picture,
+//   - an answer without `<picture>`, or `<picture status="304">`, means "unchanged",
+//   - `<picture status="204">` means the subject has no picture.
+// Errors come back as `<error code text>` children, which Baileys' `query` raises as a Boom whose
+// `data` is the numeric code (its `output.statusCode` is always 500).
+
+import { getBinaryNodeChild, S_WHATSAPP_NET, type BinaryNode } from '@whiskeysockets/baileys';
+import type { PictureQueryOutcome } from '../account.js';
+
+export type PictureType = 'image' | 'preview';
+
+export interface PictureQueryRequest {
+  /** A normalised, validated contact or group JID (see parseJid). */
+  readonly jid: string;
+  readonly pictureType: PictureType;
+  /** The picture id we stored; omitted when we have none or a forced refresh wants a URL. */
+  readonly knownPictureId?: string;
+  /** `<tctoken>` nodes WhatsApp Web adds for user JIDs (Baileys' buildTcTokenFromJid). */
+  readonly privacyToken?: readonly BinaryNode[];
+}
+
+/** The one call of Baileys' socket the query needs. */
+export interface PictureQuerySocket {
+  query(node: BinaryNode, timeoutMs?: number): Promise<unknown>;
+}
+
+// WhatsApp's codes, as whatsmeow names them (ErrIQNotAuthorized, ErrIQNotFound, …).
+const CODE_NOT_AUTHORIZED = 401;
+const CODE_NOT_FOUND = 404;
+const CODE_TIMEOUT = 408;
+const CODE_RATE_OVERLIMIT = 429;
+const CODE_CONNECTION_CLOSED = 428;
+const STATUS_NO_PICTURE = '204';
+const STATUS_NOT_MODIFIED = '304';
+
+export class PictureQueryInputError extends Error {
+  override readonly name = 'PictureQueryInputError';
+}
+
+/** Builds the IQ exactly as Baileys' profilePictureUrl does, plus the known picture id. */
+export function buildPictureQuery(request: PictureQueryRequest): BinaryNode {
+  if (request.pictureType !== 'image' && request.pictureType !== 'preview') {
+    throw new PictureQueryInputError(`picture type must be 'image' or 'preview', not '${String(request.pictureType)}'`);
+  }
+  const pictureAttrs: Record<string, string> = { type: request.pictureType, query: 'url' };
+  if (request.knownPictureId !== undefined && request.knownPictureId !== '') pictureAttrs.id = request.knownPictureId;
+  const picture: BinaryNode = { tag: 'picture', attrs: pictureAttrs };
+  if (request.privacyToken !== undefined && request.privacyToken.length > 0) picture.content = [...request.privacyToken];
+  return {
+    tag: 'iq',
+    attrs: { target: request.jid, to: S_WHATSAPP_NET, type: 'get', xmlns: 'w:profile:picture' },
+    content: [picture],
+  };
+}
+
+function isBinaryNode(value: unknown): value is BinaryNode {
+  return typeof value === 'object' && value !== null && typeof (value as BinaryNode).tag === 'string' && typeof (value as BinaryNode).attrs === 'object';
+}
+
+/** Classifies a WhatsApp error code (from `<error code>`, a Boom's `data`, or a `status`). */
+export function classifyWhatsAppCode(code: number, text: string): PictureQueryOutcome {
+  const detail = `WhatsApp answered ${code}${text ? ` (${text})` : ''}`;
+  switch (code) {
+    case CODE_NOT_FOUND:
+      return { kind: 'none' };
+    case CODE_NOT_AUTHORIZED:
+      return { kind: 'hidden' };
+    case CODE_RATE_OVERLIMIT:
+      return { kind: 'rate-limited' };
+    case CODE_TIMEOUT:
+      return { kind: 'transient', cause: 'timeout', detail };
+    case CODE_CONNECTION_CLOSED:
+      return { kind: 'transient', cause: 'socket-closed', detail };
+    default:
+      return { kind: 'transient', cause: 'server-error', detail };
+  }
+}
+
+/** Classifies what `sock.query` resolved to. */
+export function classifyPictureAnswer(answer: unknown, knownPictureId: string | undefined, timeoutMs?: number): PictureQueryOutcome {
+  if (answer === undefined || answer === null) {
+    // Baileys 7 resolves `undefined` when its wait for the answer times out.
+    const within = timeoutMs === undefined ? '' : ` within ${timeoutMs} ms`;
+    return { kind: 'transient', cause: 'timeout', detail: `no answer from WhatsApp${within}` };
+  }
+  if (!isBinaryNode(answer)) {
+    return { kind: 'transient', cause: 'server-error', detail: `unexpected answer of type ${typeof answer}` };
+  }
+  const error = getBinaryNodeChild(answer, 'error');
+  if (error !== undefined) return classifyWhatsAppCode(Number(error.attrs.code), error.attrs.text ?? '');
+  const known = knownPictureId === '' ? undefined : knownPictureId;
+  const picture = getBinaryNodeChild(answer, 'picture');
+  if (picture === undefined) {
+    // whatsmeow: no <picture> after sending an id means "unchanged"; without an id, nothing to show.
+    return known !== undefined ? { kind: 'unchanged', pictureId: known } : { kind: 'none' };
+  }
+  const { status, id, url } = picture.attrs;
+  if (status === STATUS_NOT_MODIFIED) {
+    const pictureId = known ?? id;
+    return pictureId !== undefined
+      ? { kind: 'unchanged', pictureId }
+      : { kind: 'transient', cause: 'server-error', detail: 'WhatsApp answered 304 (not modified) to a query without a picture id' };
+  }
+  if (status === STATUS_NO_PICTURE) return { kind: 'none' };
+  if (status !== undefined && status !== '200') {
+    const code = Number(status);
+    if (Number.isInteger(code)) return classifyWhatsAppCode(code, 'picture status');
+  }
+  if (url !== undefined && url !== '') {
+    if (id !== undefined && id === known) return { kind: 'unchanged', pictureId: id };
+    return { kind: 'picture', pictureId: id ?? '', url };
+  }
+  if (id === undefined || id === known) {
+    return known !== undefined ? { kind: 'unchanged', pictureId: known } : { kind: 'none' };
+  }
+  return { kind: 'transient', cause: 'server-error', detail: `WhatsApp named a new picture id '${id}' without a URL` };
+}
+
+interface BoomLike {
+  isBoom: true;
+  message: string;
+  data?: unknown;
+  output?: { statusCode?: number };
+}
+
+function isBoom(error: unknown): error is BoomLike {
+  return typeof error === 'object' && error !== null && (error as { isBoom?: unknown }).isBoom === true;
+}
+
+/** Classifies what `sock.query` rejected with. Never throws. */
+export function classifyPictureError(error: unknown): PictureQueryOutcome {
+  if (typeof error === 'number') {
+    // The socket's `close` event hands its WebSocket close code to every pending query.
+    return { kind: 'transient', cause: 'socket-closed', detail: `the connection closed (code ${error}) before WhatsApp answered` };
+  }
+  if (isBoom(error)) {
+    if (typeof error.data === 'number') return classifyWhatsAppCode(error.data, error.message);
+    const statusCode = error.output?.statusCode;
+    if (statusCode === CODE_TIMEOUT) return { kind: 'transient', cause: 'timeout', detail: `${error.message} (408)` };
+    const cause = (error.data as { code?: unknown } | undefined)?.code;
+    if (typeof cause === 'string') return { kind: 'transient', cause: 'network', detail: error.message };
+    // A Boom without a WhatsApp code comes from the socket (Connection Closed 428, Connection
+    // Lost, Stream Errored, Query Cancelled …): the query never got its answer.
+    return { kind: 'transient', cause: 'socket-closed', detail: `${error.message} (${statusCode ?? 'no code'})` };
+  }
+  if (error instanceof Error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (typeof code === 'string') return { kind: 'transient', cause: 'network', detail: `${error.message}` };
+    return { kind: 'transient', cause: 'server-error', detail: `${error.name}: ${error.message}` };
+  }
+  return { kind: 'transient', cause: 'server-error', detail: `unexpected failure: ${String(error)}` };
+}
+
+/**
+ * Sends one picture query with a timeout and classifies the outcome. Resolves for every answer
+ * WhatsApp or the socket can give; throws only for bad input (a missing or silly timeout).
+ */
+export async function queryPicture(socket: PictureQuerySocket, request: PictureQueryRequest, timeoutMs: number): Promise<PictureQueryOutcome> {
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    // Without a timeout Baileys 7 can wait forever (or resolve undefined): always pass one.
+    throw new PictureQueryInputError(`a picture query needs a positive timeout in ms, not ${timeoutMs}`);
+  }
+  const node = buildPictureQuery(request);
+  let answer: unknown;
+  try {
+    answer = await socket.query(node, timeoutMs);
+  } catch (error) {
+    return classifyPictureError(error);
+  }
+  return classifyPictureAnswer(answer, request.knownPictureId, timeoutMs);
+}

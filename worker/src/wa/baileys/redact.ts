@@ -1,0 +1,102 @@
+// Keeps phone numbers and key material out of the logs. Our own log lines pass JIDs and phone
+// numbers through `maskJid`/`maskPhoneNumber`; Baileys' own logger is wrapped so whatever it logs
+// (it logs JIDs, nodes and sometimes whole credentials at info level) is masked too.
+
+import type { Logger } from 'pino';
+
+// Digits kept at the end of a number: enough to tell two contacts apart in a log, too few to dial.
+const VISIBLE_TRAILING_DIGITS = 3;
+// Runs of this many digits or more are treated as phone numbers or LIDs (group ids embed a
+// creator's phone number too); shorter numbers are status codes, counts and device ids.
+const MIN_MASKED_DIGITS = 6;
+const DIGIT_RUN = new RegExp(`\\d{${MIN_MASKED_DIGITS},}`, 'g');
+// Field names whose values are secrets whatever their shape.
+const SECRET_FIELD = /key|secret|token|private|signature|creds|noise|adv|pairing|identity|session|cert/i;
+// Objects nested deeper than this are summarised: log lines stay small and cycles are cut.
+const MAX_DEPTH = 4;
+
+/** `+49 170 1234567` or `491701234567` → `…567`. */
+export function maskPhoneNumber(phoneNumber: string): string {
+  const digits = phoneNumber.replace(/\D/g, '');
+  if (digits.length <= VISIBLE_TRAILING_DIGITS) return '…';
+  return `…${digits.slice(-VISIBLE_TRAILING_DIGITS)}`;
+}
+
+/** Masks every long digit run in a text, e.g. a JID: `491701234567@s.whatsapp.net` → `…567@s.whatsapp.net`. */
+export function maskDigits(text: string): string {
+  return text.replace(DIGIT_RUN, (run) => `…${run.slice(-VISIBLE_TRAILING_DIGITS)}`);
+}
+
+export const maskJid = maskDigits;
+
+/** A copy of `value` safe to log: long digit runs masked, bytes and secret fields replaced. */
+export function redactForLog(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return maskDigits(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return value;
+  if (typeof value === 'bigint') return maskDigits(value.toString());
+  if (value instanceof Uint8Array) return `[${value.length} bytes]`;
+  if (value instanceof Error) {
+    const code = (value as NodeJS.ErrnoException).code;
+    return { type: value.name, message: maskDigits(value.message), ...(code === undefined ? {} : { code }) };
+  }
+  if (typeof value !== 'object') return `[${typeof value}]`;
+  if (depth >= MAX_DEPTH) return Array.isArray(value) ? `[array of ${value.length}]` : '[object]';
+  if (Array.isArray(value)) return value.map((item) => redactForLog(item, depth + 1));
+  const result: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(value as Record<string, unknown>)) {
+    if (key === 'err' || key === 'error' || key === 'trace') {
+      result[key] = redactForLog(field, depth + 1);
+    } else {
+      result[maskDigits(key)] = SECRET_FIELD.test(key) ? '[redacted]' : redactForLog(field, depth + 1);
+    }
+  }
+  return result;
+}
+
+/** The logger shape Baileys takes (its ILogger). */
+export interface BaileysLogger {
+  level: string;
+  child(bindings: Record<string, unknown>): BaileysLogger;
+  trace(obj: unknown, msg?: string): void;
+  debug(obj: unknown, msg?: string): void;
+  info(obj: unknown, msg?: string): void;
+  warn(obj: unknown, msg?: string): void;
+  error(obj: unknown, msg?: string): void;
+}
+
+type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error';
+
+/**
+ * Baileys' logger: a child of ours at a quiet level (Baileys logs every frame at debug and the
+ * linked phone's number at info) with everything it logs masked.
+ */
+export function makeBaileysLogger(parent: Logger, level: string): BaileysLogger {
+  const wrap = (logger: Logger): BaileysLogger => {
+    const forward = (method: Level) => (obj: unknown, msg?: string) => {
+      if (!logger.isLevelEnabled(method)) return;
+      const safeMessage = msg === undefined ? undefined : maskDigits(msg);
+      if (typeof obj === 'string') {
+        logger[method](maskDigits(obj));
+      } else {
+        const safe = redactForLog(obj);
+        const fields = typeof safe === 'object' && safe !== null && !Array.isArray(safe) ? safe : { value: safe };
+        logger[method](fields, safeMessage);
+      }
+    };
+    return {
+      get level() {
+        return logger.level;
+      },
+      set level(value: string) {
+        logger.level = value;
+      },
+      child: (bindings) => wrap(logger.child(redactForLog(bindings) as Record<string, unknown>)),
+      trace: forward('trace'),
+      debug: forward('debug'),
+      info: forward('info'),
+      warn: forward('warn'),
+      error: forward('error'),
+    };
+  };
+  return wrap(parent.child({ module: 'baileys' }, { level }));
+}

@@ -1,0 +1,325 @@
+// The worker's core wiring: account events feed the store and the queue, the scheduler runs
+// picture checks, outcomes go through the state machine into the store in one transaction per
+// job. The HA bridge and the CLI talk to it; it knows neither.
+
+import type { Logger } from 'pino';
+import type { Clock, Random } from '../clock.js';
+import type { AvatarFiles } from '../avatars/avatar-files.js';
+import type { DownloadSettings } from '../avatars/download.js';
+import { DurableQueue } from '../avatars/durable-queue.js';
+import type { AvatarJob, AvatarRecord, EnqueueRequest, JobReason } from '../avatars/model.js';
+import { checkPicture } from '../avatars/picture-check.js';
+import { formatProgress, ProgressTracker } from '../avatars/progress.js';
+import { parseRatePolicySnapshot, RatePolicy, type RatePolicySnapshot, type RateSettings } from '../avatars/rate-policy.js';
+import { AvatarScheduler } from '../avatars/scheduler.js';
+import { sweepReason, transition, type Resolution, type Transition, type TtlSettings } from '../avatars/transitions.js';
+import type { SqliteDatabase } from '../store/database.js';
+import { JobTable } from '../store/job-table.js';
+import { SubjectStore } from '../store/subjects.js';
+import { STATE_KEYS, WorkerState } from '../store/worker-state.js';
+import type { AccountEvent, ConnectionState, WhatsAppAccount } from '../wa/account.js';
+
+// The sweep finds subjects whose TTL ran out; every few minutes is plenty for TTLs of days.
+const SWEEP_INTERVAL_MS = 5 * 60_000;
+// A sweep queues at most this many per kind at once, so one sweep never holds the database long.
+const SWEEP_BATCH_LIMIT = 20_000;
+// How often the scheduler looks for jobs another process (`refresh`) queued while it is idle.
+const EXTERNAL_JOB_POLL_MS = 1_000;
+// Progress goes to the log at most this often, so a long run shows life without flooding.
+const PROGRESS_LOG_INTERVAL_MS = 10_000;
+
+export interface AvatarWorkerOptions {
+  readonly db: SqliteDatabase;
+  readonly account: WhatsAppAccount;
+  readonly files: AvatarFiles;
+  readonly download: DownloadSettings;
+  readonly rate: RateSettings;
+  readonly ttl: TtlSettings;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly logger: Logger;
+}
+
+export interface JobFinished {
+  readonly record: AvatarRecord;
+  readonly transition: Transition;
+}
+
+export type WorkerEvent =
+  | { readonly type: 'job-finished'; readonly jid: string; readonly record: AvatarRecord; readonly changed: boolean }
+  | { readonly type: 'status' }
+  | { readonly type: 'directory' }
+  | { readonly type: 'idle' };
+
+export class AvatarWorker {
+  readonly subjects: SubjectStore;
+  readonly state: WorkerState;
+  readonly queue: DurableQueue;
+  readonly policy: RatePolicy;
+  private readonly scheduler: AvatarScheduler;
+  private readonly progress = new ProgressTracker();
+  private readonly listeners = new Set<(event: WorkerEvent) => void>();
+  private favourites: Set<string>;
+  private connection: ConnectionState = 'closed';
+  private pairing: { qr?: string; code?: string } | undefined;
+  private historySynced: boolean;
+  private unsubscribeAccount: (() => void) | undefined;
+  private cancelSweep: (() => void) | undefined;
+  private lastProgressLogAt = 0;
+
+  constructor(private readonly options: AvatarWorkerOptions) {
+    const { db, clock, logger } = options;
+    this.subjects = new SubjectStore(db);
+    this.state = new WorkerState(db);
+    this.queue = new DurableQueue(db, new JobTable(db));
+    this.policy = new RatePolicy(options.rate, options.random, this.restoredRateState());
+    this.favourites = new Set(this.state.favourites());
+    this.historySynced = this.state.get<boolean>(STATE_KEYS.historySynced) ?? false;
+    this.scheduler = new AvatarScheduler({
+      queue: this.queue.memory,
+      policy: this.policy,
+      clock,
+      logger,
+      runJob: (job) => this.runJob(job),
+      beforeChoosing: () => this.pickUpExternalJobs(),
+      onIdle: () => this.emit({ type: 'idle' }),
+      pollIntervalMs: EXTERNAL_JOB_POLL_MS,
+    });
+  }
+
+  /** The persisted pause and recent query times; a damaged value starts fresh rather than failing. */
+  private restoredRateState(): RatePolicySnapshot | undefined {
+    const stored = this.state.get<unknown>(STATE_KEYS.ratePolicy);
+    if (stored === undefined) return undefined;
+    try {
+      return parseRatePolicySnapshot(stored);
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'ignoring a damaged stored rate-limit state');
+      return undefined;
+    }
+  }
+
+  async start(): Promise<void> {
+    const removed = await this.options.files.sweepTemporaryFiles();
+    if (removed > 0) this.options.logger.info({ removed }, 'removed temporary files left by an interrupted write');
+    this.unsubscribeAccount = this.options.account.onEvent((event) => this.onAccountEvent(event));
+    this.scheduler.start();
+    this.scheduleSweep(0);
+    this.options.logger.info({ queued: this.queue.memory.size }, 'avatar worker started');
+    await this.options.account.start();
+  }
+
+  async stop(): Promise<void> {
+    this.cancelSweep?.();
+    await this.scheduler.stop();
+    this.unsubscribeAccount?.();
+    await this.options.account.stop();
+    this.state.set(STATE_KEYS.connection, { state: 'closed', at: this.options.clock.now(), detail: 'worker stopped' });
+  }
+
+  onEvent(listener: (event: WorkerEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** True when nothing is queued or running and the initial sync is done. */
+  get idle(): boolean {
+    return this.historySynced && this.queue.memory.size === 0 && !this.scheduler.busy;
+  }
+
+  get connectionState(): ConnectionState {
+    return this.connection;
+  }
+
+  get pairingInfo(): { qr?: string; code?: string } | undefined {
+    return this.pairing;
+  }
+
+  isFavourite(jid: string): boolean {
+    return this.favourites.has(jid);
+  }
+
+  favouriteList(): string[] {
+    return [...this.favourites];
+  }
+
+  setFavourites(jids: readonly string[]): void {
+    const next = new Set(jids);
+    const added = [...next].filter((jid) => !this.favourites.has(jid));
+    this.favourites = next;
+    this.state.replaceFavourites([...next]);
+    const now = this.options.clock.now();
+    const requests: EnqueueRequest[] = [];
+    for (const jid of added) {
+      const record = this.subjects.get(jid);
+      if (record !== undefined && (record.state === 'unknown' || sweepReason(record, true, now) !== undefined)) {
+        requests.push({ jid, kind: record.kind, reason: 'favourite' });
+      }
+    }
+    this.enqueue(requests);
+  }
+
+  /** Queues jobs durably and wakes the scheduler. */
+  enqueue(requests: readonly EnqueueRequest[]): ReturnType<DurableQueue['enqueueAll']> {
+    const now = this.options.clock.now();
+    const summary = this.queue.enqueueAll(requests, now);
+    if (summary.added > 0) this.progress.batchStarted(now);
+    if (summary.added + summary.raised > 0) {
+      this.scheduler.wake();
+      this.emit({ type: 'status' });
+    }
+    return summary;
+  }
+
+  /** The reason to queue a subject now, if any: favourites first, active chats before the rest. */
+  reasonFor(record: AvatarRecord, now: number): EnqueueRequest | undefined {
+    const reason = sweepReason(record, this.favourites.has(record.jid), now);
+    if (reason === undefined) return undefined;
+    const activeChat = (reason === 'never-fetched' || reason === 'stale') && record.lastActivityAt !== undefined;
+    const finalReason: JobReason = activeChat ? 'active-chat' : reason;
+    return { jid: record.jid, kind: record.kind, reason: finalReason, rank: activeChat ? record.lastActivityAt : 0 };
+  }
+
+  /** Progress of the current batch; `finishing` jobs still queued but about to complete are not pending. */
+  progressSnapshot(finishing = 0): ReturnType<ProgressTracker['snapshot']> {
+    const now = this.options.clock.now();
+    const pending = Math.max(0, this.queue.memory.size - finishing);
+    return this.progress.snapshot(now, pending, pending === 0 ? 0 : this.policy.estimateSeconds(pending, now));
+  }
+
+  private emit(event: WorkerEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+
+  private pickUpExternalJobs(): void {
+    const merged = this.queue.pickUpExternalJobs();
+    if (merged > 0) {
+      this.options.logger.info({ merged }, 'picked up jobs queued by another process');
+      this.emit({ type: 'status' });
+    }
+  }
+
+  private onAccountEvent(event: AccountEvent): void {
+    const now = this.options.clock.now();
+    switch (event.type) {
+      case 'connection':
+        this.connection = event.state;
+        this.policy.connectionChanged(event.state === 'open', now);
+        this.state.set(STATE_KEYS.connection, { state: event.state, at: now, detail: event.detail ?? null });
+        if (event.state === 'open') this.pairing = undefined;
+        this.scheduler.wake();
+        this.emit({ type: 'status' });
+        return;
+      case 'pairing':
+        this.pairing = event.qr === undefined && event.code === undefined ? undefined : { qr: event.qr, code: event.code };
+        this.emit({ type: 'status' });
+        return;
+      case 'contacts':
+        this.queueArrivals(this.subjects.upsertContacts(event.contacts, now), now);
+        return;
+      case 'chats':
+        this.queueArrivals(this.subjects.upsertChats(event.chats, now), now);
+        return;
+      case 'picture-changed': {
+        const jid = this.subjects.resolve(event.jid);
+        if (jid === undefined) {
+          this.subjects.keepHint(event.jid, event.removed, now);
+          this.options.logger.debug({ jid: event.jid }, 'picture change for an unknown JID kept as a hint');
+          return;
+        }
+        const record = this.subjects.get(jid)!;
+        this.enqueue([{ jid, kind: record.kind, reason: this.favourites.has(jid) ? 'favourite' : 'changed' }]);
+        return;
+      }
+      case 'history-synced':
+        this.historySynced = true;
+        this.state.set(STATE_KEYS.historySynced, true);
+        this.sweep();
+        return;
+    }
+  }
+
+  private queueArrivals(jids: readonly string[], now: number): void {
+    const requests: EnqueueRequest[] = [];
+    for (const jid of jids) {
+      const record = this.subjects.get(jid);
+      if (record === undefined) continue;
+      if (this.subjects.takeHint(jid)) requests.push({ jid, kind: record.kind, reason: 'changed' });
+      const request = this.reasonFor(record, now);
+      if (request !== undefined) requests.push(request);
+    }
+    this.enqueue(requests);
+    this.emit({ type: 'directory' });
+  }
+
+  private scheduleSweep(delayMs: number): void {
+    this.cancelSweep = this.options.clock.setTimer(() => {
+      this.sweep();
+      this.scheduleSweep(SWEEP_INTERVAL_MS);
+    }, delayMs);
+  }
+
+  /** Queues every subject whose TTL ran out (and, after the history sync, every new one). */
+  private sweep(): void {
+    const now = this.options.clock.now();
+    const requests = this.subjects
+      .due(now, SWEEP_BATCH_LIMIT)
+      .map((record) => this.reasonFor(record, now))
+      .filter((request): request is EnqueueRequest => request !== undefined);
+    const summary = this.enqueue(requests);
+    if (summary.added > 0) this.options.logger.info({ queued: summary.added }, 'queued subjects due for a picture check');
+  }
+
+  private async runJob(job: AvatarJob): Promise<void> {
+    const { clock, random, ttl, logger, db } = this.options;
+    const record = this.subjects.get(job.jid) ?? this.subjects.ensure(job.jid, clock.now());
+    const resolution = await checkPicture(record, job, this.options).catch((error: unknown): Resolution => {
+      // A local failure (say, a full disk) must not turn into a tight loop of WhatsApp queries:
+      // it takes the transient path with its backoff, and the job stays queued.
+      logger.error({ err: error, jid: job.jid }, 'could not store the picture; retrying later');
+      return { kind: 'transient', cause: 'server-error', detail: `local failure: ${String(error)}` };
+    });
+    const now = clock.now();
+    const favourite = this.favourites.has(job.jid);
+    const outcome = transition(record, job, resolution, { now, favourite, random, settings: ttl });
+    if (outcome.pauseQueue) {
+      const until = this.policy.rateLimited(now);
+      logger.warn({ until: new Date(until).toISOString() }, 'WhatsApp answered rate-overlimit: pausing every picture query');
+    } else {
+      this.policy.answered(now);
+    }
+    try {
+      // A `none` deletes the file before the row says so: a crash in between re-runs the job.
+      if (outcome.file === 'delete') await this.options.files.remove(job.jid);
+      if (outcome.job.action === 'complete') this.progress.jobCompleted(now);
+      db.transaction(() => {
+        this.subjects.applyPatch(record, outcome.patch, now);
+        this.state.set(STATE_KEYS.progress, this.progressSnapshot(outcome.job.action === 'complete' ? 1 : 0));
+        // Persisted so a restart keeps a rate-limit pause (and its doubling) instead of hammering again.
+        this.state.set(STATE_KEYS.ratePolicy, this.policy.snapshot());
+        // Last, so the in-memory queue changes only once every write above has succeeded.
+        if (outcome.job.action === 'complete') this.queue.complete(job.jid);
+        else if (outcome.job.action === 'retry') this.queue.retryLater(job.jid, outcome.job.notBefore);
+      })();
+    } catch (error) {
+      // The job's row is untouched, so nothing is lost; back off in memory so a broken disk or
+      // database cannot turn into a tight loop of WhatsApp queries.
+      logger.error({ err: error, jid: job.jid }, 'could not store the outcome of a picture check; retrying later');
+      this.queue.memory.retryLater(job.jid, now + ttl.retryMaxMs);
+      return;
+    }
+    logger.debug({ jid: job.jid, reason: job.reason, resolution: resolution.kind, changed: outcome.changed }, 'picture checked');
+    if (this.queue.memory.size === 0) this.progress.queueDrained();
+    this.logProgress(now);
+    const updated = this.subjects.get(job.jid)!;
+    this.emit({ type: 'job-finished', jid: job.jid, record: updated, changed: outcome.changed });
+    this.emit({ type: 'status' });
+  }
+
+  private logProgress(now: number): void {
+    const finished = this.queue.memory.size === 0;
+    if (!finished && now - this.lastProgressLogAt < PROGRESS_LOG_INTERVAL_MS) return;
+    this.lastProgressLogAt = now;
+    this.options.logger.info(finished ? 'queue drained' : `progress: ${formatProgress(this.progressSnapshot())}`);
+  }
+}

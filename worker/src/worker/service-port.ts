@@ -1,0 +1,183 @@
+// The worker as Home Assistant sees it: service calls, status, the contact directory and picture
+// updates, in the wire protocol's shapes. Implements the port the HA bridge talks to.
+
+import type { Clock } from '../clock.js';
+import type { AvatarFiles } from '../avatars/avatar-files.js';
+import type { AvatarRecord, EnqueueRequest, JobReason } from '../avatars/model.js';
+import { CallError, type WorkerChange, type WorkerPort } from '../ha/port.js';
+import type {
+  AvatarOutcome,
+  AvatarUpdate,
+  DirectoryEntry,
+  RefreshAvatarCall,
+  RefreshAvatarResponse,
+  RefreshAvatarsCall,
+  RefreshAvatarsResponse,
+  RefreshScope,
+  WorkerStatus,
+} from '../ha/protocol.js';
+import { parseJid } from '../jid.js';
+import type { AvatarWorker } from './avatar-worker.js';
+
+// HA's service call waits at most this long; a longer `wait` is cut to it.
+export const MAX_CALL_WAIT_SECONDS = 300;
+
+const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
+
+// A bulk refresh never outranks favourites or picture-change notifications.
+const BULK_REASON: Readonly<Record<RefreshScope, JobReason>> = {
+  favourites: 'favourite',
+  missing: 'never-fetched',
+  stale: 'stale',
+  all: 'stale',
+};
+
+function inScope(scope: RefreshScope, record: AvatarRecord, favourite: boolean, now: number): boolean {
+  switch (scope) {
+    case 'all':
+      return true;
+    case 'favourites':
+      return favourite;
+    case 'missing':
+      return record.path === undefined && record.state !== 'none';
+    case 'stale':
+      return record.checkedAt === undefined || (record.nextCheckAt ?? 0) <= now;
+  }
+}
+
+export class WorkerService implements WorkerPort {
+  constructor(
+    private readonly worker: AvatarWorker,
+    private readonly files: AvatarFiles,
+    private readonly clock: Clock,
+  ) {}
+
+  async refreshAvatar(call: RefreshAvatarCall): Promise<RefreshAvatarResponse> {
+    const parsed = parseJid(call.jid);
+    if (!parsed.ok) throw new CallError('invalid_jid', parsed.reason);
+    const now = this.clock.now();
+    const jid = this.worker.subjects.resolve(parsed.jid) ?? this.worker.subjects.ensure(parsed.jid, now).jid;
+    const before = this.worker.subjects.get(jid);
+    const finished = this.waitForJob(jid, Math.min(Math.max(call.wait, 0), MAX_CALL_WAIT_SECONDS) * 1000);
+    const summary = this.worker.enqueue([{ jid, kind: parsed.kind, reason: 'explicit', force: call.force }]);
+    const queued = summary.changes.get(jid) !== 'unchanged';
+    const waited = call.wait > 0 ? await finished.promise : (finished.cancel(), false);
+    const position = this.worker.queue.memory.position(jid) ?? null;
+    const after = this.worker.subjects.get(jid);
+    const outcome: AvatarOutcome | null =
+      waited && after !== undefined
+        ? {
+            state: after.state,
+            changed: after.sha256 !== before?.sha256,
+            picture_id: after.pictureId ?? null,
+            sha256: after.sha256 ?? null,
+            checked_at: iso(after.checkedAt),
+          }
+        : null;
+    return {
+      jid,
+      queued,
+      position,
+      eta_seconds: position === null ? null : Math.round(this.worker.policy.estimateSeconds(position, this.clock.now())),
+      outcome,
+      timed_out: call.wait > 0 && !waited,
+    };
+  }
+
+  async refreshAvatars(call: RefreshAvatarsCall): Promise<RefreshAvatarsResponse> {
+    const now = this.clock.now();
+    const requests: EnqueueRequest[] = [];
+    for (const record of this.worker.subjects.all()) {
+      if (!inScope(call.scope, record, this.worker.isFavourite(record.jid), now)) continue;
+      requests.push({ jid: record.jid, kind: record.kind, reason: BULK_REASON[call.scope], force: call.force });
+    }
+    const summary = this.worker.enqueue(requests);
+    const queueLength = this.worker.queue.memory.size;
+    return {
+      scope: call.scope,
+      queued: summary.added + summary.raised,
+      matched: requests.length,
+      queue_length: queueLength,
+      eta_seconds: queueLength === 0 ? null : Math.round(this.worker.policy.estimateSeconds(queueLength, now)),
+    };
+  }
+
+  setFavourites(jids: readonly string[]): void {
+    const valid = jids.flatMap((jid) => {
+      const parsed = parseJid(jid);
+      return parsed.ok ? [parsed.jid] : [];
+    });
+    this.worker.setFavourites(valid);
+  }
+
+  favourites(): readonly string[] {
+    return this.worker.favouriteList();
+  }
+
+  status(): WorkerStatus {
+    const progress = this.worker.progressSnapshot();
+    const pairing = this.worker.pairingInfo;
+    return {
+      connection: this.worker.connectionState,
+      pairing: pairing === undefined ? null : { qr: pairing.qr ?? null, code: pairing.code ?? null },
+      queue_length: this.worker.queue.memory.size,
+      progress:
+        progress.total === 0
+          ? null
+          : { done: progress.done, total: progress.total, rate_per_hour: Math.round(progress.ratePerHour), eta_seconds: progress.etaSeconds },
+      rate_limited_until: iso(this.worker.policy.pausedUntil),
+      counts: this.worker.subjects.totals(),
+    };
+  }
+
+  directory(): DirectoryEntry[] {
+    return [...this.worker.subjects.all()].map((record) => ({
+      jid: record.jid,
+      kind: record.kind,
+      name: record.name ?? null,
+      state: record.state,
+    }));
+  }
+
+  async avatarUpdate(jid: string, withImage: boolean): Promise<AvatarUpdate | undefined> {
+    const record = this.worker.subjects.get(jid);
+    if (record === undefined) return undefined;
+    const bytes = withImage && record.state !== 'none' && record.path !== undefined ? await this.files.read(jid) : undefined;
+    return {
+      jid,
+      kind: record.kind,
+      name: record.name ?? null,
+      state: record.state,
+      picture_id: record.pictureId ?? null,
+      sha256: record.sha256 ?? null,
+      checked_at: iso(record.checkedAt),
+      changed_at: iso(record.changedAt),
+      image: bytes === undefined ? null : bytes.toString('base64'),
+    };
+  }
+
+  onChange(listener: (change: WorkerChange) => void): () => void {
+    return this.worker.onEvent((event) => {
+      if (event.type === 'job-finished') listener({ type: 'avatar', jid: event.jid });
+      else if (event.type === 'status' || event.type === 'directory') listener({ type: event.type });
+    });
+  }
+
+  /** Resolves true when the JID's job has left the queue with an outcome, false on timeout. */
+  private waitForJob(jid: string, timeoutMs: number): { promise: Promise<boolean>; cancel: () => void } {
+    let cancel = (): void => undefined;
+    const promise = new Promise<boolean>((resolve) => {
+      const unsubscribe = this.worker.onEvent((event) => {
+        if (event.type === 'job-finished' && event.jid === jid && !this.worker.queue.memory.has(jid)) finish(true);
+      });
+      const cancelTimer = this.clock.setTimer(() => finish(false), timeoutMs);
+      function finish(done: boolean): void {
+        unsubscribe();
+        cancelTimer();
+        resolve(done);
+      }
+      cancel = () => finish(false);
+    });
+    return { promise, cancel };
+  }
+}

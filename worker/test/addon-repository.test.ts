@@ -1,0 +1,106 @@
+// The files that make the repository installable: repository.yaml for the add-on store,
+// hacs.json for HACS, the add-on's pictures and documentation, and the rule that only
+// addon/config.yaml may carry the name the Supervisor takes for an add-on.
+
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import zlib from 'node:zlib';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parse } from 'yaml';
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+// Folders that are not part of the repository's content (dependencies, build output, caches).
+const NOT_CONTENT = new Set(['.git', 'node_modules', 'dist', '.venv', '__pycache__', '.pytest_cache', 'tmp']);
+// The keys HACS accepts in hacs.json (its HACS_MANIFEST_JSON_SCHEMA forbids any other).
+const HACS_KEYS = new Set([
+  'content_in_root',
+  'country',
+  'filename',
+  'hacs',
+  'hide_default_branch',
+  'homeassistant',
+  'persistent_directory',
+  'render_readme',
+  'zip_release',
+  'name',
+]);
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+function readText(relative: string): string {
+  return readFileSync(path.join(REPO_ROOT, relative), 'utf8');
+}
+
+function addonConfig(): Record<string, unknown> & { url: string; homeassistant: string; schema: Record<string, string> } {
+  return parse(readText('addon/config.yaml')) as ReturnType<typeof addonConfig>;
+}
+
+/** Every file below `folder`, as paths relative to the repository. */
+function walk(folder: string): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync(path.join(REPO_ROOT, folder), { withFileTypes: true })) {
+    const relative = folder === '' ? entry.name : `${folder}/${entry.name}`;
+    if (entry.isDirectory()) {
+      if (!NOT_CONTENT.has(entry.name)) found.push(...walk(relative));
+    } else found.push(relative);
+  }
+  return found;
+}
+
+/** Width and height from the IHDR chunk, after checking the file really is a PNG. */
+function pngSize(relative: string): { width: number; height: number } {
+  const bytes = readFileSync(path.join(REPO_ROOT, relative));
+  assert.ok(bytes.subarray(0, 8).equals(PNG_SIGNATURE), `${relative} is not a PNG`);
+  assert.is(bytes.toString('latin1', 12, 16), 'IHDR', `${relative} does not start with IHDR`);
+  const idat: Buffer[] = [];
+  for (let offset = 8; offset < bytes.length; ) {
+    const length = bytes.readUInt32BE(offset);
+    if (bytes.toString('latin1', offset + 4, offset + 8) === 'IDAT') idat.push(bytes.subarray(offset + 8, offset + 8 + length));
+    offset += length + 12;
+  }
+  const width = bytes.readUInt32BE(16);
+  const height = bytes.readUInt32BE(20);
+  // 8-bit RGBA: one filter byte and four bytes a pixel on every row.
+  assert.is(zlib.inflateSync(Buffer.concat(idat)).length, (width * 4 + 1) * height, `${relative} has truncated image data`);
+  return { width, height };
+}
+
+test('no file other than addon/config.yaml is named config.yaml or config.json', () => {
+  const named = walk('').filter((file) => /^config\.(ya?ml|json)$/.test(path.posix.basename(file)));
+  assert.equal(named, ['addon/config.yaml']);
+});
+
+test('repository.yaml names the repository, its url and a maintainer', () => {
+  const manifest = parse(readText('repository.yaml')) as Record<string, unknown>;
+  assert.equal(Object.keys(manifest).sort(), ['maintainer', 'name', 'url']);
+  for (const key of ['maintainer', 'name', 'url']) assert.type(manifest[key], 'string');
+  assert.is(manifest.url, addonConfig().url, 'repository.yaml and addon/config.yaml point at different repositories');
+  assert.match(String(manifest.url), /^https:\/\/github\.com\/[^/]+\/[^/]+$/);
+});
+
+test('hacs.json uses only keys HACS accepts, for an integration under custom_components/', () => {
+  const hacs = JSON.parse(readText('hacs.json')) as Record<string, unknown>;
+  for (const key of Object.keys(hacs)) assert.ok(HACS_KEYS.has(key), `HACS rejects the key '${key}'`);
+  assert.type(hacs.name, 'string');
+  assert.is(hacs.content_in_root, false);
+  assert.is(hacs.render_readme, true);
+  assert.match(String(hacs.homeassistant), /^\d{4}\.\d{1,2}\.\d+$/);
+  assert.is(hacs.homeassistant, addonConfig().homeassistant, 'hacs.json and addon/config.yaml ask for different Home Assistant versions');
+});
+
+test('icon.png is a square 128 px PNG and logo.png a 250×100 PNG', () => {
+  assert.equal(pngSize('addon/icon.png'), { width: 128, height: 128 });
+  assert.equal(pngSize('addon/logo.png'), { width: 250, height: 100 });
+});
+
+test('the documentation explains every option, installation, linking and the rate limits', () => {
+  const docs = readText('addon/DOCS.md');
+  for (const option of Object.keys(addonConfig().schema)) assert.ok(docs.includes(`\`${option}\``), `DOCS.md does not explain ${option}`);
+  for (const topic of ['## Installation', '## Linking your phone', '## The integration', '## Options', 'rate-overlimit']) {
+    assert.ok(docs.includes(topic), `DOCS.md lacks '${topic}'`);
+  }
+  assert.ok(docs.includes(addonConfig().url), 'DOCS.md does not give the repository url to add');
+});
+
+test.run();

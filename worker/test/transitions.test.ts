@@ -1,0 +1,227 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { seededRandom, type Random } from '../src/clock.js';
+import type { AvatarJob, AvatarRecord } from '../src/avatars/model.js';
+import { DEFAULT_TTL_SETTINGS, sweepReason, transition, type Resolution, type TransitionContext } from '../src/avatars/transitions.js';
+
+const NOW = Date.UTC(2026, 0, 10);
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+const JID = '31612345678@s.whatsapp.net';
+const OLD_SHA = 'a'.repeat(64);
+const NEW_SHA = 'b'.repeat(64);
+const PATH = `/data/media/avatars/${JID}.jpg`;
+
+const unknown: AvatarRecord = { jid: JID, kind: 'contact', state: 'unknown', hiddenCount: 0 };
+const fetched: AvatarRecord = {
+  jid: JID, kind: 'contact', state: 'fetched', pictureId: '111', sha256: OLD_SHA, size: 2048, path: PATH,
+  checkedAt: NOW - 8 * DAY_MS, changedAt: NOW - 30 * DAY_MS, nextCheckAt: NOW - DAY_MS, hiddenCount: 0,
+};
+const job: AvatarJob = {
+  jid: JID, kind: 'contact', reason: 'stale', priority: 10, rank: 0, force: false, attempts: 0, notBefore: 0, seq: 1, enqueuedAt: NOW - 1000,
+};
+
+function context(overrides: Partial<TransitionContext> = {}): TransitionContext {
+  return { now: NOW, favourite: false, random: seededRandom(1), settings: DEFAULT_TTL_SETTINGS, ...overrides };
+}
+
+/** A random source that always answers `value`, to hit the ends of a jitter range. */
+function constant(value: number): Random {
+  return () => value;
+}
+
+const downloaded: Resolution = { kind: 'downloaded', pictureId: '222', sha256: NEW_SHA, size: 4096, path: PATH };
+
+test('defaults are the documented ones', () => {
+  assert.equal({ ...DEFAULT_TTL_SETTINGS }, {
+    favouriteTtlMs: DAY_MS, otherTtlMs: 7 * DAY_MS, ttlJitterRatio: 0.1, noneRecheckMinMs: 7 * DAY_MS, noneRecheckMaxMs: 14 * DAY_MS,
+    hiddenBackoffBaseMs: DAY_MS, hiddenBackoffMaxMs: 14 * DAY_MS, retryBaseMs: 30_000, retryMaxMs: 30 * 60_000, maxAttempts: 6,
+  });
+});
+
+test('downloaded new bytes: fetched, every column set, changed, TTL for others', () => {
+  const result = transition({ ...fetched, state: 'hidden', hiddenCount: 3 }, job, downloaded, context({ random: constant(0.5) }));
+  assert.equal(result, {
+    patch: {
+      state: 'fetched', pictureId: '222', sha256: NEW_SHA, size: 4096, path: PATH,
+      checkedAt: NOW, changedAt: NOW, nextCheckAt: NOW + 7 * DAY_MS, hiddenCount: 0,
+    },
+    file: 'keep', job: { action: 'complete' }, changed: true, pauseQueue: false,
+  });
+});
+
+test('downloaded the same bytes under a new id: id recorded, not changed, changedAt untouched', () => {
+  const result = transition(fetched, job, { ...downloaded, sha256: OLD_SHA }, context());
+  assert.is(result.changed, false);
+  assert.is(result.patch.pictureId, '222');
+  assert.is(result.patch.checkedAt, NOW);
+  assert.not.ok('changedAt' in result.patch);
+  assert.is(result.job.action, 'complete');
+});
+
+test('the first picture of a never-fetched subject is a change', () => {
+  const result = transition(unknown, job, downloaded, context());
+  assert.is(result.changed, true);
+  assert.is(result.patch.changedAt, NOW);
+});
+
+test('TTL is 24 h for favourites and 7 d for others, within ± 10 % jitter', () => {
+  for (const [favourite, ttl] of [[true, DAY_MS], [false, 7 * DAY_MS]] as const) {
+    const low = transition(fetched, job, downloaded, context({ favourite, random: constant(0) })).patch.nextCheckAt!;
+    const high = transition(fetched, job, downloaded, context({ favourite, random: constant(0.999_999) })).patch.nextCheckAt!;
+    assert.is(low, NOW + ttl * 0.9);
+    assert.ok(high > NOW + ttl * 1.099 && high <= NOW + ttl * 1.1, `highest TTL ${high - NOW}`);
+    const random = seededRandom(favourite ? 2 : 3);
+    for (let i = 0; i < 200; i++) {
+      const at = transition(fetched, job, { kind: 'unchanged', pictureId: '111' }, context({ favourite, random })).patch.nextCheckAt!;
+      assert.ok(at >= NOW + ttl * 0.9 && at <= NOW + ttl * 1.1, `TTL ${at - NOW}`);
+    }
+  }
+});
+
+test('unchanged: fetched, id and check time recorded, file untouched, nothing changed', () => {
+  const result = transition({ ...fetched, state: 'hidden', hiddenCount: 2 }, job, { kind: 'unchanged', pictureId: '111' }, context({ random: constant(0.5) }));
+  assert.equal(result, {
+    patch: { state: 'fetched', pictureId: '111', checkedAt: NOW, nextCheckAt: NOW + 7 * DAY_MS, hiddenCount: 0 },
+    file: 'keep', job: { action: 'complete' }, changed: false, pauseQueue: false,
+  });
+});
+
+test('none: picture columns cleared, file deleted, changed only if a picture was stored', () => {
+  const result = transition(fetched, job, { kind: 'none' }, context({ random: constant(0) }));
+  assert.equal(result, {
+    patch: {
+      state: 'none', pictureId: null, sha256: null, size: null, path: null,
+      checkedAt: NOW, changedAt: NOW, nextCheckAt: NOW + 7 * DAY_MS, hiddenCount: 0,
+    },
+    file: 'delete', job: { action: 'complete' }, changed: true, pauseQueue: false,
+  });
+  const never = transition(unknown, job, { kind: 'none' }, context());
+  assert.is(never.changed, false);
+  assert.not.ok('changedAt' in never.patch);
+  assert.is(never.file, 'delete');
+});
+
+test('none re-checks uniformly between 7 and 14 days', () => {
+  const random = seededRandom(4);
+  const delays: number[] = [];
+  for (let i = 0; i < 500; i++) delays.push(transition(unknown, job, { kind: 'none' }, context({ random })).patch.nextCheckAt! - NOW);
+  assert.ok(delays.every((delay) => delay >= 7 * DAY_MS && delay <= 14 * DAY_MS));
+  // Spread over the whole range, not bunched at one end.
+  assert.ok(delays.some((delay) => delay < 8 * DAY_MS) && delays.some((delay) => delay > 13 * DAY_MS));
+  assert.is(transition(unknown, job, { kind: 'none' }, context({ random: constant(0.5) })).patch.nextCheckAt, NOW + 10.5 * DAY_MS);
+});
+
+test('hidden keeps the last good picture and backs off 1 d, 2 d, 4 d … up to 14 d', () => {
+  const backoffs: number[] = [];
+  let record: AvatarRecord = fetched;
+  for (let i = 0; i < 6; i++) {
+    const result = transition(record, job, { kind: 'hidden' }, context());
+    assert.is(result.file, 'keep');
+    assert.is(result.changed, false);
+    assert.is(result.patch.state, 'hidden');
+    assert.is(result.patch.hiddenCount, i + 1);
+    assert.is(result.patch.checkedAt, NOW);
+    for (const column of ['pictureId', 'sha256', 'size', 'path', 'changedAt'] as const) assert.not.ok(column in result.patch, `${column} was touched`);
+    backoffs.push(result.patch.nextCheckAt! - NOW);
+    record = { ...record, state: 'hidden', hiddenCount: result.patch.hiddenCount! };
+  }
+  assert.equal(backoffs, [1, 2, 4, 8, 14, 14].map((days) => days * DAY_MS));
+});
+
+test('a visible picture after hidden resets the hidden count', () => {
+  const result = transition({ ...fetched, state: 'hidden', hiddenCount: 4 }, job, downloaded, context());
+  assert.is(result.patch.hiddenCount, 0);
+  assert.is(result.patch.state, 'fetched');
+});
+
+test('rate-limited writes nothing, keeps the job and pauses the queue', () => {
+  assert.equal(transition(fetched, job, { kind: 'rate-limited' }, context()), {
+    patch: {}, file: 'keep', job: { action: 'keep' }, changed: false, pauseQueue: true,
+  });
+});
+
+test('transient leaves state and file alone and retries with doubling backoff ± jitter', () => {
+  const delays: number[] = [];
+  for (let attempts = 0; attempts < 5; attempts++) {
+    const result = transition(fetched, { ...job, attempts }, { kind: 'transient', cause: 'timeout', detail: 'no answer in 20 s' }, context({ random: constant(0.5) }));
+    assert.equal(result.patch, {});
+    assert.is(result.file, 'keep');
+    assert.is(result.changed, false);
+    assert.is(result.pauseQueue, false);
+    assert.is(result.job.action, 'retry');
+    if (result.job.action === 'retry') delays.push(result.job.notBefore - NOW);
+  }
+  assert.equal(delays, [30_000, 60_000, 120_000, 240_000, 480_000]);
+  const settings = { ...DEFAULT_TTL_SETTINGS, maxAttempts: 20 };
+  const capped = transition(fetched, { ...job, attempts: 12 }, { kind: 'transient', cause: 'network', detail: 'ECONNRESET' }, context({ settings, random: constant(0) }));
+  assert.equal(capped.job, { action: 'retry', notBefore: NOW + 30 * 60_000 * 0.9 });
+  const jittered = transition(fetched, job, { kind: 'transient', cause: 'server-error', detail: '503' }, context({ random: constant(0) }));
+  assert.equal(jittered.job, { action: 'retry', notBefore: NOW + 27_000 });
+});
+
+test('after the last attempt a transient failure completes the job and leaves it to the sweep', () => {
+  for (const record of [fetched, unknown]) {
+    const result = transition(record, { ...job, attempts: 5 }, { kind: 'transient', cause: 'socket-closed', detail: '428' }, context());
+    assert.equal(result, {
+      patch: { nextCheckAt: NOW + 30 * 60_000 }, file: 'keep', job: { action: 'complete' }, changed: false, pauseQueue: false,
+    });
+    // Never recorded as none or hidden, and the sweep picks it up again once the time comes.
+    const after = { ...record, nextCheckAt: result.patch.nextCheckAt! };
+    assert.is(sweepReason(after, false, NOW + 60_000), undefined);
+    assert.ok(sweepReason(after, false, NOW + 30 * 60_000) !== undefined);
+  }
+});
+
+test('bad resolutions are refused with the problem named', () => {
+  assert.throws(() => transition(fetched, job, { ...downloaded, sha256: 'xyz' }, context()), /sha256 of 64 lowercase hex digits/);
+  assert.throws(() => transition(fetched, job, { ...downloaded, size: 0 }, context()), /positive size/);
+  assert.throws(() => transition(fetched, job, { ...downloaded, path: '' }, context()), /path it was written to/);
+  assert.throws(() => transition(fetched, job, { kind: 'unchanged', pictureId: '' }, context()), /needs its picture id/);
+  assert.throws(() => transition(fetched, job, { kind: 'gone' } as unknown as Resolution, context()), /unknown resolution kind "gone"/);
+  assert.throws(() => transition(fetched, { ...job, jid: '1@s.whatsapp.net' }, { kind: 'none' }, context()), /job for 1@s.whatsapp.net resolved against the record of/);
+});
+
+test('sweep: never checked or due subjects get a reason, favourites first', () => {
+  assert.is(sweepReason(unknown, false, NOW), 'never-fetched');
+  assert.is(sweepReason(unknown, true, NOW), 'favourite');
+  assert.is(sweepReason(fetched, false, NOW), 'stale');
+  assert.is(sweepReason(fetched, true, NOW), 'favourite');
+  assert.is(sweepReason({ ...fetched, nextCheckAt: NOW }, false, NOW), 'stale');
+  assert.is(sweepReason({ ...fetched, nextCheckAt: NOW + 1 }, false, NOW), undefined);
+  assert.is(sweepReason({ ...fetched, nextCheckAt: NOW + 1 }, true, NOW), undefined);
+  // A checked subject without a next check time (older data) is due rather than forgotten.
+  assert.is(sweepReason({ ...fetched, nextCheckAt: undefined }, false, NOW), 'stale');
+});
+
+test('a whole life: fetched, unchanged, hidden, none, back again, on schedule', () => {
+  let record: AvatarRecord = unknown;
+  const apply = (resolution: Resolution, now: number) => {
+    const result = transition(record, job, resolution, context({ now, random: constant(0.5) }));
+    const patch = Object.fromEntries(Object.entries(result.patch).map(([key, value]) => [key, value === null ? undefined : value]));
+    record = { ...record, ...patch } as AvatarRecord;
+    return result;
+  };
+  let now = NOW;
+  assert.is(apply(downloaded, now).changed, true);
+  assert.is(sweepReason(record, false, now + 6 * DAY_MS), undefined);
+  now += 7 * DAY_MS;
+  assert.is(sweepReason(record, false, now), 'stale');
+  assert.is(apply({ kind: 'unchanged', pictureId: '222' }, now).changed, false);
+  now += 7 * DAY_MS;
+  apply({ kind: 'hidden' }, now);
+  assert.is(record.path, PATH);
+  assert.is(record.sha256, NEW_SHA);
+  now += DAY_MS;
+  assert.is(sweepReason(record, false, now), 'stale');
+  const gone = apply({ kind: 'none' }, now);
+  assert.is(gone.changed, true);
+  assert.is(record.state, 'none');
+  assert.is(record.path, undefined);
+  now += 10.5 * DAY_MS;
+  assert.is(apply(downloaded, now).changed, true);
+  assert.is(record.state, 'fetched');
+  assert.is(record.changedAt, now);
+});
+
+test.run();
