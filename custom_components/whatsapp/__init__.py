@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
 from . import websocket_api
 from .const import DOMAIN
 from .coordinator import WhatsAppConfigEntry, WhatsAppCoordinator, WhatsAppRuntimeData, favourites_of
+from .entity import worker_device_info
 from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.IMAGE, Platform.SENSOR]
@@ -29,7 +30,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: WhatsAppConfigEntry) -> 
     coordinator = WhatsAppCoordinator(hass, entry)
     await coordinator.async_start()
     entry.async_on_unload(coordinator.async_stop)
-    entry.runtime_data = WhatsAppRuntimeData(coordinator=coordinator)
+    worker_device = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, **worker_device_info(coordinator)
+    )
+    entry.runtime_data = WhatsAppRuntimeData(coordinator=coordinator, worker_device_id=worker_device.id)
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True

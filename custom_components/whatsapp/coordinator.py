@@ -10,7 +10,7 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
@@ -34,6 +34,8 @@ class WhatsAppRuntimeData:
     """What a loaded entry holds."""
 
     coordinator: WhatsAppCoordinator
+    # The worker's device, which each contact's device hangs from.
+    worker_device_id: str
 
 
 type WhatsAppConfigEntry = ConfigEntry[WhatsAppRuntimeData]
@@ -120,7 +122,10 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
 
     @callback
     def async_worker_hello(self, worker_version: str) -> None:
-        """Records the version the worker announced."""
+        """Records the version the worker announced, on its device too."""
+        registry = dr.async_get(self.hass)
+        if device := registry.async_get_device(identifiers={(DOMAIN, self.config_entry.entry_id)}):
+            registry.async_update_device(device.id, sw_version=worker_version)
         self._update(worker_version=worker_version)
 
     # Worker pushes ---------------------------------------------------------------------------

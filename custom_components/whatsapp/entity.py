@@ -51,6 +51,6 @@ class WhatsAppContactEntity(CoordinatorEntity[WhatsAppCoordinator]):
             name=name,
             manufacturer="WhatsApp",
             model="Group" if jid.endswith("@g.us") else "Contact",
-            via_device=(DOMAIN, coordinator.config_entry.entry_id),
+            via_device_id=coordinator.config_entry.runtime_data.worker_device_id,
             entry_type=DeviceEntryType.SERVICE,
         )

@@ -20,7 +20,7 @@ import { openDatabase, type SqliteDatabase } from '../src/store/database.js';
 import type { AccountEvent } from '../src/wa/account.js';
 import { BaileysAccount, BaileysAccountConfigError, type BaileysAccountOptions, type BaileysSocket } from '../src/wa/baileys/account.js';
 import { useSqliteAuthState } from '../src/wa/baileys/auth-state.js';
-import { formatClockTime, RECONNECT_BASE_DELAY_MS, RECONNECT_JITTER_RATIO } from '../src/wa/baileys/disconnect.js';
+import { formatClockTime, RECONNECT_BASE_DELAY_MS, RECONNECT_JITTER_RATIO, RECONNECT_SLOW_DELAY_MS } from '../src/wa/baileys/disconnect.js';
 import { PINNED_WA_WEB_VERSION } from '../src/wa/baileys/version.js';
 
 const silent = pino({ level: 'silent' });
@@ -407,6 +407,30 @@ test('a real Baileys socket pointed at a closed loopback port reports it cannot 
     db.close();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a 405 (stale client version) waits long and looks the version up again before retrying', async () => {
+  let lookups = 0;
+  await withAccount(
+    {
+      fetchVersion: async (): Promise<WAVersion> => {
+        lookups++;
+        return [2, 3000, 1050000000 + lookups];
+      },
+    },
+    async (h) => {
+      await h.account.start();
+      h.socket().end(new Boom('Connection Failure', { statusCode: 405, data: { reason: '405', location: 'odn' } }));
+      await settle();
+      const closed = h.connections().at(-1) as Extract<AccountEvent, { type: 'connection' }>;
+      assert.ok(closed.retryAt! - h.clock.now() >= RECONNECT_SLOW_DELAY_MS * (1 - RECONNECT_JITTER_RATIO), 'a slow retry');
+      assert.match(closed.detail ?? '', '405');
+      h.clock.advance(closed.retryAt! - h.clock.now());
+      await settle();
+      assert.is(lookups, 2);
+      assert.equal(h.socket().config.version, [2, 3000, 1050000002]);
+    },
+  )();
 });
 
 test.run();

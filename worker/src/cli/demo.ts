@@ -20,6 +20,14 @@ const MAX_DEMO_CONTACTS = 200_000;
 // The simulated account's share of groups, on top of the contacts asked for.
 const DEMO_GROUP_SHARE = 0.15;
 
+/** The simulated population for `--contacts N --seed S`: N contacts plus 15 % groups. */
+export function demoPopulationOptions(contacts: number, seed: number): { seed: number; subjects: number; groupShare: number } {
+  return { seed, subjects: Math.round(contacts / (1 - DEMO_GROUP_SHARE)), groupShare: DEMO_GROUP_SHARE };
+}
+
+/** Where the demo appends one JSON line per simulated picture query. */
+export const DEMO_QUERY_LOG = 'demo-queries.jsonl';
+
 /**
  * The real policy's pauses scaled to the demo's interval, so a demo at 0.02 s shows every rule
  * (quiet period, rate-limit pause and its doubling, retry backoff) in seconds instead of hours.
@@ -82,12 +90,10 @@ export const demoCommand: Command = {
     const logger = createLogger(logLevel(flags));
     const db = openDatabase(dataDir);
     const simulation = await startSimulation({
-      seed,
-      subjects: Math.round(contacts / (1 - DEMO_GROUP_SHARE)),
-      groupShare: DEMO_GROUP_SHARE,
+      ...demoPopulationOptions(contacts, seed),
       clock: systemClock,
       logger: logger.child({ component: 'simulation' }),
-      queryLogPath: join(dataDir, 'demo-queries.jsonl'),
+      queryLogPath: join(dataDir, DEMO_QUERY_LOG),
       download: DEFAULT_DOWNLOAD_SETTINGS,
     });
     logger.info(

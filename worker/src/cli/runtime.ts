@@ -80,7 +80,6 @@ function createBridge(options: RuntimeOptions, port: WorkerService): HomeAssista
   }
   const target = homeAssistantTarget(env, { url: options.haUrl ?? env.WHATSAPP_HA_URL });
   if ('error' in target) throw new UsageError(target.error);
-  options.logger.info({ url: target.url }, 'connecting to Home Assistant');
   return new HomeAssistantBridge({
     url: target.url,
     token: target.token,

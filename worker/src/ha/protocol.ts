@@ -100,8 +100,12 @@ export interface AvatarUpdate {
   image: string | null;
 }
 
-/** HA refuses larger pictures; WhatsApp's full-size pictures are well below this. */
-export const MAX_PICTURE_BYTES = 5 * 1024 * 1024;
+/**
+ * HA refuses larger pictures. Base64 grows them by a third and HA drops a connection whose
+ * message passes 4 MiB (aiohttp's default), so 2 MiB leaves room; WhatsApp's full-size pictures
+ * are a few hundred kB.
+ */
+export const MAX_PICTURE_BYTES = 2 * 1024 * 1024;
 
 export interface ProgressWire {
   done: number;

@@ -231,8 +231,10 @@ export class BaileysAccount implements WhatsAppAccount {
 
   private async handleQr(generation: number, socket: BaileysSocket, qr: string): Promise<void> {
     if (this.phoneNumber === undefined) {
+      const detail = 'scan the QR code with WhatsApp on the phone: Settings → Linked devices → Link a device';
+      if (!this.pairingShown) this.options.logger.info(detail);
       this.pairingShown = true;
-      this.setState('pairing', 'scan the QR code with WhatsApp on the phone: Settings → Linked devices → Link a device');
+      this.setState('pairing', detail);
       this.emit({ type: 'pairing', qr });
       if (this.options.printQrInTerminal && process.stdout.isTTY) qrcodeTerminal.generate(qr, { small: true });
       return;
@@ -245,7 +247,10 @@ export class BaileysAccount implements WhatsAppAccount {
       if (generation !== this.generation) return;
       this.pairingShown = true;
       const shown = code.length === 8 ? `${code.slice(0, 4)}-${code.slice(4)}` : code;
-      this.setState('pairing', `enter the code ${shown} in WhatsApp on the phone ${maskPhoneNumber(this.phoneNumber)}: Linked devices → Link with phone number`);
+      // The code is short-lived and useless without the phone; the log is where a headless user finds it.
+      const detail = `enter the code ${shown} in WhatsApp on the phone ${maskPhoneNumber(this.phoneNumber)}: Linked devices → Link a device → Link with phone number instead`;
+      this.options.logger.info(detail);
+      this.setState('pairing', detail);
       this.emit({ type: 'pairing', code });
     } catch (error) {
       this.pairingCodeRequested = false;
@@ -308,6 +313,8 @@ export class BaileysAccount implements WhatsAppAccount {
       else this.scheduleReconnect(reconnectDelayMs('backoff', this.loggedOutInARow, this.options.random), action.detail);
       return;
     }
+    // Look the WhatsApp Web version up again before the next attempt: it may have moved on.
+    if (action.staleVersion === true) this.version = undefined;
     if (action.pace !== 'soon') this.failures++;
     const delayMs = reconnectDelayMs(action.pace, this.failures, this.options.random);
     const retryAt = clock.now() + delayMs;

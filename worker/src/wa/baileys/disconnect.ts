@@ -14,7 +14,7 @@ export type DisconnectAction =
   /** The phone removed this device: wipe the session and pair again. */
   | { readonly kind: 'logged-out'; readonly detail: string }
   /** Anything else: reconnect later. `pace` says how long to wait. */
-  | { readonly kind: 'retry'; readonly detail: string; readonly pace: RetryPace };
+  | { readonly kind: 'retry'; readonly detail: string; readonly pace: RetryPace; readonly staleVersion?: true };
 
 /**
  * `backoff`: exponential from RECONNECT_BASE_DELAY_MS; `soon`: a fixed short wait that does not
@@ -79,6 +79,7 @@ export function classifyDisconnect(error: unknown): DisconnectAction {
       return {
         kind: 'retry',
         pace: 'slow',
+        staleVersion: true,
         detail: 'WhatsApp refused this client version (405 Connection Failure); a newer worker release may be needed',
       };
     case DisconnectReason.forbidden:

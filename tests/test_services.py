@@ -1,0 +1,217 @@
+"""The services, forwarded to the worker down its subscription."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import probatio as vol
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.setup import async_setup_component
+
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+
+from custom_components.whatsapp.const import (
+    CALL_RESPONSE_MARGIN_SECONDS,
+    DOMAIN,
+    REFRESH_AVATARS_TIMEOUT_SECONDS,
+)
+from custom_components.whatsapp.services import normalise_jid
+
+from .common import ANNA, GROUP, LID_USER
+from .conftest import FakeWorker
+
+REFRESH_AVATAR_RESPONSE = {
+    "jid": ANNA,
+    "queued": True,
+    "position": None,
+    "eta_seconds": None,
+    "outcome": {
+        "state": "fetched",
+        "changed": True,
+        "picture_id": "1712345678",
+        "sha256": "a" * 64,
+        "checked_at": "2026-11-01T10:00:00.000Z",
+    },
+    "timed_out": False,
+}
+REFRESH_AVATARS_RESPONSE = {"scope": "missing", "queued": 10, "matched": 12, "queue_length": 14, "eta_seconds": 42}
+
+
+def _call(hass: HomeAssistant, service: str, data: dict[str, Any], return_response: bool = True) -> asyncio.Task[Any]:
+    return hass.async_create_task(
+        hass.services.async_call(DOMAIN, service, data, blocking=True, return_response=return_response)
+    )
+
+
+async def test_refresh_avatar_forwarded_and_answered(hass: HomeAssistant, worker: FakeWorker) -> None:
+    """The call goes down the subscription with the normalised JID; the worker's response comes back."""
+    task = _call(hass, "refresh_avatar", {"jid": "+49 170 1234567", "force": True, "wait": 5})
+    call = await worker.next_event()
+    assert call["type"] == "call"
+    assert call["service"] == "refresh_avatar"
+    assert call["data"] == {"jid": ANNA, "force": True, "wait": 5}
+    result = await worker.command(
+        "whatsapp/call_result", call_id=call["call_id"], ok=True, response=REFRESH_AVATAR_RESPONSE
+    )
+    assert result["success"]
+    assert await task == REFRESH_AVATAR_RESPONSE
+
+
+async def test_refresh_avatars_defaults(hass: HomeAssistant, worker: FakeWorker) -> None:
+    """Scope defaults to `missing`, force to false; without return_response nothing is returned."""
+    task = _call(hass, "refresh_avatars", {}, return_response=False)
+    call = await worker.next_event()
+    assert call["service"] == "refresh_avatars"
+    assert call["data"] == {"scope": "missing", "force": False}
+    await worker.command("whatsapp/call_result", call_id=call["call_id"], ok=True, response=REFRESH_AVATARS_RESPONSE)
+    assert await task is None
+
+
+async def test_refresh_avatar_default_wait(hass: HomeAssistant, worker: FakeWorker) -> None:
+    task = _call(hass, "refresh_avatar", {"jid": GROUP})
+    call = await worker.next_event()
+    assert call["data"] == {"jid": GROUP, "force": False, "wait": 30}
+    await worker.command(
+        "whatsapp/call_result", call_id=call["call_id"], ok=True, response={**REFRESH_AVATAR_RESPONSE, "jid": GROUP}
+    )
+    assert (await task)["jid"] == GROUP
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        (ANNA, ANNA),
+        ("  491701234567@S.WhatsApp.Net ", ANNA),
+        ("491701234567@c.us", ANNA),
+        ("491701234567:12@s.whatsapp.net", ANNA),
+        ("+49 (170) 123-4567", ANNA),
+        (GROUP, GROUP),
+        ("491701234567-1600000000@g.us", "491701234567-1600000000@g.us"),
+        (LID_USER, LID_USER),
+    ],
+)
+def test_normalise_jid(typed: str, expected: str) -> None:
+    assert normalise_jid(typed) == expected
+
+
+@pytest.mark.parametrize(
+    "typed", ["", "anna", "status@broadcast", "123@newsletter", "../etc@s.whatsapp.net", "12@g.us.evil", "+49"]
+)
+async def test_refresh_avatar_refuses_bad_jid(hass: HomeAssistant, worker: FakeWorker, typed: str) -> None:
+    """Bad input is a translated validation error, raised before the worker is asked."""
+    with pytest.raises(ServiceValidationError) as raised:
+        await hass.services.async_call(DOMAIN, "refresh_avatar", {"jid": typed}, blocking=True, return_response=True)
+    assert raised.value.translation_key == "invalid_jid"
+    assert raised.value.translation_domain == DOMAIN
+
+
+@pytest.mark.parametrize(
+    ("service", "data"),
+    [
+        ("refresh_avatar", {"jid": ANNA, "wait": 301}),
+        ("refresh_avatar", {"jid": ANNA, "wait": -1}),
+        ("refresh_avatar", {}),
+        ("refresh_avatars", {"scope": "everyone"}),
+        ("refresh_avatars", {"force": "maybe"}),
+    ],
+)
+async def test_schema_refuses_bad_fields(hass: HomeAssistant, init_integration: MockConfigEntry, service: str, data: dict[str, Any]) -> None:
+    with pytest.raises(vol.Invalid):
+        await hass.services.async_call(DOMAIN, service, data, blocking=True, return_response=True)
+
+
+async def test_no_worker_connected(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
+    """Without a worker the call fails at once with a translated error."""
+    with pytest.raises(HomeAssistantError) as raised:
+        await hass.services.async_call(DOMAIN, "refresh_avatars", {}, blocking=True, return_response=True)
+    assert raised.value.translation_key == "worker_not_connected"
+    assert "not connected" in str(raised.value)
+
+
+async def test_no_entry_loaded(hass: HomeAssistant) -> None:
+    """The services exist before an entry is loaded and say why they cannot run."""
+    assert await async_setup_component(hass, DOMAIN, {})
+    with pytest.raises(HomeAssistantError) as raised:
+        await hass.services.async_call(DOMAIN, "refresh_avatars", {}, blocking=True, return_response=True)
+    assert raised.value.translation_key == "not_loaded"
+
+
+@pytest.mark.parametrize(
+    ("code", "error_type", "translation_key"),
+    [
+        ("invalid_jid", ServiceValidationError, "worker_invalid_jid"),
+        ("unknown_jid", ServiceValidationError, "worker_unknown_jid"),
+        ("not_connected", HomeAssistantError, "whatsapp_not_connected"),
+        ("internal_error", HomeAssistantError, "worker_internal_error"),
+    ],
+)
+async def test_worker_error_codes_become_translated_errors(
+    hass: HomeAssistant, worker: FakeWorker, code: str, error_type: type[Exception], translation_key: str
+) -> None:
+    task = _call(hass, "refresh_avatar", {"jid": ANNA})
+    call = await worker.next_event()
+    result = await worker.command(
+        "whatsapp/call_result", call_id=call["call_id"], ok=False, error={"code": code, "message": "the reason"}
+    )
+    assert result["success"]
+    with pytest.raises(error_type) as raised:
+        await task
+    assert raised.value.translation_key == translation_key
+    assert "the reason" in str(raised.value)
+
+
+async def test_response_that_does_not_fit_is_refused(hass: HomeAssistant, worker: FakeWorker) -> None:
+    """A response of the wrong shape fails the call and is refused to the worker."""
+    task = _call(hass, "refresh_avatars", {})
+    call = await worker.next_event()
+    result = await worker.command(
+        "whatsapp/call_result", call_id=call["call_id"], ok=True, response=REFRESH_AVATAR_RESPONSE
+    )
+    assert result["error"]["code"] == "invalid_response"
+    with pytest.raises(HomeAssistantError) as raised:
+        await task
+    assert raised.value.translation_key == "invalid_worker_response"
+
+
+async def test_worker_leaves_during_call(hass: HomeAssistant, worker: FakeWorker) -> None:
+    task = _call(hass, "refresh_avatar", {"jid": ANNA})
+    await worker.next_event()
+    await worker.close()
+    with pytest.raises(HomeAssistantError) as raised:
+        await task
+    assert raised.value.translation_key == "worker_disconnected"
+
+
+async def test_refresh_avatar_times_out_after_wait_and_margin(
+    hass: HomeAssistant, worker: FakeWorker, freezer: FrozenDateTimeFactory
+) -> None:
+    """HA waits the requested time plus a margin, then gives up; a late answer is refused."""
+    task = _call(hass, "refresh_avatar", {"jid": ANNA, "wait": 10})
+    call = await worker.next_event()
+    freezer.tick(timedelta(seconds=10 + CALL_RESPONSE_MARGIN_SECONDS - 1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=False)
+    assert not task.done()
+    freezer.tick(timedelta(seconds=2))
+    async_fire_time_changed(hass)
+    with pytest.raises(HomeAssistantError) as raised:
+        await task
+    assert raised.value.translation_key == "worker_timeout"
+    late = await worker.command("whatsapp/call_result", call_id=call["call_id"], ok=True, response=REFRESH_AVATAR_RESPONSE)
+    assert late["error"]["code"] == "unknown_call"
+
+
+async def test_refresh_avatars_times_out(hass: HomeAssistant, worker: FakeWorker, freezer: FrozenDateTimeFactory) -> None:
+    task = _call(hass, "refresh_avatars", {"scope": "all", "force": True})
+    call = await worker.next_event()
+    assert call["data"] == {"scope": "all", "force": True}
+    freezer.tick(timedelta(seconds=REFRESH_AVATARS_TIMEOUT_SECONDS + 1))
+    async_fire_time_changed(hass)
+    with pytest.raises(HomeAssistantError, match="30 seconds"):
+        await task

@@ -1,0 +1,223 @@
+// The `whatsapp-worker` command as a user runs it: the demo to the end, killed with SIGKILL and
+// started again, `status` and `refresh` with good and bad input. Real processes, a real SQLite
+// file, a real loopback HTTPS CDN; the expected final state comes from the simulation's plan.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { demoPopulationOptions, demoTimings, DEMO_QUERY_LOG } from '../src/cli/demo.js';
+import { createPopulation } from '../src/sim/population.js';
+import type { SimulatedQueryRecord } from '../src/sim/account.js';
+
+const BIN = fileURLToPath(new URL('../../../worker/bin/whatsapp-worker.js', import.meta.url));
+const INTERVAL_SECONDS = 0.02;
+const JITTER_RATIO = 0.2;
+
+function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+function tempDir(label: string): string {
+  return mkdtempSync(join(tmpdir(), `cli-${label}-`));
+}
+
+interface Row {
+  jid: string;
+  picture_state: string;
+  picture_id: string | null;
+  picture_sha256: string | null;
+  profile_picture: string | null;
+}
+
+function storedRows(dataDir: string): Row[] {
+  const db = new Database(join(dataDir, 'whatsapp.db'), { readonly: true });
+  try {
+    const columns = 'jid, picture_state, picture_id, picture_sha256, profile_picture';
+    return db
+      .prepare(`SELECT ${columns} FROM contacts UNION ALL SELECT ${columns} FROM chats WHERE kind = 'group' ORDER BY jid`)
+      .all() as Row[];
+  } finally {
+    db.close();
+  }
+}
+
+function integrity(dataDir: string): string {
+  const db = new Database(join(dataDir, 'whatsapp.db'), { readonly: true });
+  try {
+    return db.pragma('integrity_check', { simple: true }) as string;
+  } finally {
+    db.close();
+  }
+}
+
+function allFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name));
+}
+
+/** Every subject ends as the simulation's plan says, every file is whole, nothing is left over. */
+function assertFinalState(dataDir: string, contacts: number, seed: number): void {
+  const population = createPopulation(demoPopulationOptions(contacts, seed));
+  const rows = storedRows(dataDir);
+  assert.is(rows.length, population.subjects.length, 'every simulated subject is stored');
+  const expectedFiles = new Set<string>();
+  for (const row of rows) {
+    const final = population.finalPicture(row.jid);
+    assert.ok(final !== undefined, `${row.jid} is not in the simulation`);
+    if (final.kind === 'picture') {
+      assert.is(row.picture_state, 'fetched', `${row.jid} should be fetched`);
+      assert.is(row.picture_id, final.pictureId, `${row.jid} has the final picture`);
+    } else if (final.kind === 'none') {
+      assert.is(row.picture_state, 'none', `${row.jid} should have no picture`);
+      assert.is(row.profile_picture, null);
+    } else {
+      assert.is(row.picture_state, 'hidden', `${row.jid} should be hidden`);
+    }
+    if (row.picture_state === 'fetched') {
+      const bytes = readFileSync(row.profile_picture!);
+      assert.equal([...bytes.subarray(0, 3)], [0xff, 0xd8, 0xff], `${row.jid}'s file is a JPEG`);
+      assert.is(createHash('sha256').update(bytes).digest('hex'), row.picture_sha256, `${row.jid}'s file matches its sha256`);
+    }
+    if (row.profile_picture !== null) expectedFiles.add(row.profile_picture);
+  }
+  const files = allFiles(join(dataDir, 'media'));
+  assert.equal(files.filter((file) => file.endsWith('.tmp')), [], 'no temporary file is left');
+  assert.equal(files.sort(), [...expectedFiles].sort(), 'exactly the recorded files exist');
+  assert.is(integrity(dataDir), 'ok');
+}
+
+function queryLog(dataDir: string): SimulatedQueryRecord[] {
+  return readFileSync(join(dataDir, DEMO_QUERY_LOG), 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .flatMap((line) => {
+      try {
+        return [JSON.parse(line) as SimulatedQueryRecord];
+      } catch {
+        return []; // a line cut short by a SIGKILL
+      }
+    });
+}
+
+test('the demo processes every contact and group, and status reports it', () => {
+  const data = tempDir('demo');
+  const run = cli(['demo', '--data', data, '--contacts', '300', '--interval', String(INTERVAL_SECONDS), '--exit-when-idle', '--log-level', 'warn']);
+  assert.is(run.status, 0, run.stderr);
+  const status = cli(['status', '--data', data, '--json']);
+  assert.is(status.status, 0, status.stderr);
+  const report = JSON.parse(status.stdout);
+  assert.is(report.totals.contact.total, 300);
+  assert.ok(report.totals.group.total > 0);
+  assert.is(report.processed, report.subjects);
+  assert.is(report.totals.contact.unknown + report.totals.group.unknown, 0);
+  assert.is(report.queue_length, 0);
+  assert.is(report.progress.done, report.progress.total);
+  assertFinalState(data, 300, 1);
+
+  // Query spacing: never closer than the interval minus its jitter, never inside a 429 pause.
+  const log = queryLog(data);
+  const minimumGapMs = INTERVAL_SECONDS * 1000 * (1 - JITTER_RATIO);
+  const pauseMs = demoTimings(INTERVAL_SECONDS * 1000).rate.rateLimitPauseMs!;
+  for (let index = 1; index < log.length; index++) {
+    const gap = log[index]!.at - log[index - 1]!.at;
+    assert.ok(gap >= Math.floor(minimumGapMs), `queries ${index - 1} and ${index} only ${gap} ms apart`);
+    if (log[index - 1]!.outcome === 'rate-limited') assert.ok(gap >= pauseMs, `query ${index} inside a rate-limit pause (${gap} ms)`);
+  }
+  assert.ok(log.some((entry) => entry.outcome === 'rate-limited'), 'the demo exercised a rate-limit pause');
+
+  // A refresh of a known JID on the stopped worker's folder is picked up by the next run.
+  const jid = storedRows(data).find((row) => row.picture_state === 'fetched')!.jid;
+  const refresh = cli(['refresh', '--data', data, '--force', jid]);
+  assert.is(refresh.status, 0, refresh.stderr);
+  assert.is(JSON.parse(cli(['status', '--data', data, '--json']).stdout).queue_length, 1);
+  const again = cli(['demo', '--data', data, '--contacts', '300', '--interval', String(INTERVAL_SECONDS), '--exit-when-idle', '--log-level', 'warn']);
+  assert.is(again.status, 0, again.stderr);
+  assert.is(JSON.parse(cli(['status', '--data', data, '--json']).stdout).queue_length, 0);
+  assert.ok(queryLog(data).slice(log.length).some((entry) => entry.jid === jid), 'the refreshed JID was queried');
+  rmSync(data, { recursive: true, force: true });
+});
+
+test('killed with SIGKILL at random moments and started again, the demo ends in the same final state', async () => {
+  const data = tempDir('kill');
+  const contacts = 150;
+  const args = ['demo', '--data', data, '--contacts', String(contacts), '--interval', String(INTERVAL_SECONDS), '--log-level', 'warn'];
+  for (let kill = 0; kill < 4; kill++) {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: 'ignore' });
+    const delayMs = 300 + Math.floor(Math.random() * 2_000);
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    assert.is(integrity(data), 'ok', `integrity after kill ${kill + 1} at ${delayMs} ms`);
+  }
+  const final = cli([...args, '--exit-when-idle']);
+  assert.is(final.status, 0, final.stderr);
+  assertFinalState(data, contacts, 1);
+  rmSync(data, { recursive: true, force: true });
+});
+
+test('refresh refuses bad JIDs with a clear message and writes nothing', () => {
+  const empty = tempDir('refresh-empty');
+  const cases: [string, RegExp][] = [
+    ['49170/1234@s.whatsapp.net', /'\/'/],
+    ['../491701234@s.whatsapp.net', /not allowed/],
+    ['4917 01234@s.whatsapp.net', /a space/],
+    [`${'1'.repeat(290)}@s.whatsapp.net`, /characters long/],
+    ['491701234@example.com', /unknown server/],
+  ];
+  for (const [jid, message] of cases) {
+    const result = cli(['refresh', '--data', empty, jid]);
+    assert.is.not(result.status, 0, `accepted ${jid}`);
+    assert.match(result.stderr, message);
+    assert.match(result.stderr, /nothing was queued/);
+  }
+  assert.equal(readdirSync(empty), [], 'nothing was created');
+
+  // With a database present, a call mixing good and bad JIDs changes nothing either.
+  const ok = cli(['refresh', '--data', empty, '491701234567@s.whatsapp.net']);
+  assert.is(ok.status, 0, ok.stderr);
+  const before = storedRows(empty);
+  const mixed = cli(['refresh', '--data', empty, '491709999999@s.whatsapp.net', 'a..b@g.us']);
+  assert.is.not(mixed.status, 0);
+  assert.equal(storedRows(empty), before);
+  assert.is(JSON.parse(cli(['status', '--data', empty, '--json']).stdout).queue_length, 1);
+  rmSync(empty, { recursive: true, force: true });
+});
+
+test('status on a folder without a database says so and creates nothing', () => {
+  const empty = tempDir('status-empty');
+  const result = cli(['status', '--data', empty, '--json']);
+  assert.is.not(result.status, 0);
+  assert.match(result.stderr, /no worker database/);
+  assert.is(result.stdout, '');
+  assert.equal(readdirSync(empty), []);
+  const missing = join(empty, 'not-there');
+  assert.is.not(cli(['status', '--data', missing]).status, 0);
+  assert.not.ok(existsSync(missing));
+  rmSync(empty, { recursive: true, force: true });
+});
+
+test('every sub-command explains itself with --help; run refuses an interval below 2 s', () => {
+  for (const command of ['run', 'demo', 'status', 'refresh']) {
+    const help = cli([command, '--help']);
+    assert.is(help.status, 0);
+    assert.match(help.stdout, new RegExp(`Usage: whatsapp-worker ${command}`));
+  }
+  assert.match(cli(['--help']).stdout, /Commands:/);
+  const data = tempDir('run-fast');
+  const fast = cli(['run', '--data', data, '--interval', '0.5']);
+  assert.is(fast.status, 2);
+  assert.match(fast.stderr, /--interval must be at least 2 s/);
+  assert.ok(statSync(data).isDirectory());
+  assert.equal(readdirSync(data), []);
+  rmSync(data, { recursive: true, force: true });
+});
+
+test.run();
