@@ -86,6 +86,7 @@ export class SubjectStore {
           last_activity_at = MAX(COALESCE(last_activity_at, 0), COALESCE(excluded.last_activity_at, 0)),
           updated_at = excluded.updated_at`),
       contact: db.prepare('SELECT * FROM contacts WHERE jid = ?'),
+      deleteContact: db.prepare('DELETE FROM contacts WHERE jid = ?'),
       group: db.prepare(`SELECT * FROM chats WHERE jid = ? AND kind = 'group'`),
       contactByAlternate: db.prepare('SELECT jid FROM contacts WHERE alternate_jid = ?'),
       exists: db.prepare(`SELECT 1 FROM contacts WHERE jid = @jid UNION ALL SELECT 1 FROM chats WHERE jid = @jid AND kind = 'group'`),
@@ -104,11 +105,18 @@ export class SubjectStore {
   /**
    * Stores contacts from a history sync or an upsert, in one transaction. A contact that arrives
    * under its LID while we know its phone number (or the other way round) updates the known row:
-   * one person, one picture. Returns the JIDs of the rows written.
+   * one person, one picture. When a LID ↔ phone-number mapping joins two rows we already had, the
+   * phone-number row stays and the other goes; the caller removes its file and job.
    */
-  upsertContacts(contacts: readonly ContactInfo[], now: number): string[] {
-    return this.db.transaction(() =>
+  upsertContacts(contacts: readonly ContactInfo[], now: number): { jids: string[]; mergedAway: string[] } {
+    const mergedAway: string[] = [];
+    const jids = this.db.transaction(() =>
       contacts.map((contact) => {
+        const duplicate = this.duplicateIdentity(contact);
+        if (duplicate !== undefined) {
+          this.statements.deleteContact.run(duplicate);
+          mergedAway.push(duplicate);
+        }
         const jid = this.canonicalContactJid(contact);
         this.statements.upsertContact.run({
           jid,
@@ -120,6 +128,7 @@ export class SubjectStore {
         return jid;
       }),
     )();
+    return { jids, mergedAway };
   }
 
   /** Stores chats; a one-to-one chat makes sure its contact exists and carries the last activity. */
@@ -204,6 +213,14 @@ export class SubjectStore {
   /** Returns and forgets a kept hint for a subject that just arrived. */
   takeHint(jid: string): boolean {
     return this.statements.takeHint.get(jid) !== undefined;
+  }
+
+  /** With both addresses stored as separate rows, the one to drop: the LID, keeping the phone number. */
+  private duplicateIdentity(contact: ContactInfo): string | undefined {
+    const other = contact.alternateJid;
+    if (other === undefined || other === contact.jid) return undefined;
+    if (this.statements.contact.get(contact.jid) === undefined || this.statements.contact.get(other) === undefined) return undefined;
+    return contact.jid.endsWith('@lid') ? contact.jid : other.endsWith('@lid') ? other : undefined;
   }
 
   private canonicalContactJid(contact: ContactInfo): string {

@@ -214,9 +214,12 @@ export class AvatarWorker {
         this.pairing = event.qr === undefined && event.code === undefined ? undefined : { qr: event.qr, code: event.code };
         this.emit({ type: 'status' });
         return;
-      case 'contacts':
-        this.queueArrivals(this.subjects.upsertContacts(event.contacts, now), now);
+      case 'contacts': {
+        const { jids, mergedAway } = this.subjects.upsertContacts(event.contacts, now);
+        for (const jid of mergedAway) void this.forgetDuplicate(jid);
+        this.queueArrivals(jids, now);
         return;
+      }
       case 'chats':
         this.queueArrivals(this.subjects.upsertChats(event.chats, now), now);
         return;
@@ -236,6 +239,17 @@ export class AvatarWorker {
         this.state.set(STATE_KEYS.historySynced, true);
         this.sweep();
         return;
+    }
+  }
+
+  /** A LID row merged into its phone-number row: its job and file go, the person keeps one picture. */
+  private async forgetDuplicate(jid: string): Promise<void> {
+    if (this.queue.memory.has(jid)) this.options.db.transaction(() => this.queue.complete(jid))();
+    try {
+      await this.options.files.remove(jid);
+      this.options.logger.debug({ jid }, 'merged a LID into its phone-number contact');
+    } catch (error) {
+      this.options.logger.warn({ err: error, jid }, 'could not remove the picture of a merged duplicate contact');
     }
   }
 
