@@ -15,6 +15,31 @@ export const systemClock: Clock = {
   },
 };
 
+/** Timers that end together: `cancelAll` stops every one still pending (on stop, on disconnect). */
+export class TimerGroup {
+  private readonly pending = new Set<() => void>();
+
+  constructor(private readonly clock: Clock) {}
+
+  /** Starts a timer in the group; returns its own cancel. */
+  after(delayMs: number, callback: () => void): () => void {
+    const cancel = this.clock.setTimer(() => {
+      this.pending.delete(cancel);
+      callback();
+    }, delayMs);
+    this.pending.add(cancel);
+    return () => {
+      this.pending.delete(cancel);
+      cancel();
+    };
+  }
+
+  cancelAll(): void {
+    for (const cancel of this.pending) cancel();
+    this.pending.clear();
+  }
+}
+
 /** A clock that only moves when told to; timers fire in due order as it advances. */
 export class FakeClock implements Clock {
   private current: number;

@@ -3,7 +3,7 @@
 // subscribe that was in flight when the socket closed) and no timer fires for a dead socket.
 
 import type { Logger } from 'pino';
-import type { Clock } from '../clock.js';
+import { TimerGroup, type Clock } from '../clock.js';
 import { describeWireError } from './wire-errors.js';
 
 /** What a wait inside an ended scope rejects with. */
@@ -14,12 +14,14 @@ export class ScopeEndedError extends Error {
 export class ConnectionScope {
   private isEnded = false;
   private readonly onEnd = new Set<(error: Error) => void>();
-  private readonly cancelTimers = new Set<() => void>();
+  private readonly timers: TimerGroup;
 
   constructor(
-    private readonly clock: Clock,
+    clock: Clock,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.timers = new TimerGroup(clock);
+  }
 
   get ended(): boolean {
     return this.isEnded;
@@ -28,8 +30,7 @@ export class ConnectionScope {
   end(): void {
     if (this.isEnded) return;
     this.isEnded = true;
-    for (const cancel of this.cancelTimers) cancel();
-    this.cancelTimers.clear();
+    this.timers.cancelAll();
     const ended = new ScopeEndedError('the connection to Home Assistant ended');
     for (const settle of this.onEnd) settle(ended);
     this.onEnd.clear();
@@ -37,15 +38,7 @@ export class ConnectionScope {
 
   /** A clock timer that the end of the scope cancels; returns its own cancel. */
   timer(callback: () => void, delayMs: number): () => void {
-    const cancel = this.clock.setTimer(() => {
-      this.cancelTimers.delete(cancel);
-      callback();
-    }, delayMs);
-    this.cancelTimers.add(cancel);
-    return () => {
-      this.cancelTimers.delete(cancel);
-      cancel();
-    };
+    return this.timers.after(delayMs, callback);
   }
 
   /** Resolves true after `delayMs`, or false as soon as the scope ends. */

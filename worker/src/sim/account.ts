@@ -11,7 +11,7 @@
 
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { seededRandom, type Clock, type Random } from '../clock.js';
+import { seededRandom, TimerGroup, type Clock, type Random } from '../clock.js';
 import { parseJid } from '../jid.js';
 import type { AccountEvent, AccountListener, PictureQueryOutcome, WhatsAppAccount } from '../wa/account.js';
 import { simulatedPicturePath } from './cdn.js';
@@ -77,7 +77,7 @@ export class SimulatedAccount implements WhatsAppAccount {
   private readonly behaviour: SimulatedBehaviour;
   private readonly seed: number;
   private readonly listeners = new Set<AccountListener>();
-  private readonly cancelTimers = new Set<() => void>();
+  private readonly timers: TimerGroup;
   private readonly pendingAnswers = new Set<() => void>();
   private connection: Connection = 'closed';
   private queryCount = 0;
@@ -89,6 +89,7 @@ export class SimulatedAccount implements WhatsAppAccount {
     this.behaviour = { ...DEFAULT_SIMULATED_BEHAVIOUR, ...options.behaviour };
     this.seed = options.seed ?? options.population.seed;
     this.burstRandom = seededRandom((this.seed ^ 0x0429_0429) >>> 0);
+    this.timers = new TimerGroup(options.clock);
   }
 
   /** Queries answered so far (across restarts when a query log is kept). */
@@ -115,8 +116,7 @@ export class SimulatedAccount implements WhatsAppAccount {
   }
 
   async stop(): Promise<void> {
-    for (const cancel of this.cancelTimers) cancel();
-    this.cancelTimers.clear();
+    this.timers.cancelAll();
     for (const answerClosed of [...this.pendingAnswers]) answerClosed();
     if (this.connection === 'closed') return;
     this.connection = 'closed';
@@ -230,15 +230,7 @@ export class SimulatedAccount implements WhatsAppAccount {
   }
 
   private after(delayMs: number, callback: () => void): () => void {
-    const cancel = this.options.clock.setTimer(() => {
-      this.cancelTimers.delete(cancel);
-      callback();
-    }, delayMs);
-    this.cancelTimers.add(cancel);
-    return () => {
-      this.cancelTimers.delete(cancel);
-      cancel();
-    };
+    return this.timers.after(delayMs, callback);
   }
 
   private record(entry: SimulatedQueryRecord): void {

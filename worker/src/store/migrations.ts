@@ -1,15 +1,9 @@
 // Versioned schema. Each entry moves `PRAGMA user_version` from its index to index + 1 inside one
 // transaction; a database from a newer worker is refused rather than guessed at.
 
-export const MIGRATIONS: readonly string[] = [
-  // 1: subjects, the persistent queue, favourites, worker state, Baileys auth.
-  `
-  CREATE TABLE contacts (
-    jid TEXT PRIMARY KEY,
-    name TEXT,
-    notify TEXT,
-    alternate_jid TEXT,
-    last_activity_at INTEGER,
+// The picture columns `contacts` and `chats` share, as migration 1 created them. Never edit:
+// a later change to these tables is a new migration.
+const PICTURE_COLUMNS_V1 = `
     picture_state TEXT NOT NULL DEFAULT 'unknown'
       CHECK (picture_state IN ('unknown', 'fetched', 'none', 'hidden')),
     picture_id TEXT,
@@ -21,7 +15,18 @@ export const MIGRATIONS: readonly string[] = [
     next_check_at INTEGER,
     hidden_count INTEGER NOT NULL DEFAULT 0,
     created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL
+    updated_at INTEGER NOT NULL`;
+
+export const MIGRATIONS: readonly string[] = [
+  // 1: subjects, the persistent queue, favourites, worker state, Baileys auth.
+  `
+  CREATE TABLE contacts (
+    jid TEXT PRIMARY KEY,
+    name TEXT,
+    notify TEXT,
+    alternate_jid TEXT,
+    last_activity_at INTEGER,
+    ${PICTURE_COLUMNS_V1}
   ) STRICT;
   CREATE INDEX contacts_next_check ON contacts (next_check_at);
   CREATE INDEX contacts_alternate_jid ON contacts (alternate_jid);
@@ -32,18 +37,7 @@ export const MIGRATIONS: readonly string[] = [
     kind TEXT NOT NULL CHECK (kind IN ('contact', 'group')),
     name TEXT,
     last_activity_at INTEGER,
-    picture_state TEXT NOT NULL DEFAULT 'unknown'
-      CHECK (picture_state IN ('unknown', 'fetched', 'none', 'hidden')),
-    picture_id TEXT,
-    picture_sha256 TEXT,
-    picture_size INTEGER,
-    profile_picture TEXT,
-    profile_picture_timestamp INTEGER,
-    picture_changed_at INTEGER,
-    next_check_at INTEGER,
-    hidden_count INTEGER NOT NULL DEFAULT 0,
-    created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL
+    ${PICTURE_COLUMNS_V1}
   ) STRICT;
   CREATE INDEX chats_next_check ON chats (next_check_at);
 
