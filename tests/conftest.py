@@ -17,6 +17,9 @@ from custom_components.whatsapp.const import CONF_FAVOURITES, DOMAIN, PROTOCOL_V
 from .common import ANNA
 
 
+ENTRY_ID = "01JWHATSAPPENTRY0000000000"
+
+
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let HA load custom_components/whatsapp."""
@@ -36,7 +39,7 @@ def mock_config_entry(favourites: list[str]) -> MockConfigEntry:
         title="WhatsApp",
         data={},
         options={CONF_FAVOURITES: favourites},
-        entry_id="01JWHATSAPPENTRY0000000000",
+        entry_id=ENTRY_ID,
     )
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.whatsapp.const import DOMAIN
 
+from .common import ANNA, status_payload
 from .conftest import FakeWorker
 
 
@@ -24,3 +26,27 @@ async def test_setup_and_unload(hass: HomeAssistant, init_integration: MockConfi
 async def test_worker_connects(hass: HomeAssistant, worker: FakeWorker) -> None:
     """A subscribed worker turns the liveness sensor on."""
     assert hass.states.get("binary_sensor.whatsapp_worker_connected").state == "on"
+
+
+async def test_reload_adopts_the_open_subscription(
+    hass: HomeAssistant, init_integration: MockConfigEntry, worker: FakeWorker
+) -> None:
+    """After a reload the worker's subscription is still open on its socket; its next message
+    hands it to the new entry, which sends the favourites again."""
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get("binary_sensor.whatsapp_worker_connected").state == "off"
+
+    await worker.client.send_json_auto_id({"type": "whatsapp/status", **status_payload()})
+    # The favourites go down the adopted subscription before the status is answered.
+    assert await worker.next_event() == {"type": "favourites", "jids": [ANNA]}
+    assert (await worker.client.receive_json())["success"]
+    await hass.async_block_till_done()
+    assert hass.states.get("binary_sensor.whatsapp_worker_connected").state == "on"
+
+
+async def test_hello_records_version_on_device(
+    hass: HomeAssistant, init_integration: MockConfigEntry, worker: FakeWorker
+) -> None:
+    device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, init_integration.entry_id), init_integration.entry_id)
+    assert device.sw_version == "0.1.0-test"

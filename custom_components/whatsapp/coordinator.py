@@ -124,7 +124,9 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
     def async_worker_hello(self, worker_version: str) -> None:
         """Records the version the worker announced, on its device too."""
         registry = dr.async_get(self.hass)
-        if device := registry.async_get_device(identifiers={(DOMAIN, self.config_entry.entry_id)}):
+        if device := registry.async_get_device_by_identifier(
+            (DOMAIN, self.config_entry.entry_id), self.config_entry.entry_id
+        ):
             registry.async_update_device(device.id, sw_version=worker_version)
         self._update(worker_version=worker_version)
 
@@ -190,14 +192,16 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
                 {**directory, jid: replace(entry, name=picture.name or entry.name, state=picture.state)}
             )
         changed = previous is None or (previous.state, previous.sha256) != (picture.state, picture.sha256)
-        if favourite and (changed or content_changed or previous != picture):
-            await self.pictures.async_save(picture)
+        # The snapshot changes before the first await, so a second update for the same JID that
+        # arrives meanwhile compares against this one.
         self._update(pictures=frozen_mapping(pictures), directory=directory)
         if changed:
             self.hass.bus.async_fire(
                 EVENT_AVATAR_UPDATED,
                 {"jid": jid, "name": picture.name, "state": picture.state, "sha256": picture.sha256},
             )
+        if favourite and previous != picture:
+            await self.pictures.async_save(picture)
 
     # Favourites ------------------------------------------------------------------------------
 

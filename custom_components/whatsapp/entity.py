@@ -7,6 +7,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
 from .coordinator import WhatsAppCoordinator
+from .models import shown_address
 
 
 def worker_device_info(coordinator: WhatsAppCoordinator) -> DeviceInfo:
@@ -43,14 +44,18 @@ class WhatsAppContactEntity(CoordinatorEntity[WhatsAppCoordinator]):
         super().__init__(coordinator)
         self.jid = jid
         self._attr_unique_id = f"{jid}_{key}"
-        entry = coordinator.data.directory.get(jid)
-        picture = coordinator.data.pictures.get(jid)
-        name = (picture.name if picture else None) or (entry.label if entry else None) or jid
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, jid)},
-            name=name,
+            name=self.subject_name(),
             manufacturer="WhatsApp",
             model="Group" if jid.endswith("@g.us") else "Contact",
             via_device_id=coordinator.config_entry.runtime_data.worker_device_id,
             entry_type=DeviceEntryType.SERVICE,
         )
+
+    def subject_name(self) -> str:
+        """The contact's or group's name as WhatsApp last reported it, else its number."""
+        data = self.coordinator.data
+        picture = data.pictures.get(self.jid)
+        entry = data.directory.get(self.jid)
+        return (picture.name if picture else None) or (entry.name if entry else None) or shown_address(self.jid)

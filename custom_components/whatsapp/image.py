@@ -95,7 +95,17 @@ class ContactPictureImage(WhatsAppContactEntity, ImageEntity):
         # Bumped only when the bytes changed, so the frontend reloads the picture only then.
         if (received_at := self._received_at()) != self._attr_image_last_updated:
             self._attr_image_last_updated = received_at
+        self._follow_renamed_contact()
         super()._handle_coordinator_update()
+
+    def _follow_renamed_contact(self) -> None:
+        """The device is named after the contact; a name the user gave it wins."""
+        if self.registry_entry is None or self.registry_entry.device_id is None:
+            return
+        registry = dr.async_get(self.hass)
+        device = registry.async_get(self.registry_entry.device_id)
+        if device is not None and device.name_by_user is None and device.name != (name := self.subject_name()):
+            registry.async_update_device(device.id, name=name)
 
     async def async_image(self) -> bytes | None:
         """The last picture the worker sent, kept across restarts."""

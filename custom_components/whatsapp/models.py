@@ -66,9 +66,14 @@ class DirectoryEntry:
     @property
     def label(self) -> str:
         """What the picker shows: the name and the number, so equal names stay apart."""
-        user = self.jid.split("@", 1)[0]
-        shown = f"+{user}" if self.jid.endswith("@s.whatsapp.net") else self.jid
+        shown = shown_address(self.jid)
         return f"{self.name} ({shown})" if self.name else shown
+
+
+def shown_address(jid: str) -> str:
+    """A phone-number JID as the phone shows it (+491701234567); other JIDs as they are."""
+    user, _, server = jid.partition("@")
+    return f"+{user}" if server == "s.whatsapp.net" else jid
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -318,4 +318,20 @@ test('favourites come first and carry their picture bytes to Home Assistant', as
   await dispose(r);
 });
 
+test('pairing reaches Home Assistant as text, code and a QR picture, and clears once linked', async () => {
+  const r = rig([{ type: 'connection', state: 'pairing' }]);
+  const service = new WorkerService(r.worker, r.files, r.clock);
+  await r.worker.start();
+  r.account.emit({ type: 'pairing', qr: '2@abcdefghijklmnopqrstuvwxyz,0123456789', code: 'ABCD1234' });
+  assert.equal(service.status().pairing, { qr: '2@abcdefghijklmnopqrstuvwxyz,0123456789', qr_image: null, code: 'ABCD1234' });
+  for (let i = 0; i < 200 && service.status().pairing?.qr_image === null; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  const png = Buffer.from(service.status().pairing!.qr_image!, 'base64');
+  assert.equal([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  r.account.emit({ type: 'pairing' });
+  r.account.emit({ type: 'connection', state: 'open' });
+  assert.is(service.status().pairing, null);
+  assert.is(service.status().connection, 'open');
+  await dispose(r);
+});
+
 test.run();

@@ -117,7 +117,11 @@ export interface ProgressWire {
 
 export interface WorkerStatus {
   connection: ConnectionStateWire;
-  pairing: { qr: string | null; code: string | null } | null;
+  /**
+   * Set while the worker waits to be linked: the QR text, a PNG of that QR (base64, for an image
+   * entity), and the pairing code when a phone number is configured. Null once linked.
+   */
+  pairing: { qr: string | null; qr_image: string | null; code: string | null } | null;
   queue_length: number;
   progress: ProgressWire | null;
   rate_limited_until: string | null;

@@ -9,10 +9,11 @@ import type { DownloadSettings } from '../avatars/download.js';
 import { DurableQueue } from '../avatars/durable-queue.js';
 import type { AvatarJob, AvatarRecord, EnqueueRequest, JobReason } from '../avatars/model.js';
 import { checkPicture } from '../avatars/picture-check.js';
+import { renderPairingQr } from './pairing-qr.js';
 import { formatProgress, ProgressTracker } from '../avatars/progress.js';
 import { parseRatePolicySnapshot, RatePolicy, type RatePolicySnapshot, type RateSettings } from '../avatars/rate-policy.js';
 import { AvatarScheduler } from '../avatars/scheduler.js';
-import { sweepReason, transition, type Resolution, type Transition, type TtlSettings } from '../avatars/transitions.js';
+import { sweepReason, transition, type Resolution, type TtlSettings } from '../avatars/transitions.js';
 import type { SqliteDatabase } from '../store/database.js';
 import { JobTable } from '../store/job-table.js';
 import { SubjectStore } from '../store/subjects.js';
@@ -40,9 +41,12 @@ export interface AvatarWorkerOptions {
   readonly logger: Logger;
 }
 
-export interface JobFinished {
-  readonly record: AvatarRecord;
-  readonly transition: Transition;
+/** How to link the phone, while the account waits for it. */
+export interface PairingInfo {
+  readonly qr?: string;
+  /** The QR rendered as a PNG, once ready. */
+  readonly qrImage?: Buffer;
+  readonly code?: string;
 }
 
 export type WorkerEvent =
@@ -61,7 +65,7 @@ export class AvatarWorker {
   private readonly listeners = new Set<(event: WorkerEvent) => void>();
   private favourites: Set<string>;
   private connection: ConnectionState = 'closed';
-  private pairing: { qr?: string; code?: string } | undefined;
+  private pairing: PairingInfo | undefined;
   private historySynced: boolean;
   private unsubscribeAccount: (() => void) | undefined;
   private cancelSweep: (() => void) | undefined;
@@ -131,7 +135,7 @@ export class AvatarWorker {
     return this.connection;
   }
 
-  get pairingInfo(): { qr?: string; code?: string } | undefined {
+  get pairingInfo(): PairingInfo | undefined {
     return this.pairing;
   }
 
@@ -210,10 +214,14 @@ export class AvatarWorker {
         this.scheduler.wake();
         this.emit({ type: 'status' });
         return;
-      case 'pairing':
-        this.pairing = event.qr === undefined && event.code === undefined ? undefined : { qr: event.qr, code: event.code };
+      case 'pairing': {
+        const pairing: PairingInfo | undefined =
+          event.qr === undefined && event.code === undefined ? undefined : { qr: event.qr, code: event.code };
+        this.pairing = pairing;
         this.emit({ type: 'status' });
+        if (pairing?.qr !== undefined) void this.attachQrImage(pairing, pairing.qr);
         return;
+      }
       case 'contacts': {
         const { jids, mergedAway } = this.subjects.upsertContacts(event.contacts, now);
         for (const jid of mergedAway) void this.forgetDuplicate(jid);
@@ -239,6 +247,18 @@ export class AvatarWorker {
         this.state.set(STATE_KEYS.historySynced, true);
         this.sweep();
         return;
+    }
+  }
+
+  /** Renders the QR for Home Assistant's image entity; a newer QR or the link itself may overtake it. */
+  private async attachQrImage(pairing: PairingInfo, qr: string): Promise<void> {
+    try {
+      const png = await renderPairingQr(qr);
+      if (this.pairing !== pairing) return;
+      this.pairing = { ...pairing, qrImage: png };
+      this.emit({ type: 'status' });
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'could not render the pairing QR as a picture; the log shows it');
     }
   }
 

@@ -119,7 +119,10 @@ export class WorkerService implements WorkerPort {
     const pairing = this.worker.pairingInfo;
     return {
       connection: this.worker.connectionState,
-      pairing: pairing === undefined ? null : { qr: pairing.qr ?? null, code: pairing.code ?? null },
+      pairing:
+        pairing === undefined
+          ? null
+          : { qr: pairing.qr ?? null, qr_image: pairing.qrImage?.toString('base64') ?? null, code: pairing.code ?? null },
       queue_length: this.worker.queue.memory.size,
       progress:
         progress.total === 0

@@ -1,0 +1,320 @@
+// The integration and the worker together in a real Home Assistant Core: the services as
+// Developer Tools and automations call them, favourites as image entities serving the worker's
+// exact bytes, a worker that crashes and comes back, and an HA restart under a running worker.
+// One HA for the whole file; only the last test restarts it.
+
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { demoPopulationOptions } from '../worker/src/cli/demo.js';
+import type { RefreshAvatarResponse, RefreshAvatarsResponse } from '../worker/src/ha/protocol.js';
+import { entityIdOf, pictureUniqueId, sha256, waitForServedFile, whatsappEntities } from './support/entities.js';
+import { E2eEnvironment } from './support/environment.js';
+import type { HaWebSocket } from './support/ha-websocket.js';
+import { favouriteChoices, setFavourites, type Choice } from './support/integration.js';
+import type { ManagedProcess } from './support/processes.js';
+import { exceptionMessage, integrationTranslations } from './support/translations.js';
+import { waitFor } from './support/wait.js';
+import { DEMO_CONTACTS, storedPicturePath } from './support/worker.js';
+
+// The demo's first pass over ~50 subjects at 0.05 s takes a few seconds; a busy machine more.
+const FIRST_PASS_TIMEOUT_MS = 90_000;
+// Liveness changes are pushed at once; this covers HA noticing a dead socket.
+const LIVENESS_TIMEOUT_MS = 30_000;
+// HA restarts in seconds here; the worker retries with backoff that starts small.
+const RECONNECT_TIMEOUT_MS = 120_000;
+// Long enough for one job at the demo's interval, short enough to fail fast.
+const REFRESH_WAIT_SECONDS = 20;
+const FAVOURITE_COUNT = 3;
+
+interface World {
+  readonly env: E2eEnvironment;
+  ws: HaWebSocket;
+  readonly dataDir: string;
+  worker: ManagedProcess;
+  readonly workerConnected: string;
+  readonly queueLength: string;
+  readonly subjects: Choice[];
+  favourites: { jid: string; entityId: string }[];
+}
+
+const e2e = suite('Home Assistant + integration + worker (demo)');
+let world: World | undefined;
+let setupError: unknown;
+
+function ready(): World {
+  if (world === undefined) throw setupError instanceof Error ? setupError : new Error(`the environment did not start: ${String(setupError)}`);
+  return world;
+}
+
+async function waitForQueueEmpty(w: World): Promise<void> {
+  await w.env.waitForState(w.queueLength, 'to show an empty queue', (state) => state?.state === '0', FIRST_PASS_TIMEOUT_MS);
+}
+
+/** Subjects with a stored picture, contacts first, so favourites have something to show. */
+function withStoredPicture(w: World): Choice[] {
+  const stored = w.subjects.filter((choice) => existsSync(storedPicturePath(w.dataDir, choice.value)));
+  const contacts = stored.filter((choice) => choice.value.endsWith('@s.whatsapp.net'));
+  const groups = stored.filter((choice) => choice.value.endsWith('@g.us'));
+  return [...contacts.slice(0, FAVOURITE_COUNT - 1), ...groups.slice(0, 1), ...contacts.slice(FAVOURITE_COUNT - 1)];
+}
+
+e2e.before(async () => {
+  try {
+    const env = await E2eEnvironment.start('ha');
+    try {
+      const dataDir = env.path('worker-data');
+      mkdirSync(dataDir);
+      const ws = await env.connect();
+      const worker = env.startWorker('worker', dataDir);
+      const workerConnected = await entityIdOf(ws, `${env.entryId}_worker_connected`);
+      const queueLength = await entityIdOf(ws, `${env.entryId}_queue_length`);
+      await env.waitForState(workerConnected, 'to turn on', (state) => state?.state === 'on', LIVENESS_TIMEOUT_MS);
+      const expectedSubjects = demoPopulationOptions(DEMO_CONTACTS, 1).subjects;
+      const subjects = await waitFor(
+        `the directory to list all ${expectedSubjects} simulated subjects`,
+        async () => {
+          const choices = await favouriteChoices(env.rest, env.entryId);
+          if (choices.length !== expectedSubjects) throw new Error(`${choices.length} listed`);
+          return choices;
+        },
+        { timeoutMs: FIRST_PASS_TIMEOUT_MS },
+      );
+      world = { env, ws, dataDir, worker, workerConnected, queueLength, subjects, favourites: [] };
+      await waitForQueueEmpty(world);
+    } catch (error) {
+      env.reportLogs();
+      await env.dispose();
+      throw error;
+    }
+  } catch (error) {
+    setupError = error;
+  }
+});
+
+e2e.after(async () => {
+  await world?.env.dispose();
+});
+
+/** A test that prints the processes' logs when it fails: they say why. */
+function check(name: string, body: () => Promise<void>): void {
+  e2e(name, async () => {
+    try {
+      await body();
+    } catch (error) {
+      world?.env.reportLogs();
+      throw error;
+    }
+  });
+}
+
+check('the services are listed for Developer Tools with their fields, names and descriptions', async () => {
+  const { ws } = ready();
+  const services = await ws.command<Record<string, Record<string, { fields: Record<string, Record<string, unknown>>; response?: { optional: boolean } }>>>({
+    type: 'get_services',
+  });
+  const whatsapp = services.whatsapp;
+  assert.ok(whatsapp, 'get_services lists the whatsapp domain');
+  assert.equal(Object.keys(whatsapp).sort(), ['refresh_avatar', 'refresh_avatars']);
+  const refreshAvatar = whatsapp.refresh_avatar!;
+  assert.equal(refreshAvatar.fields.jid?.required, true);
+  assert.ok(refreshAvatar.fields.jid?.selector && 'text' in (refreshAvatar.fields.jid.selector as object), 'jid has a text selector');
+  assert.equal((refreshAvatar.fields.wait?.selector as { number: { min: number; max: number } }).number.min, 0);
+  assert.equal(refreshAvatar.response, { optional: true });
+  const scope = whatsapp.refresh_avatars!.fields.scope?.selector as { select: { options: string[] } };
+  assert.equal(scope.select.options, ['all', 'missing', 'stale', 'favourites']);
+  assert.equal(whatsapp.refresh_avatars!.response, { optional: true });
+
+  // Names and descriptions reach the frontend as translations, not through get_services.
+  const { resources } = await ws.command<{ resources: Record<string, string> }>({
+    type: 'frontend/get_translations',
+    language: 'en',
+    category: 'services',
+    integration: ['whatsapp'],
+  });
+  const expected = integrationTranslations().services;
+  for (const [service, description] of Object.entries(whatsapp)) {
+    const text = expected[service];
+    assert.ok(text, `translations/en.json describes ${service}`);
+    const prefix = `component.whatsapp.services.${service}`;
+    assert.is(resources[`${prefix}.name`], text.name);
+    assert.is(resources[`${prefix}.description`], text.description);
+    for (const field of Object.keys(description.fields)) {
+      assert.ok(text.fields[field], `translations/en.json describes ${service}.${field}`);
+      assert.is(resources[`${prefix}.fields.${field}.name`], text.fields[field]!.name);
+      assert.is(resources[`${prefix}.fields.${field}.description`], text.fields[field]!.description);
+    }
+  }
+});
+
+check('refresh_avatar answers with the queue position, or with the outcome when it waits', async () => {
+  const w = ready();
+  const [subject] = withStoredPicture(w);
+  assert.ok(subject, 'the first pass stored at least one picture');
+  const jid = subject.value;
+
+  const queued = await w.ws.callService<RefreshAvatarResponse>('whatsapp', 'refresh_avatar', { jid, wait: 0 });
+  assert.ok(queued.success, `refresh_avatar wait 0: ${JSON.stringify(queued)}`);
+  if (!queued.success) return;
+  assert.is(queued.result.jid, jid);
+  assert.is(queued.result.queued, true);
+  assert.is(queued.result.outcome, null);
+  assert.is(queued.result.timed_out, false);
+  assert.ok(Number.isInteger(queued.result.position) && (queued.result.position ?? 0) >= 1, `a queue position: ${queued.result.position}`);
+  assert.type(queued.result.eta_seconds, 'number');
+  await waitForQueueEmpty(w);
+
+  // A phone number as a user types it, forced so the picture is downloaded again.
+  const digits = jid.split('@')[0]!;
+  const waited = await w.ws.callService<RefreshAvatarResponse>(
+    'whatsapp',
+    'refresh_avatar',
+    { jid: `+${digits}`, force: true, wait: REFRESH_WAIT_SECONDS },
+    (REFRESH_WAIT_SECONDS + 30) * 1000,
+  );
+  assert.ok(waited.success, `refresh_avatar wait ${REFRESH_WAIT_SECONDS}: ${JSON.stringify(waited)}`);
+  if (!waited.success) return;
+  assert.is(waited.result.jid, jid, 'the phone number is normalised to the JID');
+  assert.is(waited.result.queued, true);
+  assert.is(waited.result.timed_out, false);
+  assert.is(waited.result.position, null, 'done, so no longer queued');
+  assert.is(waited.result.eta_seconds, null);
+  assert.ok(waited.result.outcome, 'the outcome is reported');
+  assert.is(waited.result.outcome?.state, 'fetched');
+  assert.is(waited.result.outcome?.sha256, sha256(readFileSync(storedPicturePath(w.dataDir, jid))), 'the sha256 of the stored file');
+  assert.type(waited.result.outcome?.checked_at, 'string');
+});
+
+check('refresh_avatars answers with how many subjects matched and were queued', async () => {
+  const w = ready();
+  await waitForQueueEmpty(w);
+  const all = await w.ws.callService<RefreshAvatarsResponse>('whatsapp', 'refresh_avatars', { scope: 'all' });
+  assert.ok(all.success, JSON.stringify(all));
+  if (!all.success) return;
+  assert.is(all.result.scope, 'all');
+  assert.is(all.result.matched, w.subjects.length, 'every known subject matches scope all');
+  assert.is(all.result.queued, w.subjects.length, 'the queue was empty, so every match is a new job');
+  assert.ok(all.result.queue_length >= w.subjects.length - 1 && all.result.queue_length <= w.subjects.length, `queue_length ${all.result.queue_length}`);
+  assert.type(all.result.eta_seconds, 'number');
+
+  const favourites = await w.ws.callService<RefreshAvatarsResponse>('whatsapp', 'refresh_avatars', { scope: 'favourites' });
+  assert.ok(favourites.success, JSON.stringify(favourites));
+  if (!favourites.success) return;
+  assert.equal({ matched: favourites.result.matched, queued: favourites.result.queued }, { matched: 0, queued: 0 }, 'no favourites yet');
+  await waitForQueueEmpty(w);
+});
+
+check('an invalid JID gets the translated validation error', async () => {
+  const w = ready();
+  const input = 'not-a-jid@example.com';
+  const refused = await w.ws.callService('whatsapp', 'refresh_avatar', { jid: input, wait: 0 });
+  assert.ok(!refused.success, 'the call is refused');
+  if (refused.success) return;
+  assert.is(refused.error.code, 'service_validation_error');
+  assert.is(refused.error.translation_domain, 'whatsapp');
+  assert.is(refused.error.translation_key, 'invalid_jid');
+  assert.equal(refused.error.translation_placeholders, { jid: input });
+  // HA prefixes validation errors and drops a final full stop.
+  const message = exceptionMessage('invalid_jid', { jid: input }).replace(/\.$/, '');
+  assert.ok(refused.error.message.includes(message), `message ${JSON.stringify(refused.error.message)} contains ${JSON.stringify(message)}`);
+});
+
+check('favourites get image entities that serve exactly the stored bytes; removing one removes its entity', async () => {
+  const w = ready();
+  const chosen = withStoredPicture(w).slice(0, FAVOURITE_COUNT);
+  assert.is(chosen.length, FAVOURITE_COUNT, 'enough subjects with a stored picture');
+  await setFavourites(w.env.rest, w.env.entryId, chosen.map((choice) => choice.value));
+  w.favourites = [];
+  for (const choice of chosen) {
+    const entityId = await entityIdOf(w.ws, pictureUniqueId(choice.value));
+    w.favourites.push({ jid: choice.value, entityId });
+    const { served, stored, contentType } = await waitForServedFile(w.env, entityId, storedPicturePath(w.dataDir, choice.value));
+    assert.ok(served.equals(stored), `${entityId} serves the stored bytes`);
+    assert.is(contentType, 'image/jpeg');
+    const state = await w.env.state(entityId);
+    assert.is(state?.attributes.jid, choice.value);
+    assert.is(state?.attributes.picture_state, 'fetched');
+  }
+
+  const scoped = await w.ws.callService<RefreshAvatarsResponse>('whatsapp', 'refresh_avatars', { scope: 'favourites' });
+  assert.ok(scoped.success && scoped.result.matched === FAVOURITE_COUNT, `scope favourites matches the favourites: ${JSON.stringify(scoped)}`);
+
+  const dropped = w.favourites.pop()!;
+  await setFavourites(w.env.rest, w.env.entryId, w.favourites.map((favourite) => favourite.jid));
+  await w.env.waitForState(dropped.entityId, 'to be removed', (state) => state === undefined, LIVENESS_TIMEOUT_MS);
+  const registered = await whatsappEntities(w.ws);
+  assert.not.ok(registered.some((entry) => entry.entity_id === dropped.entityId), `${dropped.entityId} left the entity registry`);
+  for (const favourite of w.favourites) {
+    assert.ok(registered.some((entry) => entry.entity_id === favourite.entityId), `${favourite.entityId} stays`);
+  }
+  await waitForQueueEmpty(w);
+});
+
+check('a killed worker makes the entities unavailable and calls fail translated; started again, everything comes back', async () => {
+  const w = ready();
+  assert.ok(w.favourites.length > 0, 'the favourites test ran first');
+  const exit = await w.worker.kill();
+  assert.is(exit.signal, 'SIGKILL');
+  await w.env.waitForState(w.workerConnected, 'to turn off', (state) => state?.state === 'off', LIVENESS_TIMEOUT_MS);
+  for (const favourite of w.favourites) {
+    await w.env.waitForState(favourite.entityId, 'to become unavailable', (state) => state?.state === 'unavailable', LIVENESS_TIMEOUT_MS);
+  }
+  const refused = await w.ws.callService('whatsapp', 'refresh_avatar', { jid: w.favourites[0]!.jid, wait: 0 });
+  assert.ok(!refused.success, 'no worker, no call');
+  if (!refused.success) {
+    assert.is(refused.error.code, 'home_assistant_error');
+    assert.is(refused.error.translation_key, 'worker_not_connected');
+    assert.is(refused.error.message, exceptionMessage('worker_not_connected').replace(/\.$/, ''));
+  }
+
+  w.worker = w.env.startWorker('worker', w.dataDir);
+  await w.env.waitForState(w.workerConnected, 'to turn on again', (state) => state?.state === 'on', LIVENESS_TIMEOUT_MS);
+  for (const favourite of w.favourites) {
+    await w.env.waitForState(favourite.entityId, 'to be available again', (state) => state !== undefined && state.state !== 'unavailable', LIVENESS_TIMEOUT_MS);
+    const { served, stored } = await waitForServedFile(w.env, favourite.entityId, storedPicturePath(w.dataDir, favourite.jid));
+    assert.ok(served.equals(stored), `${favourite.entityId} serves the stored bytes after the worker came back`);
+  }
+  const answered = await w.ws.callService<RefreshAvatarResponse>(
+    'whatsapp',
+    'refresh_avatar',
+    { jid: w.favourites[0]!.jid, wait: REFRESH_WAIT_SECONDS },
+    (REFRESH_WAIT_SECONDS + 30) * 1000,
+  );
+  assert.ok(answered.success && answered.result.outcome?.state === 'fetched', `the restarted worker serves calls: ${JSON.stringify(answered)}`);
+});
+
+check('after a Home Assistant restart the running worker reconnects by itself and serves calls again', async () => {
+  const w = ready();
+  await w.ws.close();
+  await w.env.ha.stop();
+  assert.ok(w.worker.running, 'the worker survives Home Assistant going away');
+  await w.env.ha.start();
+  await w.env.ha.waitUntilRunning(w.env.token);
+  w.ws = await w.env.connect();
+  await w.env.waitForState(w.workerConnected, 'to turn on after the restart', (state) => state?.state === 'on', RECONNECT_TIMEOUT_MS);
+  assert.ok(w.worker.running, 'the same worker process reconnected');
+
+  const favourite = w.favourites[0]!;
+  const answered = await waitFor(
+    'refresh_avatar to be answered after the restart',
+    async () => {
+      const outcome = await w.ws.callService<RefreshAvatarResponse>(
+        'whatsapp',
+        'refresh_avatar',
+        { jid: favourite.jid, wait: REFRESH_WAIT_SECONDS },
+        (REFRESH_WAIT_SECONDS + 30) * 1000,
+      );
+      if (!outcome.success) throw new Error(`${outcome.error.code}: ${outcome.error.message}`);
+      return outcome.result;
+    },
+    { timeoutMs: RECONNECT_TIMEOUT_MS, intervalMs: 500 },
+  );
+  assert.is(answered.jid, favourite.jid);
+  assert.is(answered.outcome?.state, 'fetched');
+  for (const { jid, entityId } of w.favourites) {
+    const { served, stored } = await waitForServedFile(w.env, entityId, storedPicturePath(w.dataDir, jid));
+    assert.ok(served.equals(stored), `${entityId} still serves the stored bytes after the restart`);
+  }
+});
+
+e2e.run();

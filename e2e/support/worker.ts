@@ -1,0 +1,42 @@
+// The worker in demo mode (the real worker against the simulated WhatsApp account), connected to
+// the suite's Home Assistant with a long-lived token, as a user would run it beside HA.
+
+import { join } from 'node:path';
+import { ManagedProcess } from './processes.js';
+import { WORKER_BIN } from './paths.js';
+
+// Enough subjects for a directory and a few favourites, few enough that the first pass takes
+// seconds at the interval below.
+export const DEMO_CONTACTS = 40;
+// The demo may go below the real 2 s minimum; pauses scale with it (quiet period 1 s here).
+export const DEMO_INTERVAL_SECONDS = 0.05;
+
+export interface DemoWorkerOptions {
+  readonly name: string;
+  readonly dataDir: string;
+  readonly haUrl: string;
+  readonly token: string;
+  readonly logDir: string;
+}
+
+/** Starts `whatsapp-worker demo`; several starts on the same data folder append to one log. */
+export function startDemoWorker(options: DemoWorkerOptions): ManagedProcess {
+  return ManagedProcess.start(options.name, {
+    command: process.execPath,
+    args: [
+      WORKER_BIN,
+      'demo',
+      '--data', options.dataDir,
+      '--contacts', String(DEMO_CONTACTS),
+      '--interval', String(DEMO_INTERVAL_SECONDS),
+      '--ha-url', options.haUrl,
+    ],
+    env: { ...process.env, WHATSAPP_HA_TOKEN: options.token, WHATSAPP_HA_URL: undefined, SUPERVISOR_TOKEN: undefined },
+    logPath: join(options.logDir, `${options.name}.log`),
+  });
+}
+
+/** `<data>/media/avatars/<jid>.jpg`, where the worker stores a picture. */
+export function storedPicturePath(dataDir: string, jid: string): string {
+  return join(dataDir, 'media', 'avatars', `${jid}.jpg`);
+}

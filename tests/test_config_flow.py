@@ -1,0 +1,135 @@
+"""Config flow (user, Supervisor discovery) and the favourites options flow."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from homeassistant.config_entries import SOURCE_HASSIO, SOURCE_USER
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers.service_info.hassio import HassioServiceInfo
+
+from homeassistant.util import dt as dt_util
+
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+
+from custom_components.whatsapp.const import CONF_FAVOURITES, DOMAIN
+from custom_components.whatsapp.store import DIRECTORY_SAVE_DELAY_SECONDS
+
+from .common import ANNA, BERT, GROUP, directory_payload
+from .conftest import FakeWorker, setup_entry
+
+DISCOVERY = HassioServiceInfo(config={}, name="WhatsApp Avatars", slug="whatsapp_avatars", uuid="1234")
+
+
+async def test_user_flow_confirms(hass: HomeAssistant) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "WhatsApp"
+    assert result["data"] == {}
+
+
+async def test_only_one_entry(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "single_instance_allowed"
+
+
+async def test_hassio_discovery_one_click(hass: HomeAssistant) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_HASSIO}, data=DISCOVERY)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "hassio_confirm"
+    assert result["description_placeholders"] == {"addon": "WhatsApp Avatars"}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_hassio_discovery_when_configured(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_HASSIO}, data=DISCOVERY)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "single_instance_allowed"
+
+
+async def test_options_pick_favourites(hass: HomeAssistant, init_integration: MockConfigEntry, worker: FakeWorker) -> None:
+    """The picker offers the directory, labelled, searchable, sorted, no free text."""
+    await worker.command("whatsapp/directory", **directory_payload((ANNA, "Anna"), (BERT, None), (GROUP, "Family")))
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    assert result["description_placeholders"] == {"count": "3"}
+    selector = result["data_schema"].schema[CONF_FAVOURITES].config
+    assert selector["multiple"] is True
+    assert selector["custom_value"] is False
+    assert selector["sort"] is True
+    assert {option["value"]: option["label"] for option in selector["options"]} == {
+        ANNA: "Anna (+491701234567)",
+        BERT: "+491709876543",
+        GROUP: f"Family ({GROUP})",
+    }
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {CONF_FAVOURITES: [GROUP, ANNA, GROUP]})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert dict(init_integration.options) == {CONF_FAVOURITES: sorted([ANNA, GROUP])}
+    await hass.async_block_till_done()
+    assert await worker.next_event() == {"type": "favourites", "jids": sorted([ANNA, GROUP])}
+
+
+async def test_options_keep_favourite_missing_from_directory(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """A favourite the worker no longer reports stays pickable, so saving does not drop it."""
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    options = result["data_schema"].schema[CONF_FAVOURITES].config["options"]
+    assert [option["value"] for option in options] == [ANNA]
+
+
+async def test_options_with_5000_contacts(hass: HomeAssistant, init_integration: MockConfigEntry, worker: FakeWorker) -> None:
+    entries = [(f"49170{n:07d}@s.whatsapp.net", f"Contact {n}") for n in range(5000)]
+    assert (await worker.command("whatsapp/directory", **directory_payload(*entries)))["success"]
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    options = result["data_schema"].schema[CONF_FAVOURITES].config["options"]
+    assert len(options) == 5001  # the directory and the current favourite
+
+
+async def test_options_abort_without_directory(hass: HomeAssistant, favourites: list[str], mock_config_entry: MockConfigEntry) -> None:
+    favourites.clear()
+    await setup_entry(hass, mock_config_entry)
+    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "no_directory"
+
+
+async def test_options_abort_when_not_loaded(hass: HomeAssistant, mock_config_entry: MockConfigEntry) -> None:
+    mock_config_entry.add_to_hass(hass)
+    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "not_loaded"
+
+
+async def test_directory_survives_restart(
+    hass: HomeAssistant, init_integration: MockConfigEntry, worker: FakeWorker, hass_storage: dict[str, Any]
+) -> None:
+    """The picker works after a restart while the worker is away; saving waits for a quiet moment."""
+    await worker.command("whatsapp/directory", **directory_payload((BERT, "Bert")))
+    assert "whatsapp.directory" not in hass_storage
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=DIRECTORY_SAVE_DELAY_SECONDS + 1))
+    await hass.async_block_till_done()
+    assert hass_storage["whatsapp.directory"]["data"]["entries"] == [
+        {"jid": BERT, "kind": "contact", "name": "Bert", "state": "unknown"}
+    ]
+    await worker.close()
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    await setup_entry(hass, init_integration)
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    values = [option["value"] for option in result["data_schema"].schema[CONF_FAVOURITES].config["options"]]
+    assert sorted(values) == [ANNA, BERT]
+
+
+async def test_unreadable_directory_is_ignored(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, hass_storage: dict[str, Any]
+) -> None:
+    hass_storage["whatsapp.directory"] = {"version": 1, "key": "whatsapp.directory", "data": {"entries": [{"name": 1}]}}
+    await setup_entry(hass, mock_config_entry)
+    assert dict(mock_config_entry.runtime_data.coordinator.data.directory) == {}

@@ -1,0 +1,70 @@
+"""The worker's sensors and its liveness binary sensor."""
+
+from __future__ import annotations
+
+import pytest
+
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from .common import status_payload
+from .conftest import FakeWorker
+
+CONNECTION = "sensor.whatsapp_whatsapp_connection"
+QUEUE = "sensor.whatsapp_queue_length"
+PROGRESS = "sensor.whatsapp_progress"
+RATE_LIMITED_UNTIL = "sensor.whatsapp_rate_limited_until"
+WORKER_CONNECTED = "binary_sensor.whatsapp_worker_connected"
+
+
+async def test_without_worker(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
+    """No worker: liveness off, the status sensors unavailable (their values would be stale)."""
+    assert hass.states.get(WORKER_CONNECTED).state == STATE_OFF
+    for entity_id in (CONNECTION, QUEUE, PROGRESS, RATE_LIMITED_UNTIL):
+        assert hass.states.get(entity_id).state == STATE_UNAVAILABLE
+
+
+async def test_status_values(hass: HomeAssistant, worker: FakeWorker) -> None:
+    await worker.command(
+        "whatsapp/status", **status_payload(rate_limited_until="2026-11-01T10:05:00.000Z")
+    )
+    await hass.async_block_till_done()
+    assert hass.states.get(WORKER_CONNECTED).state == STATE_ON
+    assert hass.states.get(CONNECTION).state == "open"
+    assert hass.states.get(QUEUE).state == "12"
+    assert hass.states.get(PROGRESS).state == "75.0"
+    assert hass.states.get(PROGRESS).attributes["unit_of_measurement"] == "%"
+    assert hass.states.get(RATE_LIMITED_UNTIL).state == "2026-11-01T10:05:00+00:00"
+
+
+@pytest.mark.parametrize(
+    ("wire", "shown"),
+    [("connecting", "connecting"), ("pairing", "pairing"), ("closed", "closed"), ("logged-out", "logged_out")],
+)
+async def test_connection_states(hass: HomeAssistant, worker: FakeWorker, wire: str, shown: str) -> None:
+    await worker.command("whatsapp/status", **status_payload(connection=wire))
+    await hass.async_block_till_done()
+    assert hass.states.get(CONNECTION).state == shown
+    assert shown in hass.states.get(CONNECTION).attributes["options"]
+
+
+async def test_progress_without_work(hass: HomeAssistant, worker: FakeWorker) -> None:
+    """No progress report, or an empty queue, is unknown rather than 0 % or 100 %."""
+    await worker.command("whatsapp/status", **status_payload(progress=None))
+    await hass.async_block_till_done()
+    assert hass.states.get(PROGRESS).state == "unknown"
+    await worker.command(
+        "whatsapp/status", **status_payload(progress={"done": 0, "total": 0, "rate_per_hour": 0, "eta_seconds": None})
+    )
+    await hass.async_block_till_done()
+    assert hass.states.get(PROGRESS).state == "unknown"
+
+
+async def test_sensors_unavailable_when_worker_leaves(hass: HomeAssistant, worker: FakeWorker) -> None:
+    await worker.command("whatsapp/status", **status_payload())
+    await worker.close()
+    await hass.async_block_till_done()
+    assert hass.states.get(WORKER_CONNECTED).state == STATE_OFF
+    assert hass.states.get(QUEUE).state == STATE_UNAVAILABLE

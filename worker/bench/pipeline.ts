@@ -1,0 +1,149 @@
+// Benchmark 3: what one avatar costs the worker when the rate policy does not hold it back. The
+// real AvatarWorker on the real clock against the simulated account (errors and rate-limit bursts
+// off) and the loopback HTTPS CDN: picture query, download, JPEG check and sha256, atomic write
+// with fsync, and the one-transaction DB update. Each job is timed from its picture query to its
+// stored outcome.
+
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { AvatarFiles } from '../src/avatars/avatar-files.js';
+import { DEFAULT_RATE_SETTINGS, type RateSettings } from '../src/avatars/rate-policy.js';
+import { DEFAULT_TTL_SETTINGS } from '../src/avatars/transitions.js';
+import { seededRandom, systemClock } from '../src/clock.js';
+import { startSimulation } from '../src/sim/simulation.js';
+import { openDatabase } from '../src/store/database.js';
+import type { AccountListener, PictureQueryOutcome, WhatsAppAccount } from '../src/wa/account.js';
+import { AvatarWorker } from '../src/worker/avatar-worker.js';
+import type { BenchmarkResult, Figure } from './report.js';
+import { elapsedMs, mean, percentile, perSecond } from './stats.js';
+import { withTempDir } from './temp-dir.js';
+
+// Enough subjects that well over 1,000 of them (70 % show a picture) go through a full download.
+const PIPELINE_SUBJECTS = 3_000;
+const SEED = 3;
+// The rate policy refuses an interval of 0; 1 ms is the smallest it takes and never binds here.
+const UNTHROTTLED_RATE: RateSettings = { ...DEFAULT_RATE_SETTINGS, intervalMs: 1, jitterRatio: 0, quietPeriodMs: 0, hourlyCap: 10_000_000 };
+// A safety net for a broken harness, not a limit on the figures: far beyond any plausible run.
+const GIVE_UP_AFTER_MS = 10 * 60_000;
+
+/** Passes everything through to the simulated account and notes when each picture query began. */
+class QueryTimingAccount implements WhatsAppAccount {
+  readonly queryStartedAt = new Map<string, number>();
+
+  constructor(private readonly inner: WhatsAppAccount) {}
+
+  start(): Promise<void> {
+    return this.inner.start();
+  }
+
+  stop(): Promise<void> {
+    return this.inner.stop();
+  }
+
+  onEvent(listener: AccountListener): () => void {
+    return this.inner.onEvent(listener);
+  }
+
+  queryPicture(jid: string, knownPictureId: string | undefined, timeoutMs: number): Promise<PictureQueryOutcome> {
+    this.queryStartedAt.set(jid, performance.now());
+    return this.inner.queryPicture(jid, knownPictureId, timeoutMs);
+  }
+}
+
+interface JobTiming {
+  readonly ms: number;
+  readonly state: string;
+}
+
+interface PipelineMeasurement {
+  readonly timings: readonly JobTiming[];
+  readonly wallMs: number;
+  readonly filesWritten: number;
+  readonly served: number;
+}
+
+async function measurePipeline(dataDir: string, logger: Logger): Promise<PipelineMeasurement> {
+  const simulation = await startSimulation({
+    seed: SEED,
+    subjects: PIPELINE_SUBJECTS,
+    // No picture changes: each subject is checked exactly once, so every `fetched` is a download.
+    changeShare: 0,
+    clock: systemClock,
+    logger,
+    behaviour: { connectDelayMs: 0, historyBatchGapMs: 0, timeoutShare: 0, rateLimitEveryQueries: 0, latencyMs: 0 },
+    cdn: { serverErrorShare: 0 },
+  });
+  const db = openDatabase(dataDir);
+  const account = new QueryTimingAccount(simulation.account);
+  const files = new AvatarFiles(join(dataDir, 'avatars'), logger);
+  const worker = new AvatarWorker({
+    db,
+    account,
+    files,
+    download: simulation.downloadSettings,
+    rate: UNTHROTTLED_RATE,
+    ttl: DEFAULT_TTL_SETTINGS,
+    clock: systemClock,
+    random: seededRandom(SEED),
+    logger,
+  });
+  const timings: JobTiming[] = [];
+  let stopWatching: () => void = () => undefined;
+  let giveUp: NodeJS.Timeout | undefined;
+  try {
+    const finished = new Promise<void>((resolve, reject) => {
+      stopWatching = worker.onEvent((event) => {
+        if (event.type === 'job-finished') {
+          const startedAt = account.queryStartedAt.get(event.jid);
+          if (startedAt !== undefined) timings.push({ ms: performance.now() - startedAt, state: event.record.state });
+        }
+        if (event.type === 'idle' && worker.idle) resolve();
+      });
+      giveUp = setTimeout(() => reject(new Error(`the pipeline benchmark did not finish within ${GIVE_UP_AFTER_MS / 60_000} min (${timings.length} jobs done)`)), GIVE_UP_AFTER_MS);
+    });
+    const started = performance.now();
+    await worker.start();
+    await finished;
+    const wallMs = elapsedMs(started);
+    return { timings, wallMs, filesWritten: readdirSync(files.directory).filter((name) => name.endsWith('.jpg')).length, served: simulation.cdn.stats().served };
+  } finally {
+    clearTimeout(giveUp);
+    stopWatching();
+    await worker.stop();
+    await simulation.stop();
+    db.close();
+  }
+}
+
+function distribution(label: string, samples: readonly number[]): Figure[] {
+  if (samples.length === 0) return [];
+  return [
+    { label: `${label} p50`, value: percentile(samples, 50), unit: 'ms' },
+    { label: `${label} p99`, value: percentile(samples, 99), unit: 'ms' },
+    { label: `${label} mean`, value: mean(samples), unit: 'ms' },
+  ];
+}
+
+export async function runPipelineBenchmark(logger: Logger): Promise<BenchmarkResult> {
+  const started = performance.now();
+  const measured = await withTempDir('pipeline', (dir) => measurePipeline(dir, logger));
+  const downloads = measured.timings.filter((timing) => timing.state === 'fetched').map((timing) => timing.ms);
+  const answersOnly = measured.timings.filter((timing) => timing.state !== 'fetched').map((timing) => timing.ms);
+  const all = measured.timings.map((timing) => timing.ms);
+  const figures: Figure[] = [
+    { label: 'avatars downloaded and stored', value: downloads.length, unit: 'jobs', target: '≥ 1,000', met: downloads.length >= 1_000 },
+    ...distribution('download job', downloads),
+    ...distribution('no-picture job (none/hidden)', answersOnly),
+    ...distribution('all jobs', all),
+    { label: 'throughput, all jobs', value: perSecond(all.length, measured.wallMs), unit: 'jobs/s' },
+    { label: 'wall time, start to idle', value: measured.wallMs, unit: 'ms' },
+  ];
+  const notes = [
+    `${PIPELINE_SUBJECTS.toLocaleString('en-US')} simulated subjects, real AvatarWorker on the real clock, rate interval 1 ms (0 is refused), jitter 0, quiet 0, no hourly cap; simulated timeouts, rate-limit bursts and CDN 503s off`,
+    'a job is timed from its picture query to its stored outcome: query + HTTPS download on loopback + JPEG check + sha256 + temp file, fsync, rename, folder fsync + one SQLite transaction',
+    `picture files on disk: ${measured.filesWritten.toLocaleString('en-US')}; CDN responses served: ${measured.served.toLocaleString('en-US')}; temp dir on the same file system as os.tmpdir()`,
+  ];
+  if (measured.filesWritten !== downloads.length) notes.push(`WARNING: ${downloads.length} fetched jobs but ${measured.filesWritten} files on disk`);
+  return { id: 'pipeline', title: '3. Per-avatar pipeline at interval 0 (simulated account, loopback HTTPS CDN)', figures, notes, wallMs: elapsedMs(started) };
+}
