@@ -104,7 +104,7 @@ e2e('the options reach the worker and the worker reaches Home Assistant', async 
       '--picture-type', options.picture_size,
       '--log-level', options.log_level,
     ]);
-    // ...and taken up by the worker: its own log reports the interval and logs at debug level.
+    // ...and taken up by the worker: its own log reports the interval.
     const lines = await waitFor(
       'the worker to log its settings',
       () => {
@@ -114,7 +114,6 @@ e2e('the options reach the worker and the worker reaches Home Assistant', async 
       { timeoutMs: LIVENESS_TIMEOUT_MS },
     );
     assert.is(lines.find((line) => line.intervalSeconds !== undefined)?.intervalSeconds, options.interval);
-    assert.ok(lines.some((line) => line.level === PINO_DEBUG), 'log_level debug reached the worker');
     assert.ok(
       addon.log().includes(`at least ${options.interval} s apart, at most ${options.hourly_cap} an hour; pictures in ${avatarsFolder}`),
       'the start script reports the rate settings',
@@ -135,6 +134,12 @@ e2e('the options reach the worker and the worker reaches Home Assistant', async 
       assert.is(answer.result.jid, subject!.value);
       assert.is(answer.result.queued, true);
     }
+    // log_level debug reached the worker: it logs each service call at debug level.
+    await waitFor(
+      'the worker to log the service call at debug level',
+      () => (pinoLines(addon.log()).some((line) => line.level === PINO_DEBUG && line.service === 'refresh_avatar') ? true : undefined),
+      { timeoutMs: LIVENESS_TIMEOUT_MS },
+    );
     assert.ok(existsSync(`${dataDir}/whatsapp.db`), 'the worker keeps its database in WHATSAPP_DATA_DIR');
 
     // The container's stop signal goes to the start script, which passes it on.

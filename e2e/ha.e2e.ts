@@ -135,12 +135,12 @@ check('the services are listed for Developer Tools with their fields, names and 
   const expected = integrationTranslations().services;
   for (const [service, description] of Object.entries(whatsapp)) {
     const text = expected[service];
-    assert.ok(text, `translations/en.json describes ${service}`);
+    assert.ok(text, `translations/integration/en.json describes ${service}`);
     const prefix = `component.whatsapp.services.${service}`;
     assert.is(resources[`${prefix}.name`], text.name);
     assert.is(resources[`${prefix}.description`], text.description);
     for (const field of Object.keys(description.fields)) {
-      assert.ok(text.fields[field], `translations/en.json describes ${service}.${field}`);
+      assert.ok(text.fields[field], `translations/integration/en.json describes ${service}.${field}`);
       assert.is(resources[`${prefix}.fields.${field}.name`], text.fields[field]!.name);
       assert.is(resources[`${prefix}.fields.${field}.description`], text.fields[field]!.description);
     }
@@ -258,6 +258,11 @@ check('a killed worker makes the entities unavailable and calls fail translated;
   await w.env.waitForState(w.workerConnected, 'to turn off', (state) => state?.state === 'off', LIVENESS_TIMEOUT_MS);
   for (const favourite of w.favourites) {
     await w.env.waitForState(favourite.entityId, 'to become unavailable', (state) => state?.state === 'unavailable', LIVENESS_TIMEOUT_MS);
+  }
+  // The last picture stays on show (HA keeps serving it) while the worker is away.
+  for (const favourite of w.favourites) {
+    const { served, stored } = await waitForServedFile(w.env, favourite.entityId, storedPicturePath(w.dataDir, favourite.jid));
+    assert.ok(served.equals(stored), `${favourite.entityId} still serves the last picture while unavailable`);
   }
   const refused = await w.ws.callService('whatsapp', 'refresh_avatar', { jid: w.favourites[0]!.jid, wait: 0 });
   assert.ok(!refused.success, 'no worker, no call');

@@ -15,6 +15,11 @@ LID_USER = "123456789012345@lid"
 JPEG_A = b"\xff\xd8\xff\xe0" + b"picture A" * 10
 JPEG_B = b"\xff\xd8\xff\xe0" + b"picture B" * 10
 
+# Smallest byte strings that pass the PNG check: two rotations of a pairing QR.
+PNG_QR_A = b"\x89PNG\r\n\x1a\n" + b"QR one" * 10
+PNG_QR_B = b"\x89PNG\r\n\x1a\n" + b"QR two" * 10
+PAIRING_QR_TEXT = "2@pairingref,noisekey,identitykey,advsecret"
+
 
 def sha256(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
@@ -74,3 +79,17 @@ def directory_payload(*entries: tuple[str, str | None]) -> dict[str, Any]:
             for jid, name in entries
         ]
     }
+
+
+def pairing(
+    png: bytes | None = PNG_QR_A, *, code: str | None = None, qr: str | None = PAIRING_QR_TEXT
+) -> dict[str, Any]:
+    """The `pairing` field of a status while the worker waits to be linked."""
+    return {"qr": qr, "qr_image": base64.b64encode(png).decode() if png is not None else None, "code": code}
+
+
+def pairing_status(png: bytes | None = PNG_QR_A, **kwargs: Any) -> dict[str, Any]:
+    """A status from a worker waiting to be linked: nothing queued, nothing fetched."""
+    return status_payload(
+        connection="pairing", pairing=pairing(png, **kwargs), queue_length=0, progress=None, counts=counts()
+    )

@@ -13,7 +13,18 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from .common import ANNA, BERT, GROUP, JPEG_A, avatar_payload, directory_payload, sha256, status_payload
+from .common import (
+    ANNA,
+    BERT,
+    GROUP,
+    JPEG_A,
+    PNG_QR_A,
+    avatar_payload,
+    directory_payload,
+    pairing_status,
+    sha256,
+    status_payload,
+)
 from .conftest import FakeWorker
 
 PAIRING_QR = "2@secretQRpayload,abc,def"
@@ -67,3 +78,24 @@ async def test_diagnostics_before_any_status(
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, init_integration)
     assert diagnostics["status"] is None
     assert diagnostics["worker"] == {"connected": False, "version": None}
+
+
+async def test_diagnostics_redact_the_pairing_qr_image(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    worker: FakeWorker,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """The QR picture unlocks the account as well as its text does."""
+    payload = pairing_status(PNG_QR_A, code=PAIRING_CODE, qr=PAIRING_QR)
+    encoded = payload["pairing"]["qr_image"]
+    await worker.command("whatsapp/status", **payload)
+
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, init_integration)
+
+    text = json.dumps(diagnostics)
+    for secret in (encoded, PAIRING_QR, PAIRING_CODE):
+        assert secret not in text
+    assert diagnostics["status"]["pairing_qr_image"] == "**REDACTED**"
+    assert diagnostics["status"]["pairing_qr"] == "**REDACTED**"
+    assert diagnostics["status"]["connection"] == "pairing"

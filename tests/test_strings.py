@@ -66,3 +66,23 @@ def test_sensor_states_are_translated(language: str) -> None:
         assert description.key in entity["sensor"]
         for option in description.options or []:
             assert option in entity["sensor"][description.key]["state"]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_issues_and_image_entities_are_translated(language: str) -> None:
+    """Issue keys come from constants, which the scan above cannot see."""
+    from custom_components.whatsapp import const
+    from custom_components.whatsapp.pairing import PAIRING_QR_KEY
+
+    translated = strings(language)
+    issue_keys = {
+        value for name, value in vars(const).items() if name.startswith("ISSUE_") and name != "ISSUE_PAIRING"
+    }
+    assert issue_keys <= set(translated["issues"]), issue_keys - set(translated["issues"])
+    for issue_key in issue_keys:
+        assert translated["issues"][issue_key]["title"] and translated["issues"][issue_key]["description"]
+    assert "{code}" in translated["issues"]["pairing_code"]["description"]
+    icons = json.loads((INTEGRATION / "icons.json").read_text(encoding="utf-8"))
+    for key in ("picture", PAIRING_QR_KEY):
+        assert translated["entity"]["image"][key]["name"]
+        assert key in icons["entity"]["image"]

@@ -31,6 +31,12 @@ MAX_PICTURE_BYTES: Final = 2 * 1024 * 1024
 JPEG_MAGIC: Final = b"\xff\xd8\xff"
 PICTURE_CONTENT_TYPE: Final = "image/jpeg"
 
+# The pairing QR the worker renders is a few kB (a version ~10 QR at a few pixels per module); a
+# quarter of a MiB leaves plenty of room and still keeps a broken worker from filling memory.
+MAX_PAIRING_QR_BYTES: Final = 256 * 1024
+PNG_MAGIC: Final = b"\x89PNG\r\n\x1a\n"
+PAIRING_QR_CONTENT_TYPE: Final = "image/png"
+
 # The picker must hold a whole address book; anything larger is a bug or an attack on memory.
 MAX_DIRECTORY_ENTRIES: Final = 50_000
 MAX_NAME_LENGTH: Final = 256
@@ -56,3 +62,7 @@ WORKER_GONE_ISSUE_DELAY: Final = timedelta(minutes=15)
 
 ISSUE_WORKER_GONE: Final = "worker_gone"
 ISSUE_LOGGED_OUT: Final = "logged_out"
+# One issue id while the worker waits to be linked; its translation says how, by code or by QR.
+ISSUE_PAIRING: Final = "pairing"
+ISSUE_PAIRING_CODE: Final = "pairing_code"
+ISSUE_PAIRING_QR: Final = "pairing_qr"

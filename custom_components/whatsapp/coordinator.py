@@ -25,6 +25,7 @@ from .const import (
     WORKER_GONE_ISSUE_DELAY,
 )
 from .models import DirectoryEntry, Picture, WorkerData, WorkerStatus, frozen_mapping
+from .pairing import async_clear_pairing_issue, async_update_pairing_issue
 from .store import DirectoryStore, PictureStore
 from .worker_link import WorkerLink
 
@@ -98,6 +99,7 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
             ir.async_delete_issue(self.hass, DOMAIN, ISSUE_WORKER_GONE)
         else:
             self._start_gone_timer()
+            async_clear_pairing_issue(self.hass)
         self._update(worker_connected=connected)
 
     def _start_gone_timer(self) -> None:
@@ -146,7 +148,18 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
             )
         elif status.connection == "open":
             ir.async_delete_issue(self.hass, DOMAIN, ISSUE_LOGGED_OUT)
-        self._update(status=status)
+        async_update_pairing_issue(self.hass, self.config_entry.entry_id, status)
+        self._update(status=status, pairing_qr_received_at=self._pairing_qr_received_at(status))
+
+    def _pairing_qr_received_at(self, status: WorkerStatus) -> datetime | None:
+        """A new time only for new QR bytes: a status repeated for another reason (queue, counts)
+        must not make dashboards reload the picture."""
+        if status.pairing_qr_image is None:
+            return None
+        previous = self.data.status
+        if previous is not None and previous.pairing_qr_image == status.pairing_qr_image:
+            return self.data.pairing_qr_received_at
+        return dt_util.utcnow()
 
     @callback
     def async_apply_directory(self, entries: Iterable[DirectoryEntry]) -> None:

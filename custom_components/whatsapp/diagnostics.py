@@ -11,7 +11,10 @@ from homeassistant.core import HomeAssistant
 from .coordinator import WhatsAppConfigEntry
 
 # Keys whose values identify a person or unlock the account.
-TO_REDACT = {"favourites", "jid", "jids", "name", "qr", "code", "pairing_qr", "pairing_code", "title"}
+TO_REDACT = {
+    "favourites", "jid", "jids", "name", "qr", "qr_image", "code",
+    "pairing_qr", "pairing_qr_image", "pairing_code", "title",
+}
 
 
 async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: WhatsAppConfigEntry) -> dict[str, Any]:
@@ -33,6 +36,8 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: WhatsAp
             "connection": status.connection,
             "pairing_qr": REDACTED if status.pairing_qr else None,
             "pairing_code": REDACTED if status.pairing_code else None,
+            # The picture encodes the same secret as the QR text.
+            "pairing_qr_image": REDACTED if status.pairing_qr_image else None,
             "queue_length": status.queue_length,
             "progress": None
             if status.progress is None

@@ -1,9 +1,11 @@
-"""Image entities: one per favourite contact or group, showing the picture the worker pushed.
+"""Image entities: one per favourite contact or group, showing the picture the worker pushed, and
+the worker's pairing QR code while it waits to be linked.
 
-Availability follows the worker (unavailable while no worker is subscribed), but the last picture
-is kept on disk and in memory and is always served: HA's image proxy serves an unavailable entity
-too, and the state keeps its `entity_picture`, so a dashboard still shows the last picture after an
-HA restart while the worker is away, and nothing is lost when it comes back."""
+A contact picture's availability follows the worker (unavailable while no worker is subscribed),
+but the last picture is kept on disk and in memory and is always served: HA's image proxy serves an
+unavailable entity too, and the state keeps its `entity_picture`, so a dashboard still shows the
+last picture after an HA restart while the worker is away, and nothing is lost when it comes back.
+The pairing QR is the opposite: shown only while it can link anything (see `PairingQrImage`)."""
 
 from __future__ import annotations
 
@@ -15,10 +17,11 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import DOMAIN, PICTURE_CONTENT_TYPE
+from .const import DOMAIN, PAIRING_QR_CONTENT_TYPE, PICTURE_CONTENT_TYPE
 from .coordinator import WhatsAppConfigEntry, WhatsAppCoordinator
-from .entity import WhatsAppContactEntity
+from .entity import WhatsAppContactEntity, WhatsAppWorkerEntity
 from .models import Picture
+from .pairing import PAIRING_QR_KEY
 
 # Pushed by the worker; nothing to throttle.
 PARALLEL_UPDATES = 0
@@ -43,6 +46,7 @@ async def async_setup_entry(
             shown.difference_update(removed)
             _remove_devices_of_former_favourites(hass, entry, favourites)
 
+    async_add_entities([PairingQrImage(hass, coordinator)])
     # Favourites dropped while the entry was not loaded.
     _remove_devices_of_former_favourites(hass, entry, set(coordinator.data.favourites))
     sync_favourites()
@@ -111,3 +115,46 @@ class ContactPictureImage(WhatsAppContactEntity, ImageEntity):
         """The last picture the worker sent, kept across restarts."""
         picture = self._picture()
         return picture.content if picture is not None else None
+
+
+class PairingQrImage(WhatsAppWorkerEntity, ImageEntity):
+    """The QR code to scan with the phone while the worker waits to be linked.
+
+    Available, and serving the PNG the worker rendered, only while the worker is connected and
+    pairing: a QR from a worker that is gone or already linked cannot link anything, so it is not
+    shown (the image proxy then answers with an error, and a picture card shows the entity as
+    unavailable). `image_last_updated` moves with every new QR (WhatsApp rotates it about every
+    20 seconds), which makes a dashboard card fetch the new one.
+    """
+
+    _attr_content_type = PAIRING_QR_CONTENT_TYPE
+    _attr_translation_key = PAIRING_QR_KEY
+
+    def __init__(self, hass: HomeAssistant, coordinator: WhatsAppCoordinator) -> None:
+        """No QR until the worker reports one."""
+        super().__init__(coordinator, PAIRING_QR_KEY)
+        ImageEntity.__init__(self, hass)
+        self._attr_image_last_updated = self._received_at()
+
+    def _current_qr(self) -> bytes | None:
+        data = self.coordinator.data
+        if not data.worker_connected or data.status is None or not data.status.pairing:
+            return None
+        return data.status.pairing_qr_image
+
+    def _received_at(self) -> datetime | None:
+        return self.coordinator.data.pairing_qr_received_at if self._current_qr() is not None else None
+
+    @property
+    def available(self) -> bool:
+        """Only while there is a QR to scan."""
+        return super().available and self._current_qr() is not None
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        self._attr_image_last_updated = self._received_at()
+        super()._handle_coordinator_update()
+
+    async def async_image(self) -> bytes | None:
+        """The latest QR, or nothing when there is none to scan."""
+        return self._current_qr()

@@ -37,16 +37,26 @@ class WorkerStatus:
     progress: Progress | None
     rate_limited_until: datetime | None
     counts: Mapping[str, Mapping[str, int]]
+    # The PNG of `pairing_qr` once the worker rendered it (decoded and checked).
+    pairing_qr_image: bytes | None = None
+
+    @property
+    def pairing(self) -> bool:
+        """True while the worker waits to be linked and has something to link it with."""
+        return self.connection != "open" and (
+            self.pairing_code is not None or self.pairing_qr is not None or self.pairing_qr_image is not None
+        )
 
     @classmethod
-    def from_wire(cls, payload: Mapping[str, Any]) -> WorkerStatus:
-        """Build from a validated status payload."""
+    def from_wire(cls, payload: Mapping[str, Any], *, pairing_qr_image: bytes | None = None) -> WorkerStatus:
+        """Build from a validated status payload; the QR picture comes decoded."""
         pairing = payload["pairing"] or {}
         progress = payload["progress"]
         return cls(
             connection=payload["connection"],
             pairing_qr=pairing.get("qr"),
             pairing_code=pairing.get("code"),
+            pairing_qr_image=pairing_qr_image if payload["pairing"] is not None else None,
             queue_length=payload["queue_length"],
             progress=Progress(**progress) if progress is not None else None,
             rate_limited_until=payload["rate_limited_until"],
@@ -103,6 +113,8 @@ class WorkerData:
     worker_connected: bool = False
     worker_version: str | None = None
     status: WorkerStatus | None = None
+    # When HA first saw the current pairing QR picture; drives its `image_last_updated`.
+    pairing_qr_received_at: datetime | None = None
     directory: Mapping[str, DirectoryEntry] = field(default_factory=_frozen)
     pictures: Mapping[str, Picture] = field(default_factory=_frozen)
     favourites: tuple[str, ...] = ()

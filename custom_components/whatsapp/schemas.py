@@ -18,18 +18,20 @@ from .const import (
     GROUP_JID_RE,
     MAX_DIRECTORY_ENTRIES,
     MAX_NAME_LENGTH,
-    MAX_PICTURE_BYTES,
     REFRESH_SCOPES,
     SUBJECT_KINDS,
 )
 
-# Base64 of MAX_PICTURE_BYTES, rounded up to whole 4-character groups; longer text is refused
-# before anything is decoded.
-MAX_PICTURE_BASE64_LENGTH = 4 * -(-MAX_PICTURE_BYTES // 3)
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 # Picture ids are decimal in practice; allow some room without letting arbitrary text through.
 PICTURE_ID_RE = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 CALL_ID_RE = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
+
+
+def base64_length(max_bytes: int) -> int:
+    """Base64 of `max_bytes`, rounded up to whole 4-character groups; longer text is refused
+    before anything is decoded."""
+    return 4 * -(-max_bytes // 3)
 
 
 def jid(value: Any) -> str:
@@ -109,6 +111,9 @@ STATUS_FIELDS: dict[Any, Any] = {
         None,
         {
             vol.Required("qr"): vol.Any(None, _bounded_text(1024)),
+            # Base64 PNG, decoded and checked by the handler, which answers with a precise error
+            # code. Optional so a worker from before the QR picture keeps working.
+            vol.Optional("qr_image", default=None): vol.Any(None, str),
             vol.Required("code"): vol.Any(None, _bounded_text(64)),
         },
     ),

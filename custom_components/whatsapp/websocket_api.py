@@ -16,7 +16,15 @@ from homeassistant.components.websocket_api import ActiveConnection
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.loader import async_get_integration
 
-from .const import DOMAIN, JPEG_MAGIC, LOGGER, MAX_PICTURE_BYTES, PROTOCOL_VERSION
+from .const import (
+    DOMAIN,
+    JPEG_MAGIC,
+    LOGGER,
+    MAX_PAIRING_QR_BYTES,
+    MAX_PICTURE_BYTES,
+    PNG_MAGIC,
+    PROTOCOL_VERSION,
+)
 from .coordinator import WhatsAppConfigEntry, WhatsAppCoordinator, sha256_hex
 from .models import DirectoryEntry, WorkerStatus
 from .schemas import (
@@ -24,8 +32,8 @@ from .schemas import (
     CALL_RESULT_FIELDS,
     DIRECTORY_FIELDS,
     HELLO_FIELDS,
-    MAX_PICTURE_BASE64_LENGTH,
     STATUS_FIELDS,
+    base64_length,
 )
 from .worker_link import InvalidCallResultError, UnknownCallError, WorkerSubscription
 
@@ -145,21 +153,36 @@ def websocket_call_result(hass: HomeAssistant, connection: ActiveConnection, msg
     connection.send_result(msg["id"])
 
 
-def _decode_picture(encoded: str, declared_sha256: str | None) -> bytes:
-    """The picture bytes of an avatar update, checked before anything keeps them."""
-    if len(encoded) > MAX_PICTURE_BASE64_LENGTH:
-        raise _PictureError(ERR_IMAGE_TOO_LARGE, f"the picture is larger than {MAX_PICTURE_BYTES} bytes")
+def _decode_image(encoded: str, *, what: str, max_bytes: int, magic: bytes, format_name: str) -> bytes:
+    """Base64 image bytes from the worker, checked for size and format before anything keeps them."""
+    if len(encoded) > base64_length(max_bytes):
+        raise _PictureError(ERR_IMAGE_TOO_LARGE, f"the {what} is larger than {max_bytes} bytes")
     try:
         content = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError) as err:
-        raise _PictureError(ERR_INVALID_IMAGE, f"the picture is not valid base64: {err}") from err
-    if len(content) > MAX_PICTURE_BYTES:
-        raise _PictureError(ERR_IMAGE_TOO_LARGE, f"the picture is larger than {MAX_PICTURE_BYTES} bytes")
-    if not content.startswith(JPEG_MAGIC):
-        raise _PictureError(ERR_INVALID_IMAGE, "the picture is not a JPEG")
+        raise _PictureError(ERR_INVALID_IMAGE, f"the {what} is not valid base64: {err}") from err
+    if len(content) > max_bytes:
+        raise _PictureError(ERR_IMAGE_TOO_LARGE, f"the {what} is larger than {max_bytes} bytes")
+    if not content.startswith(magic):
+        raise _PictureError(ERR_INVALID_IMAGE, f"the {what} is not a {format_name}")
+    return content
+
+
+def _decode_picture(encoded: str, declared_sha256: str | None) -> bytes:
+    """The picture bytes of an avatar update: a JPEG whose digest the worker declared."""
+    content = _decode_image(
+        encoded, what="picture", max_bytes=MAX_PICTURE_BYTES, magic=JPEG_MAGIC, format_name="JPEG"
+    )
     if declared_sha256 is None or sha256_hex(content) != declared_sha256:
         raise _PictureError(ERR_SHA256_MISMATCH, "the picture's sha256 does not match its bytes")
     return content
+
+
+def _decode_pairing_qr(encoded: str) -> bytes:
+    """The pairing QR of a status: a small PNG."""
+    return _decode_image(
+        encoded, what="pairing QR image", max_bytes=MAX_PAIRING_QR_BYTES, magic=PNG_MAGIC, format_name="PNG"
+    )
 
 
 @websocket_api.websocket_command({vol.Required("type"): "whatsapp/avatar", **AVATAR_FIELDS})
@@ -190,7 +213,15 @@ def websocket_status(hass: HomeAssistant, connection: ActiveConnection, msg: dic
     """Worker status: WhatsApp connection, pairing, queue, progress, rate limit, counts."""
     if (coordinator := _coordinator(hass, connection, msg)) is None:
         return
-    coordinator.async_apply_status(WorkerStatus.from_wire(msg))
+    qr_image: bytes | None = None
+    if (pairing := msg["pairing"]) is not None and pairing["qr_image"] is not None:
+        try:
+            qr_image = _decode_pairing_qr(pairing["qr_image"])
+        except _PictureError as err:
+            # The whole status is refused, so the last good one (and its QR) stays.
+            _refuse(connection, msg, err.code, str(err))
+            return
+    coordinator.async_apply_status(WorkerStatus.from_wire(msg, pairing_qr_image=qr_image))
     connection.send_result(msg["id"])
 
 

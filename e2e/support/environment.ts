@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { KEEP_ENV, removeOnExit } from './exit-cleanup.js';
 import { HaRest } from './ha-rest.js';
 import { HaWebSocket } from './ha-websocket.js';
 import { HomeAssistantServer, resolvePython } from './home-assistant.js';
@@ -14,9 +15,6 @@ import { E2E_OWNER, onboardOwner, type Owner } from './onboarding.js';
 import type { ManagedProcess } from './processes.js';
 import { waitFor } from './wait.js';
 import { startDemoWorker } from './worker.js';
-
-// Set to keep the temp folder (logs, config, pictures) for a post-mortem.
-const KEEP_ENV = 'WHATSAPP_E2E_KEEP';
 
 /** A free TCP port on loopback (the kernel picks it; HA binds it a moment later). */
 export async function freePort(): Promise<number> {
@@ -33,7 +31,7 @@ export async function freePort(): Promise<number> {
 export class E2eEnvironment {
   private readonly processes: ManagedProcess[] = [];
   private readonly sockets: HaWebSocket[] = [];
-  rest: HaRest;
+  readonly rest: HaRest;
 
   private constructor(
     readonly root: string,
@@ -48,6 +46,7 @@ export class E2eEnvironment {
   /** A fresh HA, onboarded, with the whatsapp entry added; cleans up after itself if any step fails. */
   static async start(label: string): Promise<E2eEnvironment> {
     const root = mkdtempSync(join(tmpdir(), `whatsapp-e2e-${label}-`));
+    removeOnExit(root);
     let ha: HomeAssistantServer | undefined;
     try {
       ha = new HomeAssistantServer(resolvePython(), join(root, 'ha-config'), await freePort(), root);

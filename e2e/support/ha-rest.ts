@@ -21,7 +21,7 @@ export class HaHttpError extends Error {
 export class HaRest {
   constructor(
     readonly baseUrl: string,
-    private token?: string,
+    private readonly token?: string,
   ) {}
 
   withToken(token: string): HaRest {

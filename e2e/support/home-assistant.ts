@@ -9,7 +9,7 @@ import { HaRest } from './ha-rest.js';
 import { HaWebSocket } from './ha-websocket.js';
 import { ManagedProcess } from './processes.js';
 import { REPO_ROOT } from './paths.js';
-import { waitFor } from './wait.js';
+import { GiveUpError, waitFor } from './wait.js';
 
 // HA starts in a few seconds here with the small configuration below; a cold Python cache on a
 // busy 2-core machine is much slower, and the limit only exists to turn a hang into a failure.
@@ -124,18 +124,14 @@ export class HomeAssistantServer {
     await waitFor(
       `Home Assistant to answer at ${this.baseUrl}`,
       async () => {
-        if (!ha.running) throw new Error(`Home Assistant exited during start-up:\n${ha.logTail()}`);
+        if (!ha.running) throw new GiveUpError(`Home Assistant exited during start-up (see ${ha.logPath}):\n${ha.logTail()}`);
         // Any HTTP answer means the server is up; before onboarding this view answers 200.
         const response = await this.rest.request('GET', '/api/onboarding', { authenticated: false });
         await response.arrayBuffer();
         return true;
       },
       { timeoutMs: HA_START_TIMEOUT_MS, intervalMs: 250 },
-    ).catch((error: unknown) => {
-      // A dead process makes the probe throw; say so instead of "timed out".
-      if (!ha.running) throw new Error(`Home Assistant exited during start-up (see ${ha.logPath}):\n${ha.logTail()}`);
-      throw error;
-    });
+    );
   }
 
   /** Waits until HA reports itself RUNNING (every integration set up). */
@@ -169,9 +165,5 @@ export class HomeAssistantServer {
   /** SIGTERM, as the Supervisor or systemd would stop it, then waits for it to save and exit. */
   async stop(): Promise<void> {
     await this.process?.stop(HA_STOP_GRACE_MS);
-  }
-
-  killNow(): void {
-    this.process?.killNow();
   }
 }

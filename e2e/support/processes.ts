@@ -1,9 +1,11 @@
 // Child processes of the suite (Home Assistant, workers, the add-on start script), each with its
 // output in a log file. Every process started here is remembered until it exits, and the suite's
-// own exit or interruption kills whatever is left, so a failed or aborted run leaves nothing behind.
+// own exit or interruption kills whatever is left (exit-cleanup.ts), so a failed or aborted run
+// leaves nothing behind.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
+import { killOnExit } from './exit-cleanup.js';
 import { withTimeout } from './wait.js';
 
 // Home Assistant writes its storage on SIGTERM; a few seconds is plenty, more means it hangs.
@@ -13,20 +15,6 @@ const KILL_WAIT_MS = 10_000;
 // Enough of a log to see why something failed without flooding the report.
 const LOG_TAIL_LINES = 40;
 
-const running = new Set<ManagedProcess>();
-
-function killEverythingLeft(): void {
-  for (const child of running) child.killNow();
-}
-
-process.on('exit', killEverythingLeft);
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.once(signal, () => {
-    killEverythingLeft();
-    // The conventional exit status for death by a signal.
-    process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
-  });
-}
 
 export interface StartOptions {
   readonly command: string;
@@ -52,11 +40,12 @@ export class ManagedProcess {
     readonly logPath: string,
     private readonly child: ChildProcess,
   ) {
+    const forget = killOnExit(() => this.killNow());
     this.exited = new Promise<Exit>((resolve) => {
       const finish = (exit: Exit): void => {
         if (this.exit !== undefined) return;
         this.exit = exit;
-        running.delete(this);
+        forget();
         resolve(exit);
       };
       child.once('exit', (code, signal) => finish({ code, signal }));
@@ -74,9 +63,7 @@ export class ManagedProcess {
         env: options.env ?? process.env,
         stdio: ['ignore', log, log],
       });
-      const managed = new ManagedProcess(name, options.logPath, child);
-      running.add(managed);
-      return managed;
+      return new ManagedProcess(name, options.logPath, child);
     } finally {
       // The child holds its own copy of the descriptor.
       closeSync(log);

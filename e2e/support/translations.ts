@@ -1,4 +1,4 @@
-// The integration's English strings, read from its translations file, so the tests compare HA's
+// The integration's English strings, read from translations/integration/en.json, so the tests compare HA's
 // answers with what the user is meant to see rather than with copies of the text.
 
 import { readFileSync } from 'node:fs';
@@ -16,6 +16,6 @@ export function integrationTranslations(): Translations {
 /** The exception message for `key` with its placeholders filled in, as HA renders it. */
 export function exceptionMessage(key: string, placeholders: Record<string, string> = {}): string {
   const template = integrationTranslations().exceptions[key]?.message;
-  if (template === undefined) throw new Error(`translations/en.json has no exceptions.${key}.message`);
+  if (template === undefined) throw new Error(`translations/integration/en.json has no exceptions.${key}.message`);
   return template.replace(/\{(\w+)\}/g, (whole, name: string) => placeholders[name] ?? whole);
 }

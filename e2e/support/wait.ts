@@ -11,6 +11,11 @@ export class WaitTimeoutError extends Error {
   override readonly name = 'WaitTimeoutError';
 }
 
+/** Thrown by a probe when waiting longer cannot help (the awaited process died). */
+export class GiveUpError extends Error {
+  override readonly name = 'GiveUpError';
+}
+
 export interface WaitOptions {
   /** Give up after this long. */
   readonly timeoutMs: number;
@@ -19,8 +24,8 @@ export interface WaitOptions {
 
 /**
  * Polls `probe` until it returns something other than `undefined` and returns that. A probe that
- * throws counts as "not yet" (the other side may still be starting); the last error or value is
- * named in the timeout message.
+ * throws counts as "not yet" (the other side may still be starting), except with a GiveUpError;
+ * the last error or value is named in the timeout message.
  */
 export async function waitFor<T>(description: string, probe: () => Promise<T | undefined> | T | undefined, options: WaitOptions): Promise<T> {
   const deadline = Date.now() + options.timeoutMs;
@@ -31,6 +36,7 @@ export async function waitFor<T>(description: string, probe: () => Promise<T | u
       if (value !== undefined) return value;
       lastSeen = 'not yet';
     } catch (error) {
+      if (error instanceof GiveUpError) throw error;
       lastSeen = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     }
     if (Date.now() >= deadline) {
