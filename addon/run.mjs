@@ -52,7 +52,8 @@ const OPTION_DEFAULTS = {
   picture_size: 'image',
   phone_number: undefined,
   log_level: 'info',
-  avatars_folder: '/data/media/avatars',
+  // undefined here: the default follows the data folder (<data>/media/avatars), see below.
+  avatars_folder: undefined,
 };
 
 class OptionError extends Error {
@@ -124,7 +125,7 @@ function validateOptions(raw, dataDir) {
     throw new OptionError('log_level', `expected one of ${Object.keys(LOG_LEVELS).join(', ')}, got ${describe(logLevel)}`);
   }
 
-  const avatarsFolder = validateAvatarsFolder(given.avatars_folder, dataDir);
+  const avatarsFolder = validateAvatarsFolder(given.avatars_folder ?? `${dataDir}/media/avatars`, dataDir);
 
   return {
     interval,

@@ -12,7 +12,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from .common import status_payload
 from .conftest import FakeWorker
 
-CONNECTION = "sensor.whatsapp_whatsapp_connection"
+CONNECTION = "sensor.whatsapp_connection"
 QUEUE = "sensor.whatsapp_queue_length"
 PROGRESS = "sensor.whatsapp_progress"
 RATE_LIMITED_UNTIL = "sensor.whatsapp_rate_limited_until"

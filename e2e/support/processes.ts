@@ -15,7 +15,6 @@ const KILL_WAIT_MS = 10_000;
 // Enough of a log to see why something failed without flooding the report.
 const LOG_TAIL_LINES = 40;
 
-
 export interface StartOptions {
   readonly command: string;
   readonly args: readonly string[];
