@@ -89,9 +89,26 @@ test('hacs.json uses only keys HACS accepts, for an integration under custom_com
   assert.is(hacs.homeassistant, addonConfig().homeassistant, 'hacs.json and addon/config.yaml ask for different Home Assistant versions');
 });
 
-test('icon.png is a square 128 px PNG and logo.png a 250×100 PNG', () => {
+test('the integration manifest has what HACS and hassfest require, with the repository URL', () => {
+  const manifest = JSON.parse(readText('custom_components/whatsapp/manifest.json')) as Record<string, unknown>;
+  assert.is(manifest.domain, 'whatsapp');
+  assert.type(manifest.name, 'string');
+  assert.match(String(manifest.version), /^\d+\.\d+\.\d+$/);
+  assert.is(manifest.version, addonConfig().version, 'the integration and the add-on are released together');
+  assert.ok(Array.isArray(manifest.codeowners) && manifest.codeowners.length > 0, 'codeowners');
+  const repository = String(addonConfig().url);
+  assert.is(manifest.documentation, repository);
+  assert.is(manifest.issue_tracker, `${repository}/issues`);
+  assert.is(manifest.config_flow, true);
+  assert.is(manifest.iot_class, 'local_push');
+});
+
+test('the add-on and the integration carry a square 128 px icon and a 250×100 logo', () => {
   assert.equal(pngSize('addon/icon.png'), { width: 128, height: 128 });
   assert.equal(pngSize('addon/logo.png'), { width: 250, height: 100 });
+  // The integration's own brand images, served by Home Assistant 2026.3+ from brand/.
+  assert.equal(pngSize('custom_components/whatsapp/brand/icon.png'), { width: 128, height: 128 });
+  assert.equal(pngSize('custom_components/whatsapp/brand/logo.png'), { width: 250, height: 100 });
 });
 
 test('the documentation explains every option, installation, linking and the rate limits', () => {
