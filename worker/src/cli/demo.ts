@@ -4,7 +4,7 @@
 
 import { join } from 'node:path';
 import { systemClock, seededRandom } from '../clock.js';
-import { DEFAULT_DOWNLOAD_SETTINGS } from '../avatars/download.js';
+import { DEFAULT_DOWNLOAD_SETTINGS, type DownloadSettings } from '../avatars/download.js';
 import { DEFAULT_RATE_SETTINGS, type RateSettings } from '../avatars/rate-policy.js';
 import { DEFAULT_TTL_SETTINGS, type TtlSettings } from '../avatars/transitions.js';
 import { createLogger } from '../logger.js';
@@ -31,9 +31,14 @@ export const DEMO_QUERY_LOG = 'demo-queries.jsonl';
 /**
  * The real policy's pauses scaled to the demo's interval, so a demo at 0.02 s shows every rule
  * (quiet period, rate-limit pause and its doubling, retry backoff) in seconds instead of hours.
- * Quiet period 20 intervals, rate-limit pause 50 (doubling up to 8×), first retry 10.
+ * Quiet period 20 intervals, rate-limit pause 50 (doubling up to 8×), first retry 10, a CDN
+ * retry 5.
  */
-export function demoTimings(intervalMs: number): { rate: Partial<RateSettings>; ttl: Partial<TtlSettings> } {
+export function demoTimings(intervalMs: number): {
+  rate: Partial<RateSettings>;
+  ttl: Partial<TtlSettings>;
+  download: Partial<DownloadSettings>;
+} {
   const pause = Math.max(200, intervalMs * 50);
   return {
     rate: {
@@ -43,6 +48,7 @@ export function demoTimings(intervalMs: number): { rate: Partial<RateSettings>; 
       hourlyCap: Math.max(DEFAULT_RATE_SETTINGS.hourlyCap, Math.ceil(3_600_000 / Math.max(intervalMs, 1))),
     },
     ttl: { retryBaseMs: Math.max(50, intervalMs * 10), retryMaxMs: Math.max(400, intervalMs * 160) },
+    download: { retryDelayMs: Math.max(20, intervalMs * 5) },
   };
 }
 
@@ -94,7 +100,7 @@ export const demoCommand: Command = {
       clock: systemClock,
       logger: logger.child({ component: 'simulation' }),
       queryLogPath: join(dataDir, DEMO_QUERY_LOG),
-      download: DEFAULT_DOWNLOAD_SETTINGS,
+      download: { ...DEFAULT_DOWNLOAD_SETTINGS, ...scaled.download },
     });
     logger.info(
       {

@@ -30,8 +30,6 @@ export interface RuntimeOptions {
   readonly haUrl?: string;
   /** Stop by itself once the queue is empty after the initial sync. */
   readonly exitWhenIdle: boolean;
-  /** Extra condition for idleness (the simulation's pending picture changes). */
-  readonly settled?: () => boolean;
 }
 
 /** Runs until SIGINT/SIGTERM (or idle, when asked); resolves with the exit code. */
@@ -53,7 +51,7 @@ export async function runWorker(options: RuntimeOptions): Promise<number> {
   process.once('SIGTERM', onSignal);
   const stopWatchingIdle = options.exitWhenIdle
     ? worker.onEvent((event) => {
-        if (event.type === 'idle' && worker.idle && (options.settled?.() ?? true)) {
+        if (event.type === 'idle' && worker.idle) {
           logger.info('all subjects processed and the queue is empty: exiting as asked (--exit-when-idle)');
           finish(0);
         }
