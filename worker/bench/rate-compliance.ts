@@ -116,8 +116,9 @@ async function simulateHour(logger: Logger): Promise<SimulatedHour> {
   const starts: number[] = [];
   const blocked: BlockedSpan[] = [];
   let rateLimitSent = false;
-  const runJob = async (job: AvatarJob): Promise<void> => {
+  const runJob = async (job: AvatarJob, querySent: () => void): Promise<void> => {
     const now = clock.now();
+    querySent();
     starts.push(now);
     if (!rateLimitSent && now >= origin + RATE_LIMIT_AT_MS) {
       rateLimitSent = true;

@@ -27,8 +27,16 @@ export function knownPictureId(record: AvatarRecord, job: AvatarJob): string | u
   return record.pictureId;
 }
 
-export async function checkPicture(record: AvatarRecord, job: AvatarJob, deps: PictureCheckDependencies): Promise<Resolution> {
-  const outcome = await deps.account.queryPicture(record.jid, knownPictureId(record, job), PICTURE_QUERY_TIMEOUT_MS);
+/** `querySent` is called right before the query goes to WhatsApp: the rate policy's clock. */
+export async function checkPicture(
+  record: AvatarRecord,
+  job: AvatarJob,
+  deps: PictureCheckDependencies,
+  querySent: () => void,
+): Promise<Resolution> {
+  const known = knownPictureId(record, job);
+  querySent();
+  const outcome = await deps.account.queryPicture(record.jid, known, PICTURE_QUERY_TIMEOUT_MS);
   if (outcome.kind !== 'picture') return outcome;
   const download = await downloadPicture(outcome.url, deps.download, deps.logger);
   if (!download.ok) {

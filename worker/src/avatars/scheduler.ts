@@ -15,9 +15,11 @@ export interface SchedulerOptions {
   readonly logger: Logger;
   /**
    * Runs one job to its stored outcome and tells the rate policy how WhatsApp answered (a
-   * rate-overlimit pauses everything). Must not throw for WhatsApp's answers.
+   * rate-overlimit pauses everything). Calls `querySent` at the moment the picture query goes
+   * out, so the policy spaces queries by when they were really sent. Must not throw for
+   * WhatsApp's answers.
    */
-  readonly runJob: (job: AvatarJob) => Promise<void>;
+  readonly runJob: (job: AvatarJob, querySent: () => void) => Promise<void>;
   /** Called before choosing the next job (picks up jobs other processes queued). */
   readonly beforeChoosing?: () => void;
   /** Called whenever the scheduler has nothing to do: no ready job, no job in flight. */
@@ -76,7 +78,6 @@ export class AvatarScheduler {
       this.arm(this.options.pollIntervalMs);
       return;
     }
-    policy.queryStarted(now);
     this.inFlight = this.run(job);
   }
 
@@ -88,13 +89,21 @@ export class AvatarScheduler {
   }
 
   private async run(job: AvatarJob): Promise<void> {
-    const { logger } = this.options;
+    const { logger, policy, clock } = this.options;
+    let sent = false;
+    const querySent = (): void => {
+      if (sent) return;
+      sent = true;
+      policy.queryStarted(clock.now());
+    };
     try {
-      await this.options.runJob(job);
+      await this.options.runJob(job, querySent);
     } catch (error) {
       // The job stays queued (its row is removed only with a stored outcome); the next wake retries it.
       logger.error({ err: error, jid: job.jid }, 'picture check failed unexpectedly; the job stays queued');
     } finally {
+      // A job that failed before its query still counts as one, so a failure cannot speed the pace up.
+      querySent();
       this.inFlight = undefined;
     }
     this.wake();

@@ -127,10 +127,12 @@ export class SimulatedAccount implements WhatsAppAccount {
     if (this.connection !== 'open') {
       return { kind: 'transient', cause: 'socket-closed', detail: 'simulated: not connected (428)' };
     }
+    // The query's time is when it arrived: announcing changes below runs the worker's handlers.
+    const at = this.options.clock.now();
     const query = ++this.queryCount;
     for (const change of this.population.changesAtQuery(query)) this.announce(change.jid, change.removed);
     const outcome = this.answer(query, jid, knownPictureId, timeoutMs);
-    this.record({ at: this.options.clock.now(), jid, outcome: outcome.kind, query });
+    this.record({ at, jid, outcome: outcome.kind, query });
     if (this.behaviour.latencyMs <= 0) return outcome;
     return new Promise((resolve) => {
       const closed = () => {

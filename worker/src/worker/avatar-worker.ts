@@ -84,7 +84,7 @@ export class AvatarWorker {
       policy: this.policy,
       clock,
       logger,
-      runJob: (job) => this.runJob(job),
+      runJob: (job, querySent) => this.runJob(job, querySent),
       beforeChoosing: () => this.pickUpExternalJobs(),
       onIdle: () => this.emit({ type: 'idle' }),
       pollIntervalMs: EXTERNAL_JOB_POLL_MS,
@@ -304,10 +304,10 @@ export class AvatarWorker {
     if (summary.added > 0) this.options.logger.info({ queued: summary.added }, 'queued subjects due for a picture check');
   }
 
-  private async runJob(job: AvatarJob): Promise<void> {
+  private async runJob(job: AvatarJob, querySent: () => void): Promise<void> {
     const { clock, random, ttl, logger, db } = this.options;
     const record = this.subjects.get(job.jid) ?? this.subjects.ensure(job.jid, clock.now());
-    const resolution = await checkPicture(record, job, this.options).catch((error: unknown): Resolution => {
+    const resolution = await checkPicture(record, job, this.options, querySent).catch((error: unknown): Resolution => {
       // A local failure (say, a full disk) must not turn into a tight loop of WhatsApp queries:
       // it takes the transient path with its backoff, and the job stays queued.
       logger.error({ err: error, jid: job.jid }, 'could not store the picture; retrying later');
