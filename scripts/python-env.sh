@@ -31,7 +31,7 @@ CACHE_DIR="${WHATSAPP_TEST_CACHE:-$HOME/.cache/whatsapp-ha-tests}"
 DEBIAN_SUITE="sid"
 # Packages inside the root: the interpreter, venv support, headers and a compiler for the rare
 # dependency without a wheel for the newest Python, and CA certificates for pip.
-DEBIAN_PACKAGES="python3.14,python3.14-venv,python3.14-dev,ca-certificates,gcc,libc6-dev,tzdata"
+DEBIAN_PACKAGES="python3.14,python3.14-venv,python3.14-dev,ca-certificates,gcc,g++,libc6-dev,tzdata"
 MIN_PYTHON="3.14.2"
 
 log() { printf '[python-env] %s\n' "$*" >&2; }
