@@ -198,3 +198,17 @@ async def test_bytes_for_non_favourites_are_not_kept(
     await worker.command("whatsapp/avatar", **avatar_payload(jid=BERT))
     assert init_integration.runtime_data.coordinator.data.pictures[BERT].content is None
     assert f"whatsapp.picture.{BERT}" not in hass_storage
+
+
+async def test_removing_the_entry_deletes_what_it_kept(
+    hass: HomeAssistant, worker: FakeWorker, init_integration: MockConfigEntry, hass_storage: dict[str, Any]
+) -> None:
+    """Deleting the integration leaves no picture or directory behind in .storage."""
+    assert (await worker.command("whatsapp/avatar", **avatar_payload()))["success"]
+    await hass.async_block_till_done()
+    assert f"whatsapp.picture.{ANNA}" in hass_storage
+    hass_storage["whatsapp.directory"] = {"version": 1, "key": "whatsapp.directory", "data": {"entries": []}}
+    assert await hass.config_entries.async_remove(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert f"whatsapp.picture.{ANNA}" not in hass_storage
+    assert "whatsapp.directory" not in hass_storage

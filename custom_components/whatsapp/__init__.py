@@ -12,6 +12,7 @@ from .const import DOMAIN
 from .coordinator import WhatsAppConfigEntry, WhatsAppCoordinator, WhatsAppRuntimeData, favourites_of
 from .entity import worker_device_info
 from .services import async_setup_services
+from .store import DirectoryStore, PictureStore
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.IMAGE, Platform.SENSOR]
 
@@ -46,3 +47,11 @@ async def _async_options_updated(hass: HomeAssistant, entry: WhatsAppConfigEntry
 async def async_unload_entry(hass: HomeAssistant, entry: WhatsAppConfigEntry) -> bool:
     """Unloads the platforms; the worker's subscription then answers `not_loaded` until reload."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: WhatsAppConfigEntry) -> None:
+    """Deletes what the entry kept in .storage: the favourites' pictures and the directory."""
+    pictures = PictureStore(hass)
+    for jid in favourites_of(entry):
+        await pictures.async_remove(jid)
+    await DirectoryStore(hass).async_remove()

@@ -112,6 +112,10 @@ class DirectoryStore:
             LOGGER.warning("Ignoring the unreadable stored directory: %s", err)
             return {}
 
+    async def async_remove(self) -> None:
+        """Deletes the stored directory (the config entry is being removed)."""
+        await self._store.async_remove()
+
     def async_schedule_save(self, entries: dict[str, DirectoryEntry]) -> None:
         """Saves a while later; a newer directory replaces a pending one."""
         self._entries = entries
