@@ -168,14 +168,16 @@ export async function runRateComplianceBenchmark(logger: Logger): Promise<Benchm
   const allowedPerMinute = Math.ceil(MINUTE_MS / minimumGapMs);
   const smallest = smallestGap(starts) ?? Number.NaN;
   const violations = startsInside(starts, hour.blocked);
-  const budgetShare = (100 * starts.length) / ((hour.budgetPerHour * eligibleMs) / HOUR_MS);
+  // Work is pending the whole hour (jobs are left at the end), so the hour's budget is the measure.
+  const budgetShare = (100 * starts.length) / hour.budgetPerHour;
+  const paceWhileEligible = (100 * starts.length) / ((hour.budgetPerHour * eligibleMs) / HOUR_MS);
   const totalDelayMs = hour.startDelaysMs.reduce((sum, delay) => sum + delay, 0);
   const lostShare = (100 * totalDelayMs) / eligibleMs;
   const minutes = (ms: number): string => `${((ms - origin) / MINUTE_MS).toFixed(2)} min`;
   const notes = [
     `defaults: interval ${settings.intervalMs / 1000} s ± ${settings.jitterRatio * 100} %, hourly cap ${settings.hourlyCap}, quiet ${settings.quietPeriodMs / 1000} s, 429 pause ${settings.rateLimitPauseMs / MINUTE_MS} min; ${PENDING_JOBS.toLocaleString('en-US')} jobs queued (work pending all hour: ${hour.pendingAtEnd.toLocaleString('en-US')} left at the end)`,
     `blocked: ${hour.blocked.map((span) => `${span.why} ${minutes(span.from)}–${minutes(span.to)}`).join('; ')}; eligible (pending, connected, not quiet, not paused): ${(eligibleMs / MINUTE_MS).toFixed(1)} min`,
-    `budget = the tighter of interval and cap = ${hour.budgetPerHour}/h; the cap is a sliding hour, so after a pause the queue may catch up at the interval pace and use more than budget × eligible time while never exceeding the cap`,
+    `budget = the tighter of interval and cap = ${hour.budgetPerHour}/h; the cap is a sliding hour, so after a pause the queue may catch up at the interval pace and use more than budget × eligible time (the pace figure) while never exceeding the cap`,
     'start delay = how long after the policy allowed a start the scheduler actually started it, summed over all starts (timers fire on whole milliseconds, hence up to 1 ms each)',
   ];
   if (violations.first !== undefined) notes.push(`VIOLATION: ${violations.first}`);
@@ -185,8 +187,8 @@ export async function runRateComplianceBenchmark(logger: Logger): Promise<Benchm
     figures: [
       checked('queries started in the hour', starts.length, 'queries', `≤ ${settings.hourlyCap} (hourly cap)`, (value) => value <= settings.hourlyCap),
       checked('most queries in any sliding minute', mostPerMinute, 'queries', `≤ ${allowedPerMinute}`, (value) => value <= allowedPerMinute),
-      checked('budget used while eligible', budgetShare, '%', '≥ 98 %', (value) => value >= 98),
-      checked('hourly cap used', (100 * starts.length) / settings.hourlyCap, '%', '≤ 100 %', (value) => value <= 100),
+      checked('rate budget used, work pending all hour', budgetShare, '%', '≥ 98 %', (value) => value >= 98 && value <= 100),
+      { label: 'pace while eligible (catch-up after pauses)', value: paceWhileEligible, unit: '% of budget' },
       checked('time lost to start delay', lostShare, '% of eligible', '≤ 2 %', (value) => value <= 2),
       { label: 'largest single start delay', value: Math.max(0, ...hour.startDelaysMs), unit: 'ms' },
       checked('starts in pause/quiet/disconnected', violations.count, 'queries', '0', (value) => value === 0),
