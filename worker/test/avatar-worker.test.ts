@@ -334,4 +334,26 @@ test('pairing reaches Home Assistant as text, code and a QR picture, and clears 
   await dispose(r);
 });
 
+test('a LID merged into its phone-number contact mid-query leaves one contact and no stray file', async () => {
+  const lid = '123456789012345@lid';
+  const r = rig([
+    { type: 'connection', state: 'open' },
+    { type: 'contacts', contacts: [{ jid: ALICE, name: 'Alice' }, { jid: lid, notify: 'Alice' }] },
+    { type: 'history-synced' },
+  ]);
+  r.account.script(lid, { kind: 'picture', pictureId: 'l1', url: pictureUrl(lid, 'l1') });
+  r.account.script(ALICE, { kind: 'picture', pictureId: 'a1', url: pictureUrl(ALICE, 'a1') });
+  r.account.duringQuery = (jid) => {
+    if (jid === lid) r.account.emit({ type: 'contacts', contacts: [{ jid: ALICE, alternateJid: lid }] });
+  };
+  await r.worker.start();
+  await runUntil(r, () => r.worker.idle && r.account.queries.some((query) => query.jid === lid));
+  assert.is(r.worker.subjects.get(lid), undefined);
+  assert.is(r.worker.subjects.resolve(lid), ALICE);
+  assert.is(r.worker.subjects.get(ALICE)!.state, 'fetched');
+  assert.equal(await r.files.listJids(), [ALICE]);
+  assert.is(new JobTable(r.db).count(), 0);
+  await dispose(r);
+});
+
 test.run();

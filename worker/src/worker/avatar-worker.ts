@@ -314,6 +314,11 @@ export class AvatarWorker {
       return { kind: 'transient', cause: 'server-error', detail: `local failure: ${String(error)}` };
     });
     const now = clock.now();
+    if (this.subjects.get(job.jid) === undefined) {
+      // Merged into its phone-number contact while the query ran: one person keeps one picture.
+      await this.forgetDuplicate(job.jid);
+      return;
+    }
     const favourite = this.favourites.has(job.jid);
     const outcome = transition(record, job, resolution, { now, favourite, random, settings: ttl });
     if (outcome.pauseQueue) {

@@ -10,6 +10,8 @@ export class ScriptedAccount implements WhatsAppAccount {
   private readonly answers = new Map<string, PictureQueryOutcome[]>();
   /** A query for a JID listed here never answers (a hung socket, or a crash mid-query). */
   readonly hanging = new Set<string>();
+  /** Runs while a query is in flight, before it answers: events that race with it. */
+  duringQuery: ((jid: string) => void) | undefined;
 
   constructor(
     private readonly clock: Clock,
@@ -38,6 +40,7 @@ export class ScriptedAccount implements WhatsAppAccount {
 
   queryPicture(jid: string, knownPictureId: string | undefined): Promise<PictureQueryOutcome> {
     this.queries.push({ jid, at: this.clock.now(), knownPictureId });
+    this.duringQuery?.(jid);
     if (this.hanging.has(jid)) return new Promise(() => undefined);
     const queue = this.answers.get(jid) ?? [];
     const answer = queue.length > 1 ? queue.shift()! : queue[0];
