@@ -250,7 +250,7 @@ test('a crash mid-query loses no job: the row stays until the outcome is stored'
   assert.is(first.account.queries.length, 1);
   // "Crash": abandon the worker without stopping it and close the database under it.
   first.db.close();
-  const second = rig([{ type: 'connection', state: 'open' }], dir);
+  const second = rig([{ type: 'connection', state: 'open' }, { type: 'history-synced' }], dir);
   assert.is(second.worker.queue.memory.size, 4);
   await second.worker.start();
   await runUntil(second, () => second.worker.idle);

@@ -66,7 +66,8 @@ export class AvatarWorker {
   private favourites: Set<string>;
   private connection: ConnectionState = 'closed';
   private pairing: PairingInfo | undefined;
-  private historySynced: boolean;
+  /** This run's account delivered its history (the stored flag is only for `status`). */
+  private historySynced = false;
   private unsubscribeAccount: (() => void) | undefined;
   private cancelSweep: (() => void) | undefined;
   private lastProgressLogAt = 0;
@@ -78,7 +79,6 @@ export class AvatarWorker {
     this.queue = new DurableQueue(db, new JobTable(db));
     this.policy = new RatePolicy(options.rate, options.random, this.restoredRateState());
     this.favourites = new Set(this.state.favourites());
-    this.historySynced = this.state.get<boolean>(STATE_KEYS.historySynced) ?? false;
     this.scheduler = new AvatarScheduler({
       queue: this.queue.memory,
       policy: this.policy,
@@ -126,7 +126,7 @@ export class AvatarWorker {
     return () => this.listeners.delete(listener);
   }
 
-  /** True when nothing is queued or running and the initial sync is done. */
+  /** True when nothing is queued or running and this run's initial sync is done. */
   get idle(): boolean {
     return this.historySynced && this.queue.memory.size === 0 && !this.scheduler.busy;
   }
