@@ -3,7 +3,7 @@
 // whether the whole queue must pause. The pipeline applies the answer in one transaction.
 
 import type { Random } from '../clock.js';
-import type { TransientCause } from '../wa/account.js';
+import type { RefusalReason, TransientCause } from '../wa/account.js';
 import type { AvatarJob, AvatarRecord, AvatarState, JobReason } from './model.js';
 
 const HOUR_MS = 60 * 60 * 1000;
@@ -51,8 +51,10 @@ export type Resolution =
   | { kind: 'none' }
   | { kind: 'hidden' }
   | { kind: 'rate-limited' }
+  /** A fixed error or an answer we cannot read: a few tries, then a long backoff. */
+  | { kind: 'refused'; reason: RefusalReason; detail: string }
   /** A query or download that failed for a passing reason. */
-  | { kind: 'transient'; cause: TransientCause; detail: string };
+  | { kind: 'transient'; cause: TransientCause; detail: string; retryAfterMs?: number };
 
 /** Subject columns to write; an absent field is left alone, `null` clears the column. */
 export interface AvatarPatch {
@@ -115,6 +117,7 @@ function resolutionProblem(resolution: Resolution): string | undefined {
     case 'none':
     case 'hidden':
     case 'rate-limited':
+    case 'refused':
     case 'transient':
       return undefined;
     default:
@@ -184,6 +187,7 @@ export function transition(record: AvatarRecord, job: AvatarJob, resolution: Res
     case 'rate-limited':
       // Not this subject's fault: the job stays as it is and runs once the pause is over.
       return { patch: {}, file: 'keep', job: { action: 'keep' }, changed: false, pauseQueue: true };
+    case 'refused':
     case 'transient': {
       const failures = job.attempts + 1;
       if (failures >= settings.maxAttempts) {

@@ -12,14 +12,27 @@ export type PictureQueryOutcome =
   | { readonly kind: 'unchanged'; readonly pictureId: string }
   /** `item-not-found` (404) or an answer without a picture: the subject has no picture. */
   | { readonly kind: 'none' }
-  /** `not-authorized` (401): hidden by privacy settings, blocked, or anti-scraping. */
+  /** `not-authorized` (401) or `forbidden` (403): hidden by privacy settings, blocked, or anti-scraping. */
   | { readonly kind: 'hidden' }
   /** `rate-overlimit` (429): the whole queue must pause. */
   | { readonly kind: 'rate-limited' }
-  /** Timeout (408), dropped socket (bare close code or 428), server error, network error: retry later. */
-  | { readonly kind: 'transient'; readonly cause: TransientCause; readonly detail: string };
+  /**
+   * An answer that will not get better by asking again soon: a fixed error (400 `bad-request`,
+   * 406 `not-acceptable`, an unknown code), or an answer we cannot read (a picture with an empty
+   * id, an empty answer to a query that sent no id). The state machine gives it a few tries with a
+   * growing delay, then a long backoff, and counts it in `status`; the stored picture is kept.
+   */
+  | { readonly kind: 'refused'; readonly reason: RefusalReason; readonly detail: string }
+  /**
+   * Timeout (408), dropped socket (bare close code or 428), server error, network error: retry
+   * later. `retryAfterMs` is a wait the other side asked for (a CDN's `Retry-After`).
+   */
+  | { readonly kind: 'transient'; readonly cause: TransientCause; readonly detail: string; readonly retryAfterMs?: number };
 
 export type TransientCause = 'timeout' | 'socket-closed' | 'server-error' | 'network';
+
+/** Why an answer was refused; `cdn` is a picture URL the CDN keeps refusing (403/404/410, not a JPEG). */
+export type RefusalReason = 'fixed-error' | 'unreadable-answer' | 'cdn';
 
 export type ConnectionState = 'connecting' | 'pairing' | 'open' | 'closed' | 'logged-out';
 
