@@ -130,36 +130,36 @@ test('a refused connection is a network failure', async () => {
 
 test('a declared size over the cap is rejected', async () => {
   const result = await downloadPicture(url('/big-declared.jpg'), settings({ maxBytes: 5_000 }), logger);
-  assert.is(result.ok ? 'ok' : result.cause, 'rejected');
+  assert.is(result.ok ? 'ok' : result.cause, 'refused');
   assert.is(hits.get('/big-declared.jpg'), 1);
 });
 
 test('streamed bytes over the cap are rejected without a content-length', async () => {
   const result = await downloadPicture(url('/big-streamed.jpg'), settings({ maxBytes: 5_000 }), logger);
-  assert.is(result.ok ? 'ok' : result.cause, 'rejected');
+  assert.is(result.ok ? 'ok' : result.cause, 'refused');
   assert.match(result.ok ? '' : result.detail, /exceeds/);
 });
 
 test('a body that is not a JPEG is rejected', async () => {
   const result = await downloadPicture(url('/text.jpg'), settings(), logger);
-  assert.is(result.ok ? 'ok' : result.cause, 'rejected');
+  assert.is(result.ok ? 'ok' : result.cause, 'refused');
   assert.match(result.ok ? '' : result.detail, /not a JPEG/);
 });
 
 test('a JPEG cut short is rejected', async () => {
   const result = await downloadPicture(url('/truncated.jpg'), settings(), logger);
-  assert.is(result.ok ? 'ok' : result.cause, 'rejected');
+  assert.is(result.ok ? 'ok' : result.cause, 'refused');
 });
 
 test('http:// is rejected without a request', async () => {
   const result = await downloadPicture(url('/ok.jpg').replace('https:', 'http:'), settings(), logger);
-  assert.equal(result.ok ? 'ok' : [result.cause, result.detail], ['rejected', 'only https is allowed, not http']);
+  assert.equal(result.ok ? 'ok' : [result.cause, result.detail], ['refused', 'only https is allowed, not http']);
 });
 
 test('a host outside the allow-list is rejected without a request', async () => {
   const before = hits.get('/ok.jpg') ?? 0;
   const result = await downloadPicture(url('/ok.jpg').replace('127.0.0.1', 'localhost'), settings(), logger);
-  assert.is(result.ok ? 'ok' : result.cause, 'rejected');
+  assert.is(result.ok ? 'ok' : result.cause, 'refused');
   assert.match(result.ok ? '' : result.detail, /localhost is not a WhatsApp picture host/);
   assert.is(hits.get('/ok.jpg') ?? 0, before);
 });
@@ -167,14 +167,14 @@ test('a host outside the allow-list is rejected without a request', async () => 
 test('a redirect to a host outside the allow-list is rejected', async () => {
   const before = hits.get('/ok.jpg') ?? 0;
   const result = await downloadPicture(url('/redirect-off-list'), settings(), logger);
-  assert.is(result.ok ? 'ok' : result.cause, 'rejected');
+  assert.is(result.ok ? 'ok' : result.cause, 'refused');
   assert.match(result.ok ? '' : result.detail, /^redirected: host localhost/);
   assert.is(hits.get('/ok.jpg') ?? 0, before);
 });
 
 test('a redirect to plain http is rejected', async () => {
   const result = await downloadPicture(url('/redirect-http'), settings(), logger);
-  assert.is(result.ok ? 'ok' : result.cause, 'rejected');
+  assert.is(result.ok ? 'ok' : result.cause, 'refused');
 });
 
 test('a redirect within the allow-list is followed', async () => {
@@ -184,7 +184,7 @@ test('a redirect within the allow-list is followed', async () => {
 
 test('a 404 is rejected with its status', async () => {
   const result = await downloadPicture(url('/gone.jpg'), settings(), logger);
-  assert.equal(result.ok ? 'ok' : [result.cause, result.httpStatus], ['rejected', 404]);
+  assert.equal(result.ok ? 'ok' : [result.cause, result.httpStatus], ['refused', 404]);
   assert.is(hits.get('/gone.jpg'), 1);
 });
 

@@ -47,11 +47,13 @@ export const DEFAULT_DOWNLOAD_SETTINGS: DownloadSettings = {
   retryDelayMs: 1_000,
 };
 
-export type DownloadFailureCause = 'timeout' | 'server-error' | 'network' | 'rejected';
+/** `refused`: an answer that asking again soon will not fix (a host we do not trust, 4xx, too big, not a JPEG). */
+export type DownloadFailureCause = 'timeout' | 'server-error' | 'network' | 'refused';
 
 export type DownloadResult =
   | { ok: true; bytes: Buffer; sha256: string }
-  | { ok: false; cause: DownloadFailureCause; detail: string; httpStatus?: number };
+  /** `retryAfterMs`: the wait a 429/503 asked for in `Retry-After`. */
+  | { ok: false; cause: DownloadFailureCause; detail: string; httpStatus?: number; retryAfterMs?: number };
 
 // WhatsApp's CDN does not redirect today; a few hops allow a CDN change without inviting loops.
 const MAX_REDIRECTS = 3;
@@ -171,25 +173,25 @@ async function attemptOnce(url: URL, settings: DownloadSettings, logger: Logger)
     if (status >= 300 && status < 400) {
       const location = response.headers.location;
       if (typeof location !== 'string') {
-        return { kind: 'failed', cause: 'rejected', detail: `HTTP ${status} without a Location`, retryable: false, httpStatus: status };
+        return { kind: 'failed', cause: 'refused', detail: `HTTP ${status} without a Location`, retryable: false, httpStatus: status };
       }
       return { kind: 'redirect', location, status };
     }
     if (status >= 500) return { kind: 'failed', cause: 'server-error', detail: `HTTP ${status}`, retryable: true, httpStatus: status };
     if (status !== 200) {
       // 403/404/410: the signed URL expired or the picture is gone; a fresh query gives a new URL.
-      return { kind: 'failed', cause: 'rejected', detail: `HTTP ${status}`, retryable: false, httpStatus: status };
+      return { kind: 'failed', cause: 'refused', detail: `HTTP ${status}`, retryable: false, httpStatus: status };
     }
     const declared = Number(response.headers['content-length']);
     if (Number.isFinite(declared) && declared > settings.maxBytes) {
-      return { kind: 'failed', cause: 'rejected', detail: `the server announced ${declared} bytes, more than the ${settings.maxBytes} allowed`, retryable: false };
+      return { kind: 'failed', cause: 'refused', detail: `the server announced ${declared} bytes, more than the ${settings.maxBytes} allowed`, retryable: false };
     }
     const chunks: Buffer[] = [];
     let received = 0;
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       received += chunk.length;
       if (received > settings.maxBytes) {
-        return { kind: 'failed', cause: 'rejected', detail: `the picture exceeds the ${settings.maxBytes} bytes allowed`, retryable: false };
+        return { kind: 'failed', cause: 'refused', detail: `the picture exceeds the ${settings.maxBytes} bytes allowed`, retryable: false };
       }
       chunks.push(chunk);
     }
@@ -220,17 +222,17 @@ export async function downloadPicture(url: string, settings: DownloadSettings, l
     const refusal = refuseUrl(current, settings.allowedHosts);
     if (refusal !== undefined) {
       logger.warn({ url: redactUrl(current), reason: refusal, redirects }, 'refused a picture URL');
-      return { ok: false, cause: 'rejected', detail: redirects === 0 ? refusal : `redirected: ${refusal}` };
+      return { ok: false, cause: 'refused', detail: redirects === 0 ? refusal : `redirected: ${refusal}` };
     }
     const attempt = await attemptOnce(new URL(current), settings, logger);
     if (attempt.kind === 'redirect') {
       redirects++;
-      if (redirects > MAX_REDIRECTS) return { ok: false, cause: 'rejected', detail: `more than ${MAX_REDIRECTS} redirects` };
+      if (redirects > MAX_REDIRECTS) return { ok: false, cause: 'refused', detail: `more than ${MAX_REDIRECTS} redirects` };
       let next: URL;
       try {
         next = new URL(attempt.location, current);
       } catch {
-        return { ok: false, cause: 'rejected', detail: `HTTP ${attempt.status} to an invalid Location` };
+        return { ok: false, cause: 'refused', detail: `HTTP ${attempt.status} to an invalid Location` };
       }
       logger.debug({ from: redactUrl(current), to: redactUrl(next), status: attempt.status }, 'picture download redirected');
       current = next.href;
@@ -239,7 +241,7 @@ export async function downloadPicture(url: string, settings: DownloadSettings, l
     if (attempt.kind === 'ok') {
       if (!looksLikeJpeg(attempt.bytes)) {
         logger.warn({ url: shown, bytes: attempt.bytes.length }, 'the downloaded picture is not a JPEG');
-        return { ok: false, cause: 'rejected', detail: `the response (${attempt.bytes.length} bytes) is not a JPEG` };
+        return { ok: false, cause: 'refused', detail: `the response (${attempt.bytes.length} bytes) is not a JPEG` };
       }
       const sha256 = createHash('sha256').update(attempt.bytes).digest('hex');
       logger.debug({ url: shown, bytes: attempt.bytes.length, sha256, retries }, 'downloaded a picture');

@@ -40,9 +40,10 @@ export async function checkPicture(
   if (outcome.kind !== 'picture') return outcome;
   const download = await downloadPicture(outcome.url, deps.download, deps.logger);
   if (!download.ok) {
-    // A refused or failed download is never a verdict on the picture: retry later.
-    const cause = download.cause === 'rejected' ? 'server-error' : download.cause;
-    return { kind: 'transient', cause, detail: `download failed: ${download.detail}` };
+    // A failed download is never a verdict on the picture: the stored file stays either way.
+    const detail = `download failed: ${download.detail}`;
+    if (download.cause === 'refused') return { kind: 'refused', reason: 'cdn', detail };
+    return { kind: 'transient', cause: download.cause, detail, ...(download.retryAfterMs === undefined ? {} : { retryAfterMs: download.retryAfterMs }) };
   }
   const path = await deps.files.write(record.jid, download.bytes);
   return { kind: 'downloaded', pictureId: outcome.pictureId, sha256: download.sha256, size: download.bytes.length, path };
