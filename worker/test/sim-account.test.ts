@@ -15,7 +15,7 @@ const BASE_URL = 'https://127.0.0.1:1';
 const SYNC_MS = 60_000;
 
 function makeAccount(population: SimulatedPopulation, clock: FakeClock, extra: Partial<SimulatedAccountOptions> = {}) {
-  const account = new SimulatedAccount({ population, cdn: { baseUrl: BASE_URL }, clock, logger, ...extra });
+  const account = new SimulatedAccount({ population, cdn: { pictureOrigin: () => BASE_URL }, clock, logger, ...extra });
   const events: AccountEvent[] = [];
   account.onEvent((event) => events.push(event));
   return { account, events };

@@ -33,7 +33,7 @@ function settingsFor(address: SimulatedCdnAddress): DownloadSettings {
 
 async function openAccount(population: SimulatedPopulation, baseUrl: string): Promise<SimulatedAccount> {
   const clock = new FakeClock();
-  const account = new SimulatedAccount({ population, cdn: { baseUrl }, clock, logger, behaviour: { timeoutShare: 0, rateLimitEveryQueries: 0 } });
+  const account = new SimulatedAccount({ population, cdn: { pictureOrigin: () => baseUrl }, clock, logger, behaviour: { timeoutShare: 0, rateLimitEveryQueries: 0 } });
   await account.start();
   clock.advance(60_000);
   return account;

@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import { seededRandom, TimerGroup, type Clock, type Random } from '../clock.js';
 import { parseJid } from '../jid.js';
 import type { AccountEvent, AccountListener, PictureQueryOutcome, WhatsAppAccount } from '../wa/account.js';
-import { simulatedPicturePath } from './cdn.js';
+import { simulatedPicturePath, type SimulatedCdnAddress } from './cdn.js';
 import type { SimulatedPopulation } from './population.js';
 
 export interface SimulatedBehaviour {
@@ -52,7 +52,7 @@ export const DEFAULT_SIMULATED_BEHAVIOUR: SimulatedBehaviour = {
 
 export interface SimulatedAccountOptions {
   readonly population: SimulatedPopulation;
-  readonly cdn: { readonly baseUrl: string };
+  readonly cdn: Pick<SimulatedCdnAddress, 'pictureOrigin'>;
   readonly clock: Clock;
   /** Seeds the per-query luck (timeouts, rate limits); defaults to the population's seed. */
   readonly seed?: number;
@@ -167,7 +167,7 @@ export class SimulatedAccount implements WhatsAppAccount {
     const expiry = Math.floor((this.options.clock.now() + this.behaviour.urlLifetimeMs) / 1000)
       .toString(16)
       .toUpperCase();
-    return `${this.options.cdn.baseUrl}${path}?oe=${expiry}&oh=${this.population.signature(path, expiry)}`;
+    return `${this.options.cdn.pictureOrigin(jid)}${path}?oe=${expiry}&oh=${this.population.signature(path, expiry)}`;
   }
 
   /** A number in [0, 1) that depends only on the seed and the query number, so a restart replays it. */

@@ -27,6 +27,8 @@ export interface SimulatedCdnAddress {
   readonly certificateAuthority: string;
   /** The host to put in DownloadSettings.allowedHosts. */
   readonly host: string;
+  /** The `https://host:port` a subject's picture URLs start with (no trailing slash). */
+  pictureOrigin(jid: string): string;
 }
 
 /** The path (no query) of a picture version on the simulated CDN. */
@@ -73,7 +75,8 @@ export class SimulatedCdn {
     });
     this.server = server;
     const port = (server.address() as AddressInfo).port;
-    this.address = { baseUrl: `https://${SIMULATED_CDN_HOST}:${port}`, certificateAuthority: tls.cert, host: SIMULATED_CDN_HOST };
+    const baseUrl = `https://${SIMULATED_CDN_HOST}:${port}`;
+    this.address = { baseUrl, certificateAuthority: tls.cert, host: SIMULATED_CDN_HOST, pictureOrigin: () => baseUrl };
     this.logger.info({ baseUrl: this.address.baseUrl }, 'simulated picture CDN listening');
     return this.address;
   }
