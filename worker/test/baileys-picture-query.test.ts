@@ -115,7 +115,6 @@ const answers: [string, BinaryNode, string | undefined, PictureQueryOutcome][] =
   ['status 304', result({}, [{ tag: 'picture', attrs: { status: '304' } }]), '7', { kind: 'unchanged', pictureId: '7' }],
   ['the same id without a url', result({}, [{ tag: 'picture', attrs: { id: '7', type: 'image' } }]), '7', { kind: 'unchanged', pictureId: '7' }],
   ['status 204', result({}, [{ tag: 'picture', attrs: { status: '204' } }]), '7', { kind: 'none' }],
-  ['no <picture> and no known id', result({}), undefined, { kind: 'none' }],
 ];
 
 for (const [name, answer, known, expected] of answers) {
@@ -124,19 +123,37 @@ for (const [name, answer, known, expected] of answers) {
   });
 }
 
-test('a new id without a url is a transient server error, never none', async () => {
-  const outcome = await queryPicture(answering(result({}, [{ tag: 'picture', attrs: { id: '8' } }])), request({ knownPictureId: '7' }), TIMEOUT_MS);
-  assert.is(outcome.kind, 'transient');
-  assert.is(outcome.kind === 'transient' && outcome.cause, 'server-error');
-});
+// whatsmeow user.go GetProfilePictureInfo (33cfac51): without an id sent, a missing <picture> is
+// an ElementMissingError, and `id`/`url` are required attributes. None of these is "no picture".
+const unreadableAnswers: [string, BinaryNode, string | undefined][] = [
+  ['an empty answer to a query that sent no id', result({}), undefined],
+  ['a url with an empty id', result({}, [{ tag: 'picture', attrs: { id: '', url: 'https://pps.whatsapp.net/e.jpg' } }]), '7'],
+  ['a url without an id', result({}, [{ tag: 'picture', attrs: { url: 'https://pps.whatsapp.net/e.jpg' } }]), undefined],
+  ['a new id without a url', result({}, [{ tag: 'picture', attrs: { id: '8' } }]), '7'],
+  ['304 to a query that sent no id', result({}, [{ tag: 'picture', attrs: { status: '304' } }]), undefined],
+  ['a <picture> with neither id nor url, no id sent', result({}, [{ tag: 'picture', attrs: { type: 'image' } }]), undefined],
+];
+
+for (const [name, answer, known] of unreadableAnswers) {
+  test(`answer: ${name} is refused as unreadable, never none`, async () => {
+    const outcome = await queryPicture(answering(answer), request({ knownPictureId: known }), TIMEOUT_MS);
+    assert.is(outcome.kind, 'refused');
+    assert.is(outcome.kind === 'refused' && outcome.reason, 'unreadable-answer');
+    assert.ok(outcome.kind === 'refused' && outcome.detail.length > 0, 'the detail says what was wrong');
+  });
+}
 
 const errorNodes: [string, string, PictureQueryOutcome['kind'], string?][] = [
   ['404', 'item-not-found', 'none'],
   ['401', 'not-authorized', 'hidden'],
+  ['403', 'forbidden', 'hidden'],
   ['429', 'rate-overlimit', 'rate-limited'],
   ['408', 'timeout', 'transient', 'timeout'],
   ['500', 'internal-server-error', 'transient', 'server-error'],
-  ['400', 'bad-request', 'transient', 'server-error'],
+  ['503', 'service-unavailable', 'transient', 'server-error'],
+  ['400', 'bad-request', 'refused', 'fixed-error'],
+  ['406', 'not-acceptable', 'refused', 'fixed-error'],
+  ['419', 'something-new', 'refused', 'fixed-error'],
 ];
 
 for (const [code, text, kind, cause] of errorNodes) {
@@ -145,8 +162,9 @@ for (const [code, text, kind, cause] of errorNodes) {
     const outcome = await queryPicture(answering(answer), request(), TIMEOUT_MS);
     assert.is(outcome.kind, kind);
     if (cause !== undefined) {
-      assert.is(outcome.kind === 'transient' && outcome.cause, cause);
-      assert.match(outcome.kind === 'transient' ? outcome.detail : '', code);
+      const actual = outcome.kind === 'transient' ? outcome.cause : outcome.kind === 'refused' ? outcome.reason : undefined;
+      assert.is(actual, cause);
+      assert.match(outcome.kind === 'transient' || outcome.kind === 'refused' ? outcome.detail : '', code);
     }
   });
 }
@@ -161,6 +179,8 @@ const thrown: [string, unknown, PictureQueryOutcome['kind'], string?][] = [
   ['Boom with data 429', new Boom('rate-overlimit', { data: 429 }), 'rate-limited'],
   ['Boom with data 408', new Boom('timeout', { data: 408 }), 'transient', 'timeout'],
   ['Boom with data 503', new Boom('service-unavailable', { data: 503 }), 'transient', 'server-error'],
+  ['Boom with data 403', new Boom('forbidden', { data: 403 }), 'hidden'],
+  ['Boom with data 406', new Boom('not-acceptable', { data: 406 }), 'refused'],
   ["Baileys' own 'Timed Out'", new Boom('Timed Out', { statusCode: DisconnectReason.timedOut, data: { stack: 'at …' } }), 'transient', 'timeout'],
   ['a bare close code', 1006, 'transient', 'socket-closed'],
   ["'Connection Closed' (428)", new Boom('Connection Closed', { statusCode: DisconnectReason.connectionClosed }), 'transient', 'socket-closed'],
@@ -186,6 +206,27 @@ test('an undefined resolution (Baileys 7 timing out) is a transient timeout, nev
   assert.is(outcome.kind, 'transient');
   assert.is(outcome.kind === 'transient' && outcome.cause, 'timeout');
   assert.match(outcome.kind === 'transient' ? outcome.detail : '', String(TIMEOUT_MS));
+});
+
+test("a community's parent group is asked the w:g2 way whatsmeow uses, with no privacy token", async () => {
+  const token: BinaryNode = { tag: 'tctoken', attrs: { t: '1767225600' }, content: Buffer.from('t') };
+  const sent = await overTheWire(buildPictureQuery({ jid: GROUP, pictureType: 'preview', knownPictureId: '3', community: true, privacyToken: [token] }));
+  assert.equal(sent, {
+    tag: 'iq',
+    attrs: { to: GROUP, type: 'get', xmlns: 'w:g2' },
+    content: [{ tag: 'pictures', attrs: {}, content: [{ tag: 'picture', attrs: { type: 'preview', query: 'url', id: '3', parent_group_jid: GROUP }, content: undefined }] }],
+  });
+  assert.throws(() => buildPictureQuery({ jid: CONTACT, pictureType: 'image', community: true }), (error: Error) => error instanceof PictureQueryInputError);
+});
+
+test('a community answer is read inside <pictures>; without it the answer is unreadable', async () => {
+  const wrapped = result({}, [{ tag: 'pictures', attrs: {}, content: [{ tag: 'picture', attrs: { id: '4', url: 'https://pps.whatsapp.net/g.jpg' } }] }]);
+  assert.equal(await queryPicture(answering(wrapped), { jid: GROUP, pictureType: 'image', community: true }, TIMEOUT_MS), { kind: 'picture', pictureId: '4', url: 'https://pps.whatsapp.net/g.jpg' });
+  const bare = result({}, [{ tag: 'picture', attrs: { id: '4', url: 'https://pps.whatsapp.net/g.jpg' } }]);
+  const outcome = await queryPicture(answering(bare), { jid: GROUP, pictureType: 'image', community: true }, TIMEOUT_MS);
+  assert.is(outcome.kind === 'refused' && outcome.reason, 'unreadable-answer');
+  const denied = result({ type: 'error' }, [{ tag: 'error', attrs: { code: '401', text: 'not-authorized' } }]);
+  assert.is((await queryPicture(answering(denied), { jid: GROUP, pictureType: 'image', community: true }, TIMEOUT_MS)).kind, 'hidden');
 });
 
 test('a picture type other than image or preview is refused', () => {

@@ -7,6 +7,15 @@
 //   - `<picture status="204">` means the subject has no picture.
 // Errors come back as `<error code text>` children, which Baileys' `query` raises as a Boom whose
 // `data` is the numeric code (its `output.statusCode` is always 500).
+//
+// Read in whatsmeow user.go `GetProfilePictureInfo` (commit 33cfac5116293e4cb86f8e4099e8eaf6de7ebc08):
+//   - a community's parent group is asked in namespace `w:g2`, addressed `to` the community with no
+//     `target`, the `<picture>` wrapped in `<pictures>` and carrying `parent_group_jid`; the answer
+//     is wrapped in `<pictures>` too. The plain query "may get a 401" (its doc comment), which
+//     would store a community as hidden for good.
+//   - no `<picture>` in the answer is "unchanged" only when an id was sent; without one it is an
+//     error (ElementMissingError), and a `<picture>` without `id` or `url` fails its attribute
+//     getter: both are unreadable answers here, never "no picture".
 
 import { getBinaryNodeChild, S_WHATSAPP_NET, type BinaryNode } from '@whiskeysockets/baileys';
 import type { PictureQueryOutcome } from '../account.js';
@@ -19,8 +28,10 @@ export interface PictureQueryRequest {
   readonly pictureType: PictureType;
   /** The picture id we stored; omitted when we have none or a forced refresh wants a URL. */
   readonly knownPictureId?: string;
-  /** `<tctoken>` nodes WhatsApp Web adds for user JIDs (Baileys' buildTcTokenFromJid). */
+  /** `<tctoken>` nodes WhatsApp Web adds for user JIDs (see privacy-token.ts). */
   readonly privacyToken?: readonly BinaryNode[];
+  /** The group is a community's parent group: asked the `w:g2` way (whatsmeow `IsCommunity`). */
+  readonly community?: boolean;
 }
 
 /** The one call of Baileys' socket the query needs. */
@@ -30,24 +41,35 @@ export interface PictureQuerySocket {
 
 // WhatsApp's codes, as whatsmeow names them (ErrIQNotAuthorized, ErrIQNotFound, …).
 const CODE_NOT_AUTHORIZED = 401;
+const CODE_FORBIDDEN = 403;
 const CODE_NOT_FOUND = 404;
 const CODE_TIMEOUT = 408;
 const CODE_RATE_OVERLIMIT = 429;
 const CODE_CONNECTION_CLOSED = 428;
 const STATUS_NO_PICTURE = '204';
 const STATUS_NOT_MODIFIED = '304';
+const SERVER_ERROR_CODES = { min: 500, max: 599 } as const;
 
 export class PictureQueryInputError extends Error {
   override readonly name = 'PictureQueryInputError';
 }
 
-/** Builds the IQ exactly as Baileys' profilePictureUrl does, plus the known picture id. */
+/** Builds the IQ exactly as Baileys' profilePictureUrl does, plus the known picture id; communities as whatsmeow asks them. */
 export function buildPictureQuery(request: PictureQueryRequest): BinaryNode {
   if (request.pictureType !== 'image' && request.pictureType !== 'preview') {
     throw new PictureQueryInputError(`picture type must be 'image' or 'preview', not '${String(request.pictureType)}'`);
   }
   const pictureAttrs: Record<string, string> = { type: request.pictureType, query: 'url' };
   if (request.knownPictureId !== undefined && request.knownPictureId !== '') pictureAttrs.id = request.knownPictureId;
+  if (request.community === true) {
+    if (!request.jid.endsWith('@g.us')) throw new PictureQueryInputError(`only a group can be a community, not '${request.jid}'`);
+    pictureAttrs.parent_group_jid = request.jid;
+    return {
+      tag: 'iq',
+      attrs: { to: request.jid, type: 'get', xmlns: 'w:g2' },
+      content: [{ tag: 'pictures', attrs: {}, content: [{ tag: 'picture', attrs: pictureAttrs }] }],
+    };
+  }
   const picture: BinaryNode = { tag: 'picture', attrs: pictureAttrs };
   if (request.privacyToken !== undefined && request.privacyToken.length > 0) picture.content = [...request.privacyToken];
   return {
@@ -63,11 +85,14 @@ function isBinaryNode(value: unknown): value is BinaryNode {
 
 /** Classifies a WhatsApp error code (from `<error code>`, a Boom's `data`, or a `status`). */
 export function classifyWhatsAppCode(code: number, text: string): PictureQueryOutcome {
-  const detail = `WhatsApp answered ${code}${text ? ` (${text})` : ''}`;
+  const detail = `WhatsApp answered ${Number.isFinite(code) ? code : 'an error without a code'}${text ? ` (${text})` : ''}`;
   switch (code) {
     case CODE_NOT_FOUND:
       return { kind: 'none' };
+    // whatsmeow maps 401 to ErrProfilePictureUnauthorized; 403 (forbidden) is the same verdict:
+    // the subject's privacy settings or a block keep the picture from us.
     case CODE_NOT_AUTHORIZED:
+    case CODE_FORBIDDEN:
       return { kind: 'hidden' };
     case CODE_RATE_OVERLIMIT:
       return { kind: 'rate-limited' };
@@ -76,48 +101,58 @@ export function classifyWhatsAppCode(code: number, text: string): PictureQueryOu
     case CODE_CONNECTION_CLOSED:
       return { kind: 'transient', cause: 'socket-closed', detail };
     default:
-      return { kind: 'transient', cause: 'server-error', detail };
+      if (code >= SERVER_ERROR_CODES.min && code <= SERVER_ERROR_CODES.max) return { kind: 'transient', cause: 'server-error', detail };
+      // 400 bad-request, 406 not-acceptable and codes nobody documents: asking again soon gets the
+      // same answer, so the state machine gives them a few tries, then a long rest.
+      return { kind: 'refused', reason: 'fixed-error', detail };
   }
 }
 
-/** Classifies what `sock.query` resolved to. */
-export function classifyPictureAnswer(answer: unknown, knownPictureId: string | undefined, timeoutMs?: number): PictureQueryOutcome {
+function unreadable(detail: string): PictureQueryOutcome {
+  return { kind: 'refused', reason: 'unreadable-answer', detail };
+}
+
+/** Classifies what `sock.query` resolved to. `community` unwraps the `<pictures>` of a w:g2 answer. */
+export function classifyPictureAnswer(answer: unknown, knownPictureId: string | undefined, timeoutMs?: number, community = false): PictureQueryOutcome {
   if (answer === undefined || answer === null) {
     // Baileys 7 resolves `undefined` when its wait for the answer times out.
     const within = timeoutMs === undefined ? '' : ` within ${timeoutMs} ms`;
     return { kind: 'transient', cause: 'timeout', detail: `no answer from WhatsApp${within}` };
   }
   if (!isBinaryNode(answer)) {
-    return { kind: 'transient', cause: 'server-error', detail: `unexpected answer of type ${typeof answer}` };
+    return unreadable(`unexpected answer of type ${typeof answer}`);
   }
   const error = getBinaryNodeChild(answer, 'error');
   if (error !== undefined) return classifyWhatsAppCode(Number(error.attrs.code), error.attrs.text ?? '');
+  let container: BinaryNode = answer;
+  if (community) {
+    const wrapped = getBinaryNodeChild(answer, 'pictures');
+    if (wrapped === undefined) return unreadable('WhatsApp answered a community picture query without <pictures>');
+    container = wrapped;
+  }
   const known = knownPictureId === '' ? undefined : knownPictureId;
-  const picture = getBinaryNodeChild(answer, 'picture');
+  const picture = getBinaryNodeChild(container, 'picture');
   if (picture === undefined) {
-    // whatsmeow: no <picture> after sending an id means "unchanged"; without an id, nothing to show.
-    return known !== undefined ? { kind: 'unchanged', pictureId: known } : { kind: 'none' };
+    // whatsmeow: no <picture> after sending an id means "unchanged"; without an id it is an error.
+    return known !== undefined ? { kind: 'unchanged', pictureId: known } : unreadable('WhatsApp answered without a <picture> to a query that sent no picture id');
   }
   const { status, id, url } = picture.attrs;
   if (status === STATUS_NOT_MODIFIED) {
-    const pictureId = known ?? id;
-    return pictureId !== undefined
-      ? { kind: 'unchanged', pictureId }
-      : { kind: 'transient', cause: 'server-error', detail: 'WhatsApp answered 304 (not modified) to a query without a picture id' };
+    return known !== undefined ? { kind: 'unchanged', pictureId: known } : unreadable('WhatsApp answered 304 (not modified) to a query without a picture id');
   }
   if (status === STATUS_NO_PICTURE) return { kind: 'none' };
-  if (status !== undefined && status !== '200') {
-    const code = Number(status);
-    if (Number.isInteger(code)) return classifyWhatsAppCode(code, 'picture status');
-  }
+  if (status !== undefined && status !== '200') return classifyWhatsAppCode(Number(status), 'picture status');
+  const hasId = id !== undefined && id !== '';
   if (url !== undefined && url !== '') {
-    if (id !== undefined && id === known) return { kind: 'unchanged', pictureId: id };
-    return { kind: 'picture', pictureId: id ?? '', url };
+    if (!hasId) return unreadable('WhatsApp named a picture URL without a picture id');
+    if (id === known) return { kind: 'unchanged', pictureId: id };
+    return { kind: 'picture', pictureId: id, url };
   }
-  if (id === undefined || id === known) {
-    return known !== undefined ? { kind: 'unchanged', pictureId: known } : { kind: 'none' };
+  if (!hasId) {
+    return known !== undefined ? { kind: 'unchanged', pictureId: known } : unreadable('WhatsApp answered a <picture> with neither id nor URL');
   }
-  return { kind: 'transient', cause: 'server-error', detail: `WhatsApp named a new picture id '${id}' without a URL` };
+  if (id === known) return { kind: 'unchanged', pictureId: id };
+  return unreadable(`WhatsApp named a new picture id '${id}' without a URL`);
 }
 
 interface BoomLike {
@@ -171,5 +206,5 @@ export async function queryPicture(socket: PictureQuerySocket, request: PictureQ
   } catch (error) {
     return classifyPictureError(error);
   }
-  return classifyPictureAnswer(answer, request.knownPictureId, timeoutMs);
+  return classifyPictureAnswer(answer, request.knownPictureId, timeoutMs, request.community === true);
 }
