@@ -40,7 +40,7 @@ class FakeSocket implements BaileysSocket {
   readonly authState: BaileysSocket['authState'];
   readonly queries: { node: BinaryNode; timeoutMs?: number }[] = [];
   readonly pairingRequests: string[] = [];
-  signalRepository?: BaileysSocket['signalRepository'];
+  serverProps: { profilePicPrivacyToken: boolean } = { profilePicPrivacyToken: true };
   answer: (node: BinaryNode) => Promise<unknown> = async () => undefined;
   ended = false;
 
@@ -332,10 +332,13 @@ test(
     assert.is(socket.queries.length, 0);
     socket.update({ connection: 'open' });
     await settle();
-    // Baileys keeps a contact's privacy token under the LID; the token must not be expired.
-    const nowSeconds = Math.floor(Date.now() / 1000);
-    await socket.config.auth.keys.set({ tctoken: { [LID]: { token: Buffer.from('tc'), timestamp: String(nowSeconds) } } });
-    socket.signalRepository = { lidMapping: { getLIDForPN: async (pn) => (pn === PN ? LID : null) } };
+    // Baileys keeps a contact's privacy token under the LID, and the LID in its own
+    // 'lid-mapping' rows (pn user → lid user); the token must not be expired on our clock.
+    const nowSeconds = Math.floor(h.clock.now() / 1000);
+    await socket.config.auth.keys.set({
+      tctoken: { [LID]: { token: Buffer.from('tc'), timestamp: String(nowSeconds) } },
+      'lid-mapping': { '491701234567': '123456789012345', '123456789012345_reverse': '491701234567' },
+    });
     socket.answer = async () => ({ tag: 'iq', attrs: { type: 'result' }, content: [{ tag: 'picture', attrs: { id: '42', url: 'https://pps.whatsapp.net/p.jpg' } }] });
     const outcome = await h.account.queryPicture('491701234567:7@s.whatsapp.net', '41', 5_000);
     assert.equal(outcome, { kind: 'picture', pictureId: '42', url: 'https://pps.whatsapp.net/p.jpg' });

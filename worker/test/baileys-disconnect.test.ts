@@ -6,11 +6,12 @@ import { seededRandom } from '../src/clock.js';
 import {
   classifyDisconnect,
   reconnectDelayMs,
+  RECONNECT_BANNED_BASE_DELAY_MS,
+  RECONNECT_BANNED_MAX_DELAY_MS,
   RECONNECT_BASE_DELAY_MS,
   RECONNECT_JITTER_RATIO,
   RECONNECT_MAX_DELAY_MS,
   RECONNECT_SLOW_DELAY_MS,
-  RECONNECT_SOON_DELAY_MS,
 } from '../src/wa/baileys/disconnect.js';
 
 test('the close reasons Baileys raises map to restart, logged-out or a paced retry', () => {
@@ -20,7 +21,10 @@ test('the close reasons Baileys raises map to restart, logged-out or a paced ret
     [new Boom('Connection Failure', { statusCode: 401, data: { reason: '401', location: 'odn' } }), 'logged-out'],
     [new Boom('Stream Errored (conflict)', { statusCode: DisconnectReason.connectionReplaced }), 'retry', 'slow'],
     [new Boom('Connection Failure', { statusCode: 405, data: { reason: '405', location: 'odn' } }), 'retry', 'slow'],
-    [new Boom('QR refs attempts ended', { statusCode: DisconnectReason.timedOut }), 'retry', 'soon'],
+    [new Boom('QR refs attempts ended', { statusCode: DisconnectReason.timedOut }), 'pairing-expired'],
+    [new Boom('Connection Failure', { statusCode: 402, data: { reason: '402', code: '101', expire: '3600' } }), 'retry', 'banned'],
+    [new Boom('Connection Failure', { statusCode: 403, data: { reason: '403' } }), 'retry', 'banned'],
+    [new Boom('Connection Failure', { statusCode: 406, data: { reason: '406' } }), 'retry', 'banned'],
     [new Boom('Connection was lost', { statusCode: DisconnectReason.connectionLost }), 'retry', 'backoff'],
     [new Boom('Connection Terminated', { statusCode: DisconnectReason.connectionClosed }), 'retry', 'backoff'],
     [new Boom('Stream Errored (unknown)', { statusCode: DisconnectReason.badSession }), 'retry', 'backoff'],
@@ -33,6 +37,16 @@ test('the close reasons Baileys raises map to restart, logged-out or a paced ret
     if (pace !== undefined) assert.is(action.kind === 'retry' && action.pace, pace);
     assert.ok(action.detail.length > 0);
   }
+});
+
+test('a temporary ban names its own expiry; banned waits start at hours and stop at a day', () => {
+  const action = classifyDisconnect(new Boom('Connection Failure', { statusCode: 402, data: { reason: '402', expire: '90000' } }));
+  assert.is(action.kind === 'retry' && action.waitAtLeastMs, 90_000_000);
+  assert.match(action.detail, '402');
+  const random = seededRandom(5);
+  const first = reconnectDelayMs('banned', 1, random);
+  assert.ok(first >= RECONNECT_BANNED_BASE_DELAY_MS * (1 - RECONNECT_JITTER_RATIO) && first <= RECONNECT_BANNED_BASE_DELAY_MS * (1 + RECONNECT_JITTER_RATIO));
+  assert.ok(reconnectDelayMs('banned', 12, random) <= RECONNECT_BANNED_MAX_DELAY_MS * (1 + RECONNECT_JITTER_RATIO));
 });
 
 test('a network failure names the Node error, not a status code', () => {
@@ -51,7 +65,6 @@ test('backoff doubles from the base up to the cap, always within the jitter band
       assert.ok(delay >= base * (1 - RECONNECT_JITTER_RATIO) && delay <= base * (1 + RECONNECT_JITTER_RATIO), `${failures}: ${delay}`);
     }
   }
-  assert.is(reconnectDelayMs('soon', 9, () => 0.5), RECONNECT_SOON_DELAY_MS, 'an expired QR does not count as a failure');
   assert.is(reconnectDelayMs('slow', 1, () => 0.5), RECONNECT_SLOW_DELAY_MS);
 });
 

@@ -82,17 +82,70 @@ test('a history sync yields contacts with their alternate identity and chats wit
   h.done();
 });
 
-test('history-synced comes once per sync type: RECENT at 100 %, or a complete/paused status', () => {
+test('history-synced waits for the history itself: a completion status alone, as Baileys emits it first, is not enough', () => {
   const h = harness();
-  h.ev.emit('messaging-history.set', history({ syncType: proto.HistorySync.HistorySyncType.RECENT, progress: 100 }));
-  h.ev.emit('messaging-history.status', { syncType: proto.HistorySync.HistorySyncType.RECENT, status: 'complete', explicit: true });
-  h.ev.emit('messaging-history.status', { syncType: proto.HistorySync.HistorySyncType.PUSH_NAME, status: 'complete', explicit: true });
-  assert.is(ofType(h.events, 'history-synced').length, 1);
+  // rc14 chats.js emits the status when the notification arrives, before the buffered set.
   h.ev.emit('messaging-history.status', { syncType: proto.HistorySync.HistorySyncType.INITIAL_BOOTSTRAP, status: 'complete', explicit: true });
-  assert.is(ofType(h.events, 'history-synced').length, 2);
+  assert.is(ofType(h.events, 'history-synced').length, 0, 'no history has arrived yet');
+  h.batch(() => h.ev.emit('messaging-history.set', history({ contacts: [{ id: PN_2, notify: 'Bob' }], syncType: proto.HistorySync.HistorySyncType.INITIAL_BOOTSTRAP, progress: 40 })));
+  assert.is(ofType(h.events, 'history-synced').length, 1, 'the history arrived after its completion');
+  h.ev.emit('messaging-history.status', { syncType: proto.HistorySync.HistorySyncType.RECENT, status: 'complete', explicit: true });
+  assert.is(ofType(h.events, 'history-synced').length, 1, 'once per connection');
   h.mapper.resetForNewConnection();
+  h.ev.emit('messaging-history.set', history({ syncType: proto.HistorySync.HistorySyncType.RECENT, progress: 100 }));
+  assert.is(ofType(h.events, 'history-synced').length, 2, 'a RECENT chunk at 100 % is both the history and its end');
+  h.mapper.resetForNewConnection();
+  h.ev.emit('messaging-history.status', { syncType: proto.HistorySync.HistorySyncType.PUSH_NAME, status: 'complete', explicit: true });
+  h.ev.emit('messaging-history.set', history({ syncType: proto.HistorySync.HistorySyncType.ON_DEMAND, progress: 100 }));
+  assert.is(ofType(h.events, 'history-synced').length, 2, 'push names and on-demand history are not the initial sync');
+  h.ev.emit('messaging-history.set', history({ syncType: proto.HistorySync.HistorySyncType.RECENT, progress: 50 }));
   h.ev.emit('messaging-history.status', { syncType: proto.HistorySync.HistorySyncType.RECENT, status: 'paused', explicit: false });
-  assert.is(ofType(h.events, 'history-synced').length, 3, 'a new connection reports its own sync');
+  assert.is(ofType(h.events, 'history-synced').length, 3, "Baileys' 120 s pause ends a RECENT sync that stopped short");
+  h.done();
+});
+
+test('a reconnection reports the history of an earlier connection once', () => {
+  const h = harness();
+  assert.equal(h.mapper.historyFromEarlierConnection(), [{ type: 'history-synced' }]);
+  assert.equal(h.mapper.historyFromEarlierConnection(), []);
+  h.done();
+});
+
+test("lidPnMappings do not survive Baileys' event buffer: the pairs come from its stored rows", () => {
+  const h = harness();
+  h.batch(() =>
+    h.ev.emit('messaging-history.set', {
+      ...history({ syncType: proto.HistorySync.HistorySyncType.INITIAL_BOOTSTRAP, contacts: [{ id: PN_2, notify: 'Bob' }] }),
+      lidPnMappings: [{ lid: LID, pn: PN }],
+    }),
+  );
+  assert.equal(ofType(h.events, 'contacts'), [{ type: 'contacts', contacts: [{ jid: PN_2, notify: 'Bob' }] }], 'rc14 event-buffer.js consolidateEvents drops them');
+  assert.equal(
+    h.mapper.storedMappingContacts([
+      { phoneNumberUser: '491701234567', lidUser: '123456789012345' },
+      { phoneNumberUser: 'not-a-number', lidUser: '1' },
+    ]),
+    [{ jid: PN, alternateJid: LID }],
+  );
+  h.done();
+});
+
+test('communities: a history conversation with isParentGroup and group metadata with isCommunity', () => {
+  const h = harness();
+  const community = '120363000000000001@g.us';
+  h.batch(() =>
+    h.ev.emit(
+      'messaging-history.set',
+      history({ chats: [proto.Conversation.fromObject({ id: community, name: 'Street', isParentGroup: true }) as Chat, proto.Conversation.fromObject({ id: GROUP, name: 'Family' }) as Chat] }),
+    ),
+  );
+  h.ev.emit('groups.upsert', [{ id: GROUP, subject: 'Family', owner: PN, participants: [], isCommunity: true }]);
+  h.ev.emit('groups.update', [{ id: community, isCommunity: true }]);
+  assert.equal(ofType(h.events, 'chats'), [
+    { type: 'chats', chats: [{ jid: community, kind: 'group', name: 'Street', community: true }, { jid: GROUP, kind: 'group', name: 'Family' }] },
+    { type: 'chats', chats: [{ jid: GROUP, kind: 'group', name: 'Family', community: true }] },
+    { type: 'chats', chats: [{ jid: community, kind: 'group', community: true }] },
+  ]);
   h.done();
 });
 

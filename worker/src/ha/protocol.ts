@@ -5,7 +5,8 @@
 
 export const PROTOCOL_VERSION = 1;
 
-export type ConnectionStateWire = 'connecting' | 'pairing' | 'open' | 'closed' | 'logged-out';
+/** `pairing-stopped`: pairing codes expired unused too often; the worker waits for a restart. */
+export type ConnectionStateWire = 'connecting' | 'pairing' | 'pairing-stopped' | 'open' | 'closed' | 'logged-out';
 export type AvatarStateWire = 'unknown' | 'fetched' | 'none' | 'hidden';
 export type SubjectKindWire = 'contact' | 'group';
 export type RefreshScope = 'all' | 'missing' | 'stale' | 'favourites';

@@ -34,7 +34,11 @@ export type TransientCause = 'timeout' | 'socket-closed' | 'server-error' | 'net
 /** Why an answer was refused; `cdn` is a picture URL the CDN keeps refusing (403/404/410, not a JPEG). */
 export type RefusalReason = 'fixed-error' | 'unreadable-answer' | 'cdn';
 
-export type ConnectionState = 'connecting' | 'pairing' | 'open' | 'closed' | 'logged-out';
+/**
+ * `pairing-stopped`: the pairing QR codes or codes expired unused a bounded number of times in a
+ * row; the account waits for the user (a restart of the worker starts pairing again).
+ */
+export type ConnectionState = 'connecting' | 'pairing' | 'pairing-stopped' | 'open' | 'closed' | 'logged-out';
 
 export interface ContactInfo {
   /** Normalised contact JID (`…@s.whatsapp.net` or `…@lid`). */
@@ -54,6 +58,14 @@ export interface ChatInfo {
   readonly name?: string;
   /** Unix milliseconds of the last message, used to fetch active chats first. */
   readonly lastActivityAt?: number;
+  /** The group is a community's parent group, whose picture needs its own query. */
+  readonly community?: boolean;
+}
+
+/** What the core knows about a subject that changes how its picture is asked for. */
+export interface PictureQueryHints {
+  /** A community's parent group (learned from ChatInfo.community). */
+  readonly community?: boolean;
 }
 
 export type AccountEvent =
@@ -79,5 +91,5 @@ export interface WhatsAppAccount {
    * Asks WhatsApp for a subject's picture. `knownPictureId` is the id we stored, so an unchanged
    * picture costs no download. Never throws for WhatsApp's answers; every answer is classified.
    */
-  queryPicture(jid: string, knownPictureId: string | undefined, timeoutMs: number): Promise<PictureQueryOutcome>;
+  queryPicture(jid: string, knownPictureId: string | undefined, timeoutMs: number, hints?: PictureQueryHints): Promise<PictureQueryOutcome>;
 }

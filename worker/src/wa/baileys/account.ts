@@ -3,12 +3,20 @@
 // Lifecycle: connecting → pairing (QR, or a pairing code when a phone number is configured) →
 // open → pending notifications received → 'open' is announced (the core then waits its quiet
 // period). A 515 after pairing restarts at once; a logout wipes the session and pairs afresh;
-// every other drop reconnects with exponential backoff and jitter. Being offline is a state: the
-// account keeps retrying and never throws out of `start()`.
+// expired pairing rounds pair again a bounded number of times, then stop and wait for the user
+// (`pairing-stopped`); a banned or locked account waits hours; every other drop reconnects with
+// exponential backoff and jitter. Being offline is a state: the account keeps retrying and never
+// throws out of `start()`.
+//
+// One door to WhatsApp: the only IQ this adapter causes is `queryPicture`'s one query. Baileys'
+// own IQs at connect (pre-keys, passive, props, blocklist, privacy settings, app-state sync) are
+// part of being a linked device and run once per connection; the privacy token is read from our
+// stored rows (privacy-token.ts), never through Baileys' getLIDForPN, which may send a USync.
 
 import makeWASocket, {
   Browsers,
   makeCacheableSignalKeyStore,
+  type WABrowserDescription,
   type BaileysEventMap,
   type BinaryNode,
   type ConnectionState,
@@ -16,17 +24,17 @@ import makeWASocket, {
   type UserFacingSocketConfig,
   type WAVersion,
 } from '@whiskeysockets/baileys';
-import { buildTcTokenFromJid } from '@whiskeysockets/baileys/lib/Utils/tc-token-utils.js';
 import type { Logger } from 'pino';
 import qrcodeTerminal from 'qrcode-terminal';
 import type { Clock, Random } from '../../clock.js';
 import { requireJid } from '../../jid.js';
 import type { SqliteDatabase } from '../../store/database.js';
-import type { AccountEvent, AccountListener, ConnectionState as OurConnectionState, PictureQueryOutcome, WhatsAppAccount } from '../account.js';
-import { useSqliteAuthState, type SqliteAuthState } from './auth-state.js';
+import type { AccountEvent, AccountListener, ConnectionState as OurConnectionState, PictureQueryHints, PictureQueryOutcome, WhatsAppAccount } from '../account.js';
+import { useSqliteAuthState, type SqliteAuthState, type StoredLidMapping } from './auth-state.js';
 import { classifyDisconnect, formatClockTime, reconnectDelayMs, type DisconnectAction } from './disconnect.js';
 import { BaileysEventMapper } from './events.js';
 import { queryPicture, type PictureType } from './picture-query.js';
+import { storedPrivacyToken } from './privacy-token.js';
 import { makeBaileysLogger, maskJid, maskPhoneNumber } from './redact.js';
 import { fetchCurrentWaWebVersion, resolveWaWebVersion, type VersionFetcher } from './version.js';
 
@@ -35,8 +43,16 @@ export interface BaileysSocket {
   readonly ev: {
     process(handler: (events: Partial<BaileysEventMap>) => void | Promise<void>): () => void;
   };
-  readonly authState: { readonly creds: { readonly registered: boolean; readonly me?: { id: string; lid?: string } }; readonly keys: SignalKeyStoreWithTransaction };
-  readonly signalRepository?: { readonly lidMapping?: { getLIDForPN(pn: string): Promise<string | null> } };
+  readonly authState: {
+    readonly creds: { readonly registered: boolean; readonly me?: { id: string; lid?: string }; readonly accountSyncCounter?: number };
+    readonly keys: SignalKeyStoreWithTransaction;
+  };
+  /**
+   * WhatsApp's AB props as Baileys reads them at connect (rc14 lib/Socket/chats.js `fetchProps`):
+   * `profilePicPrivacyToken` is prop 9666 `profile_scraping_privacy_token_in_photo_iq`, true
+   * until the server says otherwise.
+   */
+  readonly serverProps?: { readonly profilePicPrivacyToken?: boolean };
   query(node: BinaryNode, timeoutMs?: number): Promise<unknown>;
   requestPairingCode(phoneNumber: string, customPairingCode?: string): Promise<string>;
   end(error: Error | undefined): Promise<void> | void;
@@ -66,13 +82,26 @@ export interface BaileysAccountOptions {
 // Baileys announces 'open' before it has replayed what arrived while we were away; if its
 // "pending notifications received" never comes, announce 'open' after this long anyway.
 const PENDING_NOTIFICATIONS_TIMEOUT_MS = 60_000;
+// Pairing rounds (one socket's QR codes or pairing code, ~2.7 min each) that may expire unused
+// before pairing stops and waits for the user: enough for someone who walked away to come back
+// (about 10 minutes in all), few enough that an add-on nobody pairs does not open ~500
+// registration connections a day, nor push a code notification to the phone each time.
+export const MAX_PAIRING_ROUNDS = 3;
+// Wait before the next pairing round, multiplied by PAIRING_ROUND_BACKOFF_FACTOR per expired round.
+export const PAIRING_ROUND_BASE_DELAY_MS = 30_000;
+export const PAIRING_ROUND_BACKOFF_FACTOR = 4;
 // WhatsApp answers a connection attempt within seconds; a hung TLS handshake is a failure.
 const CONNECT_TIMEOUT_MS = 20_000;
 // Baileys' own queries (pre-keys, app state) use this; picture queries pass their own timeout.
 const DEFAULT_QUERY_TIMEOUT_MS = 60_000;
-// How the linked device appears in the phone's "Linked devices" list; pairing codes need a real
-// browser name here.
-const BROWSER = Browsers.ubuntu('Chrome');
+// How the linked device appears in the phone's "Linked devices" list: the first element is the
+// registration's `DeviceProps.os` (rc14 lib/Utils/validate-connection.js
+// `generateRegistrationNode`), the second picks the platform type (Chrome). With a QR code the
+// name can be ours. A pairing code also sends `companion_platform_display` = "<browser> (<os>)"
+// (rc14 lib/Socket/socket.js `requestPairingCode`), and WhatsApp answers a non-canonical os there
+// with 400 and a dead code (Baileys issue #2560), so pairing codes keep Baileys' own Ubuntu/Chrome.
+export const QR_BROWSER: WABrowserDescription = ['Home Assistant (WhatsApp Avatars)', 'Chrome', '1.0'];
+export const PAIRING_CODE_BROWSER: WABrowserDescription = Browsers.ubuntu('Chrome');
 const PAIRING_PHONE_NUMBER = /^[1-9][0-9]{6,14}$/;
 
 export class BaileysAccountConfigError extends Error {
@@ -94,6 +123,11 @@ export class BaileysAccount implements WhatsAppAccount {
   private state: OurConnectionState = 'closed';
   private failures = 0;
   private loggedOutInARow = 0;
+  private expiredPairingRounds = 0;
+  private pendingNotificationsReceived = false;
+  private stopLidMappingWatch: (() => void) | undefined;
+  /** JIDs whose last query with a privacy token got no answer: asked without one next time. */
+  private readonly tokenlessJids = new Set<string>();
   private version: WAVersion | undefined;
   private cancelRetry: (() => void) | undefined;
   private cancelPendingWait: (() => void) | undefined;
@@ -132,6 +166,8 @@ export class BaileysAccount implements WhatsAppAccount {
     this.cancelRetry = undefined;
     this.cancelPendingWait?.();
     this.cancelPendingWait = undefined;
+    this.stopLidMappingWatch?.();
+    this.stopLidMappingWatch = undefined;
     const socket = this.socket;
     this.socket = undefined;
     this.generation++;
@@ -150,15 +186,21 @@ export class BaileysAccount implements WhatsAppAccount {
     return () => this.listeners.delete(listener);
   }
 
-  async queryPicture(jid: string, knownPictureId: string | undefined, timeoutMs: number): Promise<PictureQueryOutcome> {
+  async queryPicture(jid: string, knownPictureId: string | undefined, timeoutMs: number, hints?: PictureQueryHints): Promise<PictureQueryOutcome> {
     const subject = requireJid(jid);
     const socket = this.socket;
     if (socket === undefined || !this.socketOpen) {
       return { kind: 'transient', cause: 'socket-closed', detail: 'not connected to WhatsApp' };
     }
-    const privacyToken = subject.kind === 'contact' && !this.isSelf(socket, subject.jid) ? await this.privacyToken(socket, subject.jid) : undefined;
-    const outcome = await queryPicture(socket, { jid: subject.jid, pictureType: this.options.pictureType, knownPictureId, privacyToken }, timeoutMs);
-    this.options.logger.debug({ jid: maskJid(subject.jid), outcome: outcome.kind }, 'picture query answered');
+    const community = subject.kind === 'group' && hints?.community === true;
+    const privacyToken = subject.kind === 'contact' ? await this.privacyToken(socket, subject.jid) : undefined;
+    const outcome = await queryPicture(
+      socket,
+      { jid: subject.jid, pictureType: this.options.pictureType, knownPictureId, privacyToken, community },
+      timeoutMs,
+    );
+    this.notePrivacyTokenOutcome(subject.jid, privacyToken !== undefined, outcome);
+    this.options.logger.debug({ jid: maskJid(subject.jid), outcome: outcome.kind, community }, 'picture query answered');
     return outcome;
   }
 
@@ -169,14 +211,18 @@ export class BaileysAccount implements WhatsAppAccount {
     const generation = ++this.generation;
     this.socketOpen = false;
     this.pairingCodeRequested = false;
+    this.pendingNotificationsReceived = false;
     this.mapper.resetForNewConnection();
     this.setState('connecting');
     this.version ??= await resolveWaWebVersion(this.fetchVersion, this.options.logger);
     if (!this.running || generation !== this.generation) return;
     let socket: BaileysSocket;
     try {
-      this.auth = useSqliteAuthState(this.options.db, this.options.logger);
-      socket = this.makeSocket(this.socketConfig(this.auth, this.version));
+      const auth = useSqliteAuthState(this.options.db, this.options.logger);
+      this.auth = auth;
+      this.forgetUnfinishedPairing(auth);
+      this.watchLidMappings(generation, auth);
+      socket = this.makeSocket(this.socketConfig(auth, this.version));
     } catch (error) {
       this.handleClose(generation, error);
       return;
@@ -197,7 +243,7 @@ export class BaileysAccount implements WhatsAppAccount {
     return {
       auth: { creds: auth.state.creds, keys: makeCacheableSignalKeyStore(auth.state.keys, this.baileysLogger) },
       version,
-      browser: BROWSER,
+      browser: this.phoneNumber === undefined ? QR_BROWSER : PAIRING_CODE_BROWSER,
       logger: this.baileysLogger,
       ...(this.options.webSocketUrl === undefined ? {} : { waWebSocketUrl: this.options.webSocketUrl }),
       connectTimeoutMs: CONNECT_TIMEOUT_MS,
@@ -225,7 +271,13 @@ export class BaileysAccount implements WhatsAppAccount {
   private async handleConnectionUpdate(generation: number, socket: BaileysSocket, update: Partial<ConnectionState>): Promise<void> {
     if (update.qr !== undefined && update.qr !== '') await this.handleQr(generation, socket, update.qr);
     if (update.connection === 'open') this.handleOpen(generation, socket);
-    if (update.receivedPendingNotifications === true && this.socketOpen) this.announceOpen(generation);
+    if (update.receivedPendingNotifications === true && generation === this.generation) {
+      // rc14 lib/Socket/socket.js: `CB:success` awaits pre-key upload, the passive IQ and a key
+      // digest before it emits 'open', while `CB:ib,,offline` may be handled in between: the
+      // "pending notifications received" can come first. It is kept, not lost.
+      this.pendingNotificationsReceived = true;
+      if (this.socketOpen) this.announceOpen(generation, socket);
+    }
     if (update.connection === 'close') this.handleClose(generation, update.lastDisconnect?.error);
   }
 
@@ -263,24 +315,34 @@ export class BaileysAccount implements WhatsAppAccount {
     this.socketOpen = true;
     this.failures = 0;
     this.loggedOutInARow = 0;
+    this.expiredPairingRounds = 0;
     if (this.pairingShown) {
       this.pairingShown = false;
       this.emit({ type: 'pairing' });
     }
     const me = socket.authState.creds.me?.id;
+    this.emitStoredLidMappings(this.auth?.readLidMappings() ?? []);
+    if (this.pendingNotificationsReceived) {
+      this.options.logger.info({ account: me === undefined ? undefined : maskJid(me) }, 'connected to WhatsApp');
+      this.announceOpen(generation, socket);
+      return;
+    }
     this.options.logger.info({ account: me === undefined ? undefined : maskJid(me) }, 'connected to WhatsApp; waiting for the messages that arrived while offline');
     this.cancelPendingWait?.();
     this.cancelPendingWait = this.options.clock.setTimer(() => {
       this.options.logger.warn('WhatsApp did not finish replaying pending notifications in time; continuing anyway');
-      this.announceOpen(generation);
+      this.announceOpen(generation, socket);
     }, PENDING_NOTIFICATIONS_TIMEOUT_MS);
   }
 
-  private announceOpen(generation: number): void {
+  private announceOpen(generation: number, socket: BaileysSocket): void {
     if (generation !== this.generation || this.state === 'open') return;
     this.cancelPendingWait?.();
     this.cancelPendingWait = undefined;
     this.setState('open');
+    if ((socket.authState.creds.accountSyncCounter ?? 0) > 0) {
+      for (const event of this.mapper.historyFromEarlierConnection()) this.emit(event);
+    }
   }
 
   private handleClose(generation: number, error: unknown): void {
@@ -302,6 +364,10 @@ export class BaileysAccount implements WhatsAppAccount {
       void this.connect();
       return;
     }
+    if (action.kind === 'pairing-expired') {
+      this.handlePairingExpired(action.detail);
+      return;
+    }
     if (action.kind === 'logged-out') {
       this.loggedOutInARow++;
       this.auth?.clear();
@@ -315,11 +381,11 @@ export class BaileysAccount implements WhatsAppAccount {
     }
     // Look the WhatsApp Web version up again before the next attempt: it may have moved on.
     if (action.staleVersion === true) this.version = undefined;
-    if (action.pace !== 'soon') this.failures++;
-    const delayMs = reconnectDelayMs(action.pace, this.failures, this.options.random);
+    this.failures++;
+    const delayMs = Math.max(reconnectDelayMs(action.pace, this.failures, this.options.random), action.waitAtLeastMs ?? 0);
     const retryAt = clock.now() + delayMs;
     const detail = `${action.detail}; retrying at ${formatClockTime(retryAt)}`;
-    if (action.pace === 'soon') logger.info(detail);
+    if (action.pace === 'banned') logger.error({ failures: this.failures }, detail);
     else logger.warn({ failures: this.failures }, detail);
     this.setState('closed', detail, retryAt);
     this.scheduleReconnect(delayMs, detail);
@@ -358,10 +424,83 @@ export class BaileysAccount implements WhatsAppAccount {
     return bare(me?.id) === jid || bare(me?.lid) === jid;
   }
 
-  /** WhatsApp Web sends a contact's privacy token with picture queries; Baileys 7 does too. */
+  /**
+   * WhatsApp Web sends a contact's privacy token with picture queries, as Baileys 7 does (rc14
+   * lib/Socket/chats.js `profilePictureUrl`): only while AB prop 9666 allows it, never for our own
+   * JID ("including tctoken for own JID causes the server to never respond", same place), and
+   * never for a JID whose last query with a token went unanswered.
+   */
   private async privacyToken(socket: BaileysSocket, jid: string): Promise<BinaryNode[] | undefined> {
-    const lidMapping = socket.signalRepository?.lidMapping;
-    if (lidMapping === undefined) return undefined;
-    return buildTcTokenFromJid({ authState: socket.authState, jid, getLIDForPN: (pn) => lidMapping.getLIDForPN(pn) });
+    if (socket.serverProps?.profilePicPrivacyToken === false) return undefined;
+    if (this.isSelf(socket, jid) || this.tokenlessJids.has(jid)) return undefined;
+    return storedPrivacyToken(socket.authState.keys, jid, this.options.clock.now());
+  }
+
+  /**
+   * A query with a token that times out is asked without the token next time. Why: the server
+   * does not refuse a token it will not honour, it stays silent (rc14 chats.js comment above;
+   * Baileys issues #2498 and #2550: picture IQs with a tctoken never answered, answered again
+   * without it). A silent query costs a whole timeout and a retry each time; one tokenless try
+   * settles it. A `hidden` answer without the token puts the token back for the try after.
+   */
+  private notePrivacyTokenOutcome(jid: string, sentToken: boolean, outcome: PictureQueryOutcome): void {
+    if (sentToken && outcome.kind === 'transient' && outcome.cause === 'timeout') {
+      this.tokenlessJids.add(jid);
+      this.options.logger.info({ jid: maskJid(jid) }, 'a picture query with a privacy token went unanswered; the next one goes without it');
+    } else if (!sentToken && outcome.kind === 'hidden') {
+      this.tokenlessJids.delete(jid);
+    }
+  }
+
+  // --- pairing --------------------------------------------------------------------------------
+
+  /**
+   * Baileys' requestPairingCode stores the phone number as `creds.me` before anything is linked
+   * (rc14 lib/Socket/socket.js), and the next socket then sends a login instead of a registration
+   * (`creds.me` decides, socket.js `validateConnection`), which WhatsApp answers with 401: an
+   * expired code looked like a logout. While nothing is registered, `me` is forgotten instead.
+   */
+  private forgetUnfinishedPairing(auth: SqliteAuthState): void {
+    const creds = auth.state.creds;
+    if (creds.registered || creds.me === undefined) return;
+    creds.me = undefined;
+    creds.pairingCode = undefined;
+    auth.saveCreds();
+  }
+
+  private handlePairingExpired(detail: string): void {
+    const { logger } = this.options;
+    this.expiredPairingRounds++;
+    this.pairingShown = false;
+    this.emit({ type: 'pairing' });
+    if (this.expiredPairingRounds >= MAX_PAIRING_ROUNDS) {
+      const stopped =
+        `${detail}; pairing stopped after ${this.expiredPairingRounds} unused rounds. ` +
+        'Restart the worker (the app) to pair again, and have the phone ready: WhatsApp → Settings → Linked devices → Link a device';
+      logger.warn(stopped);
+      this.setState('pairing-stopped', stopped);
+      return;
+    }
+    const delayMs = PAIRING_ROUND_BASE_DELAY_MS * PAIRING_ROUND_BACKOFF_FACTOR ** (this.expiredPairingRounds - 1);
+    const retryAt = this.options.clock.now() + delayMs;
+    const next = `${detail}; a new one at ${formatClockTime(retryAt)} (round ${this.expiredPairingRounds + 1} of ${MAX_PAIRING_ROUNDS})`;
+    logger.info(next);
+    this.setState('closed', next, retryAt);
+    this.scheduleReconnect(delayMs, next);
+  }
+
+  // --- LID ↔ phone-number pairs ---------------------------------------------------------------
+
+  /** Pairs Baileys stores while this socket runs (history syncs, messages, USync answers). */
+  private watchLidMappings(generation: number, auth: SqliteAuthState): void {
+    this.stopLidMappingWatch?.();
+    this.stopLidMappingWatch = auth.onLidMappingsStored((mappings) => {
+      if (generation === this.generation) this.emitStoredLidMappings(mappings);
+    });
+  }
+
+  private emitStoredLidMappings(mappings: readonly StoredLidMapping[]): void {
+    const contacts = this.mapper.storedMappingContacts(mappings);
+    if (contacts.length > 0) this.emit({ type: 'contacts', contacts });
   }
 }

@@ -47,8 +47,31 @@ export class AuthStateCorruptError extends Error {
   override readonly name = 'AuthStateCorruptError';
 }
 
+/** One LID ↔ phone-number pair as LIDMappingStore stores it: the user parts, without servers. */
+export interface StoredLidMapping {
+  readonly phoneNumberUser: string;
+  readonly lidUser: string;
+}
+
+// rc14 lib/Signal/lid-mapping.js `storeLIDPNMappings` writes each pair twice under 'lid-mapping':
+// `<pnUser>` → `<lidUser>` and `<lidUser>_reverse` → `<pnUser>`. The forward rows name every pair once.
+const LID_MAPPING_TYPE = 'lid-mapping';
+const REVERSE_SUFFIX = '_reverse';
+
+function forwardMapping(id: string, value: unknown): StoredLidMapping | undefined {
+  if (id.endsWith(REVERSE_SUFFIX) || typeof value !== 'string' || value === '' || id === '') return undefined;
+  return { phoneNumberUser: id, lidUser: value };
+}
+
 export interface SqliteAuthState {
   readonly state: AuthenticationState;
+  /** Every LID ↔ phone-number pair Baileys has stored so far. */
+  readLidMappings: () => StoredLidMapping[];
+  /**
+   * Calls `listener` after each committed key write that stored new pairs: Baileys learns them from
+   * history syncs, messages and USync answers and keeps them only in these rows. Returns the unsubscribe.
+   */
+  onLidMappingsStored: (listener: (mappings: readonly StoredLidMapping[]) => void) => () => void;
   /** Writes the current credentials; call it on every `creds.update`. */
   saveCreds: () => void;
   /** Wipes the whole session (credentials and keys) and starts `state.creds` afresh: after a logout. */
@@ -114,9 +137,13 @@ export function useSqliteAuthState(db: SqliteDatabase, logger: Logger): SqliteAu
     return decode(CREDS_TYPE, CREDS_ID, row.value) as AuthenticationCreds;
   }
 
+  const selectLidMappings = db.prepare<[string], { id: string; value: string }>('SELECT id, value FROM auth_state WHERE type = ?');
+  const lidMappingListeners = new Set<(mappings: readonly StoredLidMapping[]) => void>();
+
   const writeMany = db.transaction((data: SignalDataSet) => {
     let written = 0;
     let deleted = 0;
+    const mappings: StoredLidMapping[] = [];
     for (const [type, entries] of Object.entries(data)) {
       if (entries === undefined || entries === null) continue;
       noteType(type);
@@ -126,11 +153,27 @@ export function useSqliteAuthState(db: SqliteDatabase, logger: Logger): SqliteAu
         } else {
           upsert.run(type, id, encode(value));
           written++;
+          if (type === LID_MAPPING_TYPE) {
+            const mapping = forwardMapping(id, value);
+            if (mapping !== undefined) mappings.push(mapping);
+          }
         }
       }
     }
-    return { written, deleted };
+    return { written, deleted, mappings };
   });
+
+  function announceLidMappings(mappings: readonly StoredLidMapping[]): void {
+    if (mappings.length === 0) return;
+    for (const listener of [...lidMappingListeners]) {
+      try {
+        listener(mappings);
+      } catch (error) {
+        // A listener's failure must not fail Baileys' key write, which is already committed.
+        logger.error({ err: error }, 'a LID mapping listener failed');
+      }
+    }
+  }
 
   const keys: SignalKeyStore = {
     get<T extends keyof SignalDataTypeMap>(type: T, ids: string[]): { [id: string]: SignalDataTypeMap[T] } {
@@ -146,8 +189,9 @@ export function useSqliteAuthState(db: SqliteDatabase, logger: Logger): SqliteAu
       return result;
     },
     set(data: SignalDataSet): void {
-      const { written, deleted } = writeMany(data);
+      const { written, deleted, mappings } = writeMany(data);
       logger.trace({ written, deleted }, 'stored signal keys');
+      announceLidMappings(mappings);
     },
     clear(): void {
       // Keeps the credentials: Baileys clears keys alone when it resets its signal store.
@@ -159,6 +203,18 @@ export function useSqliteAuthState(db: SqliteDatabase, logger: Logger): SqliteAu
 
   return {
     state,
+    readLidMappings() {
+      const mappings: StoredLidMapping[] = [];
+      for (const row of selectLidMappings.all(LID_MAPPING_TYPE)) {
+        const mapping = forwardMapping(row.id, decode(LID_MAPPING_TYPE, row.id, row.value));
+        if (mapping !== undefined) mappings.push(mapping);
+      }
+      return mappings;
+    },
+    onLidMappingsStored(listener) {
+      lidMappingListeners.add(listener);
+      return () => lidMappingListeners.delete(listener);
+    },
     saveCreds() {
       upsert.run(CREDS_TYPE, CREDS_ID, encode(state.creds));
     },

@@ -13,25 +13,35 @@ export type DisconnectAction =
   | { readonly kind: 'restart'; readonly detail: string }
   /** The phone removed this device: wipe the session and pair again. */
   | { readonly kind: 'logged-out'; readonly detail: string }
-  /** Anything else: reconnect later. `pace` says how long to wait. */
-  | { readonly kind: 'retry'; readonly detail: string; readonly pace: RetryPace; readonly staleVersion?: true };
+  /**
+   * The QR codes (or the pairing code) of this connection expired unused: not a logout, the
+   * session stays; the account counts pairing rounds and stops after a few.
+   */
+  | { readonly kind: 'pairing-expired'; readonly detail: string }
+  /**
+   * Anything else: reconnect later. `pace` says how long to wait; `waitAtLeastMs` is a wait
+   * WhatsApp named itself (a temporary ban's `expire`).
+   */
+  | { readonly kind: 'retry'; readonly detail: string; readonly pace: RetryPace; readonly staleVersion?: true; readonly waitAtLeastMs?: number };
 
 /**
- * `backoff`: exponential from RECONNECT_BASE_DELAY_MS; `soon`: a fixed short wait that does not
- * count as a failure (an unscanned QR expired); `slow`: a long wait, because retrying fast would
- * make things worse (another client holds the session, WhatsApp refused this client).
+ * `backoff`: exponential from RECONNECT_BASE_DELAY_MS; `slow`: a long wait, because retrying fast
+ * would make things worse (another client holds the session, WhatsApp refused this client);
+ * `banned`: hours, growing, for an account WhatsApp banned or locked.
  */
-export type RetryPace = 'backoff' | 'soon' | 'slow';
+export type RetryPace = 'backoff' | 'slow' | 'banned';
 
 // First reconnect after a drop: long enough not to hammer a flapping network, short enough that
 // a blip costs little.
 export const RECONNECT_BASE_DELAY_MS = 2_000;
 // The longest wait between attempts while offline: a restored network is noticed within minutes.
 export const RECONNECT_MAX_DELAY_MS = 5 * 60_000;
-// After an expired QR code a new one is wanted quickly; a little wait avoids a tight loop.
-export const RECONNECT_SOON_DELAY_MS = 1_000;
 // Another client using the same session or a refused client version: retrying fast only fights it.
 export const RECONNECT_SLOW_DELAY_MS = 10 * 60_000;
+// A banned or locked account (402, 403, 406 on connect): the user must act on the phone, and a
+// client that keeps knocking only looks worse. Doubles per attempt up to the cap.
+export const RECONNECT_BANNED_BASE_DELAY_MS = 6 * 60 * 60_000;
+export const RECONNECT_BANNED_MAX_DELAY_MS = 24 * 60 * 60_000;
 // ± this share of each delay, so many workers do not reconnect in step after an outage.
 export const RECONNECT_JITTER_RATIO = 0.2;
 
@@ -47,14 +57,33 @@ function statusCodeOf(error: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
+const NODE_ERROR_CODE = /^E[A-Z]+/;
+
 function networkCause(error: unknown): string | undefined {
   const data = (error as BoomLike | undefined)?.data as { code?: unknown; message?: unknown } | undefined;
-  if (data !== undefined && data !== null && typeof data === 'object' && typeof data.code === 'string') {
+  // A <failure> node's attributes ride in `data` too, and a temporary ban's carry a numeric `code`.
+  if (data !== undefined && data !== null && typeof data === 'object' && typeof data.code === 'string' && NODE_ERROR_CODE.test(data.code)) {
     return typeof data.message === 'string' ? data.message : data.code;
   }
   const code = (error as { code?: unknown } | undefined)?.code;
-  if (typeof code === 'string' && /^E[A-Z]+/.test(code)) return (error as Error).message;
+  if (typeof code === 'string' && NODE_ERROR_CODE.test(code)) return (error as Error).message;
   return undefined;
+}
+
+// whatsmeow types/events/events.go (commit 33cfac51) ConnectFailureReason: 402 TempBanned (its
+// <failure> carries `expire` in seconds, read in connectionevents.go), 403 MainDeviceGone ("now
+// called LOCKED in the whatsapp web code"), 406 UnknownLogout ("now called BANNED"). Baileys rc14
+// lib/Socket/socket.js ends the socket on `CB:failure` with Boom('Connection Failure',
+// { statusCode: reason, data: node.attrs }).
+const CONNECT_FAILURE_TEMP_BANNED = 402;
+const CONNECT_FAILURE_LOCKED = 403;
+const CONNECT_FAILURE_BANNED = 406;
+const MS_PER_SECOND = 1000;
+
+function banExpiryMs(error: unknown): number | undefined {
+  const expire = ((error as BoomLike | undefined)?.data as { expire?: unknown } | undefined)?.expire;
+  const seconds = typeof expire === 'string' ? Number(expire) : typeof expire === 'number' ? expire : Number.NaN;
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * MS_PER_SECOND : undefined;
 }
 
 function messageOf(error: unknown): string {
@@ -82,13 +111,27 @@ export function classifyDisconnect(error: unknown): DisconnectAction {
         staleVersion: true,
         detail: 'WhatsApp refused this client version (405 Connection Failure); a newer worker release may be needed',
       };
-    case DisconnectReason.forbidden:
-      return { kind: 'retry', pace: 'slow', detail: 'WhatsApp refused this device (403 forbidden); the account may be restricted' };
+    case CONNECT_FAILURE_TEMP_BANNED: {
+      const waitAtLeastMs = banExpiryMs(error);
+      return {
+        kind: 'retry',
+        pace: 'banned',
+        ...(waitAtLeastMs === undefined ? {} : { waitAtLeastMs }),
+        detail: 'WhatsApp has temporarily banned this account (402); check WhatsApp on the phone',
+      };
+    }
+    case CONNECT_FAILURE_LOCKED:
+      return { kind: 'retry', pace: 'banned', detail: 'WhatsApp locked this account or its phone was logged out (403); check WhatsApp on the phone, then restart the worker' };
+    case CONNECT_FAILURE_BANNED:
+      return { kind: 'retry', pace: 'banned', detail: 'WhatsApp banned this account or logged it out for an unknown reason (406); check WhatsApp on the phone, then restart the worker' };
     case DisconnectReason.multideviceMismatch:
       return { kind: 'retry', pace: 'slow', detail: 'WhatsApp says this account cannot use linked devices (411)' };
     case DisconnectReason.timedOut:
+      // rc14 lib/Socket/socket.js `genPairQR`: after the last ref of the pair-device stanza (60 s for
+      // the first, 20 s for each next one: ~2.7 min) the socket ends with this 408. A pairing
+      // code lives on the same refs and ends the same way.
       if (message.includes('QR refs attempts ended')) {
-        return { kind: 'retry', pace: 'soon', detail: 'the QR code expired before it was scanned; showing a new one' };
+        return { kind: 'pairing-expired', detail: 'the pairing QR code or code expired before it was used' };
       }
       return { kind: 'retry', pace: 'backoff', detail: `lost the connection to WhatsApp (${message}, 408)` };
     case DisconnectReason.connectionClosed:
@@ -105,8 +148,8 @@ export function classifyDisconnect(error: unknown): DisconnectAction {
 /** How long to wait before attempt number `failures` (1 for the first retry), with jitter. */
 export function reconnectDelayMs(pace: RetryPace, failures: number, random: Random): number {
   let base: number;
-  if (pace === 'soon') base = RECONNECT_SOON_DELAY_MS;
-  else if (pace === 'slow') base = RECONNECT_SLOW_DELAY_MS;
+  if (pace === 'slow') base = RECONNECT_SLOW_DELAY_MS;
+  else if (pace === 'banned') base = Math.min(RECONNECT_BANNED_MAX_DELAY_MS, RECONNECT_BANNED_BASE_DELAY_MS * 2 ** Math.max(0, failures - 1));
   else base = Math.min(RECONNECT_MAX_DELAY_MS, RECONNECT_BASE_DELAY_MS * 2 ** Math.max(0, failures - 1));
   const jitter = 1 + RECONNECT_JITTER_RATIO * (2 * random() - 1);
   return Math.round(base * jitter);

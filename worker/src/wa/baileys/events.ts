@@ -2,14 +2,25 @@
 // Pure apart from a little per-connection memory (which history syncs were already reported).
 //
 // Identity: Baileys 7 names a person by a phone-number JID (`…@s.whatsapp.net`) or a LID
-// (`…@lid`), and tells us the other one through a contact's `lid`/`phoneNumber` fields, a history
-// sync's `lidPnMappings`, a chat's `pnJid`/`lidJid`, or a `lid-mapping.update` event. Every such
-// pair becomes a ContactInfo with `alternateJid`, so the store can keep one row per person.
+// (`…@lid`), and tells us the other one through a contact's `lid`/`phoneNumber` fields, a chat's
+// `pnJid`/`lidJid`, a `lid-mapping.update` event, or its own `lid-mapping` key rows (see
+// `storedMappingContacts`). A history sync's `lidPnMappings` never reaches us: Baileys stores them
+// (rc14 lib/Utils/process-message.js, `storeLIDPNMappings` before emitting) and its event buffer
+// rebuilds `messaging-history.set` without them (rc14 lib/Utils/event-buffer.js `append` and
+// `consolidateEvents` copy chats, contacts, messages, syncType, progress, isLatest … only).
+// Every pair becomes a ContactInfo with `alternateJid`, so the store can keep one row per person.
+//
+// History synced: rc14 lib/Socket/chats.js emits `messaging-history.status` 'complete' when the
+// history notification arrives (INITIAL_BOOTSTRAP at once, RECENT at progress 100) and 'paused'
+// 120 s after the last RECENT chunk, but it is not a bufferable event, while the history itself
+// (`messaging-history.set`, bufferable) is downloaded afterwards and flushed after the app-state
+// sync. So a completion counts only once a history set has really arrived on this connection.
 
 import { proto, toNumber, WAMessageStubType, type BaileysEventMap, type Chat, type Contact, type GroupMetadata, type LIDMapping, type WAMessage } from '@whiskeysockets/baileys';
 import type { Logger } from 'pino';
 import { parseJid, type SubjectKind } from '../../jid.js';
 import type { AccountEvent, ChatInfo, ContactInfo } from '../account.js';
+import type { StoredLidMapping } from './auth-state.js';
 import { maskJid } from './redact.js';
 
 export type BaileysEventBatch = Partial<BaileysEventMap>;
@@ -35,13 +46,37 @@ function nonEmpty(text: string | null | undefined): string | undefined {
 }
 
 export class BaileysEventMapper {
-  private readonly reportedSyncs = new Set<number>();
+  private historyArrived = false;
+  private completionSeen = false;
+  private syncReported = false;
 
   constructor(private readonly logger: Logger) {}
 
-  /** A new socket: its history syncs may be reported again. */
+  /** A new socket: its history sync may be reported again. */
   resetForNewConnection(): void {
-    this.reportedSyncs.clear();
+    this.historyArrived = false;
+    this.completionSeen = false;
+    this.syncReported = false;
+  }
+
+  /**
+   * The history arrived on an earlier connection: rc14 lib/Socket/chats.js skips the history wait
+   * when `creds.accountSyncCounter > 0` ("the server does not push history sync notifications").
+   */
+  historyFromEarlierConnection(): AccountEvent[] {
+    if (this.syncReported) return [];
+    this.syncReported = true;
+    return [{ type: 'history-synced' }];
+  }
+
+  /** Baileys' stored LID ↔ phone-number pairs as contacts with their alternate identity. */
+  storedMappingContacts(mappings: readonly StoredLidMapping[]): ContactInfo[] {
+    const contacts: ContactInfo[] = [];
+    for (const mapping of mappings) {
+      const info = this.mappingInfo({ pn: `${mapping.phoneNumberUser}@s.whatsapp.net`, lid: `${mapping.lidUser}@lid` });
+      if (info !== undefined) contacts.push(info);
+    }
+    return contacts;
   }
 
   map(batch: BaileysEventBatch): AccountEvent[] {
@@ -75,19 +110,21 @@ export class BaileysEventMapper {
         addContact(this.contactInfo(contact));
         notePicture(contact);
       }
-      for (const mapping of history.lidPnMappings ?? []) addContact(this.mappingInfo(mapping));
       for (const chat of history.chats) {
         addChat(this.chatInfo(chat));
         addContact(this.chatAlternate(chat));
       }
       const syncType = history.syncType;
-      if (syncType === proto.HistorySync.HistorySyncType.RECENT && history.progress === HISTORY_COMPLETE_PERCENT) {
-        historySynced = this.markSynced(syncType) || historySynced;
-      }
+      if (syncType !== null && syncType !== undefined && syncType !== proto.HistorySync.HistorySyncType.ON_DEMAND) this.historyArrived = true;
+      if (syncType === proto.HistorySync.HistorySyncType.RECENT && history.progress === HISTORY_COMPLETE_PERCENT) this.completionSeen = true;
     }
     const status = batch['messaging-history.status'];
-    if (status !== undefined && (status.status === 'complete' || status.status === 'paused')) {
-      historySynced = this.markSynced(status.syncType) || historySynced;
+    if (status !== undefined && (status.status === 'complete' || status.status === 'paused') && REPORTED_SYNC_TYPES.has(status.syncType ?? -1)) {
+      this.completionSeen = true;
+    }
+    if (this.historyArrived && this.completionSeen && !this.syncReported) {
+      this.syncReported = true;
+      historySynced = true;
     }
     for (const contact of batch['contacts.upsert'] ?? []) {
       addContact(this.contactInfo(contact));
@@ -110,7 +147,7 @@ export class BaileysEventMapper {
     }
     for (const group of batch['groups.upsert'] ?? []) addChat(this.groupInfo(group));
     for (const update of batch['groups.update'] ?? []) {
-      if (nonEmpty(update.subject) === undefined) continue;
+      if (nonEmpty(update.subject) === undefined && update.isCommunity !== true) continue;
       addChat(this.groupInfo(update));
     }
     for (const message of batch['messages.upsert']?.messages ?? []) {
@@ -124,13 +161,6 @@ export class BaileysEventMapper {
     for (const [jid, removed] of pictures) events.push({ type: 'picture-changed', jid, removed });
     if (historySynced) events.push({ type: 'history-synced' });
     return events;
-  }
-
-  private markSynced(syncType: number | null | undefined): boolean {
-    if (syncType === null || syncType === undefined || !REPORTED_SYNC_TYPES.has(syncType)) return false;
-    if (this.reportedSyncs.has(syncType)) return false;
-    this.reportedSyncs.add(syncType);
-    return true;
   }
 
   private subject(raw: string | null | undefined, source: string): Subject | undefined {
@@ -193,13 +223,19 @@ export class BaileysEventMapper {
       kind: subject.kind,
       name: nonEmpty(chat.name) ?? nonEmpty(chat.displayName),
       lastActivityAt: lastActivity(chat),
+      // A history sync's Conversation says whether the group is a community's parent
+      // (`isParentGroup`, WAProto HistorySync Conversation field 35; whatsmeow reads the same field).
+      community: subject.kind === 'group' && chat.isParentGroup === true ? true : undefined,
     });
   }
 
   private groupInfo(group: Partial<GroupMetadata>): ChatInfo | undefined {
     const subject = this.subject(group.id, 'group');
     if (subject === undefined || subject.kind !== 'group') return undefined;
-    return compact<ChatInfo>({ jid: subject.jid, kind: 'group', name: nonEmpty(group.subject) });
+    // rc14 lib/Socket/groups.js `extractGroupMetadata`: `isCommunity` is a `<parent>` child of the
+    // group node; it arrives with `groups.upsert` (a group-create notification) and the
+    // `groups.update` Baileys emits after its own fetch of all groups. No IQ of ours is needed.
+    return compact<ChatInfo>({ jid: subject.jid, kind: 'group', name: nonEmpty(group.subject), community: group.isCommunity === true ? true : undefined });
   }
 
   private groupIconChange(message: WAMessage): { jid: string; removed: boolean } | undefined {
