@@ -20,7 +20,8 @@ import { openDatabase, type SqliteDatabase } from '../src/store/database.js';
 import type { AccountEvent } from '../src/wa/account.js';
 import { BaileysAccount, BaileysAccountConfigError, type BaileysAccountOptions, type BaileysSocket } from '../src/wa/baileys/account.js';
 import { useSqliteAuthState } from '../src/wa/baileys/auth-state.js';
-import { formatClockTime, RECONNECT_BASE_DELAY_MS, RECONNECT_JITTER_RATIO, RECONNECT_SLOW_DELAY_MS } from '../src/wa/baileys/disconnect.js';
+import { MAX_PAIRING_ROUNDS, PAIRING_CODE_BROWSER, PAIRING_ROUND_BACKOFF_FACTOR, PAIRING_ROUND_BASE_DELAY_MS, QR_BROWSER } from '../src/wa/baileys/account.js';
+import { formatClockTime, RECONNECT_BANNED_BASE_DELAY_MS, RECONNECT_BASE_DELAY_MS, RECONNECT_JITTER_RATIO, RECONNECT_SLOW_DELAY_MS } from '../src/wa/baileys/disconnect.js';
 import { PINNED_WA_WEB_VERSION } from '../src/wa/baileys/version.js';
 
 const silent = pino({ level: 'silent' });
@@ -351,6 +352,239 @@ test(
     const group = await h.account.queryPicture('120363025246125486@g.us', undefined, 5_000);
     assert.is(group.kind, 'picture');
     assert.is((socket.queries[1]!.node.content as BinaryNode[])[0]!.content, undefined, 'groups carry no token');
+  }),
+);
+
+function qrExpired(): Boom {
+  // rc14 lib/Socket/socket.js genPairQR, once the pair-device refs are used up.
+  return new Boom('QR refs attempts ended', { statusCode: DisconnectReason.timedOut });
+}
+
+function tokenAnswer(): (node: BinaryNode) => Promise<unknown> {
+  return async () => ({ tag: 'iq', attrs: { type: 'result' }, content: [{ tag: 'picture', attrs: { id: '42', url: 'https://pps.whatsapp.net/p.jpg' } }] });
+}
+
+async function storeTokenAndMapping(socket: FakeSocket, clock: FakeClock): Promise<void> {
+  await socket.config.auth.keys.set({
+    tctoken: { [LID]: { token: Buffer.from('tc'), timestamp: String(Math.floor(clock.now() / 1000)) } },
+    'lid-mapping': { '491701234567': '123456789012345', '123456789012345_reverse': '491701234567' },
+  });
+}
+
+function sentToken(socket: FakeSocket, index: number): boolean {
+  const picture = (socket.queries[index]!.node.content as BinaryNode[])[0]!;
+  return Array.isArray(picture.content) && picture.content.some((child) => child.tag === 'tctoken');
+}
+
+test(
+  'pending notifications received before open are kept: open is announced with open, no 60 s wait',
+  withAccount({}, async (h) => {
+    await h.account.start();
+    h.socket().update({ receivedPendingNotifications: true });
+    await settle();
+    assert.not.ok(h.connections().some((event) => (event as { state: string }).state === 'open'), 'not open before the socket is');
+    h.socket().update({ connection: 'open' });
+    await settle();
+    assert.equal(h.connections().at(-1), { type: 'connection', state: 'open' });
+    assert.is(h.clock.nextTimerAt(), undefined, 'no fallback timer left running');
+  }),
+);
+
+test(
+  'an expired QR round is not a logout: the session stays, a new round follows after a growing wait, then pairing stops',
+  withAccount({}, async (h) => {
+    await h.account.start();
+    await h.socket().config.auth.keys.set({ 'pre-key': { '1': { public: Buffer.from('p'), private: Buffer.from('q') } } });
+    h.socket().ev.emit('creds.update', { nextPreKeyId: 2 });
+    await settle();
+    const noise = Buffer.from(h.socket().config.auth.creds.noiseKey.public);
+    for (let round = 1; round < MAX_PAIRING_ROUNDS; round++) {
+      h.socket().update({ qr: `qr-${round}` });
+      await settle();
+      h.socket().end(qrExpired());
+      await settle();
+      const closed = h.connections().at(-1) as Extract<AccountEvent, { type: 'connection' }>;
+      assert.is(closed.state, 'closed');
+      const delay = PAIRING_ROUND_BASE_DELAY_MS * PAIRING_ROUND_BACKOFF_FACTOR ** (round - 1);
+      assert.is(closed.retryAt! - h.clock.now(), delay, `round ${round}`);
+      assert.match(closed.detail ?? '', `round ${round + 1} of ${MAX_PAIRING_ROUNDS}`);
+      assert.equal(h.events.at(-2), { type: 'pairing' }, 'the dead QR is withdrawn');
+      h.clock.advance(delay);
+      await settle();
+      assert.is(h.sockets.length, round + 1);
+    }
+    assert.not.ok(h.connections().some((event) => (event as { state: string }).state === 'logged-out'));
+    assert.ok(Buffer.from(h.socket().config.auth.creds.noiseKey.public).equals(noise), 'the same credentials: nothing was wiped');
+    assert.is(Object.keys(await useSqliteAuthState(h.db, silent).state.keys.get('pre-key', ['1'])).length, 1, 'keys kept');
+    h.socket().end(qrExpired());
+    await settle();
+    const stopped = h.connections().at(-1) as Extract<AccountEvent, { type: 'connection' }>;
+    assert.is(stopped.state, 'pairing-stopped');
+    assert.match(stopped.detail ?? '', 'Restart the worker');
+    h.clock.advance(24 * 60 * 60_000);
+    await settle();
+    assert.is(h.sockets.length, MAX_PAIRING_ROUNDS, 'no further pairing round until the user restarts');
+  }),
+);
+
+test(
+  "an expired pairing code: Baileys' unregistered creds.me is forgotten so the next socket registers instead of logging in",
+  withAccount({ phoneNumber: '491701234567' }, async (h) => {
+    await h.account.start();
+    const first = h.socket();
+    first.update({ qr: 'ref' });
+    await settle();
+    // What requestPairingCode does to the creds (rc14 lib/Socket/socket.js).
+    first.ev.emit('creds.update', { me: { id: '491701234567@s.whatsapp.net', name: '~' }, pairingCode: 'ABCD1234' });
+    await settle();
+    first.end(qrExpired());
+    await settle();
+    h.clock.advance(PAIRING_ROUND_BASE_DELAY_MS);
+    await settle();
+    assert.is(h.sockets.length, 2);
+    assert.is(h.socket().config.auth.creds.me, undefined, 'a registration, not a login that WhatsApp answers with 401');
+    assert.is(h.socket().config.auth.creds.pairingCode, undefined);
+    assert.is(useSqliteAuthState(h.db, silent).state.creds.me, undefined, 'and so it is stored');
+    assert.equal(h.socket().config.browser, PAIRING_CODE_BROWSER, 'pairing codes keep a canonical browser (Baileys #2560)');
+  }),
+);
+
+test(
+  'the QR device name names the product',
+  withAccount({}, async (h) => {
+    await h.account.start();
+    assert.equal(h.socket().config.browser, QR_BROWSER);
+    assert.match(QR_BROWSER[0], 'Home Assistant');
+    assert.is(QR_BROWSER[1], 'Chrome', 'the platform type WhatsApp knows');
+  }),
+);
+
+test(
+  'a banned account (406 on connect) waits hours, not minutes, and says why',
+  withAccount({}, async (h) => {
+    await h.account.start();
+    h.socket().end(new Boom('Connection Failure', { statusCode: 406, data: { reason: '406' } }));
+    await settle();
+    const closed = h.connections().at(-1) as Extract<AccountEvent, { type: 'connection' }>;
+    assert.is(closed.state, 'closed');
+    assert.ok(closed.retryAt! - h.clock.now() >= RECONNECT_BANNED_BASE_DELAY_MS * (1 - RECONNECT_JITTER_RATIO));
+    assert.match(closed.detail ?? '', 'banned');
+    h.clock.advance(RECONNECT_SLOW_DELAY_MS * 2);
+    await settle();
+    assert.is(h.sockets.length, 1, 'no reconnect within minutes');
+  }),
+);
+
+test(
+  'a temporary ban (402) waits at least as long as WhatsApp names',
+  withAccount({}, async (h) => {
+    await h.account.start();
+    const twoDaysSeconds = 2 * 24 * 60 * 60;
+    h.socket().end(new Boom('Connection Failure', { statusCode: 402, data: { reason: '402', code: '101', expire: String(twoDaysSeconds) } }));
+    await settle();
+    const closed = h.connections().at(-1) as Extract<AccountEvent, { type: 'connection' }>;
+    assert.is(closed.retryAt! - h.clock.now(), twoDaysSeconds * 1000);
+  }),
+);
+
+test(
+  'the privacy token comes from stored rows only: an unknown mapping sends the query without one, and nothing else',
+  withAccount({}, async (h) => {
+    await h.account.start();
+    const socket = h.socket();
+    socket.update({ connection: 'open' });
+    await settle();
+    socket.answer = tokenAnswer();
+    await h.account.queryPicture(PN, undefined, 5_000);
+    assert.is(socket.queries.length, 1, 'exactly one IQ: no USync for the LID');
+    assert.is(sentToken(socket, 0), false);
+    await storeTokenAndMapping(socket, h.clock);
+    await h.account.queryPicture(PN, undefined, 5_000);
+    assert.is(sentToken(socket, 1), true);
+    h.clock.advance(4 * 7 * 24 * 60 * 60_000);
+    await h.account.queryPicture(PN, undefined, 5_000);
+    assert.is(sentToken(socket, 2), false, 'a token past its 4-week window is not sent');
+  }),
+);
+
+test(
+  "WhatsApp's AB prop 9666 off: no privacy token",
+  withAccount({}, async (h) => {
+    await h.account.start();
+    const socket = h.socket();
+    socket.update({ connection: 'open' });
+    await settle();
+    await storeTokenAndMapping(socket, h.clock);
+    socket.serverProps.profilePicPrivacyToken = false;
+    socket.answer = tokenAnswer();
+    await h.account.queryPicture(PN, undefined, 5_000);
+    assert.is(sentToken(socket, 0), false);
+  }),
+);
+
+test(
+  'a query with a token that times out goes without the token next time; a hidden answer brings the token back',
+  withAccount({}, async (h) => {
+    await h.account.start();
+    const socket = h.socket();
+    socket.update({ connection: 'open' });
+    await settle();
+    await storeTokenAndMapping(socket, h.clock);
+    socket.answer = async () => undefined;
+    const silentAnswer = await h.account.queryPicture(PN, undefined, 5_000);
+    assert.is(silentAnswer.kind === 'transient' && silentAnswer.cause, 'timeout');
+    assert.is(sentToken(socket, 0), true);
+    socket.answer = async () => ({ tag: 'iq', attrs: { type: 'error' }, content: [{ tag: 'error', attrs: { code: '401', text: 'not-authorized' } }] });
+    assert.is((await h.account.queryPicture(PN, undefined, 5_000)).kind, 'hidden');
+    assert.is(sentToken(socket, 1), false, 'the retry went without the token');
+    socket.answer = tokenAnswer();
+    await h.account.queryPicture(PN, undefined, 5_000);
+    assert.is(sentToken(socket, 2), true, 'after hidden the token is tried again');
+  }),
+);
+
+test(
+  'a community hint sends the w:g2 query',
+  withAccount({}, async (h) => {
+    await h.account.start();
+    const socket = h.socket();
+    socket.update({ connection: 'open' });
+    await settle();
+    socket.answer = async () => ({ tag: 'iq', attrs: { type: 'result' }, content: [{ tag: 'pictures', attrs: {}, content: [{ tag: 'picture', attrs: { id: '5', url: 'https://pps.whatsapp.net/c.jpg' } }] }] });
+    const outcome = await h.account.queryPicture('120363025246125486@g.us', undefined, 5_000, { community: true });
+    assert.equal(outcome, { kind: 'picture', pictureId: '5', url: 'https://pps.whatsapp.net/c.jpg' });
+    assert.is(socket.queries[0]!.node.attrs.xmlns, 'w:g2');
+  }),
+);
+
+test(
+  "LID pairs Baileys stores reach the core as contacts: the stored ones on open, new ones as they are written",
+  withAccount({}, async (h) => {
+    await useSqliteAuthState(h.db, silent).state.keys.set({ 'lid-mapping': { '4915112345678': '987654321098765', '987654321098765_reverse': '4915112345678' } });
+    await h.account.start();
+    const socket = h.socket();
+    socket.update({ connection: 'open' });
+    await settle();
+    assert.ok(
+      h.events.some((event) => event.type === 'contacts' && event.contacts.some((c) => c.jid === '4915112345678@s.whatsapp.net' && c.alternateJid === '987654321098765@lid')),
+      'stored pairs on open',
+    );
+    // What LIDMappingStore.storeLIDPNMappings writes after a history sync, through Baileys' key store.
+    await socket.config.auth.keys.set({ 'lid-mapping': { '491701234567': '123456789012345', '123456789012345_reverse': '491701234567' } });
+    await settle();
+    assert.equal(h.events.at(-1), { type: 'contacts', contacts: [{ jid: PN, alternateJid: LID }] });
+  }),
+);
+
+test(
+  'a reconnection whose history arrived earlier (accountSyncCounter > 0) reports history-synced once open',
+  withAccount({}, async (h) => {
+    await h.account.start();
+    h.socket().ev.emit('creds.update', { registered: true, me: { id: '491701234567:5@s.whatsapp.net' }, accountSyncCounter: 1 });
+    h.socket().update({ connection: 'open' });
+    h.socket().update({ receivedPendingNotifications: true });
+    await settle();
+    assert.is(h.events.filter((event) => event.type === 'history-synced').length, 1);
   }),
 );
 
