@@ -108,6 +108,18 @@ test('a LID and its phone number stay one contact; two rows joined by a mapping 
   });
 });
 
+test('a community flag is stored with its group and not lost to a later update without it', () => {
+  withDatabase((db) => {
+    const store = new SubjectStore(db);
+    const community = '120363000000000001@g.us';
+    store.upsertChats([{ jid: community, kind: 'group', name: 'Street', community: true }, { jid: '120363025246125486@g.us', kind: 'group' }], 1);
+    store.upsertChats([{ jid: community, kind: 'group', name: 'Street 2' }], 2);
+    assert.is(store.get(community)?.community, true);
+    assert.is(store.get(community)?.name, 'Street 2');
+    assert.is(store.get('120363025246125486@g.us')?.community, undefined);
+  });
+});
+
 test('picture hints for unknown JIDs are kept until the subject arrives', () => {
   withDatabase((db) => {
     const store = new SubjectStore(db);

@@ -25,6 +25,8 @@ export interface AvatarRecord {
   /** Consecutive `hidden` answers, for the 1 d → 14 d backoff. */
   readonly hiddenCount: number;
   readonly lastActivityAt?: number;
+  /** A community's parent group: its picture is asked for the community way. */
+  readonly community?: boolean;
 }
 
 /** Why a job is queued; the order of this list is the priority order, highest first. */

@@ -36,7 +36,7 @@ export async function checkPicture(
 ): Promise<Resolution> {
   const known = knownPictureId(record, job);
   querySent();
-  const outcome = await deps.account.queryPicture(record.jid, known, PICTURE_QUERY_TIMEOUT_MS);
+  const outcome = await deps.account.queryPicture(record.jid, known, PICTURE_QUERY_TIMEOUT_MS, record.community === true ? { community: true } : undefined);
   if (outcome.kind !== 'picture') return outcome;
   const download = await downloadPicture(outcome.url, deps.download, deps.logger);
   if (!download.ok) {

@@ -77,4 +77,9 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (type, id)
   ) STRICT;
   `,
+  // 2: communities. A community's parent group needs its own picture query (whatsmeow user.go
+  // GetProfilePictureInfo, IsCommunity); the flag arrives with history syncs and group metadata.
+  `
+  ALTER TABLE chats ADD COLUMN community INTEGER NOT NULL DEFAULT 0 CHECK (community IN (0, 1));
+  `,
 ];

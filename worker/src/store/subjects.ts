@@ -26,6 +26,8 @@ interface SubjectRow {
   picture_changed_at: number | null;
   next_check_at: number | null;
   hidden_count: number;
+  /** Only on `chats` (migration 2). */
+  community?: number;
 }
 
 function toRecord(row: SubjectRow, kind: SubjectKind): AvatarRecord {
@@ -44,6 +46,7 @@ function toRecord(row: SubjectRow, kind: SubjectKind): AvatarRecord {
     nextCheckAt: optional(row.next_check_at),
     hiddenCount: row.hidden_count,
     lastActivityAt: optional(row.last_activity_at),
+    ...(row.community === 1 ? { community: true } : {}),
   };
 }
 
@@ -79,10 +82,11 @@ export class SubjectStore {
           last_activity_at = MAX(COALESCE(last_activity_at, 0), COALESCE(excluded.last_activity_at, 0)),
           updated_at = excluded.updated_at`),
       upsertChat: db.prepare(`
-        INSERT INTO chats (jid, kind, name, last_activity_at, created_at, updated_at)
-        VALUES (@jid, @kind, @name, @activity, @now, @now)
+        INSERT INTO chats (jid, kind, name, last_activity_at, community, created_at, updated_at)
+        VALUES (@jid, @kind, @name, @activity, @community, @now, @now)
         ON CONFLICT (jid) DO UPDATE SET
           name = COALESCE(excluded.name, name),
+          community = MAX(community, excluded.community),
           last_activity_at = MAX(COALESCE(last_activity_at, 0), COALESCE(excluded.last_activity_at, 0)),
           updated_at = excluded.updated_at`),
       contact: db.prepare('SELECT * FROM contacts WHERE jid = ?'),
@@ -136,7 +140,7 @@ export class SubjectStore {
     return this.db.transaction(() =>
       chats.map((chat) => {
         const activity = chat.lastActivityAt ?? null;
-        this.statements.upsertChat.run({ jid: chat.jid, kind: chat.kind, name: chat.name ?? null, activity, now });
+        this.statements.upsertChat.run({ jid: chat.jid, kind: chat.kind, name: chat.name ?? null, activity, community: chat.kind === 'group' && chat.community === true ? 1 : 0, now });
         if (chat.kind === 'group') return chat.jid;
         const jid = this.resolve(chat.jid) ?? chat.jid;
         this.statements.touchContactActivity.run({ jid, activity, now });
