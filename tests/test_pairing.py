@@ -23,6 +23,7 @@ from custom_components.whatsapp.const import (
     ISSUE_PAIRING,
     ISSUE_PAIRING_CODE,
     ISSUE_PAIRING_QR,
+    ISSUE_PAIRING_STOPPED,
     MAX_PAIRING_QR_BYTES,
 )
 
@@ -259,3 +260,16 @@ async def test_qr_unavailable_after_reload_until_the_worker_reports(
     assert hass.states.get(QR_ENTITY).state == STATE_UNAVAILABLE
     await send_status(hass, worker, **pairing_status(PNG_QR_B))
     assert hass.states.get(QR_ENTITY).state != STATE_UNAVAILABLE
+
+
+async def test_pairing_stopped_issue_says_how_to_start_again(hass: HomeAssistant, worker: FakeWorker) -> None:
+    """Codes expired unused too often: the same issue, now saying pairing stopped; a restart clears it."""
+    await send_status(hass, worker, **pairing_status(PNG_QR_A))
+    await send_status(hass, worker, **status_payload(connection="pairing-stopped", pairing=None, progress=None))
+    issue = pairing_issue(hass)
+    assert issue is not None
+    assert issue.translation_key == ISSUE_PAIRING_STOPPED
+    assert issue.severity is ir.IssueSeverity.WARNING
+    assert hass.states.get(QR_ENTITY).state == STATE_UNAVAILABLE
+    await send_status(hass, worker, **status_payload(connection="connecting", pairing=None, progress=None))
+    assert pairing_issue(hass) is None

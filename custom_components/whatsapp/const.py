@@ -41,7 +41,7 @@ PAIRING_QR_CONTENT_TYPE: Final = "image/png"
 MAX_DIRECTORY_ENTRIES: Final = 50_000
 MAX_NAME_LENGTH: Final = 256
 
-CONNECTION_STATES: Final = ("connecting", "pairing", "open", "closed", "logged-out")
+CONNECTION_STATES: Final = ("connecting", "pairing", "pairing-stopped", "open", "closed", "logged-out")
 AVATAR_STATES: Final = ("unknown", "fetched", "none", "hidden")
 SUBJECT_KINDS: Final = ("contact", "group")
 REFRESH_SCOPES: Final = ("all", "missing", "stale", "favourites")
@@ -66,3 +66,7 @@ ISSUE_LOGGED_OUT: Final = "logged_out"
 ISSUE_PAIRING: Final = "pairing"
 ISSUE_PAIRING_CODE: Final = "pairing_code"
 ISSUE_PAIRING_QR: Final = "pairing_qr"
+# Pairing codes or QR codes expired unused a few times in a row; the worker waits for a restart.
+ISSUE_PAIRING_STOPPED: Final = "pairing_stopped"
+# The connection state the worker reports then.
+CONNECTION_PAIRING_STOPPED: Final = "pairing-stopped"

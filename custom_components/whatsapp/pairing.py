@@ -4,16 +4,25 @@ A repair issue rather than a persistent notification: repairs are translated (th
 spelled out in the user's language, with the code as a placeholder), they sit where HA collects
 things to act on, and they are not persistent, so a code from before a restart never lingers.
 One issue id, whose translation says how: with a pairing code when the worker has a phone number
-configured, else with the QR shown by the pairing image entity. It follows each status and goes
-once the worker is linked, stops pairing, or disconnects (its code or QR then means nothing; the
-worker sends its status again when it reconnects)."""
+configured, else with the QR shown by the pairing image entity. When the worker stopped pairing
+because its codes expired unused a few times in a row, the same issue says so and how to start
+again (restart the app). It follows each status and goes once the worker is linked, stops asking,
+or disconnects (its code or QR then means nothing; the worker sends its status again when it
+reconnects)."""
 
 from __future__ import annotations
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 
-from .const import DOMAIN, ISSUE_PAIRING, ISSUE_PAIRING_CODE, ISSUE_PAIRING_QR
+from .const import (
+    CONNECTION_PAIRING_STOPPED,
+    DOMAIN,
+    ISSUE_PAIRING,
+    ISSUE_PAIRING_CODE,
+    ISSUE_PAIRING_QR,
+    ISSUE_PAIRING_STOPPED,
+)
 from .models import WorkerStatus
 
 # The key of the worker's pairing QR image entity (its unique id is `<entry id>_pairing_qr`).
@@ -33,6 +42,16 @@ def pairing_qr_entity_id(hass: HomeAssistant, entry_id: str) -> str:
 @callback
 def async_update_pairing_issue(hass: HomeAssistant, entry_id: str, status: WorkerStatus | None) -> None:
     """Creates, updates or deletes the pairing issue to match the worker's last status."""
+    if status is not None and status.connection == CONNECTION_PAIRING_STOPPED:
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            ISSUE_PAIRING,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=ISSUE_PAIRING_STOPPED,
+        )
+        return
     if status is None or not status.pairing:
         async_clear_pairing_issue(hass)
         return
