@@ -450,6 +450,27 @@ test(
 );
 
 test(
+  "Baileys' LID store never asks WhatsApp: an unknown phone number stays unknown, and no USync is sent",
+  withAccount({}, async (h) => {
+    await h.account.start();
+    const config = h.socket().config;
+    let usyncs = 0;
+    const repository = config.makeSignalRepository!(
+      { creds: config.auth.creds, keys: config.auth.keys as SignalKeyStoreWithTransaction },
+      config.logger as never,
+      async () => {
+        usyncs++;
+        return [{ pn: PN, lid: LID }];
+      },
+    );
+    assert.is(await repository.lidMapping.getLIDForPN(PN), null);
+    assert.is(usyncs, 0, "Baileys' own pnFromLIDUSync is never called");
+    await config.auth.keys.set({ 'lid-mapping': { '491701234567': '123456789012345' } });
+    assert.is(await repository.lidMapping.getLIDForPN(PN), LID, 'a stored pair is still found');
+  }),
+);
+
+test(
   'the QR device name names the product',
   withAccount({}, async (h) => {
     await h.account.start();

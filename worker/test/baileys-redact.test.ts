@@ -59,4 +59,13 @@ test("Baileys' logger is quiet and masks what it logs", () => {
   assert.is(parsed.msg, 'Failed to store LID-PN mapping for …567');
 });
 
+test("the LID store's warning about the USync lookup this worker switched off stays at debug", () => {
+  const { logger, lines } = capture();
+  const baileys = makeBaileysLogger(logger, 'warn');
+  baileys.warn('USync fetch yielded no results for pending PNs');
+  assert.is(lines.length, 0, 'expected on every message from an unknown phone number: not a warning');
+  baileys.warn('some other trouble');
+  assert.is(lines.length, 1, 'other warnings still show');
+});
+
 test.run();

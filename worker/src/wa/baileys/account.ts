@@ -11,10 +11,14 @@
 // One door to WhatsApp: the only IQ this adapter causes is `queryPicture`'s one query. Baileys'
 // own IQs at connect (pre-keys, passive, props, blocklist, privacy settings, app-state sync) are
 // part of being a linked device and run once per connection; the privacy token is read from our
-// stored rows (privacy-token.ts), never through Baileys' getLIDForPN, which may send a USync.
+// stored rows (privacy-token.ts), never through Baileys' getLIDForPN. Baileys itself calls
+// getLIDForPN for every incoming message from a phone number it has no LID for, for tokens in a
+// history sync and in notifications, and each unknown one becomes a USync IQ; the signal
+// repository is built without that lookup (`signalRepositoryWithoutUsync`).
 
 import makeWASocket, {
   Browsers,
+  DEFAULT_CONNECTION_CONFIG,
   makeCacheableSignalKeyStore,
   type WABrowserDescription,
   type BaileysEventMap,
@@ -103,6 +107,24 @@ const DEFAULT_QUERY_TIMEOUT_MS = 60_000;
 export const QR_BROWSER: WABrowserDescription = ['Home Assistant (WhatsApp Avatars)', 'Chrome', '1.0'];
 export const PAIRING_CODE_BROWSER: WABrowserDescription = Browsers.ubuntu('Chrome');
 const PAIRING_PHONE_NUMBER = /^[1-9][0-9]{6,14}$/;
+
+/**
+ * Baileys' own signal repository, but its LID store gets a PN → LID lookup that asks nobody.
+ * rc14 lib/Socket/socket.js passes `pnFromLIDUSync` (a USync IQ, `withContext('background')`) as
+ * `pnToLIDFunc`; lib/Signal/lid-mapping.js calls it for every phone number without a stored LID
+ * (from lib/Utils/decode-wa-message.js `getDecryptionJid` on each message, process-message.js
+ * `storeTcTokensFromHistorySync`, messages-recv.js token notifications). Without it an unknown
+ * mapping is simply unknown: a message is decrypted under the phone number, as before LIDs, and
+ * the mapping is still learned from the envelope (`storeMappingFromEnvelope`) and history syncs.
+ * This device sends no messages, the only path that needs a fresh mapping.
+ */
+export function signalRepositoryWithoutUsync(logger: Logger): NonNullable<UserFacingSocketConfig['makeSignalRepository']> {
+  return (auth, baileysLogger) =>
+    DEFAULT_CONNECTION_CONFIG.makeSignalRepository(auth, baileysLogger, async (jids) => {
+      logger.debug({ count: jids.length }, 'Baileys wanted LIDs by USync; not asked: the picture query is the only IQ this worker sends');
+      return undefined;
+    });
+}
 
 export class BaileysAccountConfigError extends Error {
   override readonly name = 'BaileysAccountConfigError';
@@ -244,6 +266,7 @@ export class BaileysAccount implements WhatsAppAccount {
       auth: { creds: auth.state.creds, keys: makeCacheableSignalKeyStore(auth.state.keys, this.baileysLogger) },
       version,
       browser: this.phoneNumber === undefined ? QR_BROWSER : PAIRING_CODE_BROWSER,
+      makeSignalRepository: signalRepositoryWithoutUsync(this.options.logger),
       logger: this.baileysLogger,
       ...(this.options.webSocketUrl === undefined ? {} : { waWebSocketUrl: this.options.webSocketUrl }),
       connectTimeoutMs: CONNECT_TIMEOUT_MS,

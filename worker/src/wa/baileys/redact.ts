@@ -66,13 +66,20 @@ export interface BaileysLogger {
 
 type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 
+// Baileys warnings that are expected here and would repeat for every incoming message: the LID
+// store warns when its USync lookup, which this worker switches off (account.ts
+// `signalRepositoryWithoutUsync`), finds nothing (rc14 lib/Signal/lid-mapping.js).
+const EXPECTED_BAILEYS_WARNINGS = new Set(['USync fetch yielded no results for pending PNs']);
+
 /**
  * Baileys' logger: a child of ours at a quiet level (Baileys logs every frame at debug and the
  * linked phone's number at info) with everything it logs masked.
  */
 export function makeBaileysLogger(parent: Logger, level: string): BaileysLogger {
   const wrap = (logger: Logger): BaileysLogger => {
-    const forward = (method: Level) => (obj: unknown, msg?: string) => {
+    const forward = (requested: Level) => (obj: unknown, msg?: string) => {
+      const text = typeof obj === 'string' ? obj : msg;
+      const method: Level = requested === 'warn' && text !== undefined && EXPECTED_BAILEYS_WARNINGS.has(text) ? 'debug' : requested;
       if (!logger.isLevelEnabled(method)) return;
       const safeMessage = msg === undefined ? undefined : maskDigits(msg);
       if (typeof obj === 'string') {
