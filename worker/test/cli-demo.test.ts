@@ -40,8 +40,8 @@ function expectedState(expected: ExpectedOutcome, oddAnswer: OddAnswer | undefin
   return expected.state === 'refused' ? 'unknown' : expected.state;
 }
 
-function demoArgs(data: string, contacts: number): string[] {
-  return ['demo', '--data', data, '--contacts', String(contacts), '--interval', String(INTERVAL_SECONDS), '--quirks', DEMO_QUIRKS, '--log-level', 'warn'];
+function demoArgs(data: string, contacts: number, quirks = DEMO_QUIRKS): string[] {
+  return ['demo', '--data', data, '--contacts', String(contacts), '--interval', String(INTERVAL_SECONDS), '--quirks', quirks, '--log-level', 'warn'];
 }
 
 function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -202,7 +202,9 @@ test.skip('exactly one IQ per picture query', () => {
 
 test('a worker running on the folder picks up what refresh queues', async () => {
   const data = tempDir('live-refresh');
-  const args = demoArgs(data, 20);
+  // Without odd answers: on this branch main's state machine re-queues refused subjects every few
+  // minutes, so the queue is not empty at the end (H3 gives them a long backoff).
+  const args = demoArgs(data, 20, 'none');
   assert.is(cli([...args, '--exit-when-idle']).status, 0);
   const jid = storedRows(data).find((row) => row.picture_state === 'fetched')!.jid;
   const before = queryLog(data).length;

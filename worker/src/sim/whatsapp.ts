@@ -79,6 +79,7 @@ export interface SimulatedWhatsAppOptions {
 
 /** One line of the query log. */
 export interface SimulatedQueryRecord {
+  /** When the query's first IQ arrived (a USync sent for it, or the picture IQ itself). */
   readonly at: number;
   readonly jid: string;
   /** The 1-based number of this picture query, across restarts. */
@@ -113,6 +114,7 @@ export class SimulatedWhatsApp {
   private pictureQueries = 0;
   private pictureQueryIqs = 0;
   private iqsSincePicture = 0;
+  private firstIqAtSincePicture: number | undefined;
   private queryCount: number;
   private connections = 0;
   private current: SimulatedBaileysSocket | undefined;
@@ -174,6 +176,7 @@ export class SimulatedWhatsApp {
     this.iqs.add(iqKind(node));
     if (!isPictureIq(node)) {
       this.iqsSincePicture++;
+      this.firstIqAtSincePicture ??= this.options.clock.now();
       if (node.attrs.xmlns === 'usync') return this.answerUsync(node);
       // Anything else the simulation does not know: WhatsApp refuses what it cannot parse.
       return errorReply(node, 400);
@@ -183,7 +186,9 @@ export class SimulatedWhatsApp {
     this.iqsSincePicture = 0;
     this.pictureQueries++;
     this.pictureQueryIqs += cost;
-    const at = this.options.clock.now();
+    // A query starts with its first IQ (a USync the adapter sent for it comes before the picture IQ).
+    const at = this.firstIqAtSincePicture ?? this.options.clock.now();
+    this.firstIqAtSincePicture = undefined;
     for (const change of this.population.changesAtQuery(query)) socket.announcePictureChange(change.jid, change.removed);
     const answer = answerPictureIq(
       { population: this.population, luck: this.luck, cdn: this.options.cdn, nowMs: at, urlLifetimeMs: this.behaviour.urlLifetimeMs, timeoutShare: this.behaviour.timeoutShare },
