@@ -2,13 +2,18 @@
 // harness: seeded contacts and groups, a loopback HTTPS "CDN" serving real JPEGs, WhatsApp's
 // errors included). Everything but the account is the real worker.
 
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock, seededRandom } from '../clock.js';
 import { DEFAULT_DOWNLOAD_SETTINGS, type DownloadSettings } from '../avatars/download.js';
 import { DEFAULT_RATE_SETTINGS, type RateSettings } from '../avatars/rate-policy.js';
 import { DEFAULT_TTL_SETTINGS, type TtlSettings } from '../avatars/transitions.js';
 import { createLogger } from '../logger.js';
+import { ODD_ANSWERS, type OddAnswer } from '../sim/population.js';
 import { startSimulation } from '../sim/simulation.js';
+import { SIMULATED_QUIRKS, type SimulatedQuirk } from '../sim/whatsapp.js';
+import { BaileysAccount } from '../wa/baileys/account.js';
+import { PINNED_WA_WEB_VERSION } from '../wa/baileys/version.js';
 import { openDatabase } from '../store/database.js';
 import type { Command } from './main.js';
 import { avatarsDirectory, COMMON_OPTIONS, dataDirectory, logLevel, positiveNumber, rateSettings, UsageError } from './options.js';
@@ -27,6 +32,23 @@ export function demoPopulationOptions(contacts: number, seed: number): { seed: n
 
 /** Where the demo appends one JSON line per simulated picture query. */
 export const DEMO_QUERY_LOG = 'demo-queries.jsonl';
+/** Where the demo writes, at exit, the IQs this run's simulated WhatsApp received, by kind. */
+export const DEMO_IQ_SUMMARY = 'demo-iqs.json';
+// The simulated phone scans the QR this long after it is shown.
+const DEMO_SCAN_DELAY_MS = 1_500;
+
+/** `--quirks all|none|a,b,…`: which odd behaviours of WhatsApp the simulation shows. */
+export function demoQuirks(value: string | undefined): SimulatedQuirk[] {
+  if (value === undefined || value === 'all') return [...SIMULATED_QUIRKS];
+  if (value === 'none') return [];
+  const quirks = value.split(',').map((item) => item.trim());
+  for (const quirk of quirks) {
+    if (!(SIMULATED_QUIRKS as readonly string[]).includes(quirk)) {
+      throw new UsageError(`--quirks: unknown quirk '${quirk}'; use all, none or a comma-separated list of ${SIMULATED_QUIRKS.join(', ')}`);
+    }
+  }
+  return quirks as SimulatedQuirk[];
+}
 
 /**
  * The real policy's pauses scaled to the demo's interval, so a demo at 0.02 s shows every rule
@@ -55,19 +77,22 @@ export function demoTimings(intervalMs: number): {
 export const demoCommand: Command = {
   summary: 'run the whole pipeline against a simulated WhatsApp account (demo and test harness)',
   usage: [
-    'Usage: whatsapp-worker demo --data DIR [--contacts N] [--interval SECONDS] [--seed S] [--exit-when-idle]',
+    'Usage: whatsapp-worker demo --data DIR [--contacts N] [--interval SECONDS] [--seed S] [--quirks LIST] [--exit-when-idle]',
     '',
-    'Runs the real worker (queue, rate policy, downloads, atomic files, database) against a',
-    'SIMULATED account: N contacts plus 15 % groups from a seed, a mix of pictures, no picture and',
-    'hidden ones, occasional timeouts and rate-overlimit bursts, pictures that change on the way,',
-    'and a loopback HTTPS server standing in for WhatsApp\'s picture CDN. Pauses are scaled to the',
-    'interval. Safe to kill at any moment and start again on the same folder.',
+    'Runs the real worker (queue, rate policy, downloads, atomic files, database, the Baileys',
+    'adapter) against a SIMULATED WhatsApp behind a simulated Baileys socket: N contacts plus 15 %',
+    'groups (some of them communities) from a seed, a mix of pictures, no picture and hidden ones,',
+    'odd answers (403, 400, 406, an empty id, an empty answer), timeouts and rate-overlimit bursts,',
+    'pictures that change on the way, a simulated phone that scans the QR, and a loopback HTTPS',
+    'server standing in for WhatsApp\'s picture CDN. Pauses are scaled to the interval. Safe to kill',
+    `at any moment and start again on the same folder. Writes ${DEMO_QUERY_LOG} and ${DEMO_IQ_SUMMARY}.`,
     '',
     'Options:',
     '  --data DIR           data folder (required); pictures go to DIR/media/avatars',
     `  --contacts N         simulated contacts (default ${DEFAULT_DEMO_CONTACTS})`,
     `  --interval SECONDS   gap between picture queries; may go below 2 s here (default ${DEFAULT_DEMO_INTERVAL_SECONDS})`,
     '  --seed S             seed of the simulated account (default 1)',
+    `  --quirks LIST        all (default), none, or some of ${SIMULATED_QUIRKS.join(',')}`,
     '  --exit-when-idle     exit once every subject is processed and the queue is empty',
     '  --ha-url URL         also connect to Home Assistant (token in WHATSAPP_HA_TOKEN)',
     '  --log-level LEVEL    trace, debug, info, warning or error (default info)',
@@ -76,6 +101,7 @@ export const demoCommand: Command = {
     ...COMMON_OPTIONS,
     contacts: { type: 'string' },
     seed: { type: 'string' },
+    quirks: { type: 'string' },
     'exit-when-idle': { type: 'boolean' },
   },
   async execute(flags) {
@@ -93,10 +119,17 @@ export const demoCommand: Command = {
       { allowFastInterval: true, defaults: { ...DEFAULT_RATE_SETTINGS, ...scaled.rate } },
     );
     const ttl = { ...DEFAULT_TTL_SETTINGS, ...scaled.ttl };
+    const quirks = demoQuirks(typeof flags.quirks === 'string' ? flags.quirks : undefined);
+    const oddAnswers = ODD_ANSWERS.filter((answer: OddAnswer) => quirks.includes(answer));
     const logger = createLogger(logLevel(flags));
     const db = openDatabase(dataDir);
     const simulation = await startSimulation({
       ...demoPopulationOptions(contacts, seed),
+      oddAnswers,
+      quirks,
+      phone: { mode: 'scans', afterMs: DEMO_SCAN_DELAY_MS },
+      // A query WhatsApp never answers is given up on after 20 intervals, not the worker's 20 s.
+      whatsapp: { maxTimeoutWaitMs: Math.max(100, intervalMs * 20) },
       clock: systemClock,
       logger: logger.child({ component: 'simulation' }),
       queryLogPath: join(dataDir, DEMO_QUERY_LOG),
@@ -111,10 +144,21 @@ export const demoCommand: Command = {
       },
       'demo: simulated WhatsApp account (nothing here talks to WhatsApp)',
     );
+    // The real adapter over the simulated socket: every IQ it causes reaches the simulation.
+    const account = new BaileysAccount({
+      db,
+      logger: logger.child({ component: 'whatsapp' }),
+      clock: systemClock,
+      random: seededRandom(seed ^ 0xba11),
+      pictureType: 'image',
+      printQrInTerminal: false,
+      makeSocket: simulation.whatsapp.makeSocket,
+      fetchVersion: async () => PINNED_WA_WEB_VERSION,
+    });
     try {
       return await runWorker({
         db,
-        account: simulation.account,
+        account,
         avatarsDir: avatarsDirectory(flags, dataDir),
         download: simulation.downloadSettings,
         rate,
@@ -126,6 +170,9 @@ export const demoCommand: Command = {
       });
     } finally {
       await simulation.stop();
+      const summary = simulation.whatsapp.iqSummary();
+      logger.info({ iqs: summary }, 'demo: IQs the simulated WhatsApp received in this run, by kind');
+      writeFileSync(join(dataDir, DEMO_IQ_SUMMARY), `${JSON.stringify(summary, null, 2)}\n`);
     }
   },
 };

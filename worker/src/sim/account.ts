@@ -11,10 +11,11 @@
 
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { seededRandom, TimerGroup, type Clock, type Random } from '../clock.js';
+import { TimerGroup, type Clock } from '../clock.js';
 import { parseJid } from '../jid.js';
 import type { AccountEvent, AccountListener, PictureQueryOutcome, WhatsAppAccount } from '../wa/account.js';
 import { simulatedPicturePath, type SimulatedCdnAddress } from './cdn.js';
+import { QueryLuck } from './luck.js';
 import type { SimulatedPopulation } from './population.js';
 
 export interface SimulatedBehaviour {
@@ -81,14 +82,13 @@ export class SimulatedAccount implements WhatsAppAccount {
   private readonly pendingAnswers = new Set<() => void>();
   private connection: Connection = 'closed';
   private queryCount = 0;
-  private readonly bursts: { start: number; length: number }[] = [];
-  private readonly burstRandom: Random;
+  private readonly queryLuck: QueryLuck;
 
   constructor(private readonly options: SimulatedAccountOptions) {
     this.population = options.population;
     this.behaviour = { ...DEFAULT_SIMULATED_BEHAVIOUR, ...options.behaviour };
     this.seed = options.seed ?? options.population.seed;
-    this.burstRandom = seededRandom((this.seed ^ 0x0429_0429) >>> 0);
+    this.queryLuck = new QueryLuck(this.seed, this.behaviour.rateLimitEveryQueries);
     this.timers = new TimerGroup(options.clock);
   }
 
@@ -170,23 +170,12 @@ export class SimulatedAccount implements WhatsAppAccount {
     return `${this.options.cdn.pictureOrigin(jid)}${path}?oe=${expiry}&oh=${this.population.signature(path, expiry)}`;
   }
 
-  /** A number in [0, 1) that depends only on the seed and the query number, so a restart replays it. */
   private luck(query: number): number {
-    return seededRandom((this.seed ^ Math.imul(query, 0x9e3779b1)) >>> 0)();
+    return this.queryLuck.draw(query);
   }
 
   private inRateLimitBurst(query: number): boolean {
-    const every = this.behaviour.rateLimitEveryQueries;
-    if (every <= 0) return false;
-    // Bursts sit at seeded positions (gaps of 0.5×–1.5× the average, one or two answers long),
-    // generated in order from one sequence, so they never depend on when they were computed.
-    let last = this.bursts[this.bursts.length - 1];
-    while (last === undefined || last.start <= query) {
-      const start = (last?.start ?? 0) + Math.max(1, Math.round(every * (0.5 + this.burstRandom())));
-      last = { start, length: this.burstRandom() < 0.5 ? 1 : 2 };
-      this.bursts.push(last);
-    }
-    return this.bursts.some((burst) => query >= burst.start && query < burst.start + burst.length);
+    return this.queryLuck.inRateLimitBurst(query);
   }
 
   private deliverHistory(): void {

@@ -14,9 +14,33 @@ export type SimulatedPicture =
   | { readonly kind: 'none' }
   | { readonly kind: 'hidden' };
 
+/**
+ * Answers WhatsApp gives for a few subjects that are not a picture, no picture or hidden. Each is
+ * planted on a few subjects; `empty-id` and `empty-answer` are answers the adapter cannot read.
+ */
+export const ODD_ANSWERS = ['forbidden', 'bad-request', 'not-acceptable', 'empty-id', 'empty-answer'] as const;
+export type OddAnswer = (typeof ODD_ANSWERS)[number];
+
+/** How the account learns a contact's LID ↔ phone-number pair (see sim/socket.ts). */
+export type LidDelivery = 'history' | 'notification' | 'unknown';
+
+/** What the worker must have stored for a subject at the end, in the state machine's terms. */
+export type ExpectedOutcome =
+  | { readonly state: 'fetched'; readonly pictureId: string }
+  | { readonly state: 'none' }
+  | { readonly state: 'hidden' }
+  /** Refused answers leave the stored state as it was (here: never checked, no file). */
+  | { readonly state: 'refused'; readonly answer: OddAnswer };
+
 export interface SimulatedSubject {
   readonly jid: string;
   readonly kind: SubjectKind;
+  /** A contact's LID (`…@lid`), and how the account learns the pair. */
+  readonly lid?: { readonly jid: string; readonly delivery: LidDelivery };
+  /** A community's parent group: its picture needs whatsmeow's `w:g2` query. */
+  readonly community?: boolean;
+  /** The subject always gets this odd answer instead of its picture. */
+  readonly oddAnswer?: OddAnswer;
   /** Address-book name for a contact, the subject of a group. */
   readonly name?: string;
   /** The contact's own push name. */
@@ -45,6 +69,8 @@ export interface PopulationOptions {
   readonly changeShare?: number;
   /** Share of the contacts that have a one-to-one chat. */
   readonly chatShare?: number;
+  /** Which odd answers to plant (a few subjects each); defaults to all of ODD_ANSWERS. */
+  readonly oddAnswers?: readonly OddAnswer[];
 }
 
 // Shares seen in real address books: most people show a picture, some none, some hide it.
@@ -65,6 +91,15 @@ const MIN_CHAT_AGE_MS = 60 * 1000;
 const PICTURE_ID_BASE = 1_600_000_000;
 const PICTURE_ID_SPAN = 400_000_000;
 const MAX_SUBJECTS = 1_000_000;
+// "A few subjects each": one per 200 subjects, at least one.
+const ODD_ANSWER_SHARE_EACH = 0.005;
+// Communities are a small part of most accounts' groups.
+const COMMUNITY_SHARE_OF_GROUPS = 0.15;
+// Most pairs come with the history sync (Baileys 7.0.0-rc14 Utils/history.js reads
+// phoneNumberToLidMappings and each conversation's lidJid/pnJid), a few later by notification,
+// the rest are unknown until someone asks WhatsApp (a USync query).
+const LID_FROM_HISTORY_SHARE = 0.7;
+const LID_FROM_NOTIFICATION_SHARE = 0.1;
 
 const FIRST_NAMES = ['Anna', 'Ben', 'Chloé', 'David', 'Elif', 'Farid', 'Greta', 'Hugo', 'Ines', 'Jonas', 'Kaito', 'Lena', 'Mateo', 'Nora', 'Omar', 'Priya', 'Quentin', 'Rosa', 'Sven', 'Tara', 'Umar', 'Vera', 'Wen', 'Yara', 'Zoe'];
 const LAST_NAMES = ['Adler', 'Berg', 'Costa', 'Dubois', 'Evans', 'Fischer', 'García', 'Hansen', 'Ito', 'Jensen', 'Kowalski', 'Lopez', 'Meyer', 'Novak', 'Okafor', 'Petrov', 'Rossi', 'Schmidt', 'Tanaka', 'Weber'];
@@ -93,6 +128,7 @@ export class SimulatedPopulation {
   readonly changes: readonly SimulatedChange[];
   private readonly byJid: ReadonlyMap<string, SimulatedSubject>;
   private readonly changesByJid: ReadonlyMap<string, readonly SimulatedChange[]>;
+  private readonly byLid: ReadonlyMap<string, SimulatedSubject>;
 
   constructor(options: PopulationOptions) {
     if (!Number.isInteger(options.subjects) || options.subjects < 1 || options.subjects > MAX_SUBJECTS) {
@@ -157,9 +193,46 @@ export class SimulatedPopulation {
     // Stable order: by trigger, then by JID, so two changes on one query always emit alike.
     changes.sort((a, b) => a.atQuery - b.atQuery || (a.jid < b.jid ? -1 : a.jid > b.jid ? 1 : 0));
 
-    this.subjects = initial.map(({ first, ...subject }) => ({ ...subject, timeline: timelines.get(subject.jid) ?? [first] }));
+    // Extras drawn from their own sequence, so adding them did not move anyone's picture or change.
+    const extra = seededRandom((options.seed ^ 0x0dd_a115) >>> 0);
+    const steady = initial.filter((subject) => subject.first.kind === 'picture' && !timelines.has(subject.jid));
+    const community = new Set<string>();
+    const steadyGroups = steady.filter((subject) => subject.kind === 'group');
+    const communityCount = groupCount === 0 ? 0 : Math.max(1, Math.round(groupCount * COMMUNITY_SHARE_OF_GROUPS));
+    for (let index = 0; index < communityCount && steadyGroups.length > 0; index++) {
+      community.add(steadyGroups.splice(Math.floor(extra() * steadyGroups.length), 1)[0]!.jid);
+    }
+    const odd = new Map<string, OddAnswer>();
+    const steadyContacts = steady.filter((subject) => subject.kind === 'contact');
+    const oddEach = Math.max(1, Math.round(options.subjects * ODD_ANSWER_SHARE_EACH));
+    for (const answer of options.oddAnswers ?? ODD_ANSWERS) {
+      if (!(ODD_ANSWERS as readonly string[]).includes(answer)) throw new RangeError(`unknown odd answer '${String(answer)}'; known: ${ODD_ANSWERS.join(', ')}`);
+      for (let index = 0; index < oddEach && steadyContacts.length > 0; index++) {
+        odd.set(steadyContacts.splice(Math.floor(extra() * steadyContacts.length), 1)[0]!.jid, answer);
+      }
+    }
+    const lids = new Map<string, { jid: string; delivery: LidDelivery }>();
+    for (const subject of initial) {
+      if (subject.kind !== 'contact') continue;
+      const roll = extra();
+      const delivery: LidDelivery = roll < LID_FROM_HISTORY_SHARE ? 'history' : roll < LID_FROM_HISTORY_SHARE + LID_FROM_NOTIFICATION_SHARE ? 'notification' : 'unknown';
+      let lid: string;
+      do lid = `${1 + Math.floor(extra() * 9)}${digits(extra, 14)}@lid`;
+      while (taken.has(lid));
+      taken.add(lid);
+      lids.set(subject.jid, { jid: lid, delivery });
+    }
+
+    this.subjects = initial.map(({ first, ...subject }) => ({
+      ...subject,
+      ...(lids.has(subject.jid) ? { lid: lids.get(subject.jid)! } : {}),
+      ...(community.has(subject.jid) ? { community: true } : {}),
+      ...(odd.has(subject.jid) ? { oddAnswer: odd.get(subject.jid)! } : {}),
+      timeline: timelines.get(subject.jid) ?? [first],
+    }));
     this.changes = changes;
     this.byJid = new Map(this.subjects.map((subject) => [subject.jid, subject]));
+    this.byLid = new Map(this.subjects.flatMap((subject) => (subject.lid === undefined ? [] : [[subject.lid.jid, subject] as const])));
     const changesByJid = new Map<string, SimulatedChange[]>();
     for (const change of changes) changesByJid.set(change.jid, [...(changesByJid.get(change.jid) ?? []), change]);
     this.changesByJid = changesByJid;
@@ -177,6 +250,24 @@ export class SimulatedPopulation {
   finalPicture(jid: string): SimulatedPicture | undefined {
     const timeline = this.byJid.get(jid)?.timeline;
     return timeline?.[timeline.length - 1];
+  }
+
+  /**
+   * What the worker must end up with, by the state machine of issue 8: 403 is hidden like 401;
+   * the other odd answers are refused and leave the subject as it was (never checked, no file).
+   */
+  expectedOutcome(jid: string): ExpectedOutcome | undefined {
+    const subject = this.byJid.get(jid);
+    if (subject === undefined) return undefined;
+    if (subject.oddAnswer === 'forbidden') return { state: 'hidden' };
+    if (subject.oddAnswer !== undefined) return { state: 'refused', answer: subject.oddAnswer };
+    const final = subject.timeline[subject.timeline.length - 1]!;
+    return final.kind === 'picture' ? { state: 'fetched', pictureId: final.pictureId } : { state: final.kind };
+  }
+
+  /** The contact whose LID this is, if any. */
+  contactByLid(lid: string): SimulatedSubject | undefined {
+    return this.byLid.get(lid);
   }
 
   /** What the subject shows after the account answered `queryCount` queries. */

@@ -7,12 +7,17 @@ import type { Clock } from '../clock.js';
 import { SimulatedAccount, type SimulatedBehaviour } from './account.js';
 import { SimulatedCdn, type SimulatedCdnOptions } from './cdn.js';
 import { createPopulation, type PopulationOptions, type SimulatedPopulation } from './population.js';
+import { SimulatedWhatsApp, type SimulatedPhone, type SimulatedQuirk, type SimulatedWhatsAppBehaviour } from './whatsapp.js';
 
 export interface SimulationOptions extends PopulationOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly queryLogPath?: string;
   readonly behaviour?: Partial<SimulatedBehaviour>;
+  /** The socket-level simulation's behaviour (what the real BaileysAccount talks to). */
+  readonly whatsapp?: Partial<SimulatedWhatsAppBehaviour>;
+  readonly phone?: SimulatedPhone;
+  readonly quirks?: readonly SimulatedQuirk[];
   readonly cdn?: SimulatedCdnOptions;
   /** Base for the download settings; the CDN's host and certificate are added to it. */
   readonly download?: DownloadSettings;
@@ -21,7 +26,10 @@ export interface SimulationOptions extends PopulationOptions {
 export interface Simulation {
   readonly population: SimulatedPopulation;
   readonly cdn: SimulatedCdn;
+  /** The outcome-level account (answers already classified), for tests of the core. */
   readonly account: SimulatedAccount;
+  /** WhatsApp at the Baileys socket: give `whatsapp.makeSocket` to the real BaileysAccount. */
+  readonly whatsapp: SimulatedWhatsApp;
   /** Download settings that trust the simulated CDN (and only it, plus the base's hosts). */
   readonly downloadSettings: DownloadSettings;
   /** Stops the account and the CDN. */
@@ -38,8 +46,18 @@ export async function startSimulation(options: SimulationOptions): Promise<Simul
     cdn: address,
     clock: options.clock,
     logger: options.logger.child({ component: 'simulated-account' }),
-    ...(options.queryLogPath === undefined ? {} : { queryLogPath: options.queryLogPath }),
     ...(options.behaviour === undefined ? {} : { behaviour: options.behaviour }),
+  });
+  // The query log (and so the query count across restarts) belongs to the socket-level WhatsApp.
+  const whatsapp = new SimulatedWhatsApp({
+    population,
+    cdn: address,
+    clock: options.clock,
+    logger: options.logger.child({ component: 'simulated-whatsapp' }),
+    ...(options.queryLogPath === undefined ? {} : { queryLogPath: options.queryLogPath }),
+    ...(options.whatsapp === undefined ? {} : { behaviour: options.whatsapp }),
+    ...(options.phone === undefined ? {} : { phone: options.phone }),
+    ...(options.quirks === undefined ? {} : { quirks: options.quirks }),
   });
   const base = options.download ?? DEFAULT_DOWNLOAD_SETTINGS;
   const downloadSettings: DownloadSettings = {
@@ -51,9 +69,11 @@ export async function startSimulation(options: SimulationOptions): Promise<Simul
     population,
     cdn,
     account,
+    whatsapp,
     downloadSettings,
     async stop() {
       await account.stop();
+      whatsapp.socket?.end(undefined);
       await cdn.stop();
     },
   };
