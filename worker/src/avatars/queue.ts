@@ -203,7 +203,7 @@ export class AvatarQueue {
     return removed;
   }
 
-  /** Counts a transient failure and holds the job back until `notBefore`. */
+  /** Counts a failed try and holds the job back until `notBefore`. */
   retryLater(jid: string, notBefore: number): AvatarJob {
     if (!Number.isFinite(notBefore)) throw new RangeError(`retry time for ${jid} must be a finite number, got ${notBefore}`);
     const existing = this.jobs.get(jid)?.job;
