@@ -62,7 +62,7 @@ export function readStatus(dataDir: string, avatarsDir: string, now: number): St
   }
 }
 
-function formatReport(report: StatusReport): string {
+export function formatReport(report: StatusReport): string {
   const row = (kind: 'contact' | 'group'): string => {
     const t = report.totals[kind];
     return `  ${`${kind}s`.padEnd(9)} ${String(t.total).padStart(6)} total: ${t.fetched} fetched, ${t.none} no picture, ${t.hidden} hidden, ${t.unknown} not checked yet; ${t.refused} refused, ${t.failing} failing`;
