@@ -204,7 +204,7 @@ test('a hostile day: per-JID bound, rate budget, a moving queue, no picture lost
     await hostileRun(seed, (world, worker) => {
       const { queries } = world;
       if (process.env.HOSTILE_DAY_VERBOSE) console.log(seed, queries.length, Date.now() - startedAt, world.burstsAt.map((at) => (at - world.hostileFrom) / HOUR_MS));
-      assert.ok(queries.length > 200, `seed ${seed}: only ${queries.length} queries; the mix was not exercised`);
+      assert.ok(queries.length > 150, `seed ${seed}: only ${queries.length} queries; the mix was not exercised`);
       const answered = new Set(queries.map((query) => query.answer));
       for (const kind of ['rate-limited', 'throw', 'refused', 'transient', 'hidden', 'picture', 'unchanged']) {
         assert.ok(answered.has(kind as RecordedQuery['answer']), `seed ${seed}: no ${kind} answer in the run`);

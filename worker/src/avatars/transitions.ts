@@ -55,9 +55,9 @@ export const DEFAULT_TTL_SETTINGS: Readonly<TtlSettings> = Object.freeze({
   refusedMaxAttempts: 3,
   // Once a subject gave up, each later round is a short look, not six more queries.
   attemptsAfterGiveUp: 2,
-  // 2 h, 4 h, 8 h, 16 h, then daily: a subject that always fails costs ≤ 12 queries on its first
-  // day and ≤ 4 a day after (see PER_SUBJECT_DAILY_QUERY_BOUND).
-  failureBackoffBaseMs: 2 * HOUR_MS,
+  // 3 h, 6 h, 12 h, then daily: a subject that always fails costs ≤ 12 queries on its first day
+  // and 2 a day after (see PER_SUBJECT_DAILY_QUERY_BOUND for why 3 h and not less).
+  failureBackoffBaseMs: 3 * HOUR_MS,
   failureBackoffMaxMs: DAY_MS,
   // Refusals are about the subject, not the moment: days, like a hidden picture.
   refusedBackoffBaseMs: 3 * DAY_MS,
@@ -67,9 +67,14 @@ export const DEFAULT_TTL_SETTINGS: Readonly<TtlSettings> = Object.freeze({
 /**
  * The most picture queries the state machine lets one subject cause in any 24 hours with the
  * default settings, whatever WhatsApp or the CDN answer (explicit refreshes and picture-change
- * notifications aside). Worst case: a round of 6 tries (≈ 15 min), then after a good answer no
- * check for ≥ 21.6 h (a favourite's TTL less jitter), or after a give-up rounds of 2 tries at
- * ≥ 1.8 h, 3.6 h and 7.2 h: 6 + 2 + 2 + 2 = 12, or 6 + 6 around a success.
+ * notifications aside). Every delay below is the shortest its ± 10 % jitter allows.
+ * - A round of tries is at most 6 queries over ≥ 14 min (30 s, 1, 2, 4, 8 min between them).
+ * - Always failing: 6, then rounds of 2 after ≥ 2.7 h, 5.4 h and 10.8 h (the 4th starts ≥ 19.2 h
+ *   in), the next ≥ 21.6 h later: 6 + 2 + 2 + 2 = 12.
+ * - A good answer ends a round; the next check is ≥ 21.6 h later (a favourite's TTL). That round
+ *   may fail all 6 tries; the round after it starts ≥ 2.7 h later, past the 24 h: 6 + 6 = 12.
+ *   (With a 2 h base it would start at 23.9 h, for 14.)
+ * - A hidden answer waits ≥ 24 h, none ≥ 7 d, a refusal ≥ 2.7 d after at most 3 tries.
  */
 export const PER_SUBJECT_DAILY_QUERY_BOUND = 12;
 
