@@ -1,7 +1,9 @@
 // A picture query's outcome is input from the network, even after the adapter classified it.
 // Its shape is checked before the CDN or the state machine sees it, so a malformed answer (an
 // empty picture id, a missing URL, an unknown kind) becomes a refusal that names the problem:
-// never a throw that loops, and never a download written over the stored picture.
+// never a throw that loops, and never a download written over the stored picture. whatsmeow reads
+// a picture's `id` and `url` with its strict attribute getter and fails the query without them
+// (user.go `GetProfilePictureInfo`, commit 33cfac5116293e4cb86f8e4099e8eaf6de7ebc08): the same rule.
 
 import type { PictureQueryOutcome, RefusalReason, TransientCause, WhatsAppAccount } from '../wa/account.js';
 
