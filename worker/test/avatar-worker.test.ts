@@ -404,6 +404,10 @@ test('a poison answer or a throwing adapter backs its job off and the queue move
   assert.equal([bobAfter.failureKind, bobAfter.failureStreak], ['failing', 1]);
   assert.match(bobAfter.failureDetail!, /unexpected failure: TypeError: Cannot read properties/);
   assert.is(new JobTable(r.db).count(), 0);
+  // Given-up jobs count as done in the stored progress, so a batch can reach 100 %.
+  const progress = r.worker.state.get<{ done: number; total: number }>('progress')!;
+  assert.is(progress.done, progress.total);
+  assert.is(progress.done, 3);
   await dispose(r);
 });
 

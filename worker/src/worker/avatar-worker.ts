@@ -14,7 +14,7 @@ import { renderPairingQr } from './pairing-qr.js';
 import { formatProgress, ProgressTracker } from '../avatars/progress.js';
 import { parseRatePolicySnapshot, RatePolicy, type RatePolicySnapshot, type RateSettings } from '../avatars/rate-policy.js';
 import { AvatarScheduler } from '../avatars/scheduler.js';
-import { sweepReason, transition, unstoredFailureDelayMs, type Resolution, type TtlSettings } from '../avatars/transitions.js';
+import { sweepReason, transition, unstoredFailureDelayMs, type TtlSettings } from '../avatars/transitions.js';
 import type { SqliteDatabase } from '../store/database.js';
 import { JobTable } from '../store/job-table.js';
 import { SubjectStore } from '../store/subjects.js';
@@ -352,6 +352,8 @@ export class AvatarWorker {
     // A `none` deletes the file before the row says so: a crash in between re-runs the job.
     if (outcome.file === 'delete') await this.options.files.remove(job.jid);
     const completed = outcome.job.action === 'complete';
+    // Counted first, so the stored progress includes this job (it is still queued until the commit).
+    if (completed) this.progress.jobCompleted(now);
     db.transaction(() => {
       this.subjects.applyPatch(record, outcome.patch, now);
       this.state.set(STATE_KEYS.progress, this.progressSnapshot(completed ? 1 : 0));
@@ -361,7 +363,6 @@ export class AvatarWorker {
       if (completed) this.queue.complete(job.jid);
       else if (outcome.job.action === 'retry') this.queue.retryLater(job.jid, outcome.job.notBefore);
     })();
-    if (completed) this.progress.jobCompleted(now);
     logger.debug({ jid: job.jid, reason: job.reason, resolution: resolution.kind, changed: outcome.changed }, 'picture checked');
     if (resolution.kind === 'refused' || resolution.kind === 'transient') {
       logger.info({ jid: job.jid, resolution: resolution.kind, detail: resolution.detail, givenUp: completed }, 'picture check failed');
@@ -395,12 +396,13 @@ export class AvatarWorker {
       const favourite = this.favourites.has(job.jid);
       const outcome = transition(record, queued, { kind: 'failed', detail }, { now, favourite, random, settings: ttl });
       const completed = outcome.job.action === 'complete';
+      if (completed) this.progress.jobCompleted(now);
       db.transaction(() => {
         this.subjects.applyPatch(record, outcome.patch, now);
+        if (completed) this.state.set(STATE_KEYS.progress, this.progressSnapshot(1));
         if (completed) this.queue.complete(job.jid);
         else if (outcome.job.action === 'retry') this.queue.retryLater(job.jid, outcome.job.notBefore);
       })();
-      if (completed) this.progress.jobCompleted(now);
     } catch (storeError) {
       logger.error({ err: storeError, jid: job.jid }, 'could not store the failure either; holding the job back in memory');
       const current = this.queue.memory.get(job.jid);
