@@ -71,7 +71,15 @@ const SYNC: AccountEvent[] = [
   { type: 'history-synced' },
 ];
 
-function rig(events: AccountEvent[] = SYNC, dir = mkdtempSync(join(tmpdir(), 'avatar-worker-')), clock = new FakeClock()): Rig {
+// Long runs on the fake clock: an idle worker need not look for other processes' jobs every second.
+const LONG_RUN_POLL_MS = 10 * 60_000;
+
+function rig(
+  events: AccountEvent[] = SYNC,
+  dir = mkdtempSync(join(tmpdir(), 'avatar-worker-')),
+  clock = new FakeClock(),
+  externalJobPollMs?: number,
+): Rig {
   const db = openDatabase(dir);
   const account = new ScriptedAccount(clock, events);
   const files = new AvatarFiles(join(dir, 'avatars'));
@@ -85,6 +93,7 @@ function rig(events: AccountEvent[] = SYNC, dir = mkdtempSync(join(tmpdir(), 'av
     clock,
     random: seededRandom(7),
     logger,
+    externalJobPollMs,
   });
   return { dir, db, clock, account, files, worker };
 }
@@ -353,6 +362,146 @@ test('a LID merged into its phone-number contact mid-query leaves one contact an
   assert.is(r.worker.subjects.get(ALICE)!.state, 'fetched');
   assert.equal(await r.files.listJids(), [ALICE]);
   assert.is(new JobTable(r.db).count(), 0);
+  await dispose(r);
+});
+
+
+test('a poison answer or a throwing adapter backs its job off and the queue moves on', async () => {
+  const r = rig();
+  r.account.script(ALICE, { kind: 'picture', pictureId: 'a1', url: pictureUrl(ALICE, 'a1') });
+  await r.worker.start();
+  await runUntil(r, () => r.worker.idle);
+  const aliceBefore = r.worker.subjects.get(ALICE)!;
+  const aliceBytes = readFileSync(aliceBefore.path!);
+  // Now ALICE's answers carry an empty picture id, and the adapter throws for BOB.
+  r.account.rescript(ALICE, { kind: 'picture', pictureId: '', url: pictureUrl(ALICE, 'evil') });
+  r.account.script(BOB, { kind: 'throw', error: new TypeError("Cannot read properties of undefined (reading 'attrs')") });
+  r.account.script(CAROL, { kind: 'picture', pictureId: 'c1', url: pictureUrl(CAROL, 'c1') });
+  const phaseStart = r.clock.now();
+  const before = r.account.queries.length;
+  for (const jid of [ALICE, BOB, CAROL]) r.account.emit({ type: 'picture-changed', jid, removed: false });
+  await runUntil(r, () => r.worker.idle && r.account.queries.length > before);
+  // Before this fix: 179 queries in 540 s for one contact. Now a few tries with growing gaps.
+  const alice = r.account.queriesFor(ALICE).filter((query) => query.at >= phaseStart);
+  const bob = r.account.queriesFor(BOB).filter((query) => query.at >= phaseStart);
+  assert.is(alice.length, DEFAULT_TTL_SETTINGS.refusedMaxAttempts);
+  assert.is(bob.length, DEFAULT_TTL_SETTINGS.maxAttempts);
+  for (const tries of [alice, bob]) {
+    for (let i = 2; i < tries.length; i++) {
+      assert.ok(tries[i]!.at - tries[i - 1]!.at > tries[i - 1]!.at - tries[i - 2]!.at, 'the delay between tries grows');
+    }
+  }
+  assert.is(r.worker.subjects.get(CAROL)!.state, 'fetched', 'the rest of the queue was served');
+  assert.ok(r.account.queriesFor(CAROL).at(-1)!.at < bob.at(-1)!.at, 'CAROL did not wait for BOB to give up');
+  // ALICE's stored picture survived the unreadable answers: same file, same id and sha.
+  const aliceAfter = r.worker.subjects.get(ALICE)!;
+  assert.equal(readFileSync(aliceAfter.path!), aliceBytes);
+  assert.equal([aliceAfter.state, aliceAfter.pictureId, aliceAfter.sha256], ['fetched', 'a1', aliceBefore.sha256]);
+  assert.equal([aliceAfter.failureKind, aliceAfter.failureStreak], ['refused', 1]);
+  assert.match(aliceAfter.failureDetail!, /unreadable-answer: a picture answer without a picture id/);
+  assert.ok(aliceAfter.nextCheckAt! >= r.clock.now() + 2.5 * 24 * 3_600_000, 'refused: days of backoff');
+  const bobAfter = r.worker.subjects.get(BOB)!;
+  assert.equal([bobAfter.failureKind, bobAfter.failureStreak], ['failing', 1]);
+  assert.match(bobAfter.failureDetail!, /unexpected failure: TypeError: Cannot read properties/);
+  assert.is(new JobTable(r.db).count(), 0);
+  // Given-up jobs count as done in the stored progress, so a batch can reach 100 %.
+  const progress = r.worker.state.get<{ done: number; total: number }>('progress')!;
+  assert.is(progress.done, progress.total);
+  assert.is(progress.done, 3);
+  await dispose(r);
+});
+
+test('a failing subject is asked less and less often; a good answer ends the streak', async () => {
+  const r = rig(SYNC, undefined, undefined, LONG_RUN_POLL_MS);
+  r.account.script(ALICE, { kind: 'transient', cause: 'timeout', detail: '408' });
+  await r.worker.start();
+  const start = r.clock.now();
+  await runUntil(r, () => r.clock.now() >= start + 24 * 3_600_000, 25 * 3_600_000);
+  const tries = r.account.queriesFor(ALICE);
+  assert.ok(tries.length <= 12, `${tries.length} queries in a day for one failing subject`);
+  assert.ok(tries.length >= 10, `only ${tries.length} tries: the subject was given up on for good`);
+  const alice = r.worker.subjects.get(ALICE)!;
+  assert.is(alice.failureKind, 'failing');
+  assert.ok(alice.failureStreak >= 4);
+  assert.is(alice.state, 'unknown', 'never recorded as none or hidden');
+  r.account.rescript(ALICE, { kind: 'picture', pictureId: 'a1', url: pictureUrl(ALICE, 'a1') });
+  await runUntil(r, () => r.worker.subjects.get(ALICE)!.state === 'fetched', 3 * 24 * 3_600_000);
+  assert.equal([r.worker.subjects.get(ALICE)!.failureStreak, r.worker.subjects.get(ALICE)!.failureKind], [0, undefined]);
+  await dispose(r);
+});
+
+test('a wait the other side asked for is honoured', async () => {
+  const r = rig();
+  const waitMs = 2 * 3_600_000;
+  r.account.script(ALICE, { kind: 'transient', cause: 'server-error', detail: 'HTTP 503', retryAfterMs: waitMs }, { kind: 'none' });
+  await r.worker.start();
+  await runUntil(r, () => r.worker.idle);
+  const [first, second] = r.account.queriesFor(ALICE);
+  assert.ok(second!.at - first!.at >= waitMs, `asked again after ${second!.at - first!.at} ms`);
+  await dispose(r);
+});
+
+test('a store that fails holds the job back in memory, longer each time, and nothing is lost', async () => {
+  const r = rig(SYNC, undefined, undefined, LONG_RUN_POLL_MS);
+  await r.worker.start();
+  await runUntil(r, () => r.worker.idle);
+  const subjects = r.worker.subjects;
+  const applyPatch = subjects.applyPatch.bind(subjects);
+  subjects.applyPatch = () => {
+    throw new Error('SQLITE_IOERR: disk I/O error');
+  };
+  r.account.script(ALICE, { kind: 'picture', pictureId: 'a2', url: pictureUrl(ALICE, 'a2') });
+  const start = r.clock.now();
+  r.account.emit({ type: 'picture-changed', jid: ALICE, removed: false });
+  await runUntil(r, () => r.clock.now() >= start + 2 * 3_600_000, 3 * 3_600_000);
+  const tries = r.account.queriesFor(ALICE).filter((query) => query.at >= start);
+  assert.ok(tries.length >= 3 && tries.length <= 10, `${tries.length} tries in 2 h with a broken store`);
+  for (let i = 2; i < tries.length; i++) assert.ok(tries[i]!.at - tries[i - 1]!.at > tries[i - 1]!.at - tries[i - 2]!.at, 'the hold-back grows');
+  assert.is(new JobTable(r.db).count(), 1, 'the job row stays until an outcome is stored');
+  subjects.applyPatch = applyPatch;
+  await runUntil(r, () => r.worker.idle, 2 * 24 * 3_600_000);
+  assert.is(r.worker.subjects.get(ALICE)!.pictureId, 'a2');
+  assert.is(new JobTable(r.db).count(), 0);
+  await dispose(r);
+});
+
+test('a restart keeps a failing job backed off: its tries and wait live in its row', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'avatar-worker-restart-'));
+  const clock = new FakeClock();
+  const first = rig(SYNC, dir, clock);
+  first.account.script(BOB, { kind: 'throw', error: new Error('adapter bug') });
+  await first.worker.start();
+  await runUntil(first, () => first.account.queriesFor(BOB).length === 3);
+  await settleIo();
+  const row = new JobTable(first.db).loadAll().find((job) => job.jid === BOB)!;
+  assert.is(row.attempts, 3);
+  assert.ok(row.notBefore > clock.now());
+  await first.worker.stop();
+  first.db.close();
+  const second = rig([{ type: 'connection', state: 'open' }, { type: 'history-synced' }], dir, clock);
+  second.account.script(BOB, { kind: 'throw', error: new Error('adapter bug') });
+  await second.worker.start();
+  await runUntil(second, () => second.account.queriesFor(BOB).length >= 1);
+  assert.ok(second.account.queriesFor(BOB)[0]!.at >= row.notBefore, 'the restarted worker asked before the stored backoff ended');
+  await runUntil(second, () => second.worker.idle);
+  assert.is(second.account.queriesFor(BOB).length, DEFAULT_TTL_SETTINGS.maxAttempts - 3, 'the restart did not reset the tries');
+  await dispose(second);
+});
+
+test('a CDN that keeps refusing is counted as refused and keeps the last good picture', async () => {
+  const r = rig();
+  r.account.script(BOB, { kind: 'picture', pictureId: 'b1', url: pictureUrl(BOB, 'b1') }, { kind: 'picture', pictureId: 'b2', url: `${cdnBase}/gone.jpg` });
+  await r.worker.start();
+  await runUntil(r, () => r.worker.idle);
+  const before = r.worker.subjects.get(BOB)!;
+  const bytes = readFileSync(before.path!);
+  r.account.emit({ type: 'picture-changed', jid: BOB, removed: false });
+  await runUntil(r, () => r.worker.idle && r.worker.subjects.get(BOB)!.failureKind !== undefined);
+  const after = r.worker.subjects.get(BOB)!;
+  assert.equal(readFileSync(after.path!), bytes);
+  assert.equal([after.state, after.pictureId, after.sha256, after.failureKind], ['fetched', 'b1', before.sha256, 'refused']);
+  assert.match(after.failureDetail!, /^cdn: download failed: HTTP 404/);
+  assert.is(r.account.queriesFor(BOB).length, 1 + DEFAULT_TTL_SETTINGS.refusedMaxAttempts);
   await dispose(r);
 });
 

@@ -142,6 +142,20 @@ test('raising the priority of a job in backoff makes it ready at once', () => {
   assert.is(queue.peekReady(NOW + 10)?.jid, contact(1));
 });
 
+test('a raise by anything but an explicit request keeps the backoff', () => {
+  const queue = new AvatarQueue();
+  queue.enqueue(request(1, 'stale'), NOW);
+  queue.retryLater(contact(1), NOW + 60_000);
+  for (const reason of ['active-chat', 'changed', 'favourite'] as const) {
+    const { job, change } = queue.enqueue(request(1, reason), NOW + 10);
+    assert.is(change, 'raised');
+    assert.is(job.reason, reason);
+    assert.is(job.notBefore, NOW + 60_000, `${reason} dropped the backoff`);
+    assert.is(queue.peekReady(NOW + 10), undefined);
+  }
+  assert.is(queue.peekReady(NOW + 60_000)?.reason, 'favourite');
+});
+
 test('a raise that keeps the priority keeps the backoff', () => {
   const queue = new AvatarQueue();
   queue.enqueue(request(1, 'explicit'), NOW);

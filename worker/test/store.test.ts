@@ -150,6 +150,42 @@ test('job rows round-trip and every write gets a newer revision, from any connec
   });
 });
 
+test('migration 3 adds the failure streak to existing rows, and failures round-trip and count', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'store-migrate-'));
+  try {
+    const raw = new Database(join(dir, 'whatsapp.db'));
+    raw.exec(MIGRATIONS[0]!);
+    raw.pragma('user_version = 1');
+    raw.prepare(`INSERT INTO contacts (jid, picture_state, picture_id, created_at, updated_at) VALUES (?, 'fetched', 'p1', 1, 1)`).run(PHONE);
+    raw.close();
+    const db = openDatabase(dir);
+    try {
+      assert.is(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
+      const store = new SubjectStore(db);
+      const before = store.get(PHONE)!;
+      assert.is(before.failureStreak, 0);
+      assert.is(before.failureKind, undefined);
+      assert.is(before.pictureId, 'p1');
+      store.upsertChats([{ jid: '120363000000000009@g.us', kind: 'group' }], NOW);
+      store.upsertContacts([{ jid: LID }], NOW);
+      store.applyPatch(before, { failureStreak: 2, failureKind: 'refused', failureDetail: 'fixed-error: 406', nextCheckAt: NOW }, NOW);
+      store.applyPatch({ jid: '120363000000000009@g.us', kind: 'group' }, { failureStreak: 1, failureKind: 'failing', failureDetail: 'timeout' }, NOW);
+      store.applyPatch({ jid: LID, kind: 'contact' }, { failureStreak: 1, failureKind: 'failing' }, NOW);
+      const after = store.get(PHONE)!;
+      assert.equal([after.failureStreak, after.failureKind, after.failureDetail, after.pictureId], [2, 'refused', 'fixed-error: 406', 'p1']);
+      assert.equal(store.failureTotals(), { contact: { refused: 1, failing: 1 }, group: { refused: 0, failing: 1 } });
+      assert.is(store.uncheckedGivenUp(), 2, 'the LID and the group were never answered well');
+      store.applyPatch(after, { failureStreak: 0, failureKind: null, failureDetail: null }, NOW);
+      assert.equal([store.get(PHONE)!.failureStreak, store.get(PHONE)!.failureKind], [0, undefined]);
+      assert.throws(() => db.prepare(`UPDATE contacts SET failure_kind = 'odd' WHERE jid = ?`).run(PHONE), /CHECK constraint/);
+    } finally {
+      db.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('worker state and favourites persist', () => {
   withDatabase((db) => {
     const state = new WorkerState(db);

@@ -4,6 +4,13 @@ import type { SubjectKind } from '../jid.js';
 
 export type AvatarState = 'unknown' | 'fetched' | 'none' | 'hidden';
 
+/**
+ * Why the last job for a subject gave up, while its failure streak lasts: `refused` (a fixed
+ * error, an unreadable answer, a CDN that keeps refusing) or `failing` (timeouts, dropped
+ * sockets, CDN errors, 429s, unexpected failures). Not a state: the stored picture stays.
+ */
+export type FailureKind = 'refused' | 'failing';
+
 /** A contact's or group's picture as stored (columns of `contacts` / `chats`). */
 export interface AvatarRecord {
   readonly jid: string;
@@ -24,6 +31,10 @@ export interface AvatarRecord {
   readonly nextCheckAt?: number;
   /** Consecutive `hidden` answers, for the 1 d → 14 d backoff. */
   readonly hiddenCount: number;
+  /** Jobs in a row that gave up without a good answer; grows the give-up backoff, 0 after a good one. */
+  readonly failureStreak: number;
+  readonly failureKind?: FailureKind;
+  readonly failureDetail?: string;
   readonly lastActivityAt?: number;
   /** A community's parent group: its picture is asked for the community way. */
   readonly community?: boolean;
@@ -53,7 +64,7 @@ export interface AvatarJob {
   readonly rank: number;
   /** Ignore the stored picture id and download again. */
   readonly force: boolean;
-  /** Transient failures so far, for the retry backoff. */
+  /** Failed tries of this job so far (any failure but a verdict), for the retry backoff. */
   readonly attempts: number;
   /** Not before this unix ms (retry backoff); 0 when ready at once. */
   readonly notBefore: number;

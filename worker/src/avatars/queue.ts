@@ -112,8 +112,10 @@ export class AvatarQueue {
 
   /**
    * Adds a job, or raises an existing one: priority, rank and force only ever go up. When the
-   * priority rises the reason follows it and any retry backoff is dropped, because an explicit
-   * request outranks a backoff. The job keeps its place in enqueue order (`seq`).
+   * priority rises the reason follows it. Only an explicit request drops a retry backoff: a
+   * person asked. Anything else (a chat update, a picture notification, a new favourite) keeps
+   * it, or a stream of events could make a failing subject be asked again at once each time.
+   * The job keeps its place in enqueue order (`seq`).
    */
   enqueue(request: EnqueueRequest, now: number): { job: AvatarJob; change: EnqueueChange } {
     const problem = enqueueRequestProblem(request);
@@ -140,7 +142,7 @@ export class AvatarQueue {
       priority: PRIORITY_BY_REASON[request.reason],
       rank: request.rank ?? 0,
       force: request.force ?? false,
-      notBefore: 0,
+      notBefore: request.reason === 'explicit' ? 0 : existing.notBefore,
       attempts: existing.attempts,
     });
     if (raised === existing) return { job: existing, change: 'unchanged' };
@@ -203,7 +205,7 @@ export class AvatarQueue {
     return removed;
   }
 
-  /** Counts a transient failure and holds the job back until `notBefore`. */
+  /** Counts a failed try and holds the job back until `notBefore`. */
   retryLater(jid: string, notBefore: number): AvatarJob {
     if (!Number.isFinite(notBefore)) throw new RangeError(`retry time for ${jid} must be a finite number, got ${notBefore}`);
     const existing = this.jobs.get(jid)?.job;

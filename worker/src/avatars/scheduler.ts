@@ -16,8 +16,8 @@ export interface SchedulerOptions {
   /**
    * Runs one job to its stored outcome and tells the rate policy how WhatsApp answered (a
    * rate-overlimit pauses everything). Calls `querySent` at the moment the picture query goes
-   * out, so the policy spaces queries by when they were really sent. Must not throw for
-   * WhatsApp's answers.
+   * out, so the policy spaces queries by when they were really sent. Should not throw at all:
+   * it stores every failure as a failed try with its backoff.
    */
   readonly runJob: (job: AvatarJob, querySent: () => void) => Promise<void>;
   /** Called before choosing the next job (picks up jobs other processes queued). */
@@ -26,6 +26,20 @@ export interface SchedulerOptions {
   readonly onIdle?: () => void;
   /** How long to wait before looking again when another process may queue jobs. */
   readonly pollIntervalMs: number;
+  /**
+   * The wait before a job whose run threw may run again, by its failed tries so far: the last
+   * guard against a job that fails at once, over and over, and starves the rest of the queue.
+   */
+  readonly failureDelayMs?: (attempts: number) => number;
+}
+
+// Without a failureDelayMs: 30 s doubling per failed try, to a day (the state machine's retry base
+// and its longest give-up backoff).
+const FALLBACK_FAILURE_DELAY_BASE_MS = 30_000;
+const FALLBACK_FAILURE_DELAY_MAX_MS = 24 * 60 * 60_000;
+
+function fallbackFailureDelayMs(attempts: number): number {
+  return Math.min(FALLBACK_FAILURE_DELAY_BASE_MS * 2 ** Math.min(attempts, 30), FALLBACK_FAILURE_DELAY_MAX_MS);
 }
 
 export class AvatarScheduler {
@@ -99,13 +113,29 @@ export class AvatarScheduler {
     try {
       await this.options.runJob(job, querySent);
     } catch (error) {
-      // The job stays queued (its row is removed only with a stored outcome); the next wake retries it.
-      logger.error({ err: error, jid: job.jid }, 'picture check failed unexpectedly; the job stays queued');
+      this.holdBack(job, error);
     } finally {
       // A job that failed before its query still counts as one, so a failure cannot speed the pace up.
       querySent();
       this.inFlight = undefined;
     }
     this.wake();
+  }
+
+  /**
+   * The job stays queued (its row goes only with a stored outcome), but if it is ready again it
+   * waits in memory first: running it again at once would ask WhatsApp about it in a tight loop.
+   */
+  private holdBack(job: AvatarJob, error: unknown): void {
+    const { logger, queue, clock } = this.options;
+    const now = clock.now();
+    const current = queue.get(job.jid);
+    if (current === undefined || current.notBefore > now) {
+      logger.error({ err: error, jid: job.jid }, 'picture check failed unexpectedly after storing its outcome');
+      return;
+    }
+    const notBefore = now + (this.options.failureDelayMs ?? fallbackFailureDelayMs)(current.attempts);
+    queue.retryLater(job.jid, notBefore);
+    logger.error({ err: error, jid: job.jid, retryAt: new Date(notBefore).toISOString() }, 'picture check failed unexpectedly; holding the job back');
   }
 }

@@ -4,7 +4,7 @@
 
 import type { Random } from '../clock.js';
 import type { RefusalReason, TransientCause } from '../wa/account.js';
-import type { AvatarJob, AvatarRecord, AvatarState, JobReason } from './model.js';
+import type { AvatarJob, AvatarRecord, AvatarState, FailureKind, JobReason } from './model.js';
 
 const HOUR_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * HOUR_MS;
@@ -21,11 +21,21 @@ export interface TtlSettings {
   /** Hidden pictures rarely become visible; back off from base, doubling, to max. */
   hiddenBackoffBaseMs: number;
   hiddenBackoffMaxMs: number;
-  /** Transient failures retry from base, doubling per attempt, to max. */
+  /** Failed tries of one job retry from base, doubling per attempt, to max. */
   retryBaseMs: number;
   retryMaxMs: number;
-  /** After this many transient failures in a row the job ends; the sweep tries again later. */
+  /** Tries of one job that keeps failing for a passing reason, when the subject last answered well. */
   maxAttempts: number;
+  /** Tries of one job that keeps getting refused (a fixed error, an unreadable answer, a refusing CDN). */
+  refusedMaxAttempts: number;
+  /** Tries of every later job while the subject's failure streak lasts (it gave up at least once). */
+  attemptsAfterGiveUp: number;
+  /** After a job gives up on passing failures, the subject waits base × 2^streak, to max. */
+  failureBackoffBaseMs: number;
+  failureBackoffMaxMs: number;
+  /** After a job gives up on refusals, the subject waits base × 2^streak, to max. */
+  refusedBackoffBaseMs: number;
+  refusedBackoffMaxMs: number;
 }
 
 export const DEFAULT_TTL_SETTINGS: Readonly<TtlSettings> = Object.freeze({
@@ -39,8 +49,34 @@ export const DEFAULT_TTL_SETTINGS: Readonly<TtlSettings> = Object.freeze({
   // Long enough for a dropped socket to reconnect, short enough that a blip costs little.
   retryBaseMs: 30 * 1000,
   retryMaxMs: 30 * 60 * 1000,
+  // Six tries over about 15 minutes ride out a reconnect or a CDN blip.
   maxAttempts: 6,
+  // A refusal rarely changes on a second look; three tries allow for a fresh CDN URL.
+  refusedMaxAttempts: 3,
+  // Once a subject gave up, each later round is a short look, not six more queries.
+  attemptsAfterGiveUp: 2,
+  // 3 h, 6 h, 12 h, then daily: a subject that always fails costs ≤ 12 queries on its first day
+  // and 2 a day after (see PER_SUBJECT_DAILY_QUERY_BOUND for why 3 h and not less).
+  failureBackoffBaseMs: 3 * HOUR_MS,
+  failureBackoffMaxMs: DAY_MS,
+  // Refusals are about the subject, not the moment: days, like a hidden picture.
+  refusedBackoffBaseMs: 3 * DAY_MS,
+  refusedBackoffMaxMs: 14 * DAY_MS,
 });
+
+/**
+ * The most picture queries the state machine lets one subject cause in any 24 hours with the
+ * default settings, whatever WhatsApp or the CDN answer (explicit refreshes and picture-change
+ * notifications aside). Every delay below is the shortest its ± 10 % jitter allows.
+ * - A round of tries is at most 6 queries over ≥ 14 min (30 s, 1, 2, 4, 8 min between them).
+ * - Always failing: 6, then rounds of 2 after ≥ 2.7 h, 5.4 h and 10.8 h (the 4th starts ≥ 19.2 h
+ *   in), the next ≥ 21.6 h later: 6 + 2 + 2 + 2 = 12.
+ * - A good answer ends a round; the next check is ≥ 21.6 h later (a favourite's TTL). That round
+ *   may fail all 6 tries; the round after it starts ≥ 2.7 h later, past the 24 h: 6 + 6 = 12.
+ *   (With a 2 h base it would start at 23.9 h, for 14.)
+ * - A hidden answer waits ≥ 24 h, none ≥ 7 d, a refusal ≥ 2.7 d after at most 3 tries.
+ */
+export const PER_SUBJECT_DAILY_QUERY_BOUND = 12;
 
 /** How one job's picture query ended, as the pipeline saw it. */
 export type Resolution =
@@ -51,6 +87,8 @@ export type Resolution =
   | { kind: 'none' }
   | { kind: 'hidden' }
   | { kind: 'rate-limited' }
+  /** The job itself failed: the account adapter threw, the store failed, or a bug. */
+  | { kind: 'failed'; detail: string }
   /** A fixed error or an answer we cannot read: a few tries, then a long backoff. */
   | { kind: 'refused'; reason: RefusalReason; detail: string }
   /** A query or download that failed for a passing reason. */
@@ -67,6 +105,9 @@ export interface AvatarPatch {
   changedAt?: number | null;
   nextCheckAt?: number | null;
   hiddenCount?: number;
+  failureStreak?: number;
+  failureKind?: FailureKind | null;
+  failureDetail?: string | null;
 }
 
 export type JobAction = { action: 'complete' } | { action: 'retry'; notBefore: number } | { action: 'keep' };
@@ -87,6 +128,8 @@ export interface TransitionContext {
   favourite: boolean;
   random: Random;
   settings: TtlSettings;
+  /** When the queue-wide 429 pause this answer started ends: a rate-limited job retries after it. */
+  pausedUntil?: number;
 }
 
 /** `baseMs` spread uniformly by ± `ratio`. */
@@ -117,9 +160,18 @@ function resolutionProblem(resolution: Resolution): string | undefined {
     case 'none':
     case 'hidden':
     case 'rate-limited':
-    case 'refused':
-    case 'transient':
       return undefined;
+    case 'failed':
+    case 'refused':
+      if (typeof resolution.detail !== 'string') return `a ${resolution.kind} outcome needs a detail text`;
+      return undefined;
+    case 'transient': {
+      const wait = resolution.retryAfterMs;
+      if (wait !== undefined && (typeof wait !== 'number' || !Number.isFinite(wait) || wait < 0)) {
+        return `a transient outcome's retryAfterMs must be a non-negative number of ms, got ${String(wait)}`;
+      }
+      return undefined;
+    }
     default:
       return `unknown resolution kind ${JSON.stringify((resolution as { kind: unknown }).kind)}`;
   }
@@ -145,13 +197,21 @@ export function transition(record: AvatarRecord, job: AvatarJob, resolution: Res
         checkedAt: now,
         nextCheckAt: nextTtlCheck(context),
         hiddenCount: 0,
+        ...ANSWERED_WELL,
       };
       if (changed) patch.changedAt = now;
       return { patch, file: 'keep', job: complete, changed, pauseQueue: false };
     }
     case 'unchanged':
       return {
-        patch: { state: 'fetched', pictureId: resolution.pictureId, checkedAt: now, nextCheckAt: nextTtlCheck(context), hiddenCount: 0 },
+        patch: {
+          state: 'fetched',
+          pictureId: resolution.pictureId,
+          checkedAt: now,
+          nextCheckAt: nextTtlCheck(context),
+          hiddenCount: 0,
+          ...ANSWERED_WELL,
+        },
         file: 'keep',
         job: complete,
         changed: false,
@@ -169,6 +229,7 @@ export function transition(record: AvatarRecord, job: AvatarJob, resolution: Res
         checkedAt: now,
         nextCheckAt: now + Math.round(recheckMs),
         hiddenCount: 0,
+        ...ANSWERED_WELL,
       };
       if (hadPicture) patch.changedAt = now;
       return { patch, file: 'delete', job: complete, changed: hadPicture, pauseQueue: false };
@@ -177,7 +238,7 @@ export function transition(record: AvatarRecord, job: AvatarJob, resolution: Res
       // The last good picture stays: privacy settings change back, and a blank is worse than stale.
       const backoffMs = Math.min(settings.hiddenBackoffBaseMs * 2 ** record.hiddenCount, settings.hiddenBackoffMaxMs);
       return {
-        patch: { state: 'hidden', checkedAt: now, nextCheckAt: now + backoffMs, hiddenCount: record.hiddenCount + 1 },
+        patch: { state: 'hidden', checkedAt: now, nextCheckAt: now + backoffMs, hiddenCount: record.hiddenCount + 1, ...ANSWERED_WELL },
         file: 'keep',
         job: complete,
         changed: false,
@@ -185,25 +246,95 @@ export function transition(record: AvatarRecord, job: AvatarJob, resolution: Res
       };
     }
     case 'rate-limited':
-      // Not this subject's fault: the job stays as it is and runs once the pause is over.
-      return { patch: {}, file: 'keep', job: { action: 'keep' }, changed: false, pauseQueue: true };
+    case 'failed':
     case 'refused':
-    case 'transient': {
-      const failures = job.attempts + 1;
-      if (failures >= settings.maxAttempts) {
-        // Give up for now without claiming anything about the picture; the sweep comes back.
-        return { patch: { nextCheckAt: now + settings.retryMaxMs }, file: 'keep', job: complete, changed: false, pauseQueue: false };
-      }
-      const backoffMs = Math.min(settings.retryBaseMs * 2 ** job.attempts, settings.retryMaxMs);
-      return {
-        patch: {},
-        file: 'keep',
-        job: { action: 'retry', notBefore: now + jittered(backoffMs, settings.ttlJitterRatio, random) },
-        changed: false,
-        pauseQueue: false,
-      };
-    }
+    case 'transient':
+      return failedTry(record, job, resolution, context);
   }
+}
+
+/** A good answer (a verdict on the picture) ends any failure streak. */
+const ANSWERED_WELL = { failureStreak: 0, failureKind: null, failureDetail: null } as const satisfies AvatarPatch;
+
+// Doubling stops here; every backoff is capped long before.
+const MAX_DOUBLINGS = 30;
+
+function doubled(baseMs: number, times: number, maxMs: number): number {
+  return Math.min(baseMs * 2 ** Math.min(times, MAX_DOUBLINGS), maxMs);
+}
+
+/**
+ * A try that told us nothing about the picture: the stored state, picture and file stay as they
+ * are. The job retries with a growing delay until its tries run out; then it ends, and the
+ * subject waits out a backoff that grows with its failure streak, so no answer can make the
+ * worker ask about one subject over and over. A 429 counts as a try too (the same subject is
+ * not the probe of every pause) and its retry waits until the pause is over.
+ */
+function failedTry(
+  record: AvatarRecord,
+  job: AvatarJob,
+  resolution: Extract<Resolution, { kind: 'rate-limited' | 'failed' | 'refused' | 'transient' }>,
+  context: TransitionContext,
+): Transition {
+  const { now, settings, random } = context;
+  const pauseQueue = resolution.kind === 'rate-limited';
+  // Nothing may start before a running 429 pause ends, nor before the other side asked us to wait.
+  const from = pauseQueue ? Math.max(now, context.pausedUntil ?? now) : now;
+  const askedWaitMs = resolution.kind === 'transient' ? (resolution.retryAfterMs ?? 0) : 0;
+  const refused = resolution.kind === 'refused';
+  const roundLimit = record.failureStreak > 0 ? settings.attemptsAfterGiveUp : Number.POSITIVE_INFINITY;
+  const triesAllowed = Math.max(1, Math.min(refused ? settings.refusedMaxAttempts : settings.maxAttempts, roundLimit));
+  const failures = job.attempts + 1;
+  if (failures < triesAllowed) {
+    const delayMs = jittered(doubled(settings.retryBaseMs, job.attempts, settings.retryMaxMs), settings.ttlJitterRatio, random);
+    return {
+      patch: {},
+      file: 'keep',
+      job: { action: 'retry', notBefore: from + Math.max(delayMs, askedWaitMs) },
+      changed: false,
+      pauseQueue,
+    };
+  }
+  const streak = record.failureStreak;
+  const backoffMs = refused
+    ? doubled(settings.refusedBackoffBaseMs, streak, settings.refusedBackoffMaxMs)
+    : doubled(settings.failureBackoffBaseMs, streak, settings.failureBackoffMaxMs);
+  const kind: FailureKind = refused ? 'refused' : 'failing';
+  return {
+    patch: {
+      nextCheckAt: from + Math.max(jittered(backoffMs, settings.ttlJitterRatio, random), askedWaitMs),
+      failureStreak: streak + 1,
+      failureKind: kind,
+      failureDetail: failureDetail(resolution),
+    },
+    file: 'keep',
+    job: { action: 'complete' },
+    changed: false,
+    pauseQueue,
+  };
+}
+
+// A stored detail is for `status` and diagnostics, not a log: keep it short.
+const FAILURE_DETAIL_MAX_CHARS = 300;
+
+function failureDetail(resolution: Extract<Resolution, { kind: 'rate-limited' | 'failed' | 'refused' | 'transient' }>): string {
+  const text =
+    resolution.kind === 'rate-limited'
+      ? 'rate-overlimit (429)'
+      : resolution.kind === 'refused'
+        ? `${resolution.reason}: ${resolution.detail}`
+        : resolution.kind === 'transient'
+          ? `${resolution.cause}: ${resolution.detail}`
+          : `unexpected failure: ${resolution.detail}`;
+  return text.length > FAILURE_DETAIL_MAX_CHARS ? `${text.slice(0, FAILURE_DETAIL_MAX_CHARS - 1)}…` : text;
+}
+
+/**
+ * The wait before a job runs again when even its failure could not be stored (a broken
+ * database): only the in-memory queue holds it back, so it grows to a day instead of giving up.
+ */
+export function unstoredFailureDelayMs(attempts: number, settings: TtlSettings): number {
+  return doubled(settings.retryBaseMs, attempts, settings.failureBackoffMaxMs);
 }
 
 /**

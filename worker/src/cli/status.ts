@@ -9,15 +9,21 @@ import { SubjectStore } from '../store/subjects.js';
 import { STATE_KEYS, WorkerState } from '../store/worker-state.js';
 import { parseRatePolicySnapshot } from '../avatars/rate-policy.js';
 import { formatProgress, type ProgressSnapshot } from '../avatars/progress.js';
-import type { AvatarState } from '../avatars/model.js';
+import type { AvatarState, FailureKind } from '../avatars/model.js';
 
 export interface StatusReport {
   data: string;
   avatars: string;
   connection: { state: string; at: string; detail: string | null } | null;
-  totals: Record<'contact' | 'group', Record<AvatarState, number> & { total: number }>;
+  /**
+   * By kind: subjects per state, their total, and (overlapping the states, which a failure never
+   * changes) how many gave up their last job: `refused` (fixed errors, unreadable answers, a CDN
+   * that keeps refusing; retried after days) and `failing` (timeouts, dropped sockets, CDN errors;
+   * retried after hours).
+   */
+  totals: Record<'contact' | 'group', Record<AvatarState, number> & Record<FailureKind, number> & { total: number }>;
   subjects: number;
-  /** Subjects checked at least once (any state but `unknown`). */
+  /** Subjects checked at least once: any state but `unknown`, or a job that gave up on them. */
   processed: number;
   queue_length: number;
   rate_limited_until: string | null;
@@ -29,10 +35,12 @@ export function readStatus(dataDir: string, avatarsDir: string, now: number): St
   const db = openDatabase(dataDir, { mustExist: true });
   try {
     const state = new WorkerState(db);
-    const raw = new SubjectStore(db).totals();
+    const store = new SubjectStore(db);
+    const raw = store.totals();
+    const failures = store.failureTotals();
     const totals = {
-      contact: { ...raw.contact, total: Object.values(raw.contact).reduce((sum, count) => sum + count, 0) },
-      group: { ...raw.group, total: Object.values(raw.group).reduce((sum, count) => sum + count, 0) },
+      contact: { ...raw.contact, total: Object.values(raw.contact).reduce((sum, count) => sum + count, 0), ...failures.contact },
+      group: { ...raw.group, total: Object.values(raw.group).reduce((sum, count) => sum + count, 0), ...failures.group },
     };
     const subjects = totals.contact.total + totals.group.total;
     const pause = parseRatePolicySnapshot(state.get(STATE_KEYS.ratePolicy) ?? { pauseLevel: 0 }).pausedUntil;
@@ -43,7 +51,7 @@ export function readStatus(dataDir: string, avatarsDir: string, now: number): St
       connection: connection === undefined ? null : { ...connection, at: new Date(connection.at).toISOString() },
       totals,
       subjects,
-      processed: subjects - totals.contact.unknown - totals.group.unknown,
+      processed: subjects - totals.contact.unknown - totals.group.unknown + store.uncheckedGivenUp(),
       queue_length: new JobTable(db).count(),
       rate_limited_until: pause !== undefined && pause > now ? new Date(pause).toISOString() : null,
       progress: state.get<ProgressSnapshot>(STATE_KEYS.progress) ?? null,
@@ -54,10 +62,10 @@ export function readStatus(dataDir: string, avatarsDir: string, now: number): St
   }
 }
 
-function formatReport(report: StatusReport): string {
+export function formatReport(report: StatusReport): string {
   const row = (kind: 'contact' | 'group'): string => {
     const t = report.totals[kind];
-    return `  ${`${kind}s`.padEnd(9)} ${String(t.total).padStart(6)} total: ${t.fetched} fetched, ${t.none} no picture, ${t.hidden} hidden, ${t.unknown} not checked yet`;
+    return `  ${`${kind}s`.padEnd(9)} ${String(t.total).padStart(6)} total: ${t.fetched} fetched, ${t.none} no picture, ${t.hidden} hidden, ${t.unknown} not checked yet; ${t.refused} refused, ${t.failing} failing`;
   };
   return [
     `WhatsApp worker at ${report.data}`,
@@ -78,7 +86,10 @@ export const statusCommand: Command = {
     'Usage: whatsapp-worker status --data DIR [--json]',
     '',
     'Reads the worker database in DIR (it never creates one) and prints totals by state and kind,',
-    'the queue length, any rate-limit pause, and progress with rate and ETA.',
+    'the queue length, any rate-limit pause, and progress with rate and ETA. "refused" counts',
+    'subjects whose last check gave up on answers that do not get better by asking again (checked',
+    'again after days), "failing" those that gave up on passing failures (checked again after hours);',
+    'both keep their state and their last good picture.',
     '',
     'Options:',
     '  --data DIR     the worker\'s data folder (required)',

@@ -82,4 +82,14 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE chats ADD COLUMN community INTEGER NOT NULL DEFAULT 0 CHECK (community IN (0, 1));
   `,
+  // 3: a subject's failure streak, so a subject that never answers well is asked less and less
+  // often (and a restart keeps the count), and why its last job gave up, for `status`.
+  `
+  ALTER TABLE contacts ADD COLUMN failure_streak INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE contacts ADD COLUMN failure_kind TEXT CHECK (failure_kind IN ('refused', 'failing'));
+  ALTER TABLE contacts ADD COLUMN failure_detail TEXT;
+  ALTER TABLE chats ADD COLUMN failure_streak INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE chats ADD COLUMN failure_kind TEXT CHECK (failure_kind IN ('refused', 'failing'));
+  ALTER TABLE chats ADD COLUMN failure_detail TEXT;
+  `,
 ];

@@ -2,7 +2,7 @@
 // a group's on its `chats` row; a one-to-one chat only contributes its last activity.
 
 import type { AvatarPatch } from '../avatars/transitions.js';
-import type { AvatarRecord, AvatarState } from '../avatars/model.js';
+import type { AvatarRecord, AvatarState, FailureKind } from '../avatars/model.js';
 import { parseJid, type SubjectKind } from '../jid.js';
 import type { ChatInfo, ContactInfo } from '../wa/account.js';
 import type { SqliteDatabase } from './database.js';
@@ -11,6 +11,7 @@ const TABLE: Readonly<Record<SubjectKind, 'contacts' | 'chats'>> = { contact: 'c
 const STATES: readonly AvatarState[] = ['unknown', 'fetched', 'none', 'hidden'];
 
 type Totals = Record<SubjectKind, Record<AvatarState, number>>;
+type FailureTotals = Record<SubjectKind, Record<FailureKind, number>>;
 
 interface SubjectRow {
   jid: string;
@@ -28,6 +29,9 @@ interface SubjectRow {
   hidden_count: number;
   /** Only on `chats` (migration 2). */
   community?: number;
+  failure_streak: number;
+  failure_kind: FailureKind | null;
+  failure_detail: string | null;
 }
 
 function toRecord(row: SubjectRow, kind: SubjectKind): AvatarRecord {
@@ -45,6 +49,9 @@ function toRecord(row: SubjectRow, kind: SubjectKind): AvatarRecord {
     changedAt: optional(row.picture_changed_at),
     nextCheckAt: optional(row.next_check_at),
     hiddenCount: row.hidden_count,
+    failureStreak: row.failure_streak,
+    failureKind: optional(row.failure_kind),
+    failureDetail: optional(row.failure_detail),
     lastActivityAt: optional(row.last_activity_at),
     ...(row.community === 1 ? { community: true } : {}),
   };
@@ -61,6 +68,9 @@ const PATCH_COLUMNS: Readonly<Record<keyof AvatarPatch, string>> = {
   changedAt: 'picture_changed_at',
   nextCheckAt: 'next_check_at',
   hiddenCount: 'hidden_count',
+  failureStreak: 'failure_streak',
+  failureKind: 'failure_kind',
+  failureDetail: 'failure_detail',
 };
 
 export class SubjectStore {
@@ -100,6 +110,13 @@ export class SubjectStore {
       dueGroups: db.prepare(`SELECT * FROM chats WHERE kind = 'group' AND (next_check_at IS NULL OR next_check_at <= ?) LIMIT ?`),
       totalsContacts: db.prepare('SELECT picture_state AS state, COUNT(*) AS count FROM contacts GROUP BY picture_state'),
       totalsGroups: db.prepare(`SELECT picture_state AS state, COUNT(*) AS count FROM chats WHERE kind = 'group' GROUP BY picture_state`),
+      failuresContacts: db.prepare('SELECT failure_kind AS kind, COUNT(*) AS count FROM contacts WHERE failure_kind IS NOT NULL GROUP BY failure_kind'),
+      failuresGroups: db.prepare(
+        `SELECT failure_kind AS kind, COUNT(*) AS count FROM chats WHERE kind = 'group' AND failure_kind IS NOT NULL GROUP BY failure_kind`,
+      ),
+      uncheckedGivenUp: db.prepare(`
+        SELECT (SELECT COUNT(*) FROM contacts WHERE picture_state = 'unknown' AND failure_kind IS NOT NULL)
+             + (SELECT COUNT(*) FROM chats WHERE kind = 'group' AND picture_state = 'unknown' AND failure_kind IS NOT NULL) AS count`),
       addHint: db.prepare(`INSERT INTO picture_hints (jid, removed, received_at) VALUES (?, ?, ?)
         ON CONFLICT (jid) DO UPDATE SET removed = excluded.removed, received_at = excluded.received_at`),
       takeHint: db.prepare('DELETE FROM picture_hints WHERE jid = ? RETURNING removed'),
@@ -207,6 +224,26 @@ export class SubjectStore {
       for (const row of statement.all() as { state: AvatarState; count: number }[]) totals[kind][row.state] = row.count;
     }
     return totals;
+  }
+
+  /**
+   * Subjects whose last job gave up, by why: `refused` and `failing`. They overlap the state
+   * totals (a refused subject keeps its state and its last good picture).
+   */
+  failureTotals(): FailureTotals {
+    const totals: FailureTotals = { contact: { refused: 0, failing: 0 }, group: { refused: 0, failing: 0 } };
+    for (const [kind, statement] of [
+      ['contact', this.statements.failuresContacts],
+      ['group', this.statements.failuresGroups],
+    ] as const) {
+      for (const row of statement.all() as { kind: FailureKind; count: number }[]) totals[kind][row.kind] = row.count;
+    }
+    return totals;
+  }
+
+  /** Subjects never answered well whose jobs gave up: tried, so processed, though still `unknown`. */
+  uncheckedGivenUp(): number {
+    return (this.statements.uncheckedGivenUp.get() as { count: number }).count;
   }
 
   /** A picture change for a JID we do not know yet: kept until the subject arrives. */

@@ -5,15 +5,16 @@
 import type { Logger } from 'pino';
 import type { Clock, Random } from '../clock.js';
 import type { AvatarFiles } from '../avatars/avatar-files.js';
+import { withCheckedAnswers } from '../avatars/answer-check.js';
 import type { DownloadSettings } from '../avatars/download.js';
 import { DurableQueue } from '../avatars/durable-queue.js';
 import type { AvatarJob, AvatarRecord, EnqueueRequest, JobReason } from '../avatars/model.js';
-import { checkPicture } from '../avatars/picture-check.js';
+import { checkPicture, type PictureCheckDependencies } from '../avatars/picture-check.js';
 import { renderPairingQr } from './pairing-qr.js';
 import { formatProgress, ProgressTracker } from '../avatars/progress.js';
 import { parseRatePolicySnapshot, RatePolicy, type RatePolicySnapshot, type RateSettings } from '../avatars/rate-policy.js';
 import { AvatarScheduler } from '../avatars/scheduler.js';
-import { sweepReason, transition, type Resolution, type TtlSettings } from '../avatars/transitions.js';
+import { sweepReason, transition, unstoredFailureDelayMs, type TtlSettings } from '../avatars/transitions.js';
 import type { SqliteDatabase } from '../store/database.js';
 import { JobTable } from '../store/job-table.js';
 import { SubjectStore } from '../store/subjects.js';
@@ -39,6 +40,8 @@ export interface AvatarWorkerOptions {
   readonly clock: Clock;
   readonly random: Random;
   readonly logger: Logger;
+  /** How often an idle worker looks for jobs another process queued; tests on a fake clock raise it. */
+  readonly externalJobPollMs?: number;
 }
 
 /** How to link the phone, while the account waits for it. */
@@ -71,9 +74,12 @@ export class AvatarWorker {
   private unsubscribeAccount: (() => void) | undefined;
   private cancelSweep: (() => void) | undefined;
   private lastProgressLogAt = 0;
+  /** What a picture check needs, with the account's answers checked before anything trusts them. */
+  private readonly pictureCheck: PictureCheckDependencies;
 
   constructor(private readonly options: AvatarWorkerOptions) {
     const { db, clock, logger } = options;
+    this.pictureCheck = { ...options, account: withCheckedAnswers(options.account) };
     this.subjects = new SubjectStore(db);
     this.state = new WorkerState(db);
     this.queue = new DurableQueue(db, new JobTable(db));
@@ -87,7 +93,8 @@ export class AvatarWorker {
       runJob: (job, querySent) => this.runJob(job, querySent),
       beforeChoosing: () => this.pickUpExternalJobs(),
       onIdle: () => this.emit({ type: 'idle' }),
-      pollIntervalMs: EXTERNAL_JOB_POLL_MS,
+      pollIntervalMs: options.externalJobPollMs ?? EXTERNAL_JOB_POLL_MS,
+      failureDelayMs: (attempts) => unstoredFailureDelayMs(attempts, options.ttl),
     });
   }
 
@@ -192,7 +199,14 @@ export class AvatarWorker {
   }
 
   private emit(event: WorkerEvent): void {
-    for (const listener of this.listeners) listener(event);
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        // A listener's bug (the HA bridge, say) must not turn into a failed picture check.
+        this.options.logger.error({ err: error, event: event.type }, 'a worker event listener failed');
+      }
+    }
   }
 
   private pickUpExternalJobs(): void {
@@ -304,15 +318,22 @@ export class AvatarWorker {
     if (summary.added > 0) this.options.logger.info({ queued: summary.added }, 'queued subjects due for a picture check');
   }
 
+  /**
+   * Runs one job to a stored outcome. Never throws: a failure outside WhatsApp's answers (the
+   * adapter threw, the store failed, a bug) is a failed try of the job like any other.
+   */
   private async runJob(job: AvatarJob, querySent: () => void): Promise<void> {
+    try {
+      await this.checkAndStore(job, querySent);
+    } catch (error) {
+      this.recordUnexpectedFailure(job, error);
+    }
+  }
+
+  private async checkAndStore(job: AvatarJob, querySent: () => void): Promise<void> {
     const { clock, random, ttl, logger, db } = this.options;
     const record = this.subjects.get(job.jid) ?? this.subjects.ensure(job.jid, clock.now());
-    const resolution = await checkPicture(record, job, this.options, querySent).catch((error: unknown): Resolution => {
-      // A local failure (say, a full disk) must not turn into a tight loop of WhatsApp queries:
-      // it takes the transient path with its backoff, and the job stays queued.
-      logger.error({ err: error, jid: job.jid }, 'could not store the picture; retrying later');
-      return { kind: 'transient', cause: 'server-error', detail: `local failure: ${String(error)}` };
-    });
+    const resolution = await checkPicture(record, job, this.pictureCheck, querySent);
     const now = clock.now();
     if (this.subjects.get(job.jid) === undefined) {
       // Merged into its phone-number contact while the query ran: one person keeps one picture.
@@ -320,38 +341,83 @@ export class AvatarWorker {
       return;
     }
     const favourite = this.favourites.has(job.jid);
-    const outcome = transition(record, job, resolution, { now, favourite, random, settings: ttl });
-    if (outcome.pauseQueue) {
-      const until = this.policy.rateLimited(now);
-      logger.warn({ until: new Date(until).toISOString() }, 'WhatsApp answered rate-overlimit: pausing every picture query');
+    let pausedUntil: number | undefined;
+    if (resolution.kind === 'rate-limited') {
+      pausedUntil = this.policy.rateLimited(now);
+      logger.warn({ until: new Date(pausedUntil).toISOString() }, 'WhatsApp answered rate-overlimit: pausing every picture query');
     } else {
       this.policy.answered(now);
     }
-    try {
-      // A `none` deletes the file before the row says so: a crash in between re-runs the job.
-      if (outcome.file === 'delete') await this.options.files.remove(job.jid);
-      if (outcome.job.action === 'complete') this.progress.jobCompleted(now);
-      db.transaction(() => {
-        this.subjects.applyPatch(record, outcome.patch, now);
-        this.state.set(STATE_KEYS.progress, this.progressSnapshot(outcome.job.action === 'complete' ? 1 : 0));
-        // Persisted so a restart keeps a rate-limit pause (and its doubling) instead of hammering again.
-        this.state.set(STATE_KEYS.ratePolicy, this.policy.snapshot());
-        // Last, so the in-memory queue changes only once every write above has succeeded.
-        if (outcome.job.action === 'complete') this.queue.complete(job.jid);
-        else if (outcome.job.action === 'retry') this.queue.retryLater(job.jid, outcome.job.notBefore);
-      })();
-    } catch (error) {
-      // The job's row is untouched, so nothing is lost; back off in memory so a broken disk or
-      // database cannot turn into a tight loop of WhatsApp queries.
-      logger.error({ err: error, jid: job.jid }, 'could not store the outcome of a picture check; retrying later');
-      this.queue.memory.retryLater(job.jid, now + ttl.retryMaxMs);
+    const outcome = transition(record, job, resolution, { now, favourite, random, settings: ttl, pausedUntil });
+    // A `none` deletes the file before the row says so: a crash in between re-runs the job.
+    if (outcome.file === 'delete') await this.options.files.remove(job.jid);
+    const completed = outcome.job.action === 'complete';
+    // Counted first, so the stored progress includes this job (it is still queued until the commit).
+    if (completed) this.progress.jobCompleted(now);
+    db.transaction(() => {
+      this.subjects.applyPatch(record, outcome.patch, now);
+      this.state.set(STATE_KEYS.progress, this.progressSnapshot(completed ? 1 : 0));
+      // Persisted so a restart keeps a rate-limit pause (and its doubling) instead of hammering again.
+      this.state.set(STATE_KEYS.ratePolicy, this.policy.snapshot());
+      // Last, so the in-memory queue changes only once every write above has succeeded.
+      if (completed) this.queue.complete(job.jid);
+      else if (outcome.job.action === 'retry') this.queue.retryLater(job.jid, outcome.job.notBefore);
+    })();
+    logger.debug({ jid: job.jid, reason: job.reason, resolution: resolution.kind, changed: outcome.changed }, 'picture checked');
+    if (resolution.kind === 'refused' || resolution.kind === 'transient') {
+      logger.info({ jid: job.jid, resolution: resolution.kind, detail: resolution.detail, givenUp: completed }, 'picture check failed');
+    }
+    this.jobStored(job.jid, now, outcome.changed);
+  }
+
+  /**
+   * A job that failed outside WhatsApp's answers backs off like any failed try, in its stored row,
+   * so it can never run again at once and starve the queue. If even that cannot be stored (a
+   * broken database), the in-memory queue holds it back with a delay that grows to a day.
+   */
+  private recordUnexpectedFailure(job: AvatarJob, error: unknown): void {
+    const { clock, random, ttl, logger, db } = this.options;
+    const now = clock.now();
+    const queued = this.queue.memory.get(job.jid);
+    if (queued === undefined) {
+      logger.error({ err: error, jid: job.jid }, 'a picture check failed after its job had ended');
       return;
     }
-    logger.debug({ jid: job.jid, reason: job.reason, resolution: resolution.kind, changed: outcome.changed }, 'picture checked');
+    logger.error({ err: error, jid: job.jid, attempts: queued.attempts }, 'picture check failed unexpectedly; backing off');
+    try {
+      const record = this.subjects.get(job.jid);
+      if (record === undefined) {
+        // Not a subject we can store (a bad JID in a job row, say): the job can never succeed.
+        db.transaction(() => this.queue.complete(job.jid))();
+        logger.warn({ jid: job.jid }, 'dropped a job for a subject that cannot be stored');
+        return;
+      }
+      const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      const favourite = this.favourites.has(job.jid);
+      const outcome = transition(record, queued, { kind: 'failed', detail }, { now, favourite, random, settings: ttl });
+      const completed = outcome.job.action === 'complete';
+      if (completed) this.progress.jobCompleted(now);
+      db.transaction(() => {
+        this.subjects.applyPatch(record, outcome.patch, now);
+        if (completed) this.state.set(STATE_KEYS.progress, this.progressSnapshot(1));
+        if (completed) this.queue.complete(job.jid);
+        else if (outcome.job.action === 'retry') this.queue.retryLater(job.jid, outcome.job.notBefore);
+      })();
+    } catch (storeError) {
+      logger.error({ err: storeError, jid: job.jid }, 'could not store the failure either; holding the job back in memory');
+      const current = this.queue.memory.get(job.jid);
+      if (current !== undefined) this.queue.memory.retryLater(job.jid, now + unstoredFailureDelayMs(current.attempts, ttl));
+      return;
+    }
+    this.jobStored(job.jid, now, false);
+  }
+
+  /** After a job's outcome is stored: progress, the log, and the news for listeners. */
+  private jobStored(jid: string, now: number, changed: boolean): void {
     if (this.queue.memory.size === 0) this.progress.queueDrained();
     this.logProgress(now);
-    const updated = this.subjects.get(job.jid)!;
-    this.emit({ type: 'job-finished', jid: job.jid, record: updated, changed: outcome.changed });
+    const updated = this.subjects.get(jid);
+    if (updated !== undefined) this.emit({ type: 'job-finished', jid, record: updated, changed });
     this.emit({ type: 'status' });
   }
 
