@@ -14,7 +14,7 @@ export interface SimulationOptions extends PopulationOptions {
   readonly queryLogPath?: string;
   readonly behaviour?: Partial<SimulatedBehaviour>;
   readonly cdn?: SimulatedCdnOptions;
-  /** Base for the download settings; the CDN's host and certificate are added to it. */
+  /** Base for the download settings; the CDN's port, certificate and loopback lookup are added to it. */
   readonly download?: DownloadSettings;
 }
 
@@ -22,7 +22,7 @@ export interface Simulation {
   readonly population: SimulatedPopulation;
   readonly cdn: SimulatedCdn;
   readonly account: SimulatedAccount;
-  /** Download settings that trust the simulated CDN (and only it, plus the base's hosts). */
+  /** Download settings that reach the simulated CDN under WhatsApp's host names (and nothing else on loopback). */
   readonly downloadSettings: DownloadSettings;
   /** Stops the account and the CDN. */
   stop(): Promise<void>;
@@ -42,10 +42,13 @@ export async function startSimulation(options: SimulationOptions): Promise<Simul
     ...(options.behaviour === undefined ? {} : { behaviour: options.behaviour }),
   });
   const base = options.download ?? DEFAULT_DOWNLOAD_SETTINGS;
+  // WhatsApp's real host rule applies unchanged: the CDN's names resolve to loopback through the
+  // lookup, and only its port and certificate are added.
   const downloadSettings: DownloadSettings = {
     ...base,
-    allowedHosts: [...base.allowedHosts, address.host],
+    allowedPorts: [...(base.allowedPorts ?? []), address.port],
     certificateAuthority: address.certificateAuthority,
+    dnsLookup: address.dnsLookup,
   };
   return {
     population,

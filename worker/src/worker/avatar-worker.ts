@@ -71,6 +71,8 @@ export class AvatarWorker {
   private unsubscribeAccount: (() => void) | undefined;
   private cancelSweep: (() => void) | undefined;
   private lastProgressLogAt = 0;
+  /** Aborted by `stop()`, so a download in flight (a slow drip, say) does not hold the stop. */
+  private downloadsStopping = new AbortController();
 
   constructor(private readonly options: AvatarWorkerOptions) {
     const { db, clock, logger } = options;
@@ -104,6 +106,7 @@ export class AvatarWorker {
   }
 
   async start(): Promise<void> {
+    this.downloadsStopping = new AbortController();
     const removed = await this.options.files.sweepTemporaryFiles();
     if (removed > 0) this.options.logger.info({ removed }, 'removed temporary files left by an interrupted write');
     this.unsubscribeAccount = this.options.account.onEvent((event) => this.onAccountEvent(event));
@@ -115,6 +118,7 @@ export class AvatarWorker {
 
   async stop(): Promise<void> {
     this.cancelSweep?.();
+    this.downloadsStopping.abort();
     await this.scheduler.stop();
     this.unsubscribeAccount?.();
     await this.options.account.stop();
@@ -307,7 +311,7 @@ export class AvatarWorker {
   private async runJob(job: AvatarJob, querySent: () => void): Promise<void> {
     const { clock, random, ttl, logger, db } = this.options;
     const record = this.subjects.get(job.jid) ?? this.subjects.ensure(job.jid, clock.now());
-    const resolution = await checkPicture(record, job, this.options, querySent).catch((error: unknown): Resolution => {
+    const resolution = await checkPicture(record, job, this.options, querySent, this.downloadsStopping.signal).catch((error: unknown): Resolution => {
       // A local failure (say, a full disk) must not turn into a tight loop of WhatsApp queries:
       // it takes the transient path with its backoff, and the job stays queued.
       logger.error({ err: error, jid: job.jid }, 'could not store the picture; retrying later');
