@@ -9,6 +9,9 @@ test('delay-seconds and HTTP dates are read', () => {
   assert.is(parseRetryAfterMs(' 120 ', NOW), 120_000);
   assert.is(parseRetryAfterMs('Tue, 01 Dec 2026 12:05:00 GMT', NOW), 5 * 60_000);
   assert.is(parseRetryAfterMs(['7', '9'], NOW), 7_000);
+  // The obsolete forms a recipient must still accept: RFC 850 and asctime (GMT, unsaid).
+  assert.is(parseRetryAfterMs('Tuesday, 01-Dec-26 12:01:00 GMT', NOW), 60_000);
+  assert.is(parseRetryAfterMs('Tue Dec  1 12:02:00 2026', NOW), 120_000);
 });
 
 test('a date in the past asks for no wait', () => {
@@ -16,7 +19,7 @@ test('a date in the past asks for no wait', () => {
 });
 
 test('missing or unreadable values are undefined', () => {
-  for (const value of [undefined, '', '   ', '-5', '1.5', '1e3', 'soon', '12 seconds', '2026-12-01T12:05:00Z', 'Tue, 99 Foo 2026 25:00:00 GMT', 'December 1, 2026']) {
+  for (const value of [undefined, '', '   ', '-5', '1.5', '1e3', 'soon', '12 seconds', '2026-12-01T12:05:00Z', 'Tue, 99 Foo 2026 25:00:00 GMT', 'December 1, 2026', 'Tue, 01 Dec 2026 12:05:00 CET', 'Tue, 01 Dec 2026 12:05:00']) {
     assert.is(parseRetryAfterMs(value, NOW), undefined, String(value));
   }
   assert.is(parseRetryAfterMs([], NOW), undefined);

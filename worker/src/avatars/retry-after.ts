@@ -14,9 +14,13 @@ export function parseRetryAfterMs(value: string | string[] | undefined, nowMs: n
   const text = (Array.isArray(value) ? value[0] : value)?.trim();
   if (text === undefined || text === '') return undefined;
   if (/^[0-9]+$/.test(text)) return Number(text) * 1000;
-  // HTTP dates always name the weekday and "GMT"; requiring both keeps Date.parse's leniency out.
-  if (!/^[A-Z][a-z]{2}, .+ GMT$/.test(text)) return undefined;
-  const at = Date.parse(text);
+  // The three HTTP-date forms (RFC 9110 §5.6.7), matched first so Date.parse's leniency (local
+  // times, bare numbers) stays out: IMF-fixdate and RFC 850 end in GMT; asctime is GMT unsaid.
+  let normalised: string;
+  if (/^[A-Z][a-z]{2,8}, [0-9]{2}[ -][A-Z][a-z]{2}[ -][0-9]{2,4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT$/.test(text)) normalised = text;
+  else if (/^[A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} [0-9]{4}$/.test(text)) normalised = `${text} GMT`;
+  else return undefined;
+  const at = Date.parse(normalised);
   if (!Number.isFinite(at)) return undefined;
   return Math.max(0, at - nowMs);
 }
