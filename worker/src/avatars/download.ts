@@ -1,50 +1,62 @@
 // Downloads one profile picture from WhatsApp's CDN. The URL comes from WhatsApp, but it is still
-// input from the network: only https, only allow-listed hosts (redirects included), a size cap
-// enforced while streaming, timeouts, a JPEG check, and a few retries for failures that are
-// likely to pass. The query string carries signed tokens, so it never reaches a log.
+// input from the network: only WhatsApp's picture hosts over https (redirects included), a size
+// cap enforced while streaming, timeouts and a total deadline per attempt, a JPEG structure check,
+// and a few retries for failures that are likely to pass. The query string carries signed tokens,
+// so it never reaches a log. An AbortSignal (the worker stopping) ends it at once.
 
 import { createHash } from 'node:crypto';
+import type { LookupFunction } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import got, { RequestError } from 'got';
 import type { Logger } from 'pino';
+import { checkJpegStructure } from './jpeg-structure.js';
+import { refusePictureUrl, validatePictureHostPolicy } from './picture-hosts.js';
+import { clampRetryAfterMs, parseRetryAfterMs } from './retry-after.js';
 
-/**
- * WhatsApp serves profile pictures from `pps.whatsapp.net` (`/v/t61.24694-24/…_n.jpg?…&oh=…&oe=…`):
- * every URL `profilePictureUrl` returns in Baileys' issues and in projects using it, and the host
- * blocklist maintainers name as "profile pictures". Chat media use `mmg.whatsapp.net` and
- * `media-*.cdn.whatsapp.net`; no evidence shows pictures served from there or from `fbcdn.net`,
- * so the list stays exact. Tests and the simulation extend it through `allowedHosts`.
- */
-export const WHATSAPP_PICTURE_HOSTS: readonly string[] = ['pps.whatsapp.net'];
+export { looksLikeJpeg } from './jpeg-structure.js';
+export { isWhatsAppPictureHost, refusePictureUrl, WHATSAPP_PICTURE_HOST } from './picture-hosts.js';
 
 export interface DownloadSettings {
-  /** Exact host names, or `.suffix` entries that match any subdomain (`.whatsapp.net`). */
+  /** Exact extra host names or IP literals trusted besides WhatsApp's picture hosts: tests only. */
   readonly allowedHosts: readonly string[];
+  /** Explicit ports accepted for WhatsApp's host names: only the simulated CDN's loopback port. */
+  readonly allowedPorts?: readonly number[];
   /** DNS lookup + TCP connect + TLS handshake, each. */
   readonly connectTimeoutMs: number;
   /** Waiting for the response headers, and for each chunk of the body after that. */
   readonly responseTimeoutMs: number;
+  /** Everything one attempt may take, however the bytes trickle in. */
+  readonly totalDeadlineMs: number;
   readonly maxBytes: number;
   /** Extra attempts after the first, only for 5xx, network errors and timeouts. */
   readonly retries: number;
   /** Wait before the n-th retry: n × this. */
   readonly retryDelayMs?: number;
+  /** A CDN's `Retry-After` up to this long is waited out within the call; a longer one ends it. */
+  readonly retryAfterWaitLimitMs?: number;
   /** A PEM CA to trust instead of the system's: only for the simulated CDN. */
   readonly certificateAuthority?: string;
+  /** SIMULATION ONLY: resolves WhatsApp's host names to the simulated CDN on loopback. */
+  readonly dnsLookup?: LookupFunction;
 }
 
 export const DEFAULT_DOWNLOAD_SETTINGS: DownloadSettings = {
-  allowedHosts: WHATSAPP_PICTURE_HOSTS,
+  allowedHosts: [],
   // A CDN edge answers a handshake in well under a second; 10 s tolerates a slow home uplink.
   connectTimeoutMs: 10_000,
   // Pictures are small (≤ ~100 kB full size); 20 s without a byte means the transfer is stuck.
   responseTimeoutMs: 20_000,
+  // 100 kB takes ~13 s even at 64 kbit/s; past 30 s a server is trickling bytes to hold us, and
+  // one job (and `stop`) must not be held longer than this per attempt.
+  totalDeadlineMs: 30_000,
   // WhatsApp's full-size pictures are far below this; anything larger is not a profile picture.
   maxBytes: 5 * 1024 * 1024,
   // Two retries ride out a CDN blip; more would only delay the queue, which retries later anyway.
   retries: 2,
   // Short enough not to stall the one-at-a-time queue, long enough for a CDN edge to recover.
   retryDelayMs: 1_000,
+  // Holding the one-at-a-time queue for a few seconds is fine; a longer wait belongs to the job's backoff.
+  retryAfterWaitLimitMs: 5_000,
 };
 
 /** `refused`: an answer that asking again soon will not fix (a host we do not trust, 4xx, too big, not a JPEG). */
@@ -52,33 +64,43 @@ export type DownloadFailureCause = 'timeout' | 'server-error' | 'network' | 'ref
 
 export type DownloadResult =
   | { ok: true; bytes: Buffer; sha256: string }
-  /** `retryAfterMs`: the wait a 429/503 asked for in `Retry-After`. */
-  | { ok: false; cause: DownloadFailureCause; detail: string; httpStatus?: number; retryAfterMs?: number };
+  /**
+   * `retryAfterMs`: the wait a 429/503 asked for in `Retry-After`, clamped (see retry-after.ts).
+   * `aborted`: the caller's signal ended the download (cause `network`); nothing is wrong with the picture.
+   */
+  | { ok: false; cause: DownloadFailureCause; detail: string; httpStatus?: number; retryAfterMs?: number; aborted?: true };
 
 // WhatsApp's CDN does not redirect today; a few hops allow a CDN change without inviting loops.
 const MAX_REDIRECTS = 3;
-// A JPEG may carry a few padding bytes after its end-of-image marker.
-const JPEG_TRAILER_WINDOW_BYTES = 64;
-const JPEG_START = [0xff, 0xd8, 0xff] as const;
 
 type Attempt =
   | { kind: 'ok'; bytes: Buffer }
   | { kind: 'redirect'; location: string; status: number }
-  | { kind: 'failed'; cause: DownloadFailureCause; detail: string; retryable: boolean; httpStatus?: number };
+  | { kind: 'aborted' }
+  | {
+      kind: 'failed';
+      cause: DownloadFailureCause;
+      detail: string;
+      retryable: boolean;
+      httpStatus?: number;
+      /** The server's Retry-After, unclamped; `asksToWait`: a 429/503 that wants us to slow down. */
+      retryAfterMs?: number;
+      asksToWait?: boolean;
+    };
 
 /** Throws a RangeError naming the first setting that cannot work; call it when loading configuration. */
 export function validateDownloadSettings(settings: DownloadSettings): void {
-  const positive: (keyof DownloadSettings)[] = ['connectTimeoutMs', 'responseTimeoutMs', 'maxBytes'];
+  const positive: (keyof DownloadSettings)[] = ['connectTimeoutMs', 'responseTimeoutMs', 'totalDeadlineMs', 'maxBytes'];
   for (const key of positive) {
     const value = settings[key];
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new RangeError(`download setting ${key} must be a positive number, not ${String(value)}`);
   }
   if (!Number.isInteger(settings.retries) || settings.retries < 0) throw new RangeError(`download setting retries must be a whole number ≥ 0, not ${settings.retries}`);
-  const delay = settings.retryDelayMs;
-  if (delay !== undefined && (!Number.isFinite(delay) || delay < 0)) throw new RangeError(`download setting retryDelayMs must be ≥ 0, not ${delay}`);
-  if (settings.allowedHosts.length === 0) throw new RangeError('download setting allowedHosts is empty: no picture could ever be downloaded');
-  const bad = settings.allowedHosts.find((host) => !/^\.?[0-9A-Za-z.:-]+$/.test(host) || host === '.');
-  if (bad !== undefined) throw new RangeError(`download setting allowedHosts has an invalid entry '${bad}'`);
+  for (const key of ['retryDelayMs', 'retryAfterWaitLimitMs'] as const) {
+    const value = settings[key];
+    if (value !== undefined && (!Number.isFinite(value) || value < 0)) throw new RangeError(`download setting ${key} must be ≥ 0, not ${value}`);
+  }
+  validatePictureHostPolicy(settings);
 }
 
 /** The URL without its signed query values: safe for logs and error details. */
@@ -92,41 +114,6 @@ export function redactUrl(url: string | URL): string {
   const keys = [...new Set(parsed.searchParams.keys())];
   const query = keys.length === 0 ? '' : `?${keys.map((key) => `${key}=…`).join('&')}`;
   return `${parsed.protocol}//${parsed.host}${parsed.pathname}${query}`;
-}
-
-/** True when `host` is listed exactly or falls under a `.suffix` entry. */
-export function isAllowedHost(host: string, allowedHosts: readonly string[]): boolean {
-  const normalised = host.toLowerCase().replace(/\.$/, '');
-  return allowedHosts.some((entry) => {
-    const allowed = entry.toLowerCase();
-    return allowed.startsWith('.') ? normalised.endsWith(allowed) && normalised.length > allowed.length : normalised === allowed;
-  });
-}
-
-/** Why a URL may not be fetched, or undefined when it may. */
-export function refuseUrl(url: string, allowedHosts: readonly string[]): string | undefined {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return 'the picture URL is not a valid URL';
-  }
-  if (parsed.protocol !== 'https:') return `only https is allowed, not ${parsed.protocol.replace(/:$/, '')}`;
-  if (parsed.username !== '' || parsed.password !== '') return 'the picture URL carries credentials';
-  // URL keeps IPv6 literals in brackets; the allow-list names them without.
-  const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
-  if (!isAllowedHost(host, allowedHosts)) return `host ${host} is not a WhatsApp picture host`;
-  return undefined;
-}
-
-/** JPEG magic bytes at the start and an end-of-image marker at (or just before) the end. */
-export function looksLikeJpeg(bytes: Uint8Array): boolean {
-  if (bytes.length < 4 || JPEG_START.some((value, index) => bytes[index] !== value)) return false;
-  const from = Math.max(2, bytes.length - JPEG_TRAILER_WINDOW_BYTES);
-  for (let index = bytes.length - 2; index >= from; index--) {
-    if (bytes[index] === 0xff && bytes[index + 1] === 0xd9) return true;
-  }
-  return false;
 }
 
 /** Removes the URL's signed query string from an error text. */
@@ -147,11 +134,35 @@ function classifyError(error: unknown, url: URL): Attempt {
   return { kind: 'failed', cause: 'network', detail: hide(message), retryable: true };
 }
 
-async function attemptOnce(url: URL, settings: DownloadSettings, logger: Logger): Promise<Attempt> {
+function classifyStatus(status: number, headers: Record<string, string | string[] | undefined>): Attempt | undefined {
+  if (status === 429 || status === 503) {
+    const retryAfterMs = parseRetryAfterMs(headers['retry-after'], Date.now());
+    // A 503 without a usable Retry-After is an ordinary blip; a 429 always means "slow down".
+    const asksToWait = status === 429 || retryAfterMs !== undefined;
+    return { kind: 'failed', cause: 'server-error', detail: `HTTP ${status}`, retryable: true, httpStatus: status, asksToWait, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+  }
+  if (status >= 500) return { kind: 'failed', cause: 'server-error', detail: `HTTP ${status}`, retryable: true, httpStatus: status };
+  // 403/404/410 on a URL WhatsApp just handed out: expired signature or a picture gone; asking the
+  // CDN again will not change that, a fresh picture query might.
+  if (status !== 200) return { kind: 'failed', cause: 'refused', detail: `HTTP ${status}`, retryable: false, httpStatus: status };
+  return undefined;
+}
+
+async function attemptOnce(url: URL, settings: DownloadSettings, logger: Logger, signal: AbortSignal | undefined): Promise<Attempt> {
+  // One controller ends the attempt for either reason; which one fired decides the classification.
+  const attemptController = new AbortController();
+  let pastDeadline = false;
+  const deadline = setTimeout(() => {
+    pastDeadline = true;
+    attemptController.abort();
+  }, settings.totalDeadlineMs);
+  const onCallerAbort = (): void => attemptController.abort();
+  signal?.addEventListener('abort', onCallerAbort, { once: true });
   const stream = got.stream(url, {
     followRedirect: false,
     throwHttpErrors: false,
     retry: { limit: 0 },
+    signal: attemptController.signal,
     headers: { accept: 'image/jpeg,image/*;q=0.8' },
     timeout: {
       lookup: settings.connectTimeoutMs,
@@ -161,6 +172,7 @@ async function attemptOnce(url: URL, settings: DownloadSettings, logger: Logger)
       socket: settings.responseTimeoutMs,
     },
     https: settings.certificateAuthority === undefined ? {} : { certificateAuthority: settings.certificateAuthority },
+    ...(settings.dnsLookup === undefined ? {} : { dnsLookup: settings.dnsLookup }),
   });
   try {
     const response = await new Promise<{ statusCode: number; headers: Record<string, string | string[] | undefined> }>(
@@ -177,11 +189,8 @@ async function attemptOnce(url: URL, settings: DownloadSettings, logger: Logger)
       }
       return { kind: 'redirect', location, status };
     }
-    if (status >= 500) return { kind: 'failed', cause: 'server-error', detail: `HTTP ${status}`, retryable: true, httpStatus: status };
-    if (status !== 200) {
-      // 403/404/410: the signed URL expired or the picture is gone; a fresh query gives a new URL.
-      return { kind: 'failed', cause: 'refused', detail: `HTTP ${status}`, retryable: false, httpStatus: status };
-    }
+    const failed = classifyStatus(status, response.headers);
+    if (failed !== undefined) return failed;
     const declared = Number(response.headers['content-length']);
     if (Number.isFinite(declared) && declared > settings.maxBytes) {
       return { kind: 'failed', cause: 'refused', detail: `the server announced ${declared} bytes, more than the ${settings.maxBytes} allowed`, retryable: false };
@@ -197,8 +206,12 @@ async function attemptOnce(url: URL, settings: DownloadSettings, logger: Logger)
     }
     return { kind: 'ok', bytes: Buffer.concat(chunks, received) };
   } catch (error) {
+    if (pastDeadline) return { kind: 'failed', cause: 'timeout', detail: `the attempt took longer than its ${settings.totalDeadlineMs} ms deadline`, retryable: true };
+    if (signal?.aborted === true) return { kind: 'aborted' };
     return classifyError(error, url);
   } finally {
+    clearTimeout(deadline);
+    signal?.removeEventListener('abort', onCallerAbort);
     // A late error (the socket closing after we stopped reading) must not crash the process.
     // got's errors carry the request options, URL included: log only code and redacted text.
     stream.on('error', (error: Error & { code?: string }) =>
@@ -208,23 +221,50 @@ async function attemptOnce(url: URL, settings: DownloadSettings, logger: Logger)
   }
 }
 
+function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
+}
+
+/** Waits `ms` unless the signal fires first; true when it waited the whole time. */
+async function waitUnlessAborted(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  if (signal?.aborted === true) return false;
+  try {
+    await sleep(ms, undefined, signal === undefined ? {} : { signal });
+    return true;
+  } catch (error) {
+    // Checked through a call: TypeScript would keep the narrowing from the first line.
+    if (isAborted(signal)) return false;
+    throw error;
+  }
+}
+
+const ABORTED: DownloadResult = { ok: false, cause: 'network', detail: 'the download was aborted (the worker is stopping)', aborted: true };
+
 /**
  * Fetches a picture URL that a picture query returned. Never throws for network or content
  * problems; every failure comes back classified so the caller can decide when to try again.
+ * `signal` ends the download at once, with no retry; the result then says `aborted`.
  */
-export async function downloadPicture(url: string, settings: DownloadSettings, logger: Logger): Promise<DownloadResult> {
+export async function downloadPicture(url: string, settings: DownloadSettings, logger: Logger, signal?: AbortSignal): Promise<DownloadResult> {
   validateDownloadSettings(settings);
   const shown = redactUrl(url);
+  const retryDelayMs = settings.retryDelayMs ?? DEFAULT_DOWNLOAD_SETTINGS.retryDelayMs ?? 0;
+  const waitLimitMs = settings.retryAfterWaitLimitMs ?? DEFAULT_DOWNLOAD_SETTINGS.retryAfterWaitLimitMs ?? 0;
   let current = url;
   let redirects = 0;
   let retries = 0;
   for (;;) {
-    const refusal = refuseUrl(current, settings.allowedHosts);
+    if (signal?.aborted === true) return ABORTED;
+    const refusal = refusePictureUrl(current, settings);
     if (refusal !== undefined) {
       logger.warn({ url: redactUrl(current), reason: refusal, redirects }, 'refused a picture URL');
       return { ok: false, cause: 'refused', detail: redirects === 0 ? refusal : `redirected: ${refusal}` };
     }
-    const attempt = await attemptOnce(new URL(current), settings, logger);
+    const attempt = await attemptOnce(new URL(current), settings, logger, signal);
+    if (attempt.kind === 'aborted') {
+      logger.debug({ url: shown, retries }, 'picture download aborted');
+      return ABORTED;
+    }
     if (attempt.kind === 'redirect') {
       redirects++;
       if (redirects > MAX_REDIRECTS) return { ok: false, cause: 'refused', detail: `more than ${MAX_REDIRECTS} redirects` };
@@ -239,21 +279,32 @@ export async function downloadPicture(url: string, settings: DownloadSettings, l
       continue;
     }
     if (attempt.kind === 'ok') {
-      if (!looksLikeJpeg(attempt.bytes)) {
-        logger.warn({ url: shown, bytes: attempt.bytes.length }, 'the downloaded picture is not a JPEG');
-        return { ok: false, cause: 'refused', detail: `the response (${attempt.bytes.length} bytes) is not a JPEG` };
+      const jpeg = checkJpegStructure(attempt.bytes);
+      if (!jpeg.ok) {
+        logger.warn({ url: shown, bytes: attempt.bytes.length, problem: jpeg.problem }, 'the downloaded picture is not a JPEG');
+        return { ok: false, cause: 'refused', detail: `the response (${attempt.bytes.length} bytes) is not a JPEG: ${jpeg.problem}` };
       }
       const sha256 = createHash('sha256').update(attempt.bytes).digest('hex');
-      logger.debug({ url: shown, bytes: attempt.bytes.length, sha256, retries }, 'downloaded a picture');
+      logger.debug({ url: shown, bytes: attempt.bytes.length, sha256, retries, width: jpeg.width, height: jpeg.height }, 'downloaded a picture');
       return { ok: true, bytes: attempt.bytes, sha256 };
     }
-    if (!attempt.retryable || retries >= settings.retries) {
-      logger.warn({ url: shown, cause: attempt.cause, detail: attempt.detail, retries }, 'picture download failed');
-      const failure: DownloadResult = { ok: false, cause: attempt.cause, detail: attempt.detail };
-      return attempt.httpStatus === undefined ? failure : { ...failure, httpStatus: attempt.httpStatus };
+    // Our own delay for the next retry; a Retry-After never shortens it.
+    const ownDelayMs = (retries + 1) * retryDelayMs;
+    const waitMs = attempt.retryAfterMs === undefined ? ownDelayMs : clampRetryAfterMs(attempt.retryAfterMs, ownDelayMs);
+    // A server asking us to slow down for longer than we would hold the queue ends this call.
+    const waitTooLong = attempt.asksToWait === true && (attempt.retryAfterMs === undefined || waitMs > waitLimitMs);
+    if (!attempt.retryable || retries >= settings.retries || waitTooLong) {
+      logger.warn({ url: shown, cause: attempt.cause, detail: attempt.detail, retries, retryAfterMs: attempt.retryAfterMs }, 'picture download failed');
+      return {
+        ok: false,
+        cause: attempt.cause,
+        detail: attempt.detail,
+        ...(attempt.httpStatus === undefined ? {} : { httpStatus: attempt.httpStatus }),
+        ...(attempt.retryAfterMs === undefined ? {} : { retryAfterMs: waitMs }),
+      };
     }
     retries++;
-    logger.debug({ url: shown, cause: attempt.cause, detail: attempt.detail, retry: retries }, 'picture download failed; retrying');
-    await sleep(retries * (settings.retryDelayMs ?? DEFAULT_DOWNLOAD_SETTINGS.retryDelayMs ?? 0));
+    logger.debug({ url: shown, cause: attempt.cause, detail: attempt.detail, retry: retries, waitMs }, 'picture download failed; retrying');
+    if (!(await waitUnlessAborted(waitMs, signal))) return ABORTED;
   }
 }

@@ -27,18 +27,22 @@ export function knownPictureId(record: AvatarRecord, job: AvatarJob): string | u
   return record.pictureId;
 }
 
-/** `querySent` is called right before the query goes to WhatsApp: the rate policy's clock. */
+/**
+ * `querySent` is called right before the query goes to WhatsApp: the rate policy's clock.
+ * `signal` (the worker stopping) ends a download in flight; the job then takes the transient path.
+ */
 export async function checkPicture(
   record: AvatarRecord,
   job: AvatarJob,
   deps: PictureCheckDependencies,
   querySent: () => void,
+  signal?: AbortSignal,
 ): Promise<Resolution> {
   const known = knownPictureId(record, job);
   querySent();
   const outcome = await deps.account.queryPicture(record.jid, known, PICTURE_QUERY_TIMEOUT_MS, record.community === true ? { community: true } : undefined);
   if (outcome.kind !== 'picture') return outcome;
-  const download = await downloadPicture(outcome.url, deps.download, deps.logger);
+  const download = await downloadPicture(outcome.url, deps.download, deps.logger, signal);
   if (!download.ok) {
     // A failed download is never a verdict on the picture: the stored file stays either way.
     const detail = `download failed: ${download.detail}`;

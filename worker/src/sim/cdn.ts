@@ -1,16 +1,31 @@
 // SIMULATION ONLY: a stand-in for WhatsApp's picture CDN on 127.0.0.1, over real TLS with a
-// throwaway certificate, so the demo exercises the real download code. It serves
-// `/v/t61/<jid>/<pictureId>.jpg?oe=<hex expiry>&oh=<signature>` like pps.whatsapp.net does, and
+// throwaway certificate, so the demo exercises the real download code. It answers for the names
+// WhatsApp really hands out (pps.whatsapp.net and regional media-…cdn.whatsapp.net edges, see
+// avatars/picture-hosts.ts), which the demo's and tests' DNS lookup resolves to loopback. It
+// serves `/v/t61/<jid>/<pictureId>.jpg?oe=<hex expiry>&oh=<signature>` like those hosts do, and
 // answers a small, deterministic share of first requests with 503 so the retry path runs too.
 
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, LookupFunction } from 'node:net';
 import type { Logger } from 'pino';
 import { generateLoopbackCertificate } from './certificate.js';
+import { LOOPBACK_ADDRESS, loopbackLookup } from './loopback-dns.js';
 import type { SimulatedPopulation } from './population.js';
 
-export const SIMULATED_CDN_HOST = '127.0.0.1';
+export const SIMULATED_CDN_HOST = LOOPBACK_ADDRESS;
+/**
+ * The host names subjects' picture URLs use, a realistic mix: the long-standing host and regional
+ * edges with names seen in real URLs (avatars/picture-hosts.ts lists the evidence).
+ */
+export const SIMULATED_PICTURE_HOSTS: readonly string[] = [
+  'pps.whatsapp.net',
+  'media-gru1-2.cdn.whatsapp.net',
+  'media-gru2-2.cdn.whatsapp.net',
+  'media-bom1-1.cdn.whatsapp.net',
+  'media-hel3-1.cdn.whatsapp.net',
+  'media-ist1-1.cdn.whatsapp.net',
+];
 // A blip now and then, like a real CDN edge; only a URL's first request can get it, so a retry passes.
 const DEFAULT_SERVER_ERROR_SHARE = 0.03;
 const PICTURE_PATH = /^\/v\/t61\/([^/]+)\/([0-9]+)\.jpg$/;
@@ -21,14 +36,26 @@ export interface SimulatedCdnOptions {
 }
 
 export interface SimulatedCdnAddress {
-  /** `https://127.0.0.1:<port>`, with no trailing slash. */
+  /** `https://127.0.0.1:<port>`, with no trailing slash: for raw clients that resolve nothing. */
   readonly baseUrl: string;
   /** The PEM certificate a client must trust (DownloadSettings.certificateAuthority). */
   readonly certificateAuthority: string;
-  /** The host to put in DownloadSettings.allowedHosts. */
+  /** The loopback address it listens on. */
   readonly host: string;
+  /** The loopback port: DownloadSettings.allowedPorts. */
+  readonly port: number;
+  /** The WhatsApp host names it answers for (all in its certificate). */
+  readonly hostNames: readonly string[];
+  /** Resolves `hostNames` to loopback: DownloadSettings.dnsLookup, in the demo and tests only. */
+  readonly dnsLookup: LookupFunction;
   /** The `https://host:port` a subject's picture URLs start with (no trailing slash). */
   pictureOrigin(jid: string): string;
+}
+
+/** The host a subject's pictures come from: a pure function of seed and JID, spread over the mix. */
+export function simulatedPictureHost(seed: number, jid: string): string {
+  const digest = createHash('sha256').update(`host\n${seed}\n${jid}`).digest();
+  return SIMULATED_PICTURE_HOSTS[digest.readUInt32BE(0) % SIMULATED_PICTURE_HOSTS.length]!;
 }
 
 /** The path (no query) of a picture version on the simulated CDN. */
@@ -60,7 +87,7 @@ export class SimulatedCdn {
 
   async start(): Promise<SimulatedCdnAddress> {
     if (this.address !== undefined) return this.address;
-    const tls = await generateLoopbackCertificate();
+    const tls = await generateLoopbackCertificate(SIMULATED_PICTURE_HOSTS);
     const server = createServer({ key: tls.key, cert: tls.cert }, (request, response) => {
       const { status, body } = this.answer(request.method ?? 'GET', request.url ?? '/');
       response.writeHead(status, status === 200 ? { 'content-type': 'image/jpeg', 'content-length': body.length, 'cache-control': 'max-age=1209600' } : { 'content-type': 'text/plain' });
@@ -76,8 +103,17 @@ export class SimulatedCdn {
     this.server = server;
     const port = (server.address() as AddressInfo).port;
     const baseUrl = `https://${SIMULATED_CDN_HOST}:${port}`;
-    this.address = { baseUrl, certificateAuthority: tls.cert, host: SIMULATED_CDN_HOST, pictureOrigin: () => baseUrl };
-    this.logger.info({ baseUrl: this.address.baseUrl }, 'simulated picture CDN listening');
+    const seed = this.population.seed;
+    this.address = {
+      baseUrl,
+      certificateAuthority: tls.cert,
+      host: SIMULATED_CDN_HOST,
+      port,
+      hostNames: SIMULATED_PICTURE_HOSTS,
+      dnsLookup: loopbackLookup(SIMULATED_PICTURE_HOSTS),
+      pictureOrigin: (jid) => `https://${simulatedPictureHost(seed, jid)}:${port}`,
+    };
+    this.logger.info({ baseUrl, hostNames: SIMULATED_PICTURE_HOSTS }, 'simulated picture CDN listening');
     return this.address;
   }
 

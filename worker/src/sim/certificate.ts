@@ -13,8 +13,14 @@ export interface LoopbackCertificate {
 // Long enough for any demo run; the certificate is regenerated at every start anyway.
 const VALIDITY_MS = 7 * 24 * 60 * 60 * 1000;
 
-/** A fresh EC certificate for 127.0.0.1, ::1 and localhost (EC keeps generation fast). */
-export async function generateLoopbackCertificate(): Promise<LoopbackCertificate> {
+/**
+ * A fresh EC certificate (EC keeps generation fast) for 127.0.0.1, ::1, localhost and `hostNames`:
+ * the WhatsApp host names the simulated CDN answers for once they resolve to loopback. Trusted
+ * only where a test or the demo passes it as `certificateAuthority`.
+ */
+export async function generateLoopbackCertificate(hostNames: readonly string[] = []): Promise<LoopbackCertificate> {
+  const bad = hostNames.find((name) => !/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(name));
+  if (bad !== undefined) throw new RangeError(`cannot put '${bad}' in a certificate: not a lower-case DNS name`);
   const notBeforeDate = new Date(Date.now() - 60_000);
   const pems = await generate([{ name: 'commonName', value: 'simulated-whatsapp-cdn.localhost' }], {
     keyType: 'ec',
@@ -29,6 +35,7 @@ export async function generateLoopbackCertificate(): Promise<LoopbackCertificate
         name: 'subjectAltName',
         altNames: [
           { type: 2, value: 'localhost' },
+          ...hostNames.map((value) => ({ type: 2 as const, value })),
           { type: 7, ip: '127.0.0.1' },
           { type: 7, ip: '::1' },
         ],

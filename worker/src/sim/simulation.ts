@@ -19,7 +19,7 @@ export interface SimulationOptions extends PopulationOptions {
   readonly phone?: SimulatedPhone;
   readonly quirks?: readonly SimulatedQuirk[];
   readonly cdn?: SimulatedCdnOptions;
-  /** Base for the download settings; the CDN's host and certificate are added to it. */
+  /** Base for the download settings; the CDN's port, certificate and loopback lookup are added to it. */
   readonly download?: DownloadSettings;
 }
 
@@ -30,7 +30,7 @@ export interface Simulation {
   readonly account: SimulatedAccount;
   /** WhatsApp at the Baileys socket: give `whatsapp.makeSocket` to the real BaileysAccount. */
   readonly whatsapp: SimulatedWhatsApp;
-  /** Download settings that trust the simulated CDN (and only it, plus the base's hosts). */
+  /** Download settings that reach the simulated CDN under WhatsApp's host names (and nothing else on loopback). */
   readonly downloadSettings: DownloadSettings;
   /** Stops the account and the CDN. */
   stop(): Promise<void>;
@@ -60,10 +60,13 @@ export async function startSimulation(options: SimulationOptions): Promise<Simul
     ...(options.quirks === undefined ? {} : { quirks: options.quirks }),
   });
   const base = options.download ?? DEFAULT_DOWNLOAD_SETTINGS;
+  // WhatsApp's real host rule applies unchanged: the CDN's names resolve to loopback through the
+  // lookup, and only its port and certificate are added.
   const downloadSettings: DownloadSettings = {
     ...base,
-    allowedHosts: [...base.allowedHosts, address.host],
+    allowedPorts: [...(base.allowedPorts ?? []), address.port],
     certificateAuthority: address.certificateAuthority,
+    dnsLookup: address.dnsLookup,
   };
   return {
     population,

@@ -76,6 +76,8 @@ export class AvatarWorker {
   private lastProgressLogAt = 0;
   /** What a picture check needs, with the account's answers checked before anything trusts them. */
   private readonly pictureCheck: PictureCheckDependencies;
+  /** Aborted by `stop()`, so a download in flight (a slow drip, say) does not hold the stop. */
+  private downloadsStopping = new AbortController();
 
   constructor(private readonly options: AvatarWorkerOptions) {
     const { db, clock, logger } = options;
@@ -111,6 +113,7 @@ export class AvatarWorker {
   }
 
   async start(): Promise<void> {
+    this.downloadsStopping = new AbortController();
     const removed = await this.options.files.sweepTemporaryFiles();
     if (removed > 0) this.options.logger.info({ removed }, 'removed temporary files left by an interrupted write');
     this.unsubscribeAccount = this.options.account.onEvent((event) => this.onAccountEvent(event));
@@ -122,6 +125,7 @@ export class AvatarWorker {
 
   async stop(): Promise<void> {
     this.cancelSweep?.();
+    this.downloadsStopping.abort();
     await this.scheduler.stop();
     this.unsubscribeAccount?.();
     await this.options.account.stop();
@@ -333,7 +337,7 @@ export class AvatarWorker {
   private async checkAndStore(job: AvatarJob, querySent: () => void): Promise<void> {
     const { clock, random, ttl, logger, db } = this.options;
     const record = this.subjects.get(job.jid) ?? this.subjects.ensure(job.jid, clock.now());
-    const resolution = await checkPicture(record, job, this.pictureCheck, querySent);
+    const resolution = await checkPicture(record, job, this.pictureCheck, querySent, this.downloadsStopping.signal);
     const now = clock.now();
     if (this.subjects.get(job.jid) === undefined) {
       // Merged into its phone-number contact while the query ran: one person keeps one picture.
