@@ -41,7 +41,13 @@ async def test_status_values(hass: HomeAssistant, worker: FakeWorker) -> None:
 
 @pytest.mark.parametrize(
     ("wire", "shown"),
-    [("connecting", "connecting"), ("pairing", "pairing"), ("closed", "closed"), ("logged-out", "logged_out")],
+    [
+        ("connecting", "connecting"),
+        ("pairing", "pairing"),
+        ("pairing-stopped", "pairing_stopped"),
+        ("closed", "closed"),
+        ("logged-out", "logged_out"),
+    ],
 )
 async def test_connection_states(hass: HomeAssistant, worker: FakeWorker, wire: str, shown: str) -> None:
     await worker.command("whatsapp/status", **status_payload(connection=wire))

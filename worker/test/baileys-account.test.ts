@@ -205,10 +205,16 @@ test(
   '515 restart required after pairing: a new socket at once, no retry wait',
   withAccount({}, async (h) => {
     await h.account.start();
+    // What a QR pair-success stores (rc14 validate-connection.js configureSuccessfulPairing): an
+    // account and a device JID, but `registered` stays false in the QR flow.
+    const account = { details: Buffer.from('d'), accountSignatureKey: Buffer.from('k'), accountSignature: Buffer.from('s'), deviceSignature: Buffer.from('x') };
+    h.socket().ev.emit('creds.update', { account, me: { id: '491701234567:5@s.whatsapp.net', name: 'Ada' }, platform: 'android' });
+    await settle();
     h.socket().end(new Boom('Stream Errored (restart required)', { statusCode: DisconnectReason.restartRequired }));
     await settle();
     assert.is(h.sockets.length, 2);
     assert.not.ok(h.connections().some((event) => (event as { retryAt?: number }).retryAt !== undefined));
+    assert.equal(h.socket().config.auth.creds.me, { id: '491701234567:5@s.whatsapp.net', name: 'Ada' }, 'the new socket logs in as the linked device');
   }),
 );
 

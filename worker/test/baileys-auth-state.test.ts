@@ -207,4 +207,32 @@ test(
   }),
 );
 
+test(
+  "Baileys' LID pairs are read back from its key rows, and each committed write that stores new ones is announced",
+  withDataDir(async (dir) => {
+    const db = openDatabase(dir);
+    try {
+      const auth = useSqliteAuthState(db, silent);
+      const announced: unknown[] = [];
+      auth.onLidMappingsStored(() => {
+        throw new Error('a broken listener');
+      });
+      const stop = auth.onLidMappingsStored((mappings) => announced.push(mappings));
+      // The batch LIDMappingStore.storeLIDPNMappings writes (rc14 lib/Signal/lid-mapping.js), through Baileys' cache.
+      const keys = makeCacheableSignalKeyStore(auth.state.keys, silent);
+      await keys.set({ 'lid-mapping': { '491701234567': '123456789012345', '123456789012345_reverse': '491701234567' } });
+      await keys.set({ session: { 'a.0': randomBytes(8) } });
+      await keys.set({ 'lid-mapping': { '491701234567': null } });
+      assert.equal(announced, [[{ phoneNumberUser: '491701234567', lidUser: '123456789012345' }]], 'only new forward pairs; a broken listener does not fail the write');
+      await keys.set({ 'lid-mapping': { '4915112345678': '987654321098765', '987654321098765_reverse': '4915112345678' } });
+      assert.equal(useSqliteAuthState(db, silent).readLidMappings(), [{ phoneNumberUser: '4915112345678', lidUser: '987654321098765' }]);
+      stop();
+      await keys.set({ 'lid-mapping': { '4930123456': '555555555555555' } });
+      assert.is(announced.length, 2, 'unsubscribed');
+    } finally {
+      db.close();
+    }
+  }),
+);
+
 test.run();

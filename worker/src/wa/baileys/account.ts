@@ -481,11 +481,14 @@ export class BaileysAccount implements WhatsAppAccount {
    * Baileys' requestPairingCode stores the phone number as `creds.me` before anything is linked
    * (rc14 lib/Socket/socket.js), and the next socket then sends a login instead of a registration
    * (`creds.me` decides, socket.js `validateConnection`), which WhatsApp answers with 401: an
-   * expired code looked like a logout. While nothing is registered, `me` is forgotten instead.
+   * expired code looked like a logout. A linked device has `creds.account`, the signed device
+   * identity of the pair-success (rc14 lib/Utils/validate-connection.js
+   * `configureSuccessfulPairing`); `registered` is no sign, as only the pairing-code flow sets it
+   * (lib/Socket/messages-recv.js). Without an account, `me` is forgotten instead.
    */
   private forgetUnfinishedPairing(auth: SqliteAuthState): void {
     const creds = auth.state.creds;
-    if (creds.registered || creds.me === undefined) return;
+    if (creds.account !== undefined || creds.me === undefined) return;
     creds.me = undefined;
     creds.pairingCode = undefined;
     auth.saveCreds();
