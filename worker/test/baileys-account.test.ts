@@ -585,7 +585,7 @@ test(
 );
 
 test(
-  "LID pairs Baileys stores reach the core as contacts: the stored ones on open, new ones as they are written",
+  'LID pairs Baileys stores reach the core as identities: the stored ones on open, new ones as they are written',
   withAccount({}, async (h) => {
     await useSqliteAuthState(h.db, silent).state.keys.set({ 'lid-mapping': { '4915112345678': '987654321098765', '987654321098765_reverse': '4915112345678' } });
     await h.account.start();
@@ -593,13 +593,13 @@ test(
     socket.update({ connection: 'open' });
     await settle();
     assert.ok(
-      h.events.some((event) => event.type === 'contacts' && event.contacts.some((c) => c.jid === '4915112345678@s.whatsapp.net' && c.alternateJid === '987654321098765@lid')),
+      h.events.some((event) => event.type === 'identities' && event.pairs.some((c) => c.jid === '4915112345678@s.whatsapp.net' && c.alternateJid === '987654321098765@lid')),
       'stored pairs on open',
     );
     // What LIDMappingStore.storeLIDPNMappings writes after a history sync, through Baileys' key store.
     await socket.config.auth.keys.set({ 'lid-mapping': { '491701234567': '123456789012345', '123456789012345_reverse': '491701234567' } });
     await settle();
-    assert.equal(h.events.at(-1), { type: 'contacts', contacts: [{ jid: PN, alternateJid: LID }] });
+    assert.equal(h.events.at(-1), { type: 'identities', pairs: [{ jid: PN, alternateJid: LID }] });
   }),
 );
 

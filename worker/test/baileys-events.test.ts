@@ -201,8 +201,9 @@ test('lid-mapping.update and contact lid fields give one identity per person', (
   h.ev.emit('contacts.upsert', [{ id: PN_2, name: 'Bob', lid: '987654321098765@lid' }]);
   // Not a pair: two phone numbers cannot name one person.
   h.ev.emit('contacts.upsert', [{ id: PN, lid: PN_2 }]);
+  // A pair alone only joins identities the store knows; a contact's own fields make a contact.
+  assert.equal(ofType(h.events, 'identities'), [{ type: 'identities', pairs: [{ jid: PN, alternateJid: LID }] }]);
   assert.equal(ofType(h.events, 'contacts'), [
-    { type: 'contacts', contacts: [{ jid: PN, alternateJid: LID }] },
     { type: 'contacts', contacts: [{ jid: PN_2, name: 'Bob', alternateJid: '987654321098765@lid' }] },
     { type: 'contacts', contacts: [{ jid: PN }] },
   ]);

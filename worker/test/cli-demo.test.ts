@@ -19,24 +19,13 @@ const BIN = fileURLToPath(new URL('../../../worker/bin/whatsapp-worker.js', impo
 const INTERVAL_SECONDS = 0.02;
 const JITTER_RATIO = 0.2;
 
-// --- Adapting to the adapter and state machine of this branch (issue 8) -----------------------
-// The plan (population.expectedOutcome) states the target: 403 → hidden, refused answers leave the
-// subject as it was, a community's picture is fetched. On this branch the adapter and the state
-// machine are still main's; at merge, set each entry below to the plan's state (or delete it).
-//   - H2b maps 403 to hidden: 'forbidden' → 'hidden'. Until then 403 is a transient retry: 'unknown'.
-//   - H2b asks communities with w:g2: COMMUNITY_STATE → 'fetched'. Until then 401 → 'hidden'.
-//   - main reads an empty answer as "no picture": 'empty-answer' → 'unknown' (refused) after H2b.
-//   - 'empty-id' poisons main's scheduler (issue 8 item 6), so it and 'pending-before-open' (a 60 s
-//     wait in main's adapter) are left out of DEMO_QUIRKS until H2b and H3 are merged.
-const STATE_ON_THIS_BRANCH: Partial<Record<OddAnswer, string>> = { forbidden: 'unknown', 'empty-answer': 'none' };
-const COMMUNITY_STATE_ON_THIS_BRANCH: string | undefined = 'hidden';
-const DEMO_QUIRKS = 'forbidden,bad-request,not-acceptable,empty-answer';
+// Every odd answer the simulated WhatsApp knows, and a "pending notifications" that arrives
+// before 'open' on some connections.
+const DEMO_QUIRKS = 'forbidden,bad-request,not-acceptable,empty-id,empty-answer,pending-before-open';
+const ODD_ANSWERS_IN_DEMO = DEMO_QUIRKS.split(',').filter((quirk) => quirk !== 'pending-before-open') as OddAnswer[];
 
-/** The state the worker must have stored on this branch: the plan's, adapted as said above. */
-function expectedState(expected: ExpectedOutcome, oddAnswer: OddAnswer | undefined, community: boolean): string {
-  if (community && COMMUNITY_STATE_ON_THIS_BRANCH !== undefined) return COMMUNITY_STATE_ON_THIS_BRANCH;
-  const adapted = oddAnswer === undefined ? undefined : STATE_ON_THIS_BRANCH[oddAnswer];
-  if (adapted !== undefined) return adapted;
+/** The state the worker must have stored: the plan's; a refused subject keeps what it had (never checked). */
+function expectedState(expected: ExpectedOutcome): string {
   return expected.state === 'refused' ? 'unknown' : expected.state;
 }
 
@@ -92,14 +81,14 @@ function allFiles(dir: string): string[] {
 /** Every subject ends as the simulation's plan says, every file is whole, nothing is left over. */
 function assertFinalState(dataDir: string, contacts: number, seed: number): void {
   const rows = storedRows(dataDir);
-  const plan = createPopulation({ ...demoPopulationOptions(contacts, seed), oddAnswers: DEMO_QUIRKS.split(",") as OddAnswer[] });
+  const plan = createPopulation({ ...demoPopulationOptions(contacts, seed), oddAnswers: ODD_ANSWERS_IN_DEMO });
   assert.is(rows.length, plan.subjects.length, "every simulated subject is stored");
   const expectedFiles = new Set<string>();
   for (const row of rows) {
     const subject = plan.subject(row.jid);
     const expected = plan.expectedOutcome(row.jid);
     assert.ok(subject !== undefined && expected !== undefined, `${row.jid} is not in the simulation`);
-    const state = expectedState(expected, subject.oddAnswer, subject.community === true);
+    const state = expectedState(expected);
     assert.is(row.picture_state, state, `${row.jid} should be ${state}`);
     if (state === 'fetched' && expected.state === 'fetched') assert.is(row.picture_id, expected.pictureId, `${row.jid} has the final picture`);
     if (state === 'none' || state === 'unknown') assert.is(row.profile_picture, null, `${row.jid} has no file`);
@@ -142,12 +131,13 @@ test('the demo processes every contact and group, and status reports it', () => 
   const report = JSON.parse(status.stdout);
   assert.is(report.totals.contact.total, 300);
   assert.ok(report.totals.group.total > 0);
-  // Refused subjects stay never-checked (H3 will count them in their own column).
-  const planned = createPopulation({ ...demoPopulationOptions(300, 1), oddAnswers: DEMO_QUIRKS.split(',') as OddAnswer[] });
-  const neverChecked = planned.subjects.filter((subject) => expectedState(planned.expectedOutcome(subject.jid)!, subject.oddAnswer, subject.community === true) === 'unknown').length;
-  assert.ok(neverChecked > 0, 'the plan has refused subjects');
-  assert.is(report.processed, report.subjects - neverChecked);
-  assert.is(report.totals.contact.unknown + report.totals.group.unknown, neverChecked);
+  // Refused subjects keep their state (never checked) and are counted apart; all are processed.
+  const planned = createPopulation({ ...demoPopulationOptions(300, 1), oddAnswers: ODD_ANSWERS_IN_DEMO });
+  const refused = planned.subjects.filter((subject) => planned.expectedOutcome(subject.jid)!.state === 'refused').length;
+  assert.ok(refused > 0, 'the plan has refused subjects');
+  assert.is(report.processed, report.subjects);
+  assert.is(report.totals.contact.unknown + report.totals.group.unknown, refused);
+  assert.is(report.totals.contact.refused + report.totals.group.refused, refused);
   assert.is(report.queue_length, 0);
   assert.is(report.progress.done, report.progress.total);
   assertFinalState(data, 300, 1);
@@ -170,7 +160,7 @@ test('the demo processes every contact and group, and status reports it', () => 
   assert.is(summary.pictureQueries, log.length);
   assert.is(summary.byKind['w:profile:picture'] ?? 0, log.filter((entry) => entry.xmlns === 'w:profile:picture').length);
   assert.is(summary.iqsPerPictureQuery, log.reduce((sum, entry) => sum + entry.iqs, 0) / log.length);
-  for (const odd of DEMO_QUIRKS.split(',')) assert.ok(log.some((entry) => entry.outcome === odd), `the demo answered ${odd}`);
+  for (const odd of ODD_ANSWERS_IN_DEMO) assert.ok(log.some((entry) => entry.outcome === odd), `the demo answered ${odd}`);
 
   // A refresh of a known JID on the stopped worker's folder is picked up by the next run.
   const jid = storedRows(data).find((row) => row.picture_state === 'fetched')!.jid;
@@ -184,11 +174,9 @@ test('the demo processes every contact and group, and status reports it', () => 
   rmSync(data, { recursive: true, force: true });
 });
 
-// The expectation of issue 8 ("one door to WhatsApp"): a picture query costs exactly one IQ.
-// SKIPPED ON BRANCH h2a ONLY: main's adapter looks the privacy token up through Baileys'
-// getLIDForPN, which sends a USync IQ for every contact without a stored LID pair (the summary
-// shows about 1.2 IQs per picture query). Unskip (test.skip → test) once H2b's fix is merged.
-test.skip('exactly one IQ per picture query', () => {
+// Issue 8's "one door to WhatsApp": a picture query costs exactly one IQ. Baileys' getLIDForPN
+// would add a USync for every contact without a stored LID pair; the adapter reads our key rows.
+test('exactly one IQ per picture query', () => {
   const data = tempDir('one-iq');
   const run = cli([...demoArgs(data, 100), '--exit-when-idle']);
   assert.is(run.status, 0, run.stderr);
@@ -202,9 +190,7 @@ test.skip('exactly one IQ per picture query', () => {
 
 test('a worker running on the folder picks up what refresh queues', async () => {
   const data = tempDir('live-refresh');
-  // Without odd answers: on this branch main's state machine re-queues refused subjects every few
-  // minutes, so the queue is not empty at the end (H3 gives them a long backoff).
-  const args = demoArgs(data, 20, 'none');
+  const args = demoArgs(data, 20);
   assert.is(cli([...args, '--exit-when-idle']).status, 0);
   const jid = storedRows(data).find((row) => row.picture_state === 'fetched')!.jid;
   const before = queryLog(data).length;

@@ -108,6 +108,23 @@ test('a LID and its phone number stay one contact; two rows joined by a mapping 
   });
 });
 
+test('identity pairs join known contacts and never add strangers', () => {
+  withDatabase((db) => {
+    const store = new SubjectStore(db);
+    const other = '491703334444@s.whatsapp.net';
+    const otherLid = '999888777666555@lid';
+    store.upsertContacts([{ jid: PHONE, name: 'Ada' }, { jid: other }, { jid: otherLid, notify: 'Bo' }], NOW);
+    const stranger = { jid: '491705556666@s.whatsapp.net', alternateJid: '111222333444555@lid' };
+    const linked = store.linkIdentities([{ jid: PHONE, alternateJid: LID }, stranger, { jid: other, alternateJid: otherLid }], NOW);
+    assert.equal(linked.jids, [PHONE, other]);
+    assert.equal(linked.mergedAway, [otherLid]);
+    assert.is(store.resolve(LID), PHONE);
+    assert.is(store.resolve(stranger.jid), undefined);
+    assert.is(store.resolve(stranger.alternateJid), undefined);
+    assert.is(store.totals().contact.unknown, 2);
+  });
+});
+
 test('a community flag is stored with its group and not lost to a later update without it', () => {
   withDatabase((db) => {
     const store = new SubjectStore(db);

@@ -62,6 +62,6 @@ export function withCheckedAnswers(account: WhatsAppAccount): WhatsAppAccount {
     start: () => account.start(),
     stop: () => account.stop(),
     onEvent: (listener) => account.onEvent(listener),
-    queryPicture: async (jid, knownPictureId, timeoutMs) => checkedOutcome(await account.queryPicture(jid, knownPictureId, timeoutMs)),
+    queryPicture: async (jid, knownPictureId, timeoutMs, hints) => checkedOutcome(await account.queryPicture(jid, knownPictureId, timeoutMs, hints)),
   };
 }

@@ -39,8 +39,11 @@ export async function checkPicture(
   signal?: AbortSignal,
 ): Promise<Resolution> {
   const known = knownPictureId(record, job);
+  const hints = record.community === true ? { community: true, querySent } : { querySent };
+  const outcome = await deps.account.queryPicture(record.jid, known, PICTURE_QUERY_TIMEOUT_MS, hints);
+  // An account that does not say when its IQ went out (the outcome-level simulation, test fakes)
+  // is marked once it answered: later than the truth, so spacing only errs on the polite side.
   querySent();
-  const outcome = await deps.account.queryPicture(record.jid, known, PICTURE_QUERY_TIMEOUT_MS, record.community === true ? { community: true } : undefined);
   if (outcome.kind !== 'picture') return outcome;
   const download = await downloadPicture(outcome.url, deps.download, deps.logger, signal);
   if (!download.ok) {

@@ -268,10 +268,12 @@ export class SimulatedBaileysSocket implements BaileysSocket {
 
   private pairSuccess(number: string): void {
     if (this.closed) return;
-    // validate-connection.js configureSuccessfulPairing: me (device JID and LID), platform, account.
+    // validate-connection.js configureSuccessfulPairing: account (the signed device identity), me
+    // (device JID and LID) and platform, in one creds.update (socket.js 'CB:iq,,pair-success').
     this.lifecycle.cancelAll();
     const me = { id: `${number}:${SIMULATED_DEVICE}@s.whatsapp.net`, name: 'Simulated phone', lid: `${ownLid(number)}:${SIMULATED_DEVICE}@lid` };
-    this.ev.emit('creds.update', { me, platform: 'android' });
+    const account = { details: new Uint8Array([1]), accountSignatureKey: new Uint8Array(32), accountSignature: new Uint8Array(64), deviceSignature: new Uint8Array(64) };
+    this.ev.emit('creds.update', { account, me, platform: 'android' });
     this.ev.emit('connection.update', { isNewLogin: true, qr: undefined });
     this.lifecycle.after(RESTART_AFTER_PAIRING_MS, () => {
       // generics.js getErrorCodeFromStreamError: code 515 is "restart required".

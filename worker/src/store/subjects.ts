@@ -130,6 +130,21 @@ export class SubjectStore {
    * phone-number row stays and the other goes; the caller removes its file and job.
    */
   upsertContacts(contacts: readonly ContactInfo[], now: number): { jids: string[]; mergedAway: string[] } {
+    return this.storeContacts(contacts, now);
+  }
+
+  /**
+   * Applies LID ↔ phone-number pairs to the contacts we already store (one of the two addresses is
+   * known); a pair of two strangers is ignored, so a big group's members never become subjects.
+   */
+  linkIdentities(pairs: readonly ContactInfo[], now: number): { jids: string[]; mergedAway: string[] } {
+    return this.db.transaction(() => {
+      const known = pairs.filter((pair) => this.resolve(pair.jid) !== undefined || (pair.alternateJid !== undefined && this.resolve(pair.alternateJid) !== undefined));
+      return this.storeContacts(known, now);
+    })();
+  }
+
+  private storeContacts(contacts: readonly ContactInfo[], now: number): { jids: string[]; mergedAway: string[] } {
     const mergedAway: string[] = [];
     const jids = this.db.transaction(() =>
       contacts.map((contact) => {

@@ -66,6 +66,11 @@ export interface ChatInfo {
 export interface PictureQueryHints {
   /** A community's parent group (learned from ChatInfo.community). */
   readonly community?: boolean;
+  /**
+   * Called at the moment the picture IQ goes to WhatsApp, after any local work the adapter does
+   * first (key-store reads), so the rate policy spaces queries by when WhatsApp receives them.
+   */
+  readonly querySent?: () => void;
 }
 
 export type AccountEvent =
@@ -73,6 +78,12 @@ export type AccountEvent =
   /** A QR to scan or a pairing code to type on the phone; `undefined` both once linked. */
   | { readonly type: 'pairing'; readonly qr?: string; readonly code?: string }
   | { readonly type: 'contacts'; readonly contacts: readonly ContactInfo[] }
+  /**
+   * LID ↔ phone-number pairs Baileys learned (its `lid-mapping` key rows, `lid-mapping.update`).
+   * They join identities the store already has; they never add a subject, since Baileys keeps
+   * pairs for every group member and sender it meets, most of them strangers.
+   */
+  | { readonly type: 'identities'; readonly pairs: readonly ContactInfo[] }
   | { readonly type: 'chats'; readonly chats: readonly ChatInfo[] }
   /** WhatsApp said a picture changed or was removed (`contacts.update` with `imgUrl`, group stub). */
   | { readonly type: 'picture-changed'; readonly jid: string; readonly removed: boolean }

@@ -246,6 +246,12 @@ export class AvatarWorker {
         this.queueArrivals(jids, now);
         return;
       }
+      case 'identities': {
+        const { jids, mergedAway } = this.subjects.linkIdentities(event.pairs, now);
+        for (const jid of mergedAway) void this.forgetDuplicate(jid);
+        this.queueArrivals(jids, now);
+        return;
+      }
       case 'chats':
         this.queueArrivals(this.subjects.upsertChats(event.chats, now), now);
         return;

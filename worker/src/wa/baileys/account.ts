@@ -220,6 +220,7 @@ export class BaileysAccount implements WhatsAppAccount {
       socket,
       { jid: subject.jid, pictureType: this.options.pictureType, knownPictureId, privacyToken, community },
       timeoutMs,
+      hints?.querySent,
     );
     this.notePrivacyTokenOutcome(subject.jid, privacyToken !== undefined, outcome);
     this.options.logger.debug({ jid: maskJid(subject.jid), outcome: outcome.kind, community }, 'picture query answered');
@@ -288,7 +289,12 @@ export class BaileysAccount implements WhatsAppAccount {
     const update = events['connection.update'];
     if (update !== undefined) await this.handleConnectionUpdate(generation, socket, update);
     if (generation !== this.generation) return;
-    for (const event of this.mapper.map(events)) this.emit(event);
+    for (const event of this.mapper.map(events)) {
+      // The history's pairs are in the key rows by now (process-message.js stores them before the
+      // history is emitted): join them to the contacts just stored, before the sweep queues anyone.
+      if (event.type === 'history-synced') this.emitStoredLidMappings(this.auth?.readLidMappings() ?? []);
+      this.emit(event);
+    }
   }
 
   private async handleConnectionUpdate(generation: number, socket: BaileysSocket, update: Partial<ConnectionState>): Promise<void> {
@@ -526,7 +532,7 @@ export class BaileysAccount implements WhatsAppAccount {
   }
 
   private emitStoredLidMappings(mappings: readonly StoredLidMapping[]): void {
-    const contacts = this.mapper.storedMappingContacts(mappings);
-    if (contacts.length > 0) this.emit({ type: 'contacts', contacts });
+    const pairs = this.mapper.storedMappingContacts(mappings);
+    if (pairs.length > 0) this.emit({ type: 'identities', pairs });
   }
 }

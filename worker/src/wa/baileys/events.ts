@@ -8,7 +8,8 @@
 // (rc14 lib/Utils/process-message.js, `storeLIDPNMappings` before emitting) and its event buffer
 // rebuilds `messaging-history.set` without them (rc14 lib/Utils/event-buffer.js `append` and
 // `consolidateEvents` copy chats, contacts, messages, syncType, progress, isLatest … only).
-// Every pair becomes a ContactInfo with `alternateJid`, so the store can keep one row per person.
+// Every pair becomes a ContactInfo with `alternateJid`, so the store can keep one row per person;
+// pairs alone (key rows, `lid-mapping.update`) come as `identities` and only join known subjects.
 //
 // History synced: rc14 lib/Socket/chats.js emits `messaging-history.status` 'complete' when the
 // history notification arrives (INITIAL_BOOTSTRAP at once, RECENT at progress 100) and 'paused'
@@ -135,7 +136,7 @@ export class BaileysEventMapper {
       notePicture(update);
     }
     const mapping = batch['lid-mapping.update'];
-    if (mapping !== undefined) addContact(this.mappingInfo(mapping));
+    const pair = mapping === undefined ? undefined : this.mappingInfo(mapping);
     for (const chat of batch['chats.upsert'] ?? []) {
       addChat(this.chatInfo(chat));
       addContact(this.chatAlternate(chat));
@@ -157,6 +158,7 @@ export class BaileysEventMapper {
 
     const events: AccountEvent[] = [];
     if (contacts.size > 0) events.push({ type: 'contacts', contacts: [...contacts.values()] });
+    if (pair !== undefined) events.push({ type: 'identities', pairs: [pair] });
     if (chats.size > 0) events.push({ type: 'chats', chats: [...chats.values()] });
     for (const [jid, removed] of pictures) events.push({ type: 'picture-changed', jid, removed });
     if (historySynced) events.push({ type: 'history-synced' });

@@ -194,7 +194,12 @@ export function classifyPictureError(error: unknown): PictureQueryOutcome {
  * Sends one picture query with a timeout and classifies the outcome. Resolves for every answer
  * WhatsApp or the socket can give; throws only for bad input (a missing or silly timeout).
  */
-export async function queryPicture(socket: PictureQuerySocket, request: PictureQueryRequest, timeoutMs: number): Promise<PictureQueryOutcome> {
+export async function queryPicture(
+  socket: PictureQuerySocket,
+  request: PictureQueryRequest,
+  timeoutMs: number,
+  querySent?: () => void,
+): Promise<PictureQueryOutcome> {
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
     // Without a timeout Baileys 7 can wait forever (or resolve undefined): always pass one.
     throw new PictureQueryInputError(`a picture query needs a positive timeout in ms, not ${timeoutMs}`);
@@ -202,6 +207,7 @@ export async function queryPicture(socket: PictureQuerySocket, request: PictureQ
   const node = buildPictureQuery(request);
   let answer: unknown;
   try {
+    querySent?.();
     answer = await socket.query(node, timeoutMs);
   } catch (error) {
     return classifyPictureError(error);
