@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+import json
+from pathlib import Path
 from typing import Any
 
 import probatio as vol
@@ -22,6 +24,8 @@ from custom_components.whatsapp.const import (
     REFRESH_AVATARS_TIMEOUT_SECONDS,
 )
 from custom_components.whatsapp.services import normalise_jid
+
+INTEGRATION_TRANSLATIONS = Path(__file__).parent.parent / "custom_components" / "whatsapp" / "translations"
 
 from .common import ANNA, GROUP, LID_USER
 from .conftest import FakeWorker
@@ -101,7 +105,12 @@ def test_normalise_jid(typed: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "typed", ["", "anna", "status@broadcast", "123@newsletter", "../etc@s.whatsapp.net", "12@g.us.evil", "+49"]
+    "typed",
+    [
+        "", "anna", "status@broadcast", "123@newsletter", "../etc@s.whatsapp.net", "12@g.us.evil", "+49",
+        # `$` would let these through; every check is a full match.
+        f"{ANNA}\n", "+491701234567\n", "491701234567:12\n@s.whatsapp.net", f"{GROUP}\n", f"\t{ANNA}",
+    ],
 )
 async def test_refresh_avatar_refuses_bad_jid(hass: HomeAssistant, worker: FakeWorker, typed: str) -> None:
     """Bad input is a translated validation error, raised before the worker is asked."""
@@ -135,11 +144,21 @@ async def test_no_worker_connected(hass: HomeAssistant, init_integration: MockCo
 
 
 async def test_no_entry_loaded(hass: HomeAssistant) -> None:
-    """The services exist before an entry is loaded and say why they cannot run."""
+    """The services exist before an entry is set up and say why they cannot run (core's helper)."""
     assert await async_setup_component(hass, DOMAIN, {})
-    with pytest.raises(HomeAssistantError) as raised:
+    with pytest.raises(ServiceValidationError) as raised:
         await hass.services.async_call(DOMAIN, "refresh_avatars", {}, blocking=True, return_response=True)
-    assert raised.value.translation_key == "not_loaded"
+    assert raised.value.translation_domain == "homeassistant"
+    assert raised.value.translation_key == "service_found_no_config_entry_for_domain"
+
+
+async def test_entry_not_loaded(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
+    """An entry that is unloaded gets core's translated `service_config_entry_not_loaded`."""
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    with pytest.raises(ServiceValidationError) as raised:
+        await hass.services.async_call(DOMAIN, "refresh_avatar", {"jid": ANNA}, blocking=True, return_response=True)
+    assert raised.value.translation_domain == "homeassistant"
+    assert raised.value.translation_key == "service_config_entry_not_loaded"
 
 
 @pytest.mark.parametrize(
@@ -157,13 +176,16 @@ async def test_worker_error_codes_become_translated_errors(
     task = _call(hass, "refresh_avatar", {"jid": ANNA})
     call = await worker.next_event()
     result = await worker.command(
-        "whatsapp/call_result", call_id=call["call_id"], ok=False, error={"code": code, "message": "the reason"}
+        "whatsapp/call_result", call_id=call["call_id"], ok=False, error={"code": code, "message": "WORKER-ENGLISH"}
     )
     assert result["success"]
     with pytest.raises(error_type) as raised:
         await task
     assert raised.value.translation_key == translation_key
-    assert "the reason" in str(raised.value)
+    # The user reads the translation of the code, never the worker's English.
+    english = json.loads((INTEGRATION_TRANSLATIONS / "en.json").read_text(encoding="utf-8"))
+    assert str(raised.value) == english["exceptions"][translation_key]["message"].rstrip(".")
+    assert "WORKER-ENGLISH" not in str(raised.value)
 
 
 async def test_response_that_does_not_fit_is_refused(hass: HomeAssistant, worker: FakeWorker) -> None:

@@ -83,6 +83,8 @@ def test_issues_and_image_entities_are_translated(language: str) -> None:
         assert translated["issues"][issue_key]["title"] and translated["issues"][issue_key]["description"]
     assert "{code}" in translated["issues"]["pairing_code"]["description"]
     icons = json.loads((INTEGRATION / "icons.json").read_text(encoding="utf-8"))
+    # The picture entity has no name of its own (it is the contact, named after its device).
+    assert "name" not in translated["entity"]["image"]["picture"]
+    assert translated["entity"]["image"][PAIRING_QR_KEY]["name"]
     for key in ("picture", PAIRING_QR_KEY):
-        assert translated["entity"]["image"][key]["name"]
         assert key in icons["entity"]["image"]

@@ -24,6 +24,7 @@ from .const import (
     LOGGER,
     WORKER_GONE_ISSUE_DELAY,
 )
+from .jids import is_subject_jid
 from .models import DirectoryEntry, Picture, WorkerData, WorkerStatus, frozen_mapping
 from .pairing import async_clear_pairing_issue, async_update_pairing_issue
 from .store import DirectoryStore, PictureStore
@@ -43,8 +44,15 @@ type WhatsAppConfigEntry = ConfigEntry[WhatsAppRuntimeData]
 
 
 def favourites_of(entry: ConfigEntry) -> tuple[str, ...]:
-    """The favourites chosen in the options flow, in a stable order."""
-    return tuple(sorted(set(entry.options.get(CONF_FAVOURITES, []))))
+    """Return the favourites chosen in the options flow, in a stable order.
+
+    Options edited by hand (or written by an older release) may hold anything; a value that is not
+    exactly a JID would become an entity and a file name, so it is dropped with a warning.
+    """
+    chosen: list[Any] = list(entry.options.get(CONF_FAVOURITES, []))
+    if rejected := [value for value in chosen if not is_subject_jid(value)]:
+        LOGGER.warning("Ignoring favourites that are not contact or group JIDs: %r", rejected)
+    return tuple(sorted({value for value in chosen if is_subject_jid(value)}))
 
 
 class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
@@ -181,6 +189,12 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
             # No bytes with this update (hidden keeps the last good picture, or the worker only
             # reports metadata): keep showing what we have.
             kept = previous.content if previous is not None else None
+        # What a dashboard shows changed: new bytes, or none any more. `whatsapp_avatar_updated`
+        # fires only then, and only for a favourite HA already knew: favourites because the event
+        # lands in the recorder's database and the user chose to follow them, not the whole
+        # address book; a first report (a new favourite, or one picked again) is the baseline; a
+        # re-check after a restart or reconnect carries the bytes HA stored, and `hidden` keeps
+        # showing the last picture, so neither is a change.
         content_changed = kept != (previous.content if previous is not None else None)
         picture = Picture(
             jid=jid,
@@ -204,11 +218,10 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
             directory = frozen_mapping(
                 {**directory, jid: replace(entry, name=picture.name or entry.name, state=picture.state)}
             )
-        changed = previous is None or (previous.state, previous.sha256) != (picture.state, picture.sha256)
         # The snapshot changes before the first await, so a second update for the same JID that
         # arrives meanwhile compares against this one.
         self._update(pictures=frozen_mapping(pictures), directory=directory)
-        if changed:
+        if favourite and previous is not None and content_changed:
             self.hass.bus.async_fire(
                 EVENT_AVATAR_UPDATED,
                 {"jid": jid, "name": picture.name, "state": picture.state, "sha256": picture.sha256},
@@ -220,7 +233,7 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
 
     async def async_set_favourites(self, favourites: tuple[str, ...]) -> None:
         """Applies the favourites from the options and tells the worker."""
-        # Non-favourites keep their metadata (for the event's change detection) but no bytes.
+        # Non-favourites keep their metadata (the diagnostics count them) but no bytes.
         pictures = {
             jid: picture if jid in favourites else replace(picture, content=None)
             for jid, picture in self.data.pictures.items()
@@ -228,8 +241,12 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
         for jid in set(self.data.favourites) - set(favourites):
             await self.pictures.async_remove(jid)
         for jid in set(favourites) - set(self.data.favourites):
+            # A new favourite starts from what is stored, or from nothing: its first picture is
+            # the baseline, not a change (no `whatsapp_avatar_updated` for it).
             if (picture := await self.pictures.async_load(jid)) is not None:
                 pictures[jid] = picture
+            else:
+                pictures.pop(jid, None)
         self._update(favourites=favourites, pictures=frozen_mapping(pictures))
         self.async_send_favourites()
 

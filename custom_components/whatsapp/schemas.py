@@ -14,18 +14,18 @@ from .const import (
     AVATAR_STATES,
     CALL_ERROR_CODES,
     CONNECTION_STATES,
-    CONTACT_JID_RE,
-    GROUP_JID_RE,
     MAX_DIRECTORY_ENTRIES,
     MAX_NAME_LENGTH,
     REFRESH_SCOPES,
     SUBJECT_KINDS,
 )
+from .jids import is_subject_jid
 
-SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+# Matched with `fullmatch` only (`$` lets a trailing newline through).
+SHA256_RE = re.compile(r"[0-9a-f]{64}")
 # Picture ids are decimal in practice; allow some room without letting arbitrary text through.
-PICTURE_ID_RE = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
-CALL_ID_RE = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
+PICTURE_ID_RE = re.compile(r"[0-9A-Za-z_-]{1,64}")
+CALL_ID_RE = re.compile(r"[0-9A-Za-z_-]{1,64}")
 
 
 def base64_length(max_bytes: int) -> int:
@@ -38,11 +38,12 @@ def jid(value: Any) -> str:
     """A normalised contact or group JID, exactly as the worker sends them."""
     if not isinstance(value, str):
         raise vol.Invalid("a JID must be a string")
-    if not (CONTACT_JID_RE.match(value) or GROUP_JID_RE.match(value)):
-        shown = value if len(value) <= 40 else f"{value[:40]}…"
+    if not is_subject_jid(value):
+        # repr shows a trailing newline or other control character as the reason.
+        shown = repr(value if len(value) <= 40 else f"{value[:40]}…")
         raise vol.Invalid(
-            f"'{shown}' is not a contact or group JID"
-            " (<number>@s.whatsapp.net, <id>@lid or <id>@g.us)"
+            f"{shown} is not a contact or group JID"
+            " (number@s.whatsapp.net, id@lid or id@g.us)"
         )
     return value
 
@@ -58,7 +59,7 @@ def utc_timestamp(value: Any) -> Any:
 
 def _pattern(regex: re.Pattern[str], what: str) -> Any:
     def validate(value: Any) -> str:
-        if not isinstance(value, str) or not regex.match(value):
+        if not isinstance(value, str) or regex.fullmatch(value) is None:
             raise vol.Invalid(f"malformed {what}")
         return value
 

@@ -49,12 +49,14 @@ SENSORS: tuple[WhatsAppSensorEntityDescription, ...] = (
     WhatsAppSensorEntityDescription(
         key="queue_length",
         translation_key="queue_length",
+        entity_category=EntityCategory.DIAGNOSTIC,
         state_class=SensorStateClass.MEASUREMENT,
         value_fn=lambda status: status.queue_length,
     ),
     WhatsAppSensorEntityDescription(
         key="progress",
         translation_key="progress",
+        entity_category=EntityCategory.DIAGNOSTIC,
         native_unit_of_measurement=PERCENTAGE,
         state_class=SensorStateClass.MEASUREMENT,
         value_fn=lambda status: status.progress.percent if status.progress else None,
@@ -62,6 +64,7 @@ SENSORS: tuple[WhatsAppSensorEntityDescription, ...] = (
     WhatsAppSensorEntityDescription(
         key="rate_limited_until",
         translation_key="rate_limited_until",
+        entity_category=EntityCategory.DIAGNOSTIC,
         device_class=SensorDeviceClass.TIMESTAMP,
         value_fn=lambda status: status.rate_limited_until,
     ),

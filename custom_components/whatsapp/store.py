@@ -13,6 +13,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN, LOGGER
+from .jids import is_subject_jid
 from .models import DirectoryEntry, Picture
 
 STORAGE_VERSION = 1
@@ -39,7 +40,9 @@ class PictureStore:
         self._stores: dict[str, Store[dict[str, Any]]] = {}
 
     def _store(self, jid: str) -> Store[dict[str, Any]]:
-        # JIDs are validated before they get here ([0-9@.-a-z] only), so they are safe file names.
+        # The JID is part of a file name: only an exact JID ([0-9@.-a-z], no newline) gets one.
+        if not is_subject_jid(jid):
+            raise ValueError(f"not a contact or group JID: {jid!r}")
         if (store := self._stores.get(jid)) is None:
             store = Store(self._hass, STORAGE_VERSION, f"{PICTURE_KEY_PREFIX}{jid}")
             self._stores[jid] = store

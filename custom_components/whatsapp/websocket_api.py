@@ -15,6 +15,7 @@ from homeassistant.components import websocket_api
 from homeassistant.components.websocket_api import ActiveConnection
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.loader import async_get_integration
+from homeassistant.util.hass_dict import HassKey
 
 from .const import (
     DOMAIN,
@@ -24,6 +25,7 @@ from .const import (
     MAX_PICTURE_BYTES,
     PNG_MAGIC,
     PROTOCOL_VERSION,
+    REFUSAL_LOG_INTERVAL,
 )
 from .coordinator import WhatsAppConfigEntry, WhatsAppCoordinator, sha256_hex
 from .models import DirectoryEntry, WorkerStatus
@@ -35,6 +37,7 @@ from .schemas import (
     STATUS_FIELDS,
     base64_length,
 )
+from .refusals import RefusalLog
 from .worker_link import InvalidCallResultError, UnknownCallError, WorkerSubscription
 
 # Stable error codes the worker can act on.
@@ -45,6 +48,25 @@ ERR_INVALID_RESPONSE = "invalid_response"
 ERR_INVALID_IMAGE = "invalid_image"
 ERR_IMAGE_TOO_LARGE = "image_too_large"
 ERR_SHA256_MISMATCH = "sha256_mismatch"
+ERR_HELLO_REQUIRED = "hello_required"
+
+# One per HA start (commands are registered once, in async_setup), shared by every entry load.
+REFUSAL_LOG_KEY: HassKey[RefusalLog] = HassKey(f"{DOMAIN}_refusal_log")
+
+
+class _HelloDone:
+    """Kept in `connection.subscriptions` once the worker's hello was accepted on that connection.
+
+    The connection object takes no attributes and no weak references, but it calls (and drops)
+    every entry of `subscriptions` when it closes, so the mark lives exactly as long as the
+    connection and survives an entry reload, after which the worker does not say hello again.
+    """
+
+    def __call__(self) -> None:
+        """Nothing to end: the connection closed."""
+
+
+HELLO_DONE_KEY = (DOMAIN, "hello")
 
 
 class _PictureError(Exception):
@@ -56,6 +78,7 @@ class _PictureError(Exception):
 @callback
 def async_setup(hass: HomeAssistant) -> None:
     """Registers the commands once per HA start; they answer `not_loaded` while no entry is."""
+    hass.data[REFUSAL_LOG_KEY] = RefusalLog(LOGGER, REFUSAL_LOG_INTERVAL)
     for command in (
         websocket_hello,
         websocket_subscribe,
@@ -68,11 +91,21 @@ def async_setup(hass: HomeAssistant) -> None:
 
 
 def _refuse(connection: ActiveConnection, msg: dict[str, Any], code: str, message: str) -> None:
-    LOGGER.warning("Refused %s from the worker: %s (%s)", msg["type"], message, code)
+    connection.hass.data[REFUSAL_LOG_KEY].refused(msg["type"], code, message)
     connection.send_error(msg["id"], code, message)
 
 
 def _coordinator(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> WhatsAppCoordinator | None:
+    """The loaded entry's coordinator for a worker that said hello on this connection; else the
+    command is refused (and None returned)."""
+    if HELLO_DONE_KEY not in connection.subscriptions:
+        _refuse(
+            connection,
+            msg,
+            ERR_HELLO_REQUIRED,
+            "send whatsapp/hello first on this connection (the protocol version handshake)",
+        )
+        return None
     entries: list[WhatsAppConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
     if not entries:
         _refuse(connection, msg, ERR_NOT_LOADED, "the WhatsApp integration is not set up or not loaded")
@@ -100,6 +133,7 @@ def _adopt_open_subscription(coordinator: WhatsAppCoordinator, connection: Activ
 async def websocket_hello(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
     """Version handshake; the worker sends it first after every (re)connect."""
     if msg["protocol_version"] != PROTOCOL_VERSION:
+        connection.subscriptions.pop(HELLO_DONE_KEY, None)
         _refuse(
             connection,
             msg,
@@ -107,6 +141,9 @@ async def websocket_hello(hass: HomeAssistant, connection: ActiveConnection, msg
             f"this integration speaks protocol {PROTOCOL_VERSION}, the worker {msg['protocol_version']}",
         )
         return
+    # The handshake holds for the connection even while no entry is loaded (HA still starting),
+    # so the worker's next commands are answered once it is.
+    connection.subscriptions[HELLO_DONE_KEY] = _HelloDone()
     if (coordinator := _coordinator(hass, connection, msg)) is None:
         return
     coordinator.async_worker_hello(msg["worker_version"])

@@ -24,7 +24,7 @@ RESPONSE_SCHEMAS: Mapping[str, vol.Schema] = {
 }
 
 # The worker's error codes and the translated errors they become.
-TRANSLATION_KEY_BY_CALL_ERROR = {
+TRANSLATION_KEY_BY_CALL_ERROR: Mapping[str, str] = {
     "invalid_jid": "worker_invalid_jid",
     "unknown_jid": "worker_unknown_jid",
     "not_connected": "whatsapp_not_connected",
@@ -157,13 +157,11 @@ class WorkerLink:
             return
         error = result.get("error") or {"code": "internal_error", "message": "no error given"}
         code = error["code"]
-        LOGGER.debug("The worker refused %s call %s: %s", pending.service, call_id, error)
+        # The worker's own words are English and for the log; the user gets the translation of
+        # its code.
+        LOGGER.info("The worker refused %s call %s: %s (%s)", pending.service, call_id, error["message"], code)
         pending.future.set_exception(
-            _error(
-                TRANSLATION_KEY_BY_CALL_ERROR[code],
-                caller_error=code in CALLER_ERROR_CODES,
-                message=error["message"],
-            )
+            _error(TRANSLATION_KEY_BY_CALL_ERROR[code], caller_error=code in CALLER_ERROR_CODES)
         )
 
     def _fail_pending(self, error: HomeAssistantError) -> None:
