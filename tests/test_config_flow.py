@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from homeassistant.config_entries import SOURCE_HASSIO, SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -46,6 +48,24 @@ async def test_hassio_discovery_one_click(hass: HomeAssistant) -> None:
     assert result["description_placeholders"] == {"addon": "WhatsApp Avatars"}
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+@pytest.mark.parametrize("slug", ["local_whatsapp_avatars", "5c53de3b_whatsapp_avatars"])
+async def test_hassio_discovery_from_a_repository(hass: HomeAssistant, slug: str) -> None:
+    """The Supervisor names an app from a repository with the repository's id in front."""
+    discovery = HassioServiceInfo(config={}, name="WhatsApp Avatars", slug=slug, uuid="1234")
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_HASSIO}, data=discovery)
+    assert result["step_id"] == "hassio_confirm"
+
+
+@pytest.mark.parametrize("slug", ["core_mosquitto", "whatsapp_avatars_evil", "local_whatsapp", "xwhatsapp_avatars"])
+async def test_hassio_discovery_from_another_app_is_refused(hass: HomeAssistant, slug: str) -> None:
+    """Only our app may offer to set the integration up; another app's discovery is turned away."""
+    discovery = HassioServiceInfo(config={}, name="WhatsApp Avatars", slug=slug, uuid="1234")
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_HASSIO}, data=discovery)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "not_our_app"
+    assert not hass.config_entries.async_entries(DOMAIN)
 
 
 async def test_hassio_discovery_when_configured(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, EntityCategory
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
 
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -68,3 +69,12 @@ async def test_sensors_unavailable_when_worker_leaves(hass: HomeAssistant, worke
     await hass.async_block_till_done()
     assert hass.states.get(WORKER_CONNECTED).state == STATE_OFF
     assert hass.states.get(QUEUE).state == STATE_UNAVAILABLE
+
+
+async def test_worker_entities_are_diagnostic(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
+    """The worker's status belongs in the device page's diagnostic section, not on the default dashboard."""
+    registry = er.async_get(hass)
+    for entity_id in (CONNECTION, QUEUE, PROGRESS, RATE_LIMITED_UNTIL, WORKER_CONNECTED):
+        entry = registry.async_get(entity_id)
+        assert entry is not None, entity_id
+        assert entry.entity_category is EntityCategory.DIAGNOSTIC, entity_id

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 import probatio as vol
+from probatio.humanize import humanize_error
 
 from homeassistant.components import websocket_api
-from homeassistant.components.websocket_api import ActiveConnection
+from homeassistant.components.websocket_api import ActiveConnection, WebSocketCommandHandler
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.loader import async_get_integration
 from homeassistant.util.hass_dict import HassKey
@@ -90,6 +93,32 @@ def async_setup(hass: HomeAssistant) -> None:
         websocket_api.async_register_command(hass, command)
 
 
+def _command(command: str, fields: dict[Any, Any]) -> Callable[[WebSocketCommandHandler], WebSocketCommandHandler]:
+    """Registers an admin-only worker command whose payload this module checks itself.
+
+    HA's own check (a schema given to `websocket_command`) would log an ERROR for every malformed
+    message; checked here, a refusal goes through the rate-limited refusal log like every other.
+    HA only checks the message type; `require_admin` runs before the payload is looked at.
+    """
+    payload_schema = vol.Schema({vol.Required("id"): int, vol.Required("type"): command, **fields})
+
+    def decorate(handler: WebSocketCommandHandler) -> WebSocketCommandHandler:
+        @wraps(handler)
+        def checked(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
+            try:
+                payload = payload_schema(msg)
+            except vol.Invalid as err:
+                _refuse(connection, msg, websocket_api.ERR_INVALID_FORMAT, humanize_error(msg, err))
+                return
+            handler(hass, connection, payload)
+
+        return websocket_api.websocket_command(
+            vol.All(vol.Schema({vol.Required("type"): command}, extra=vol.ALLOW_EXTRA))
+        )(websocket_api.require_admin(checked))
+
+    return decorate
+
+
 def _refuse(connection: ActiveConnection, msg: dict[str, Any], code: str, message: str) -> None:
     connection.hass.data[REFUSAL_LOG_KEY].refused(msg["type"], code, message)
     connection.send_error(msg["id"], code, message)
@@ -127,8 +156,7 @@ def _adopt_open_subscription(coordinator: WhatsAppCoordinator, connection: Activ
             return
 
 
-@websocket_api.websocket_command({vol.Required("type"): "whatsapp/hello", **HELLO_FIELDS})
-@websocket_api.require_admin
+@_command("whatsapp/hello", HELLO_FIELDS)
 @websocket_api.async_response
 async def websocket_hello(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
     """Version handshake; the worker sends it first after every (re)connect."""
@@ -154,8 +182,7 @@ async def websocket_hello(hass: HomeAssistant, connection: ActiveConnection, msg
     )
 
 
-@websocket_api.websocket_command({vol.Required("type"): "whatsapp/subscribe"})
-@websocket_api.require_admin
+@_command("whatsapp/subscribe", {})
 @callback
 def websocket_subscribe(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
     """The worker's subscription: its life is the worker's liveness; calls and favourites go down it."""
@@ -166,8 +193,7 @@ def websocket_subscribe(hass: HomeAssistant, connection: ActiveConnection, msg: 
     coordinator.async_send_favourites()
 
 
-@websocket_api.websocket_command({vol.Required("type"): "whatsapp/call_result", **CALL_RESULT_FIELDS})
-@websocket_api.require_admin
+@_command("whatsapp/call_result", CALL_RESULT_FIELDS)
 @callback
 def websocket_call_result(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
     """The worker's answer to one service call."""
@@ -222,8 +248,7 @@ def _decode_pairing_qr(encoded: str) -> bytes:
     )
 
 
-@websocket_api.websocket_command({vol.Required("type"): "whatsapp/avatar", **AVATAR_FIELDS})
-@websocket_api.require_admin
+@_command("whatsapp/avatar", AVATAR_FIELDS)
 @websocket_api.async_response
 async def websocket_avatar(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
     """A picture's state changed, or the worker re-sends a favourite after reconnecting."""
@@ -243,8 +268,7 @@ async def websocket_avatar(hass: HomeAssistant, connection: ActiveConnection, ms
     connection.send_result(msg["id"])
 
 
-@websocket_api.websocket_command({vol.Required("type"): "whatsapp/status", **STATUS_FIELDS})
-@websocket_api.require_admin
+@_command("whatsapp/status", STATUS_FIELDS)
 @callback
 def websocket_status(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
     """Worker status: WhatsApp connection, pairing, queue, progress, rate limit, counts."""
@@ -262,8 +286,7 @@ def websocket_status(hass: HomeAssistant, connection: ActiveConnection, msg: dic
     connection.send_result(msg["id"])
 
 
-@websocket_api.websocket_command({vol.Required("type"): "whatsapp/directory", **DIRECTORY_FIELDS})
-@websocket_api.require_admin
+@_command("whatsapp/directory", DIRECTORY_FIELDS)
 @callback
 def websocket_directory(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
     """The whole contact directory for the favourites picker; replaces the previous one."""
