@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
+
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.whatsapp.const import DOMAIN
+from custom_components.whatsapp.store import PictureStore
 
-from .common import ANNA, status_payload
-from .conftest import FakeWorker
+from .common import ANNA, BERT, status_payload
+from .conftest import FakeWorker, setup_entry
 
 
 async def test_setup_and_unload(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
@@ -50,3 +53,24 @@ async def test_hello_records_version_on_device(
 ) -> None:
     device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, init_integration.entry_id), init_integration.entry_id)
     assert device.sw_version == "0.1.0-test"
+
+
+async def test_favourites_that_are_not_jids_are_ignored(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Options edited by hand: a value that is not exactly a JID never becomes an entity or a file."""
+    entry = MockConfigEntry(domain=DOMAIN, options={"favourites": [ANNA, f"{BERT}\n", "../x", 5]})
+    await setup_entry(hass, entry)
+    assert entry.runtime_data.coordinator.data.favourites == (ANNA,)
+    assert "not contact or group JIDs" in caplog.text
+    ids = {e.unique_id for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)}
+    assert f"{ANNA}_picture" in ids
+    assert not any("\n" in unique_id or "../" in unique_id for unique_id in ids)
+
+
+async def test_picture_store_refuses_a_name_that_is_not_a_jid(hass: HomeAssistant) -> None:
+    """The last guard before a JID becomes part of a file name in .storage."""
+    store = PictureStore(hass)
+    for bad in (f"{ANNA}\n", "../../etc/passwd", ""):
+        with pytest.raises(ValueError, match="not a contact or group JID"):
+            await store.async_load(bad)
