@@ -5,27 +5,38 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.whatsapp.const import DOMAIN, EVENT_AVATAR_UPDATED
+from custom_components.whatsapp.placeholder import PLACEHOLDER_PICTURE
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
-from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
-
-from custom_components.whatsapp.const import DOMAIN, EVENT_AVATAR_UPDATED
-
-from custom_components.whatsapp.placeholder import PLACEHOLDER_PICTURE
-
-from .common import ANNA, BERT, JPEG_A, JPEG_B, avatar_payload, directory_payload, sha256
+from .common import (
+    ANNA,
+    BERT,
+    JPEG_A,
+    JPEG_B,
+    avatar_payload,
+    directory_payload,
+    sha256,
+)
 from .conftest import ENTRY_ID, FakeWorker, setup_entry
 
 
 def picture_entity_id(hass: HomeAssistant, jid: str) -> str | None:
+    """Return the entity id of a favourite's picture, from its unique id."""
     return er.async_get(hass).async_get_entity_id("image", DOMAIN, f"{jid}_picture")
 
 
 async def fetch_picture(hass: HomeAssistant, hass_client: ClientSessionGenerator, entity_id: str) -> tuple[int, bytes, str]:
+    """Fetch a picture through HA's image proxy: status, bytes and content type."""
     client = await hass_client()
     response = await client.get(f"/api/image_proxy/{entity_id}")
     return response.status, await response.read(), response.headers.get("Content-Type", "")
@@ -56,6 +67,7 @@ async def test_favourite_gets_a_device_and_a_picture(
 
 
 async def test_last_updated_bumps_only_when_bytes_change(hass: HomeAssistant, worker: FakeWorker) -> None:
+    """Last updated bumps only when bytes change."""
     entity_id = picture_entity_id(hass, ANNA)
     await worker.command("whatsapp/avatar", **avatar_payload())
     await hass.async_block_till_done()
@@ -107,8 +119,10 @@ async def test_favourite_never_reported_shows_the_placeholder(
 async def test_available_without_worker_and_still_served(
     hass: HomeAssistant, worker: FakeWorker, hass_client: ClientSessionGenerator
 ) -> None:
-    """The worker gone: the picture entity stays available with its last picture (a card would
-    spin on an unavailable one); the worker's own sensor says it is away."""
+    """The worker gone: the picture entity stays available with its last picture.
+
+    A card would spin on an unavailable one; the worker's own sensor says it is away.
+    """
     entity_id = picture_entity_id(hass, ANNA)
     await worker.command("whatsapp/avatar", **avatar_payload())
     await hass.async_block_till_done()
@@ -156,6 +170,7 @@ async def test_picture_survives_restart_while_worker_is_away(
 async def test_unreadable_stored_picture_is_ignored(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, hass_storage: dict[str, Any]
 ) -> None:
+    """Unreadable stored picture is ignored."""
     hass_storage[f"whatsapp.picture.{ANNA}"] = {"version": 1, "key": f"whatsapp.picture.{ANNA}", "data": {"image": "!!"}}
     await setup_entry(hass, mock_config_entry)
     assert mock_config_entry.state is ConfigEntryState.LOADED
@@ -184,6 +199,7 @@ async def test_favourites_added_and_removed(
 async def test_favourite_dropped_while_not_loaded_loses_its_device(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
+    """Favourite dropped while not loaded loses its device."""
     assert picture_entity_id(hass, ANNA) is not None
     assert await hass.config_entries.async_unload(init_integration.entry_id)
     hass.config_entries.async_update_entry(init_integration, options={"favourites": []})
@@ -192,6 +208,7 @@ async def test_favourite_dropped_while_not_loaded_loses_its_device(
 
 
 async def test_device_follows_renamed_contact_unless_user_named_it(hass: HomeAssistant, worker: FakeWorker) -> None:
+    """Device follows renamed contact unless user named it."""
     registry = dr.async_get(hass)
     await worker.command("whatsapp/avatar", **avatar_payload(name="Anna"))
     await worker.command("whatsapp/avatar", **avatar_payload(name="Anna Maria"))
@@ -205,8 +222,10 @@ async def test_device_follows_renamed_contact_unless_user_named_it(hass: HomeAss
 
 
 async def test_event_fired_only_when_a_favourites_picture_changes(hass: HomeAssistant, worker: FakeWorker) -> None:
-    """`whatsapp_avatar_updated` fires for a favourite whose picture really changed, once per change;
-    never for a non-favourite (it would put the whole address book in the recorder)."""
+    """`whatsapp_avatar_updated` fires for a favourite whose picture really changed, once per change.
+
+    Never for a non-favourite: it would put the whole address book in the recorder.
+    """
     events: list[Event] = async_capture_events(hass, EVENT_AVATAR_UPDATED)
     # The first report is the baseline; the same bytes again, metadata only, or hidden: no change.
     await worker.command("whatsapp/avatar", **avatar_payload())
@@ -246,6 +265,7 @@ async def test_no_event_for_a_favourite_picked_again(
 async def test_bytes_for_non_favourites_are_not_kept(
     hass: HomeAssistant, init_integration: MockConfigEntry, worker: FakeWorker, hass_storage: dict[str, Any]
 ) -> None:
+    """Bytes for non favourites are not kept."""
     await worker.command("whatsapp/avatar", **avatar_payload(jid=BERT))
     assert init_integration.runtime_data.coordinator.data.pictures[BERT].content is None
     assert f"whatsapp.picture.{BERT}" not in hass_storage

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import pytest
-
-from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, entity_registry as er
-
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.whatsapp.const import DOMAIN
 from custom_components.whatsapp.store import PictureStore
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 
 from .common import ANNA, BERT, status_payload
 from .conftest import FakeWorker, setup_entry
@@ -34,8 +32,10 @@ async def test_worker_connects(hass: HomeAssistant, worker: FakeWorker) -> None:
 async def test_reload_adopts_the_open_subscription(
     hass: HomeAssistant, init_integration: MockConfigEntry, worker: FakeWorker
 ) -> None:
-    """After a reload the worker's subscription is still open on its socket; its next message
-    hands it to the new entry, which sends the favourites again."""
+    """After a reload the worker's next message hands its open subscription to the new entry.
+
+    The subscription is still open on its socket; its next message hands it to the new entry, which sends the favourites again.
+    """
     assert await hass.config_entries.async_reload(init_integration.entry_id)
     await hass.async_block_till_done()
     assert hass.states.get("binary_sensor.whatsapp_worker_connected").state == "off"
@@ -51,6 +51,7 @@ async def test_reload_adopts_the_open_subscription(
 async def test_hello_records_version_on_device(
     hass: HomeAssistant, init_integration: MockConfigEntry, worker: FakeWorker
 ) -> None:
+    """Hello records version on device."""
     device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, init_integration.entry_id), init_integration.entry_id)
     assert device.sw_version == "0.1.0-test"
 

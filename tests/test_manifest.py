@@ -12,12 +12,15 @@ INTEGRATION = Path(__file__).parent.parent / "custom_components" / "whatsapp"
 
 
 def manifest() -> dict[str, object]:
+    """Return the integration's manifest.json."""
     return json.loads((INTEGRATION / "manifest.json").read_text(encoding="utf-8"))
 
 
 def components_imported() -> set[str]:
-    """Every `homeassistant.components.<x>` the integration imports (as hassfest's ImportCollector
-    in home-assistant/core script/hassfest/dependencies.py collects them)."""
+    """Return every `homeassistant.components.<x>` the integration imports.
+
+    As hassfest's ImportCollector in home-assistant/core script/hassfest/dependencies.py collects them).
+    """
     found: set[str] = set()
     for path in INTEGRATION.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -30,8 +33,10 @@ def components_imported() -> set[str]:
 
 
 def test_every_imported_component_is_allowed() -> None:
-    """hassfest: a component used must be a dependency, an after-dependency, or a platform this
-    integration provides (a `<platform>.py` file here)."""
+    """Hassfest: a component used must be a dependency, an after-dependency, or a platform here.
+
+    A platform this integration provides (a `<platform>.py` file here).
+    """
     data = manifest()
     declared = set(data.get("dependencies", [])) | set(data.get("after_dependencies", []))  # type: ignore[arg-type]
     platforms_here = {path.stem for path in INTEGRATION.glob("*.py")}
@@ -44,8 +49,10 @@ def test_every_imported_component_is_allowed() -> None:
 
 
 def test_dependencies_are_what_is_used() -> None:
-    """The commands are registered on websocket_api in async_setup, so it must be set up first;
-    the pictures are image entities, served by image's proxy. Nothing else is needed."""
+    """The dependencies are websocket_api and image, and nothing else.
+
+    The commands are registered on websocket_api in async_setup, so it must be set up first; the pictures are image entities, served by image's proxy. Nothing else is needed.
+    """
     data = manifest()
     assert data["dependencies"] == ["image", "websocket_api"]
     used = components_imported()

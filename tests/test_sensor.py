@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
-
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from .common import status_payload
 from .conftest import FakeWorker
@@ -28,6 +27,7 @@ async def test_without_worker(hass: HomeAssistant, init_integration: MockConfigE
 
 
 async def test_status_values(hass: HomeAssistant, worker: FakeWorker) -> None:
+    """Status values."""
     await worker.command(
         "whatsapp/status", **status_payload(rate_limited_until="2026-11-01T10:05:00.000Z")
     )
@@ -45,6 +45,7 @@ async def test_status_values(hass: HomeAssistant, worker: FakeWorker) -> None:
     [("connecting", "connecting"), ("pairing", "pairing"), ("closed", "closed"), ("logged-out", "logged_out")],
 )
 async def test_connection_states(hass: HomeAssistant, worker: FakeWorker, wire: str, shown: str) -> None:
+    """Connection states."""
     await worker.command("whatsapp/status", **status_payload(connection=wire))
     await hass.async_block_till_done()
     assert hass.states.get(CONNECTION).state == shown
@@ -64,6 +65,7 @@ async def test_progress_without_work(hass: HomeAssistant, worker: FakeWorker) ->
 
 
 async def test_sensors_unavailable_when_worker_leaves(hass: HomeAssistant, worker: FakeWorker) -> None:
+    """Sensors unavailable when worker leaves."""
     await worker.command("whatsapp/status", **status_payload())
     await worker.close()
     await hass.async_block_till_done()

@@ -10,13 +10,10 @@ from typing import Any
 
 import probatio as vol
 import pytest
-
-from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.setup import async_setup_component
-from homeassistant.util import dt as dt_util
-
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 
 from custom_components.whatsapp.const import (
     CALL_RESPONSE_MARGIN_SECONDS,
@@ -24,11 +21,15 @@ from custom_components.whatsapp.const import (
     REFRESH_AVATARS_TIMEOUT_SECONDS,
 )
 from custom_components.whatsapp.services import normalise_jid
-
-INTEGRATION_TRANSLATIONS = Path(__file__).parent.parent / "custom_components" / "whatsapp" / "translations"
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 
 from .common import ANNA, GROUP, LID_USER
 from .conftest import FakeWorker
+
+INTEGRATION_TRANSLATIONS = Path(__file__).parent.parent / "custom_components" / "whatsapp" / "translations"
 
 REFRESH_AVATAR_RESPONSE = {
     "jid": ANNA,
@@ -78,6 +79,7 @@ async def test_refresh_avatars_defaults(hass: HomeAssistant, worker: FakeWorker)
 
 
 async def test_refresh_avatar_default_wait(hass: HomeAssistant, worker: FakeWorker) -> None:
+    """Refresh avatar default wait."""
     task = _call(hass, "refresh_avatar", {"jid": GROUP})
     call = await worker.next_event()
     assert call["data"] == {"jid": GROUP, "force": False, "wait": 30}
@@ -101,6 +103,7 @@ async def test_refresh_avatar_default_wait(hass: HomeAssistant, worker: FakeWork
     ],
 )
 def test_normalise_jid(typed: str, expected: str) -> None:
+    """Normalise jid."""
     assert normalise_jid(typed) == expected
 
 
@@ -131,6 +134,7 @@ async def test_refresh_avatar_refuses_bad_jid(hass: HomeAssistant, worker: FakeW
     ],
 )
 async def test_schema_refuses_bad_fields(hass: HomeAssistant, init_integration: MockConfigEntry, service: str, data: dict[str, Any]) -> None:
+    """Schema refuses bad fields."""
     with pytest.raises(vol.Invalid):
         await hass.services.async_call(DOMAIN, service, data, blocking=True, return_response=True)
 
@@ -173,6 +177,7 @@ async def test_entry_not_loaded(hass: HomeAssistant, init_integration: MockConfi
 async def test_worker_error_codes_become_translated_errors(
     hass: HomeAssistant, worker: FakeWorker, code: str, error_type: type[Exception], translation_key: str
 ) -> None:
+    """Worker error codes become translated errors."""
     task = _call(hass, "refresh_avatar", {"jid": ANNA})
     call = await worker.next_event()
     result = await worker.command(
@@ -202,6 +207,7 @@ async def test_response_that_does_not_fit_is_refused(hass: HomeAssistant, worker
 
 
 async def test_worker_leaves_during_call(hass: HomeAssistant, worker: FakeWorker) -> None:
+    """Worker leaves during call."""
     task = _call(hass, "refresh_avatar", {"jid": ANNA})
     await worker.next_event()
     await worker.close()
@@ -227,6 +233,7 @@ async def test_refresh_avatar_times_out_after_wait_and_margin(hass: HomeAssistan
 
 
 async def test_refresh_avatars_times_out(hass: HomeAssistant, worker: FakeWorker) -> None:
+    """Refresh avatars times out."""
     task = _call(hass, "refresh_avatars", {"scope": "all", "force": True})
     call = await worker.next_event()
     assert call["data"] == {"scope": "all", "force": True}

@@ -13,18 +13,22 @@ from typing import Any
 import pytest
 import yaml
 
+from custom_components.whatsapp import const
+from custom_components.whatsapp.pairing import PAIRING_QR_KEY
 from custom_components.whatsapp.sensor import SENSORS
+from custom_components.whatsapp.worker_link import TRANSLATION_KEY_BY_CALL_ERROR
 
 INTEGRATION = Path(__file__).parent.parent / "custom_components" / "whatsapp"
 LANGUAGES = ("en", "de")
 
 
 def strings(language: str) -> dict:
+    """Return one language's translation file."""
     return json.loads((INTEGRATION / "translations" / f"{language}.json").read_text(encoding="utf-8"))
 
 
 def translation_keys_in_code() -> set[str]:
-    """Every `translation_key=\"...\"` and `_error(\"...\")` literal in the integration's code."""
+    """Return every `translation_key="..."` and `_error("...")` literal in the integration's code."""
     keys = set()
     for path in INTEGRATION.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -43,8 +47,7 @@ def translation_keys_in_code() -> set[str]:
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_exceptions_and_issues_are_translated(language: str) -> None:
-    from custom_components.whatsapp.worker_link import TRANSLATION_KEY_BY_CALL_ERROR
-
+    """Exceptions and issues are translated."""
     translated = set(strings(language)["exceptions"]) | set(strings(language)["issues"])
     needed = (translation_keys_in_code() | set(TRANSLATION_KEY_BY_CALL_ERROR.values())) - {
         "picture", "worker_connected", "scope", *(d.key for d in SENSORS),
@@ -54,6 +57,7 @@ def test_exceptions_and_issues_are_translated(language: str) -> None:
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_services_and_fields_are_translated(language: str) -> None:
+    """Services and fields are translated."""
     services = yaml.safe_load((INTEGRATION / "services.yaml").read_text(encoding="utf-8"))
     translated = strings(language)["services"]
     assert set(services) == set(translated)
@@ -65,6 +69,7 @@ def test_services_and_fields_are_translated(language: str) -> None:
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_sensor_states_are_translated(language: str) -> None:
+    """Sensor states are translated."""
     entity = strings(language)["entity"]
     for description in SENSORS:
         assert description.key in entity["sensor"]
@@ -75,9 +80,6 @@ def test_sensor_states_are_translated(language: str) -> None:
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_issues_and_image_entities_are_translated(language: str) -> None:
     """Issue keys come from constants, which the scan above cannot see."""
-    from custom_components.whatsapp import const
-    from custom_components.whatsapp.pairing import PAIRING_QR_KEY
-
     translated = strings(language)
     issue_keys = {
         value for name, value in vars(const).items() if name.startswith("ISSUE_") and name != "ISSUE_PAIRING"
@@ -110,7 +112,7 @@ RE_TRANSLATION_KEY = re.compile(r"^(?!.+[_-]{2})(?![_-])[a-z0-9-_]+(?<![_-])$")
 
 
 def hassfest_problems(value: str) -> list[str]:
-    """What hassfest would say about one translated string (empty when it passes)."""
+    """Return what hassfest would say about one translated string (empty when it passes)."""
     problems = []
     if RE_HTML.search(value):
         problems.append("the string should not contain HTML")
@@ -161,6 +163,7 @@ def test_the_rules_catch_what_hassfest_refuses(value: str, problem: str) -> None
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_string_passes_hassfest(language: str) -> None:
+    """Every string passes hassfest."""
     problems = {
         path: found for path, value in leaves(strings(language)) if (found := hassfest_problems(value))
     }
@@ -169,6 +172,7 @@ def test_every_string_passes_hassfest(language: str) -> None:
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_option_and_state_keys_are_translation_keys(language: str) -> None:
+    """Option and state keys are translation keys."""
     translated = strings(language)
     keys = [option for selector in translated["selector"].values() for option in selector["options"]]
     for platform in translated["entity"].values():
@@ -181,6 +185,7 @@ def test_option_and_state_keys_are_translation_keys(language: str) -> None:
 
 
 def placeholders(value: str) -> set[str]:
+    """Return the placeholders a translated string uses."""
     return {field for _, field, _, _ in string.Formatter().parse(value) if field}
 
 

@@ -7,17 +7,25 @@ import logging
 from typing import Any
 
 import pytest
-
-from homeassistant.core import HomeAssistant
-from homeassistant.setup import async_setup_component
-
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.whatsapp.const import DOMAIN, MAX_PICTURE_BYTES, PROTOCOL_VERSION
 from custom_components.whatsapp.websocket_api import _decode_picture, _PictureError
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
 
-from .common import ANNA, BERT, GROUP, JPEG_A, LID_USER, avatar_payload, directory_payload, sha256, status_payload
+from .common import (
+    ANNA,
+    BERT,
+    GROUP,
+    JPEG_A,
+    LID_USER,
+    avatar_payload,
+    directory_payload,
+    sha256,
+    status_payload,
+)
 from .conftest import FakeWorker
 
 
@@ -131,8 +139,10 @@ async def test_unsubscribe_ends_the_link(hass: HomeAssistant, worker: FakeWorker
 
 
 async def test_newer_subscription_replaces_older(hass: HomeAssistant, worker: FakeWorker, connect_worker: Any) -> None:
-    """After a network drop the worker reconnects before HA notices; the old socket closing later
-    must not mark the new worker as gone."""
+    """A newer subscription replaces the older one.
+
+    After a network drop the worker reconnects before HA notices; the old socket closing later must not mark the new worker as gone.
+    """
     newer = await connect_worker()
     await worker.close()
     await hass.async_block_till_done()
@@ -280,5 +290,6 @@ def test_pictures_over_the_limit_are_refused(content: bytes) -> None:
 
 
 def test_picture_at_the_limit_is_accepted() -> None:
+    """Picture at the limit is accepted."""
     content = b"\xff\xd8\xff" + b"\0" * (MAX_PICTURE_BYTES - 3)
     assert _decode_picture(base64.b64encode(content).decode(), sha256(content)) == content

@@ -1,5 +1,7 @@
 """Config flow: one entry, confirmed by the user or by one click after Supervisor discovery.
-Options: the favourites, picked from the contacts and groups the worker reported."""
+
+Options: the favourites, picked from the contacts and groups the worker reported.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +9,12 @@ from typing import Any, override
 
 import probatio as vol
 
-from homeassistant.config_entries import ConfigEntryState, ConfigFlow, ConfigFlowResult, OptionsFlow
+from homeassistant.config_entries import (
+    ConfigEntryState,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlow,
+)
 from homeassistant.core import callback
 from homeassistant.helpers.selector import (
     SelectOptionDict,
@@ -43,7 +50,7 @@ class WhatsAppConfigFlow(ConfigFlow, domain=DOMAIN):
     @callback
     @override
     def async_get_options_flow(config_entry: WhatsAppConfigEntry) -> WhatsAppOptionsFlow:
-        """The favourites picker."""
+        """Return the favourites picker."""
         return WhatsAppOptionsFlow()
 
     @override
@@ -55,7 +62,7 @@ class WhatsAppConfigFlow(ConfigFlow, domain=DOMAIN):
 
     @override
     async def async_step_hassio(self, discovery_info: HassioServiceInfo) -> ConfigFlowResult:
-        """The app announced itself through the Supervisor; any other sender is turned away."""
+        """Handle the app announcing itself through the Supervisor; turn any other sender away."""
         if not is_our_app(discovery_info.slug):
             LOGGER.warning("Ignoring a whatsapp discovery from the app %r, which is not ours", discovery_info.slug)
             return self.async_abort(reason="not_our_app")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 import logging
 import re
-from datetime import timedelta
 from typing import Final
 
 DOMAIN: Final = "whatsapp"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+import hashlib
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
@@ -70,7 +70,7 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
         self.data = WorkerData()
 
     async def async_start(self) -> None:
-        """Loads what was stored, so pictures show before the worker comes back."""
+        """Load what was stored, so pictures show before the worker comes back."""
         favourites = favourites_of(self.config_entry)
         pictures = {}
         for jid in favourites:
@@ -85,7 +85,7 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
 
     @callback
     def async_stop(self) -> None:
-        """Cancels the timer and lets go of the worker; the issues stay, they describe the worker."""
+        """Cancel the timer and let go of the worker; the issues stay, they describe the worker."""
         self.link.async_close()
         self._stop_gone_timer()
 
@@ -132,7 +132,7 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
 
     @callback
     def async_worker_hello(self, worker_version: str) -> None:
-        """Records the version the worker announced, on its device too."""
+        """Record the version the worker announced, on its device too."""
         registry = dr.async_get(self.hass)
         if device := registry.async_get_device_by_identifier(
             (DOMAIN, self.config_entry.entry_id), self.config_entry.entry_id
@@ -144,7 +144,7 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
 
     @callback
     def async_apply_status(self, status: WorkerStatus) -> None:
-        """A new `whatsapp/status`."""
+        """Apply a new `whatsapp/status`."""
         if status.connection == "logged-out":
             ir.async_create_issue(
                 self.hass,
@@ -160,8 +160,11 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
         self._update(status=status, pairing_qr_received_at=self._pairing_qr_received_at(status))
 
     def _pairing_qr_received_at(self, status: WorkerStatus) -> datetime | None:
-        """A new time only for new QR bytes: a status repeated for another reason (queue, counts)
-        must not make dashboards reload the picture."""
+        """Return a new time only for new QR bytes.
+
+        A status repeated for another reason (queue, counts) must not make dashboards reload the
+        picture.
+        """
         if status.pairing_qr_image is None:
             return None
         previous = self.data.status
@@ -171,13 +174,13 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
 
     @callback
     def async_apply_directory(self, entries: Iterable[DirectoryEntry]) -> None:
-        """A new `whatsapp/directory`, which replaces the previous one."""
+        """Apply a new `whatsapp/directory`, which replaces the previous one."""
         directory = {entry.jid: entry for entry in entries}
         self.directory_store.async_schedule_save(directory)
         self._update(directory=frozen_mapping(directory))
 
     async def async_apply_avatar(self, update: Mapping[str, Any], content: bytes | None) -> None:
-        """A `whatsapp/avatar` (validated; `content` is the decoded image)."""
+        """Apply a `whatsapp/avatar` (validated; `content` is the decoded image)."""
         jid: str = update["jid"]
         previous = self.data.pictures.get(jid)
         favourite = jid in self.data.favourites
@@ -232,7 +235,7 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
     # Favourites ------------------------------------------------------------------------------
 
     async def async_set_favourites(self, favourites: tuple[str, ...]) -> None:
-        """Applies the favourites from the options and tells the worker."""
+        """Apply the favourites from the options and tell the worker."""
         # Non-favourites keep their metadata (the diagnostics count them) but no bytes.
         pictures = {
             jid: picture if jid in favourites else replace(picture, content=None)
@@ -252,10 +255,10 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
 
     @callback
     def async_send_favourites(self) -> None:
-        """Sends the favourites down the subscription (at subscribe and on every change)."""
+        """Send the favourites down the subscription (at subscribe and on every change)."""
         self.link.async_send({"type": "favourites", "jids": list(self.data.favourites)})
 
 
 def sha256_hex(content: bytes) -> str:
-    """The digest the worker sends with a picture."""
+    """Return the digest the worker sends with a picture."""
     return hashlib.sha256(content).hexdigest()

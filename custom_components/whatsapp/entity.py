@@ -11,7 +11,7 @@ from .models import shown_address
 
 
 def worker_device_info(coordinator: WhatsAppCoordinator) -> DeviceInfo:
-    """The worker, which every status entity belongs to: a piece of software, so a service."""
+    """Describe the worker, which every status entity belongs to: a piece of software, so a service."""
     return DeviceInfo(
         identifiers={(DOMAIN, coordinator.config_entry.entry_id)},
         name="WhatsApp",
@@ -55,7 +55,7 @@ class WhatsAppContactEntity(CoordinatorEntity[WhatsAppCoordinator]):
         )
 
     def subject_name(self) -> str:
-        """The contact's or group's name as WhatsApp last reported it, else its number."""
+        """Return the contact's or group's name as WhatsApp last reported it, else its number."""
         data = self.coordinator.data
         picture = data.pictures.get(self.jid)
         entry = data.directory.get(self.jid)

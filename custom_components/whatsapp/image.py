@@ -1,11 +1,14 @@
-"""Image entities: one per favourite contact or group, showing the picture the worker pushed, and
-the worker's pairing QR code while it waits to be linked.
+"""Image entities: a picture per favourite, and the worker's pairing QR.
+
+One per favourite contact or group, showing the picture the worker pushed, and the worker's
+pairing QR code while it waits to be linked.
 
 A contact picture is HA's to keep: it stays available and shows the last picture while the worker
 is away (stopped, restarting, updating), from memory and from .storage after an HA restart; the
 worker's own entities say whether it is connected. A favourite with no picture (none set, or not
 known yet) serves a neutral placeholder, and its `picture_state` attribute says why.
-The pairing QR is the opposite: shown only while it can link anything (see `PairingQrImage`)."""
+The pairing QR is the opposite: shown only while it can link anything (see `PairingQrImage`).
+"""
 
 from __future__ import annotations
 
@@ -33,7 +36,7 @@ async def async_setup_entry(
     entry: WhatsAppConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Adds a picture per favourite, and follows the favourites as they change."""
+    """Add a picture per favourite, and follow the favourites as they change."""
     coordinator = entry.runtime_data.coordinator
     shown: set[str] = set()
 
@@ -57,7 +60,7 @@ async def async_setup_entry(
 def _remove_devices_of_former_favourites(
     hass: HomeAssistant, entry: WhatsAppConfigEntry, favourites: set[str]
 ) -> None:
-    """A contact that is no longer a favourite loses its device, and with it its entity.
+    """Remove the device (and so the entity) of each contact that is no longer a favourite.
 
     `async_remove_device`, as homeassistant/helpers/device_registry.py (HA 2026.10.4) asks: a device
     belongs to one config entry now, and `async_update_device(remove_config_entry_id=...)` is
@@ -78,7 +81,7 @@ class ContactPictureImage(WhatsAppContactEntity, ImageEntity):
     _attr_translation_key = "picture"
 
     def __init__(self, hass: HomeAssistant, coordinator: WhatsAppCoordinator, jid: str) -> None:
-        """Starts with the stored picture, if any."""
+        """Start with the stored picture, if any."""
         super().__init__(coordinator, jid, "picture")
         ImageEntity.__init__(self, hass)
         self._show_current_picture()
@@ -110,7 +113,7 @@ class ContactPictureImage(WhatsAppContactEntity, ImageEntity):
         super()._handle_coordinator_update()
 
     def _follow_renamed_contact(self) -> None:
-        """The device is named after the contact; a name the user gave it wins."""
+        """Rename the device after the contact; a name the user gave it wins."""
         if self.registry_entry is None or self.registry_entry.device_id is None:
             return
         registry = dr.async_get(self.hass)
@@ -119,7 +122,7 @@ class ContactPictureImage(WhatsAppContactEntity, ImageEntity):
             registry.async_update_device(device.id, name=name)
 
     async def async_image(self) -> bytes | None:
-        """The last picture the worker sent, kept across restarts; the placeholder without one."""
+        """Return the last picture the worker sent, kept across restarts; the placeholder without one."""
         return self._content() or PLACEHOLDER_PICTURE
 
 
@@ -162,5 +165,5 @@ class PairingQrImage(WhatsAppWorkerEntity, ImageEntity):
         super()._handle_coordinator_update()
 
     async def async_image(self) -> bytes | None:
-        """The latest QR, or nothing when there is none to scan."""
+        """Return the latest QR, or nothing when there is none to scan."""
         return self._current_qr()

@@ -1,5 +1,7 @@
-"""The one check of a normalised contact or group JID, shared by the wire, the services, the
-options and the picture store (a JID becomes an entity's unique id and a file name)."""
+"""The one check of a normalised contact or group JID.
+
+Shared by the wire, the services, the options and the picture store (a JID becomes an entity's unique id and a file name).
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""Schemas (probatio, Home Assistant's voluptuous successor) for the wire protocol (worker/src/ha/protocol.ts), shared by the
-websocket commands and the service-call results."""
+"""Schemas for the wire protocol (worker/src/ha/protocol.ts).
+
+Written with probatio, Home Assistant's voluptuous successor, and shared by the websocket commands and the service-call results.
+"""
 
 from __future__ import annotations
 
@@ -29,13 +31,15 @@ CALL_ID_RE = re.compile(r"[0-9A-Za-z_-]{1,64}")
 
 
 def base64_length(max_bytes: int) -> int:
-    """Base64 of `max_bytes`, rounded up to whole 4-character groups; longer text is refused
-    before anything is decoded."""
+    """Return the base64 length of `max_bytes`, rounded up to whole 4-character groups.
+
+    Longer text is refused before anything is decoded.
+    """
     return 4 * -(-max_bytes // 3)
 
 
 def jid(value: Any) -> str:
-    """A normalised contact or group JID, exactly as the worker sends them."""
+    """Return a normalised contact or group JID, exactly as the worker sends them."""
     if not isinstance(value, str):
         raise vol.Invalid("a JID must be a string")
     if not is_subject_jid(value):
@@ -49,7 +53,7 @@ def jid(value: Any) -> str:
 
 
 def utc_timestamp(value: Any) -> Any:
-    """An ISO 8601 time with a zone, as a timezone-aware datetime."""
+    """Return an ISO 8601 time with a zone, as a timezone-aware datetime."""
     if not isinstance(value, str) or (parsed := dt_util.parse_datetime(value)) is None:
         raise vol.Invalid(f"expected an ISO 8601 time, got {value!r}")
     if parsed.tzinfo is None:
@@ -71,7 +75,7 @@ def _bounded_text(max_length: int) -> Any:
 
 
 def strict_int(value: Any) -> int:
-    """An integer that is not a boolean (bool is an int in Python, not on the wire)."""
+    """Return an integer that is not a boolean (bool is an int in Python, not on the wire)."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise vol.Invalid(f"expected an integer, got {value!r}")
     return value

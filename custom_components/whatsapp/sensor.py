@@ -76,7 +76,7 @@ async def async_setup_entry(
     entry: WhatsAppConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Adds the worker's sensors."""
+    """Add the worker's sensors."""
     coordinator = entry.runtime_data.coordinator
     async_add_entities(WhatsAppSensor(coordinator, description) for description in SENSORS)
 

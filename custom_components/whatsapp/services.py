@@ -6,7 +6,13 @@ import re
 
 import probatio as vol
 
-from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse, callback
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv, service
 
@@ -56,7 +62,7 @@ REFRESH_AVATARS_SCHEMA = vol.Schema(
 
 
 def normalise_jid(text: str) -> str:
-    """A JID as the worker stores it, from what a user typed; ServiceValidationError if it is none."""
+    """Return a JID as the worker stores it, from what a user typed; ServiceValidationError if it is none."""
     raw = text.strip(SURROUNDING_SPACES)
     if PHONE_NUMBER_RE.fullmatch(raw):
         digits = re.sub(r"[^0-9]", "", raw)
@@ -107,7 +113,7 @@ async def _refresh_avatars(call: ServiceCall) -> ServiceResponse:
 
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
-    """Registers the services once, in async_setup, so they exist (and explain) without an entry."""
+    """Register the services once, in async_setup, so they exist (and explain) without an entry."""
     hass.services.async_register(
         DOMAIN,
         SERVICE_REFRESH_AVATAR,

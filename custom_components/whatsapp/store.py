@@ -1,6 +1,8 @@
-"""Persistence of what must survive an HA restart while the worker is away: the favourites'
-last pictures (one Store file per JID, so a change rewrites one picture, not all of them) and
-the contact directory for the favourites picker."""
+"""Persistence of what must survive an HA restart while the worker is away.
+
+The favourites' last pictures (one Store file per JID, so a change rewrites one picture, not all of them) and
+the contact directory for the favourites picker.
+"""
 
 from __future__ import annotations
 
@@ -49,7 +51,7 @@ class PictureStore:
         return store
 
     async def async_load(self, jid: str) -> Picture | None:
-        """The stored picture of one JID, or None when there is none or it is unreadable."""
+        """Return the stored picture of one JID, or None when there is none or it is unreadable."""
         data = await self._store(jid).async_load()
         if not data:
             return None
@@ -71,7 +73,7 @@ class PictureStore:
             return None
 
     async def async_save(self, picture: Picture) -> None:
-        """Writes one picture at once: it is what shows after a restart."""
+        """Write one picture at once: it is what shows after a restart."""
         await self._store(picture.jid).async_save(
             {
                 "name": picture.name,
@@ -102,7 +104,7 @@ class DirectoryStore:
         self._entries: dict[str, DirectoryEntry] = {}
 
     async def async_load(self) -> dict[str, DirectoryEntry]:
-        """The stored directory; empty when there is none or it is unreadable."""
+        """Return the stored directory; empty when there is none or it is unreadable."""
         data = await self._store.async_load()
         try:
             return {
@@ -116,11 +118,11 @@ class DirectoryStore:
             return {}
 
     async def async_remove(self) -> None:
-        """Deletes the stored directory (the config entry is being removed)."""
+        """Delete the stored directory (the config entry is being removed)."""
         await self._store.async_remove()
 
     def async_schedule_save(self, entries: dict[str, DirectoryEntry]) -> None:
-        """Saves a while later; a newer directory replaces a pending one."""
+        """Save a while later; a newer directory replaces a pending one."""
         self._entries = entries
         self._store.async_delay_save(self._data, DIRECTORY_SAVE_DELAY_SECONDS)
 

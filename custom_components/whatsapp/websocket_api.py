@@ -1,7 +1,8 @@
 """The websocket commands the worker uses (the contract is worker/src/ha/protocol.ts).
 
 Every command is admin-only and validated; a bad payload gets an error result with a stable
-snake_case code and a log line, never an exception that could break the integration."""
+snake_case code and a log line, never an exception that could break the integration.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ import probatio as vol
 from probatio.humanize import humanize_error
 
 from homeassistant.components import websocket_api
-from homeassistant.components.websocket_api import ActiveConnection, WebSocketCommandHandler
+from homeassistant.components.websocket_api import (
+    ActiveConnection,
+    WebSocketCommandHandler,
+)
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.loader import async_get_integration
 from homeassistant.util.hass_dict import HassKey
@@ -32,6 +36,7 @@ from .const import (
 )
 from .coordinator import WhatsAppConfigEntry, WhatsAppCoordinator, sha256_hex
 from .models import DirectoryEntry, WorkerStatus
+from .refusals import RefusalLog
 from .schemas import (
     AVATAR_FIELDS,
     CALL_RESULT_FIELDS,
@@ -40,7 +45,6 @@ from .schemas import (
     STATUS_FIELDS,
     base64_length,
 )
-from .refusals import RefusalLog
 from .worker_link import InvalidCallResultError, UnknownCallError, WorkerSubscription
 
 # Stable error codes the worker can act on.
@@ -80,7 +84,7 @@ class _PictureError(Exception):
 
 @callback
 def async_setup(hass: HomeAssistant) -> None:
-    """Registers the commands once per HA start; they answer `not_loaded` while no entry is."""
+    """Register the commands once per HA start; they answer `not_loaded` while no entry is."""
     hass.data[REFUSAL_LOG_KEY] = RefusalLog(LOGGER, REFUSAL_LOG_INTERVAL)
     for command in (
         websocket_hello,
@@ -94,7 +98,7 @@ def async_setup(hass: HomeAssistant) -> None:
 
 
 def _command(command: str, fields: dict[Any, Any]) -> Callable[[WebSocketCommandHandler], WebSocketCommandHandler]:
-    """Registers an admin-only worker command whose payload this module checks itself.
+    """Register an admin-only worker command whose payload this module checks itself.
 
     HA's own check (a schema given to `websocket_command`) would log an ERROR for every malformed
     message; checked here, a refusal goes through the rate-limited refusal log like every other.
@@ -125,8 +129,10 @@ def _refuse(connection: ActiveConnection, msg: dict[str, Any], code: str, messag
 
 
 def _coordinator(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> WhatsAppCoordinator | None:
-    """The loaded entry's coordinator for a worker that said hello on this connection; else the
-    command is refused (and None returned)."""
+    """Return the loaded entry's coordinator for a worker that said hello on this connection.
+
+    Otherwise the command is refused, and None returned.
+    """
     if HELLO_DONE_KEY not in connection.subscriptions:
         _refuse(
             connection,
@@ -146,10 +152,13 @@ def _coordinator(hass: HomeAssistant, connection: ActiveConnection, msg: dict[st
 
 
 def _adopt_open_subscription(coordinator: WhatsAppCoordinator, connection: ActiveConnection) -> None:
-    """After an entry reload, the worker's subscription from before is still open on its socket,
-    but nothing tells the worker to subscribe again: the first message it sends hands it over."""
-    for msg_id, unsubscribe in list(connection.subscriptions.items()):
+    """Hand the worker's subscription from before an entry reload to the reloaded entry.
+
+    After a reload the subscription is still open on the worker's socket, but nothing tells the worker to subscribe again: the first message it sends hands it over.
+    """
+    for unsubscribe in list(connection.subscriptions.values()):
         if isinstance(unsubscribe, WorkerSubscription) and unsubscribe.link is not coordinator.link:
+            msg_id = unsubscribe.subscription.msg_id
             LOGGER.debug("Adopting the worker's open subscription %s after a reload", msg_id)
             connection.subscriptions[msg_id] = coordinator.link.attach(connection, msg_id)
             coordinator.async_send_favourites()
@@ -185,7 +194,7 @@ async def websocket_hello(hass: HomeAssistant, connection: ActiveConnection, msg
 @_command("whatsapp/subscribe", {})
 @callback
 def websocket_subscribe(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
-    """The worker's subscription: its life is the worker's liveness; calls and favourites go down it."""
+    """Hold the worker's subscription: its life is the worker's liveness; calls and favourites go down it."""
     if (coordinator := _coordinator(hass, connection, msg)) is None:
         return
     connection.subscriptions[msg["id"]] = coordinator.link.attach(connection, msg["id"])
@@ -196,7 +205,7 @@ def websocket_subscribe(hass: HomeAssistant, connection: ActiveConnection, msg: 
 @_command("whatsapp/call_result", CALL_RESULT_FIELDS)
 @callback
 def websocket_call_result(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
-    """The worker's answer to one service call."""
+    """Complete one service call with the worker's answer."""
     if (coordinator := _coordinator(hass, connection, msg)) is None:
         return
     if msg["ok"] and "response" not in msg:
@@ -232,7 +241,7 @@ def _decode_image(encoded: str, *, what: str, max_bytes: int, magic: bytes, form
 
 
 def _decode_picture(encoded: str, declared_sha256: str | None) -> bytes:
-    """The picture bytes of an avatar update: a JPEG whose digest the worker declared."""
+    """Return the picture bytes of an avatar update: a JPEG whose digest the worker declared."""
     content = _decode_image(
         encoded, what="picture", max_bytes=MAX_PICTURE_BYTES, magic=JPEG_MAGIC, format_name="JPEG"
     )
@@ -242,7 +251,7 @@ def _decode_picture(encoded: str, declared_sha256: str | None) -> bytes:
 
 
 def _decode_pairing_qr(encoded: str) -> bytes:
-    """The pairing QR of a status: a small PNG."""
+    """Return the pairing QR of a status: a small PNG."""
     return _decode_image(
         encoded, what="pairing QR image", max_bytes=MAX_PAIRING_QR_BYTES, magic=PNG_MAGIC, format_name="PNG"
     )
@@ -251,7 +260,7 @@ def _decode_pairing_qr(encoded: str) -> bytes:
 @_command("whatsapp/avatar", AVATAR_FIELDS)
 @websocket_api.async_response
 async def websocket_avatar(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
-    """A picture's state changed, or the worker re-sends a favourite after reconnecting."""
+    """Apply a picture's new state, or a favourite re-sent after a reconnect."""
     if (coordinator := _coordinator(hass, connection, msg)) is None:
         return
     content: bytes | None = None
@@ -289,7 +298,7 @@ def websocket_status(hass: HomeAssistant, connection: ActiveConnection, msg: dic
 @_command("whatsapp/directory", DIRECTORY_FIELDS)
 @callback
 def websocket_directory(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
-    """The whole contact directory for the favourites picker; replaces the previous one."""
+    """Replace the contact directory for the favourites picker."""
     if (coordinator := _coordinator(hass, connection, msg)) is None:
         return
     coordinator.async_apply_directory(
