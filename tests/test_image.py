@@ -5,6 +5,7 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
+import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
@@ -178,7 +179,11 @@ async def test_unreadable_stored_picture_is_ignored(
 
 
 async def test_favourites_added_and_removed(
-    hass: HomeAssistant, init_integration: MockConfigEntry, worker: FakeWorker, hass_storage: dict[str, Any]
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    worker: FakeWorker,
+    hass_storage: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Entities and devices follow the favourites; a dropped favourite's stored picture goes too."""
     await worker.command("whatsapp/directory", **directory_payload((ANNA, "Anna"), (BERT, "Bert")))
@@ -194,6 +199,8 @@ async def test_favourites_added_and_removed(
     assert dr.async_get(hass).async_get_device_by_identifier((DOMAIN, BERT), ENTRY_ID).name == "Bert"
     # The worker device stays.
     assert dr.async_get(hass).async_get_device_by_identifier((DOMAIN, init_integration.entry_id), ENTRY_ID) is not None
+    # Removed with async_remove_device: HA reports the deprecated remove_config_entry_id call.
+    assert "remove_config_entry_id" not in caplog.text
 
 
 async def test_favourite_dropped_while_not_loaded_loses_its_device(

@@ -121,6 +121,10 @@ async def test_refresh_avatar_refuses_bad_jid(hass: HomeAssistant, worker: FakeW
         await hass.services.async_call(DOMAIN, "refresh_avatar", {"jid": typed}, blocking=True, return_response=True)
     assert raised.value.translation_key == "invalid_jid"
     assert raised.value.translation_domain == DOMAIN
+    # What was typed, with a newline or tab shown as \n or \t rather than breaking the message.
+    shown = raised.value.translation_placeholders["jid"]
+    assert shown.isprintable()
+    assert shown == typed.replace("\n", "\\n").replace("\t", "\\t")
 
 
 @pytest.mark.parametrize(

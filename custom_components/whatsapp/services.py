@@ -61,6 +61,11 @@ REFRESH_AVATARS_SCHEMA = vol.Schema(
 )
 
 
+def shown_input(text: str) -> str:
+    """Return what the user typed, cut short, with invisible characters (a newline, a tab) escaped."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text[:60])
+
+
 def normalise_jid(text: str) -> str:
     """Return a JID as the worker stores it, from what a user typed; ServiceValidationError if it is none."""
     raw = text.strip(SURROUNDING_SPACES)
@@ -76,8 +81,7 @@ def normalise_jid(text: str) -> str:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="invalid_jid",
-            # repr makes an invisible newline or tab visible in the message.
-            translation_placeholders={"jid": repr(text[:60])},
+            translation_placeholders={"jid": shown_input(text)},
         )
     return jid
 
