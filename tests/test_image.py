@@ -95,6 +95,7 @@ async def test_picture_removed(hass: HomeAssistant, worker: FakeWorker, hass_cli
     await worker.command("whatsapp/avatar", **avatar_payload())
     await hass.async_block_till_done()
     with_picture = hass.states.get(entity_id).state
+    assert (await fetch_picture(hass, hass_client, entity_id))[2] == "image/jpeg"
     await worker.command("whatsapp/avatar", **avatar_payload(content=None, state="none"))
     await hass.async_block_till_done()
     state = hass.states.get(entity_id)
