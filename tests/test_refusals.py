@@ -11,6 +11,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.whatsapp.const import REFUSAL_LOG_INTERVAL
 from custom_components.whatsapp.refusals import RefusalLog
+from custom_components.whatsapp.websocket_api import MAX_REFUSAL_MESSAGE_CHARS
 from homeassistant.core import HomeAssistant
 
 from .common import avatar_payload
@@ -80,3 +81,14 @@ async def test_a_stream_of_bad_messages_logs_one_error(
     refused = [message for message in errors(caplog) if message.startswith("Refused whatsapp/avatar")]
     assert len(refused) == 1
     assert timedelta(minutes=1) <= REFUSAL_LOG_INTERVAL
+
+
+async def test_a_refusal_quotes_at_most_a_few_hundred_characters(
+    hass: HomeAssistant, worker: FakeWorker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A schema error quotes the bad value; a huge one must not land whole in the log or the answer."""
+    caplog.clear()
+    result = await worker.command("whatsapp/avatar", **avatar_payload(picture_id="x" * 100_000))
+    assert result["error"]["code"] == "invalid_format"
+    assert len(result["error"]["message"]) <= MAX_REFUSAL_MESSAGE_CHARS + 1
+    assert all(len(message) < MAX_REFUSAL_MESSAGE_CHARS + 200 for message in errors(caplog))

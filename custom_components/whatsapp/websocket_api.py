@@ -56,6 +56,8 @@ ERR_INVALID_IMAGE = "invalid_image"
 ERR_IMAGE_TOO_LARGE = "image_too_large"
 ERR_SHA256_MISMATCH = "sha256_mismatch"
 ERR_HELLO_REQUIRED = "hello_required"
+# Enough to name the field and show what was wrong with it.
+MAX_REFUSAL_MESSAGE_CHARS = 500
 
 # One per HA start (commands are registered once, in async_setup), shared by every entry load.
 REFUSAL_LOG_KEY: HassKey[RefusalLog] = HassKey(f"{DOMAIN}_refusal_log")
@@ -124,6 +126,9 @@ def _command(command: str, fields: dict[Any, Any]) -> Callable[[WebSocketCommand
 
 
 def _refuse(connection: ActiveConnection, msg: dict[str, Any], code: str, message: str) -> None:
+    # A schema error quotes the offending value, which may be a 2 MiB base64 picture.
+    if len(message) > MAX_REFUSAL_MESSAGE_CHARS:
+        message = f"{message[:MAX_REFUSAL_MESSAGE_CHARS]}…"
     connection.hass.data[REFUSAL_LOG_KEY].refused(msg["type"], code, message)
     connection.send_error(msg["id"], code, message)
 
@@ -154,7 +159,8 @@ def _coordinator(hass: HomeAssistant, connection: ActiveConnection, msg: dict[st
 def _adopt_open_subscription(coordinator: WhatsAppCoordinator, connection: ActiveConnection) -> None:
     """Hand the worker's subscription from before an entry reload to the reloaded entry.
 
-    After a reload the subscription is still open on the worker's socket, but nothing tells the worker to subscribe again: the first message it sends hands it over.
+    After a reload the subscription is still open on the worker's socket, but nothing tells the
+    worker to subscribe again: the first message it sends hands it over.
     """
     for unsubscribe in list(connection.subscriptions.values()):
         if isinstance(unsubscribe, WorkerSubscription) and unsubscribe.link is not coordinator.link:
