@@ -22,6 +22,7 @@ PAIRING_QR_TEXT = "2@pairingref,noisekey,identitykey,advsecret"
 
 
 def sha256(content: bytes) -> str:
+    """Return the hex digest the worker declares for `content`."""
     return hashlib.sha256(content).hexdigest()
 
 
@@ -34,6 +35,7 @@ def avatar_payload(
     with_image: bool = True,
     **overrides: Any,
 ) -> dict[str, Any]:
+    """Return a `whatsapp/avatar` payload; keyword arguments override its fields."""
     payload: dict[str, Any] = {
         "jid": jid,
         "kind": "group" if jid.endswith("@g.us") else "contact",
@@ -50,11 +52,13 @@ def avatar_payload(
 
 
 def counts(fetched: int = 0) -> dict[str, dict[str, int]]:
+    """Return the `counts` of a status with `fetched` contacts and nothing else."""
     empty = {"unknown": 0, "fetched": 0, "none": 0, "hidden": 0}
     return {"contact": {**empty, "fetched": fetched}, "group": dict(empty)}
 
 
 def status_payload(**overrides: Any) -> dict[str, Any]:
+    """Return a `whatsapp/status` payload of a linked worker; keyword arguments override its fields."""
     payload: dict[str, Any] = {
         "connection": "open",
         "pairing": None,
@@ -68,6 +72,7 @@ def status_payload(**overrides: Any) -> dict[str, Any]:
 
 
 def directory_payload(*entries: tuple[str, str | None]) -> dict[str, Any]:
+    """Return a `whatsapp/directory` payload of (jid, name) entries."""
     return {
         "entries": [
             {
@@ -84,12 +89,12 @@ def directory_payload(*entries: tuple[str, str | None]) -> dict[str, Any]:
 def pairing(
     png: bytes | None = PNG_QR_A, *, code: str | None = None, qr: str | None = PAIRING_QR_TEXT
 ) -> dict[str, Any]:
-    """The `pairing` field of a status while the worker waits to be linked."""
+    """Return the `pairing` field of a status while the worker waits to be linked."""
     return {"qr": qr, "qr_image": base64.b64encode(png).decode() if png is not None else None, "code": code}
 
 
 def pairing_status(png: bytes | None = PNG_QR_A, **kwargs: Any) -> dict[str, Any]:
-    """A status from a worker waiting to be linked: nothing queued, nothing fetched."""
+    """Return a status from a worker waiting to be linked: nothing queued, nothing fetched."""
     return status_payload(
         connection="pairing", pairing=pairing(png, **kwargs), queue_length=0, progress=None, counts=counts()
     )

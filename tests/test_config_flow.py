@@ -5,17 +5,19 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
+
+from custom_components.whatsapp.const import CONF_FAVOURITES, DOMAIN
+from custom_components.whatsapp.store import DIRECTORY_SAVE_DELAY_SECONDS
 from homeassistant.config_entries import SOURCE_HASSIO, SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.service_info.hassio import HassioServiceInfo
-
 from homeassistant.util import dt as dt_util
-
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
-
-from custom_components.whatsapp.const import CONF_FAVOURITES, DOMAIN
-from custom_components.whatsapp.store import DIRECTORY_SAVE_DELAY_SECONDS
 
 from .common import ANNA, BERT, GROUP, directory_payload
 from .conftest import FakeWorker, setup_entry
@@ -24,6 +26,7 @@ DISCOVERY = HassioServiceInfo(config={}, name="WhatsApp Avatars", slug="whatsapp
 
 
 async def test_user_flow_confirms(hass: HomeAssistant) -> None:
+    """User flow confirms."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "user"
@@ -34,12 +37,14 @@ async def test_user_flow_confirms(hass: HomeAssistant) -> None:
 
 
 async def test_only_one_entry(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
+    """Only one entry."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "single_instance_allowed"
 
 
 async def test_hassio_discovery_one_click(hass: HomeAssistant) -> None:
+    """Supervisor discovery one click."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_HASSIO}, data=DISCOVERY)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "hassio_confirm"
@@ -48,7 +53,26 @@ async def test_hassio_discovery_one_click(hass: HomeAssistant) -> None:
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
+@pytest.mark.parametrize("slug", ["local_whatsapp_avatars", "5c53de3b_whatsapp_avatars"])
+async def test_hassio_discovery_from_a_repository(hass: HomeAssistant, slug: str) -> None:
+    """The Supervisor names an app from a repository with the repository's id in front."""
+    discovery = HassioServiceInfo(config={}, name="WhatsApp Avatars", slug=slug, uuid="1234")
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_HASSIO}, data=discovery)
+    assert result["step_id"] == "hassio_confirm"
+
+
+@pytest.mark.parametrize("slug", ["core_mosquitto", "whatsapp_avatars_evil", "local_whatsapp", "xwhatsapp_avatars"])
+async def test_hassio_discovery_from_another_app_is_refused(hass: HomeAssistant, slug: str) -> None:
+    """Only our app may offer to set the integration up; another app's discovery is turned away."""
+    discovery = HassioServiceInfo(config={}, name="WhatsApp Avatars", slug=slug, uuid="1234")
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_HASSIO}, data=discovery)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "not_our_app"
+    assert not hass.config_entries.async_entries(DOMAIN)
+
+
 async def test_hassio_discovery_when_configured(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
+    """Supervisor discovery when configured."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_HASSIO}, data=DISCOVERY)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "single_instance_allowed"
@@ -86,6 +110,7 @@ async def test_options_keep_favourite_missing_from_directory(
 
 
 async def test_options_with_5000_contacts(hass: HomeAssistant, init_integration: MockConfigEntry, worker: FakeWorker) -> None:
+    """Options with 5000 contacts."""
     entries = [(f"49170{n:07d}@s.whatsapp.net", f"Contact {n}") for n in range(5000)]
     assert (await worker.command("whatsapp/directory", **directory_payload(*entries)))["success"]
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
@@ -94,6 +119,7 @@ async def test_options_with_5000_contacts(hass: HomeAssistant, init_integration:
 
 
 async def test_options_abort_without_directory(hass: HomeAssistant, favourites: list[str], mock_config_entry: MockConfigEntry) -> None:
+    """Options abort without directory."""
     favourites.clear()
     await setup_entry(hass, mock_config_entry)
     result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
@@ -102,6 +128,7 @@ async def test_options_abort_without_directory(hass: HomeAssistant, favourites: 
 
 
 async def test_options_abort_when_not_loaded(hass: HomeAssistant, mock_config_entry: MockConfigEntry) -> None:
+    """Options abort when not loaded."""
     mock_config_entry.add_to_hass(hass)
     result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
     assert result["type"] is FlowResultType.ABORT
@@ -130,6 +157,7 @@ async def test_directory_survives_restart(
 async def test_unreadable_directory_is_ignored(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, hass_storage: dict[str, Any]
 ) -> None:
+    """Unreadable directory is ignored."""
     hass_storage["whatsapp.directory"] = {"version": 1, "key": "whatsapp.directory", "data": {"entries": [{"name": 1}]}}
     await setup_entry(hass, mock_config_entry)
     assert dict(mock_config_entry.runtime_data.coordinator.data.directory) == {}

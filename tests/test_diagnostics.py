@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
-
-from pytest_homeassistant_custom_component.common import MockConfigEntry
-from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
-from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from .common import (
     ANNA,
@@ -43,6 +44,7 @@ async def test_diagnostics_redact_personal_data(
     worker: FakeWorker,
     hass_client: ClientSessionGenerator,
 ) -> None:
+    """Diagnostics redact personal data."""
     await worker.command("whatsapp/status", **status_payload(
         connection="pairing", pairing={"qr": PAIRING_QR, "code": PAIRING_CODE},
         rate_limited_until="2026-11-01T10:05:00Z",
@@ -75,6 +77,7 @@ async def test_diagnostics_redact_personal_data(
 async def test_diagnostics_before_any_status(
     hass: HomeAssistant, init_integration: MockConfigEntry, hass_client: ClientSessionGenerator
 ) -> None:
+    """Diagnostics before any status."""
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, init_integration)
     assert diagnostics["status"] is None
     assert diagnostics["worker"] == {"connected": False, "version": None}

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
-
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.whatsapp.const import DOMAIN
+from custom_components.whatsapp.store import PictureStore
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 
-from .common import ANNA, status_payload
-from .conftest import FakeWorker
+from .common import ANNA, BERT, status_payload
+from .conftest import FakeWorker, setup_entry
 
 
 async def test_setup_and_unload(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
@@ -31,8 +32,10 @@ async def test_worker_connects(hass: HomeAssistant, worker: FakeWorker) -> None:
 async def test_reload_adopts_the_open_subscription(
     hass: HomeAssistant, init_integration: MockConfigEntry, worker: FakeWorker
 ) -> None:
-    """After a reload the worker's subscription is still open on its socket; its next message
-    hands it to the new entry, which sends the favourites again."""
+    """After a reload the worker's next message hands its open subscription to the new entry.
+
+    The subscription is still open on its socket; its next message hands it to the new entry, which sends the favourites again.
+    """
     assert await hass.config_entries.async_reload(init_integration.entry_id)
     await hass.async_block_till_done()
     assert hass.states.get("binary_sensor.whatsapp_worker_connected").state == "off"
@@ -48,5 +51,27 @@ async def test_reload_adopts_the_open_subscription(
 async def test_hello_records_version_on_device(
     hass: HomeAssistant, init_integration: MockConfigEntry, worker: FakeWorker
 ) -> None:
+    """Hello records version on device."""
     device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, init_integration.entry_id), init_integration.entry_id)
     assert device.sw_version == "0.1.0-test"
+
+
+async def test_favourites_that_are_not_jids_are_ignored(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Options edited by hand: a value that is not exactly a JID never becomes an entity or a file."""
+    entry = MockConfigEntry(domain=DOMAIN, options={"favourites": [ANNA, f"{BERT}\n", "../x", 5]})
+    await setup_entry(hass, entry)
+    assert entry.runtime_data.coordinator.data.favourites == (ANNA,)
+    assert "not contact or group JIDs" in caplog.text
+    ids = {e.unique_id for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)}
+    assert f"{ANNA}_picture" in ids
+    assert not any("\n" in unique_id or "../" in unique_id for unique_id in ids)
+
+
+async def test_picture_store_refuses_a_name_that_is_not_a_jid(hass: HomeAssistant) -> None:
+    """The last guard before a JID becomes part of a file name in .storage."""
+    store = PictureStore(hass)
+    for bad in (f"{ANNA}\n", "../../etc/passwd", ""):
+        with pytest.raises(ValueError, match="not a contact or group JID"):
+            await store.async_load(bad)

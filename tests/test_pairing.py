@@ -1,5 +1,7 @@
-"""Pairing: the QR as an image entity on the worker's device, and a repair issue telling the user
-how to link, both following the worker's status and gone once it is linked."""
+"""Pairing: the QR image entity and the repair issue.
+
+The QR as an image entity on the worker's device, and a repair issue telling the user how to link, both following the worker's status and gone once it is linked.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +11,6 @@ from http import HTTPStatus
 
 from freezegun.api import FrozenDateTimeFactory
 import pytest
-
-from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
-
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
@@ -26,8 +23,15 @@ from custom_components.whatsapp.const import (
     ISSUE_PAIRING_STOPPED,
     MAX_PAIRING_QR_BYTES,
 )
+from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
 
-from .common import PNG_QR_A, PNG_QR_B, JPEG_A, pairing, pairing_status, status_payload
+from .common import JPEG_A, PNG_QR_A, PNG_QR_B, pairing, pairing_status, status_payload
 from .conftest import ENTRY_ID, FakeWorker
 
 QR_ENTITY = "image.whatsapp_pairing_qr_code"
@@ -36,11 +40,12 @@ QR_ROTATION = timedelta(seconds=20)
 
 
 def pairing_issue(hass: HomeAssistant) -> ir.IssueEntry | None:
+    """Return the pairing repair issue, if there is one."""
     return ir.async_get(hass).async_get_issue(DOMAIN, ISSUE_PAIRING)
 
 
 async def fetch_qr(hass: HomeAssistant, hass_client_no_auth: ClientSessionGenerator) -> tuple[int, bytes, str]:
-    """What a dashboard card gets: the entity's `entity_picture` URL, with its token, unauthenticated."""
+    """Fetch what a dashboard card gets: the entity's `entity_picture` URL, with its token, unauthenticated."""
     url = hass.states.get(QR_ENTITY).attributes["entity_picture"]
     client = await hass_client_no_auth()
     response = await client.get(url)
@@ -48,6 +53,7 @@ async def fetch_qr(hass: HomeAssistant, hass_client_no_auth: ClientSessionGenera
 
 
 async def send_status(hass: HomeAssistant, worker: FakeWorker, **payload) -> dict:
+    """Send a status from the worker and let HA apply it."""
     result = await worker.command("whatsapp/status", **payload)
     await hass.async_block_till_done()
     return result
@@ -110,6 +116,7 @@ async def test_rotation_bumps_last_updated(
 async def test_linked_clears_qr_and_issue(
     hass: HomeAssistant, worker: FakeWorker, hass_client_no_auth: ClientSessionGenerator
 ) -> None:
+    """Linked clears qr and issue."""
     await send_status(hass, worker, **pairing_status(PNG_QR_A, code="ABCD1234"))
     assert pairing_issue(hass) is not None
     url = hass.states.get(QR_ENTITY).attributes["entity_picture"]

@@ -5,24 +5,32 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
+
+from custom_components.whatsapp.const import (
+    DOMAIN,
+    ISSUE_LOGGED_OUT,
+    ISSUE_WORKER_GONE,
+    WORKER_GONE_ISSUE_DELAY,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
-
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
-
-from custom_components.whatsapp.const import DOMAIN, ISSUE_LOGGED_OUT, ISSUE_WORKER_GONE, WORKER_GONE_ISSUE_DELAY
 
 from .common import status_payload
 from .conftest import FakeWorker
 
 
 def issue(hass: HomeAssistant, issue_id: str) -> ir.IssueEntry | None:
+    """Return one of the integration's repair issues, if it exists."""
     return ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
 
 
 async def _fire_in(hass: HomeAssistant, delta: timedelta) -> None:
-    """Runs the timers due within `delta` from now (HA's test clock; nothing sleeps)."""
+    """Run the timers due within `delta` from now (HA's test clock; nothing sleeps)."""
     async_fire_time_changed(hass, dt_util.utcnow() + delta)
     await hass.async_block_till_done()
 
@@ -62,6 +70,7 @@ async def test_worker_gone_then_back(
 async def test_unload_cancels_the_timer(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
+    """Unload cancels the timer."""
     assert await hass.config_entries.async_unload(init_integration.entry_id)
     await _fire_in(hass, WORKER_GONE_ISSUE_DELAY * 2)
     assert issue(hass, ISSUE_WORKER_GONE) is None

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-
-from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
-from homeassistant.core import HomeAssistant
-
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
 
 from .common import status_payload
 from .conftest import FakeWorker
@@ -27,6 +27,7 @@ async def test_without_worker(hass: HomeAssistant, init_integration: MockConfigE
 
 
 async def test_status_values(hass: HomeAssistant, worker: FakeWorker) -> None:
+    """Status values."""
     await worker.command(
         "whatsapp/status", **status_payload(rate_limited_until="2026-11-01T10:05:00.000Z")
     )
@@ -50,6 +51,7 @@ async def test_status_values(hass: HomeAssistant, worker: FakeWorker) -> None:
     ],
 )
 async def test_connection_states(hass: HomeAssistant, worker: FakeWorker, wire: str, shown: str) -> None:
+    """Connection states."""
     await worker.command("whatsapp/status", **status_payload(connection=wire))
     await hass.async_block_till_done()
     assert hass.states.get(CONNECTION).state == shown
@@ -69,8 +71,18 @@ async def test_progress_without_work(hass: HomeAssistant, worker: FakeWorker) ->
 
 
 async def test_sensors_unavailable_when_worker_leaves(hass: HomeAssistant, worker: FakeWorker) -> None:
+    """Sensors unavailable when worker leaves."""
     await worker.command("whatsapp/status", **status_payload())
     await worker.close()
     await hass.async_block_till_done()
     assert hass.states.get(WORKER_CONNECTED).state == STATE_OFF
     assert hass.states.get(QUEUE).state == STATE_UNAVAILABLE
+
+
+async def test_worker_entities_are_diagnostic(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
+    """The worker's status belongs in the device page's diagnostic section, not on the default dashboard."""
+    registry = er.async_get(hass)
+    for entity_id in (CONNECTION, QUEUE, PROGRESS, RATE_LIMITED_UNTIL, WORKER_CONNECTED):
+        entry = registry.async_get(entity_id)
+        assert entry is not None, entity_id
+        assert entry.entity_category is EntityCategory.DIAGNOSTIC, entity_id

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+import json
+from pathlib import Path
 from typing import Any
 
 import probatio as vol
 import pytest
-
-from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.setup import async_setup_component
-from homeassistant.util import dt as dt_util
-
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 
 from custom_components.whatsapp.const import (
     CALL_RESPONSE_MARGIN_SECONDS,
@@ -22,9 +21,15 @@ from custom_components.whatsapp.const import (
     REFRESH_AVATARS_TIMEOUT_SECONDS,
 )
 from custom_components.whatsapp.services import normalise_jid
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 
 from .common import ANNA, GROUP, LID_USER
 from .conftest import FakeWorker
+
+INTEGRATION_TRANSLATIONS = Path(__file__).parent.parent / "custom_components" / "whatsapp" / "translations"
 
 REFRESH_AVATAR_RESPONSE = {
     "jid": ANNA,
@@ -74,6 +79,7 @@ async def test_refresh_avatars_defaults(hass: HomeAssistant, worker: FakeWorker)
 
 
 async def test_refresh_avatar_default_wait(hass: HomeAssistant, worker: FakeWorker) -> None:
+    """Refresh avatar default wait."""
     task = _call(hass, "refresh_avatar", {"jid": GROUP})
     call = await worker.next_event()
     assert call["data"] == {"jid": GROUP, "force": False, "wait": 30}
@@ -97,11 +103,17 @@ async def test_refresh_avatar_default_wait(hass: HomeAssistant, worker: FakeWork
     ],
 )
 def test_normalise_jid(typed: str, expected: str) -> None:
+    """Normalise jid."""
     assert normalise_jid(typed) == expected
 
 
 @pytest.mark.parametrize(
-    "typed", ["", "anna", "status@broadcast", "123@newsletter", "../etc@s.whatsapp.net", "12@g.us.evil", "+49"]
+    "typed",
+    [
+        "", "anna", "status@broadcast", "123@newsletter", "../etc@s.whatsapp.net", "12@g.us.evil", "+49",
+        # `$` would let these through; every check is a full match.
+        f"{ANNA}\n", "+491701234567\n", "491701234567:12\n@s.whatsapp.net", f"{GROUP}\n", f"\t{ANNA}",
+    ],
 )
 async def test_refresh_avatar_refuses_bad_jid(hass: HomeAssistant, worker: FakeWorker, typed: str) -> None:
     """Bad input is a translated validation error, raised before the worker is asked."""
@@ -109,6 +121,10 @@ async def test_refresh_avatar_refuses_bad_jid(hass: HomeAssistant, worker: FakeW
         await hass.services.async_call(DOMAIN, "refresh_avatar", {"jid": typed}, blocking=True, return_response=True)
     assert raised.value.translation_key == "invalid_jid"
     assert raised.value.translation_domain == DOMAIN
+    # What was typed, with a newline or tab shown as \n or \t rather than breaking the message.
+    shown = raised.value.translation_placeholders["jid"]
+    assert shown.isprintable()
+    assert shown == typed.replace("\n", "\\n").replace("\t", "\\t")
 
 
 @pytest.mark.parametrize(
@@ -122,6 +138,7 @@ async def test_refresh_avatar_refuses_bad_jid(hass: HomeAssistant, worker: FakeW
     ],
 )
 async def test_schema_refuses_bad_fields(hass: HomeAssistant, init_integration: MockConfigEntry, service: str, data: dict[str, Any]) -> None:
+    """Schema refuses bad fields."""
     with pytest.raises(vol.Invalid):
         await hass.services.async_call(DOMAIN, service, data, blocking=True, return_response=True)
 
@@ -135,11 +152,21 @@ async def test_no_worker_connected(hass: HomeAssistant, init_integration: MockCo
 
 
 async def test_no_entry_loaded(hass: HomeAssistant) -> None:
-    """The services exist before an entry is loaded and say why they cannot run."""
+    """The services exist before an entry is set up and say why they cannot run (core's helper)."""
     assert await async_setup_component(hass, DOMAIN, {})
-    with pytest.raises(HomeAssistantError) as raised:
+    with pytest.raises(ServiceValidationError) as raised:
         await hass.services.async_call(DOMAIN, "refresh_avatars", {}, blocking=True, return_response=True)
-    assert raised.value.translation_key == "not_loaded"
+    assert raised.value.translation_domain == "homeassistant"
+    assert raised.value.translation_key == "service_found_no_config_entry_for_domain"
+
+
+async def test_entry_not_loaded(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
+    """An entry that is unloaded gets core's translated `service_config_entry_not_loaded`."""
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    with pytest.raises(ServiceValidationError) as raised:
+        await hass.services.async_call(DOMAIN, "refresh_avatar", {"jid": ANNA}, blocking=True, return_response=True)
+    assert raised.value.translation_domain == "homeassistant"
+    assert raised.value.translation_key == "service_config_entry_not_loaded"
 
 
 @pytest.mark.parametrize(
@@ -154,16 +181,20 @@ async def test_no_entry_loaded(hass: HomeAssistant) -> None:
 async def test_worker_error_codes_become_translated_errors(
     hass: HomeAssistant, worker: FakeWorker, code: str, error_type: type[Exception], translation_key: str
 ) -> None:
+    """Worker error codes become translated errors."""
     task = _call(hass, "refresh_avatar", {"jid": ANNA})
     call = await worker.next_event()
     result = await worker.command(
-        "whatsapp/call_result", call_id=call["call_id"], ok=False, error={"code": code, "message": "the reason"}
+        "whatsapp/call_result", call_id=call["call_id"], ok=False, error={"code": code, "message": "WORKER-ENGLISH"}
     )
     assert result["success"]
     with pytest.raises(error_type) as raised:
         await task
     assert raised.value.translation_key == translation_key
-    assert "the reason" in str(raised.value)
+    # The user reads the translation of the code, never the worker's English.
+    english = json.loads((INTEGRATION_TRANSLATIONS / "en.json").read_text(encoding="utf-8"))
+    assert str(raised.value) == english["exceptions"][translation_key]["message"].rstrip(".")
+    assert "WORKER-ENGLISH" not in str(raised.value)
 
 
 async def test_response_that_does_not_fit_is_refused(hass: HomeAssistant, worker: FakeWorker) -> None:
@@ -180,6 +211,7 @@ async def test_response_that_does_not_fit_is_refused(hass: HomeAssistant, worker
 
 
 async def test_worker_leaves_during_call(hass: HomeAssistant, worker: FakeWorker) -> None:
+    """Worker leaves during call."""
     task = _call(hass, "refresh_avatar", {"jid": ANNA})
     await worker.next_event()
     await worker.close()
@@ -205,6 +237,7 @@ async def test_refresh_avatar_times_out_after_wait_and_margin(hass: HomeAssistan
 
 
 async def test_refresh_avatars_times_out(hass: HomeAssistant, worker: FakeWorker) -> None:
+    """Refresh avatars times out."""
     task = _call(hass, "refresh_avatars", {"scope": "all", "force": True})
     call = await worker.next_event()
     assert call["data"] == {"scope": "all", "force": True}

@@ -7,17 +7,25 @@ import logging
 from typing import Any
 
 import pytest
-
-from homeassistant.core import HomeAssistant
-from homeassistant.setup import async_setup_component
-
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.whatsapp.const import DOMAIN, MAX_PICTURE_BYTES, PROTOCOL_VERSION
 from custom_components.whatsapp.websocket_api import _decode_picture, _PictureError
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
 
-from .common import ANNA, BERT, GROUP, JPEG_A, avatar_payload, directory_payload, sha256, status_payload
+from .common import (
+    ANNA,
+    BERT,
+    GROUP,
+    JPEG_A,
+    LID_USER,
+    avatar_payload,
+    directory_payload,
+    sha256,
+    status_payload,
+)
 from .conftest import FakeWorker
 
 
@@ -59,6 +67,7 @@ async def test_subscribe_sends_favourites_and_marks_worker_connected(
 ) -> None:
     """The subscription brings the favourites at once; its end is the worker's end."""
     worker = await connect_worker(subscribe=False)
+    assert (await worker.hello())["success"]
     assert await worker.subscribe() == [ANNA]
     await hass.async_block_till_done()
     assert hass.states.get("binary_sensor.whatsapp_worker_connected").state == "on"
@@ -66,6 +75,59 @@ async def test_subscribe_sends_favourites_and_marks_worker_connected(
     await worker.close()
     await hass.async_block_till_done()
     assert hass.states.get("binary_sensor.whatsapp_worker_connected").state == "off"
+
+
+async def test_commands_before_hello_are_refused(
+    hass: HomeAssistant, init_integration: MockConfigEntry, connect_worker: Any
+) -> None:
+    """The version handshake comes first on every connection; nothing else is applied before it."""
+    worker = await connect_worker(subscribe=False)
+    for command, payload in (
+        ("whatsapp/subscribe", {}),
+        ("whatsapp/status", status_payload()),
+        ("whatsapp/directory", directory_payload((ANNA, "Anna"))),
+        ("whatsapp/avatar", avatar_payload()),
+        ("whatsapp/call_result", {"call_id": "x", "ok": False, "error": {"code": "internal_error", "message": "m"}}),
+    ):
+        result = await worker.command(command, **payload)
+        assert result["error"]["code"] == "hello_required", command
+    coordinator = init_integration.runtime_data.coordinator
+    assert not coordinator.link.connected
+    assert coordinator.data.status is None
+    assert coordinator.data.directory == {}
+    assert ANNA not in coordinator.data.pictures
+    # A refused version does not count as the handshake either.
+    assert not (await worker.hello(protocol_version=PROTOCOL_VERSION + 1))["success"]
+    assert (await worker.command("whatsapp/status", **status_payload()))["error"]["code"] == "hello_required"
+    assert (await worker.hello())["success"]
+    assert (await worker.command("whatsapp/status", **status_payload()))["success"]
+
+
+async def test_hello_holds_across_a_reload(
+    hass: HomeAssistant, init_integration: MockConfigEntry, worker: FakeWorker
+) -> None:
+    """The worker does not say hello again when only the entry reloads: its socket stays."""
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    await worker.client.send_json_auto_id({"type": "whatsapp/status", **status_payload()})
+    # The reloaded entry adopts the open subscription and sends the favourites down it first.
+    assert await worker.next_event() == {"type": "favourites", "jids": [ANNA]}
+    assert (await worker.client.receive_json())["success"]
+
+
+@pytest.mark.parametrize(
+    "jid",
+    [f"{ANNA}\n", f"{GROUP}\n", f"{LID_USER}\n", f"\n{ANNA}", "491701234567\n@s.whatsapp.net"],
+)
+async def test_jid_with_a_newline_is_refused_everywhere(
+    hass: HomeAssistant, init_integration: MockConfigEntry, worker: FakeWorker, jid: str
+) -> None:
+    """`re.match(...$)` would take a trailing newline; every JID field is a full match."""
+    assert (await worker.command("whatsapp/avatar", **avatar_payload(jid=jid)))["error"]["code"] == "invalid_format"
+    assert (await worker.command("whatsapp/directory", **directory_payload((jid, "x"))))["error"]["code"] == "invalid_format"
+    coordinator = init_integration.runtime_data.coordinator
+    assert jid not in coordinator.data.pictures
+    assert jid not in coordinator.data.directory
 
 
 async def test_unsubscribe_ends_the_link(hass: HomeAssistant, worker: FakeWorker) -> None:
@@ -77,8 +139,10 @@ async def test_unsubscribe_ends_the_link(hass: HomeAssistant, worker: FakeWorker
 
 
 async def test_newer_subscription_replaces_older(hass: HomeAssistant, worker: FakeWorker, connect_worker: Any) -> None:
-    """After a network drop the worker reconnects before HA notices; the old socket closing later
-    must not mark the new worker as gone."""
+    """A newer subscription replaces the older one.
+
+    After a network drop the worker reconnects before HA notices; the old socket closing later must not mark the new worker as gone.
+    """
     newer = await connect_worker()
     await worker.close()
     await hass.async_block_till_done()
@@ -226,5 +290,6 @@ def test_pictures_over_the_limit_are_refused(content: bytes) -> None:
 
 
 def test_picture_at_the_limit_is_accepted() -> None:
+    """Picture at the limit is accepted."""
     content = b"\xff\xd8\xff" + b"\0" * (MAX_PICTURE_BYTES - 3)
     assert _decode_picture(base64.b64encode(content).decode(), sha256(content)) == content

@@ -9,7 +9,12 @@ from homeassistant.helpers.typing import ConfigType
 
 from . import websocket_api
 from .const import DOMAIN
-from .coordinator import WhatsAppConfigEntry, WhatsAppCoordinator, WhatsAppRuntimeData, favourites_of
+from .coordinator import (
+    WhatsAppConfigEntry,
+    WhatsAppCoordinator,
+    WhatsAppRuntimeData,
+    favourites_of,
+)
 from .entity import worker_device_info
 from .services import async_setup_services
 from .store import DirectoryStore, PictureStore
@@ -20,14 +25,14 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Registers the services and the worker's websocket commands once per HA start."""
+    """Register the services and the worker's websocket commands once per HA start."""
     async_setup_services(hass)
     websocket_api.async_setup(hass)
     return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: WhatsAppConfigEntry) -> bool:
-    """Loads the stored pictures and waits for the worker to connect (it connects to HA)."""
+    """Load the stored pictures and wait for the worker to connect (it connects to HA)."""
     coordinator = WhatsAppCoordinator(hass, entry)
     await coordinator.async_start()
     entry.async_on_unload(coordinator.async_stop)
@@ -50,7 +55,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: WhatsAppConfigEntry) ->
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: WhatsAppConfigEntry) -> None:
-    """Deletes what the entry kept in .storage: the favourites' pictures and the directory."""
+    """Delete what the entry kept in .storage: the favourites' pictures and the directory."""
     pictures = PictureStore(hass)
     for jid in favourites_of(entry):
         await pictures.async_remove(jid)

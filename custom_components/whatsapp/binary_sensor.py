@@ -22,7 +22,7 @@ async def async_setup_entry(
     entry: WhatsAppConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Adds the worker's liveness sensor."""
+    """Add the worker's liveness sensor."""
     async_add_entities([WorkerConnectedBinarySensor(entry.runtime_data.coordinator, "worker_connected")])
 
 

@@ -1,5 +1,7 @@
 """Config flow: one entry, confirmed by the user or by one click after Supervisor discovery.
-Options: the favourites, picked from the contacts and groups the worker reported."""
+
+Options: the favourites, picked from the contacts and groups the worker reported.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +9,12 @@ from typing import Any, override
 
 import probatio as vol
 
-from homeassistant.config_entries import ConfigEntryState, ConfigFlow, ConfigFlowResult, OptionsFlow
+from homeassistant.config_entries import (
+    ConfigEntryState,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlow,
+)
 from homeassistant.core import callback
 from homeassistant.helpers.selector import (
     SelectOptionDict,
@@ -17,10 +24,19 @@ from homeassistant.helpers.selector import (
 )
 from homeassistant.helpers.service_info.hassio import HassioServiceInfo
 
-from .const import CONF_FAVOURITES, DOMAIN
+from .const import CONF_FAVOURITES, DOMAIN, LOGGER
 from .coordinator import WhatsAppConfigEntry, favourites_of
 
 TITLE = "WhatsApp"
+# The app's `slug` in addon/config.yaml. The Supervisor puts the repository's id in front of the
+# slug of an app from a third-party repository (`<id>_whatsapp_avatars`, `local_whatsapp_avatars`
+# for a local one), so the check is on the last part.
+APP_SLUG = "whatsapp_avatars"
+
+
+def is_our_app(slug: str) -> bool:
+    """Whether a Supervisor discovery came from this repository's app."""
+    return slug == APP_SLUG or slug.endswith(f"_{APP_SLUG}")
 
 
 class WhatsAppConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -34,7 +50,7 @@ class WhatsAppConfigFlow(ConfigFlow, domain=DOMAIN):
     @callback
     @override
     def async_get_options_flow(config_entry: WhatsAppConfigEntry) -> WhatsAppOptionsFlow:
-        """The favourites picker."""
+        """Return the favourites picker."""
         return WhatsAppOptionsFlow()
 
     @override
@@ -46,7 +62,10 @@ class WhatsAppConfigFlow(ConfigFlow, domain=DOMAIN):
 
     @override
     async def async_step_hassio(self, discovery_info: HassioServiceInfo) -> ConfigFlowResult:
-        """The add-on announced itself through the Supervisor."""
+        """Handle the app announcing itself through the Supervisor; turn any other sender away."""
+        if not is_our_app(discovery_info.slug):
+            LOGGER.warning("Ignoring a whatsapp discovery from the app %r, which is not ours", discovery_info.slug)
+            return self.async_abort(reason="not_our_app")
         await self._async_handle_discovery_without_unique_id()
         self._addon_name = discovery_info.name
         return await self.async_step_hassio_confirm()

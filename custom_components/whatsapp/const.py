@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 import logging
 import re
-from datetime import timedelta
 from typing import Final
 
 DOMAIN: Final = "whatsapp"
@@ -21,9 +21,10 @@ SERVICE_REFRESH_AVATAR: Final = "refresh_avatar"
 SERVICE_REFRESH_AVATARS: Final = "refresh_avatars"
 
 # Same rules as worker/src/jid.ts after normalisation: phone-number and LID users, and groups
-# (old groups are `<creator>-<timestamp>`).
-CONTACT_JID_RE: Final = re.compile(r"^[0-9]{1,20}@(s\.whatsapp\.net|lid)$")
-GROUP_JID_RE: Final = re.compile(r"^[0-9]{1,20}(-[0-9]{1,12})?@g\.us$")
+# (old groups are `<creator>-<timestamp>`). Only ever used with `fullmatch`: `$` also matches
+# before a trailing newline, which would let "…@s.whatsapp.net\n" become an entity and a file name.
+CONTACT_JID_RE: Final = re.compile(r"[0-9]{1,20}@(s\.whatsapp\.net|lid)")
+GROUP_JID_RE: Final = re.compile(r"[0-9]{1,20}(-[0-9]{1,12})?@g\.us")
 
 # HA refuses larger pictures: base64 grows them by a third and HA's websocket drops a message over
 # 4 MiB. WhatsApp's full-size pictures are a few hundred kB. Same as the worker's MAX_PICTURE_BYTES.
@@ -46,6 +47,10 @@ AVATAR_STATES: Final = ("unknown", "fetched", "none", "hidden")
 SUBJECT_KINDS: Final = ("contact", "group")
 REFRESH_SCOPES: Final = ("all", "missing", "stale", "favourites")
 CALL_ERROR_CODES: Final = ("invalid_jid", "unknown_jid", "not_connected", "internal_error")
+
+# A worker that keeps sending what HA refuses logs one ERROR per kind of refusal this often; the
+# repeats in between go to the debug log (a loop of bad messages must not flood the log).
+REFUSAL_LOG_INTERVAL: Final = timedelta(minutes=10)
 
 # refresh_avatar may wait this long for the outcome; WhatsApp answers a picture query within
 # seconds, but a long queue ahead of an explicit job can take minutes.

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+import hashlib
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
@@ -24,6 +24,7 @@ from .const import (
     LOGGER,
     WORKER_GONE_ISSUE_DELAY,
 )
+from .jids import is_subject_jid
 from .models import DirectoryEntry, Picture, WorkerData, WorkerStatus, frozen_mapping
 from .pairing import async_clear_pairing_issue, async_update_pairing_issue
 from .store import DirectoryStore, PictureStore
@@ -43,8 +44,15 @@ type WhatsAppConfigEntry = ConfigEntry[WhatsAppRuntimeData]
 
 
 def favourites_of(entry: ConfigEntry) -> tuple[str, ...]:
-    """The favourites chosen in the options flow, in a stable order."""
-    return tuple(sorted(set(entry.options.get(CONF_FAVOURITES, []))))
+    """Return the favourites chosen in the options flow, in a stable order.
+
+    Options edited by hand (or written by an older release) may hold anything; a value that is not
+    exactly a JID would become an entity and a file name, so it is dropped with a warning.
+    """
+    chosen: list[Any] = list(entry.options.get(CONF_FAVOURITES, []))
+    if rejected := [value for value in chosen if not is_subject_jid(value)]:
+        LOGGER.warning("Ignoring favourites that are not contact or group JIDs: %r", rejected)
+    return tuple(sorted({value for value in chosen if is_subject_jid(value)}))
 
 
 class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
@@ -62,7 +70,7 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
         self.data = WorkerData()
 
     async def async_start(self) -> None:
-        """Loads what was stored, so pictures show before the worker comes back."""
+        """Load what was stored, so pictures show before the worker comes back."""
         favourites = favourites_of(self.config_entry)
         pictures = {}
         for jid in favourites:
@@ -77,7 +85,7 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
 
     @callback
     def async_stop(self) -> None:
-        """Cancels the timer and lets go of the worker; the issues stay, they describe the worker."""
+        """Cancel the timer and let go of the worker; the issues stay, they describe the worker."""
         self.link.async_close()
         self._stop_gone_timer()
 
@@ -124,7 +132,7 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
 
     @callback
     def async_worker_hello(self, worker_version: str) -> None:
-        """Records the version the worker announced, on its device too."""
+        """Record the version the worker announced, on its device too."""
         registry = dr.async_get(self.hass)
         if device := registry.async_get_device_by_identifier(
             (DOMAIN, self.config_entry.entry_id), self.config_entry.entry_id
@@ -136,7 +144,7 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
 
     @callback
     def async_apply_status(self, status: WorkerStatus) -> None:
-        """A new `whatsapp/status`."""
+        """Apply a new `whatsapp/status`."""
         if status.connection == "logged-out":
             ir.async_create_issue(
                 self.hass,
@@ -152,8 +160,11 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
         self._update(status=status, pairing_qr_received_at=self._pairing_qr_received_at(status))
 
     def _pairing_qr_received_at(self, status: WorkerStatus) -> datetime | None:
-        """A new time only for new QR bytes: a status repeated for another reason (queue, counts)
-        must not make dashboards reload the picture."""
+        """Return a new time only for new QR bytes.
+
+        A status repeated for another reason (queue, counts) must not make dashboards reload the
+        picture.
+        """
         if status.pairing_qr_image is None:
             return None
         previous = self.data.status
@@ -163,13 +174,13 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
 
     @callback
     def async_apply_directory(self, entries: Iterable[DirectoryEntry]) -> None:
-        """A new `whatsapp/directory`, which replaces the previous one."""
+        """Apply a new `whatsapp/directory`, which replaces the previous one."""
         directory = {entry.jid: entry for entry in entries}
         self.directory_store.async_schedule_save(directory)
         self._update(directory=frozen_mapping(directory))
 
     async def async_apply_avatar(self, update: Mapping[str, Any], content: bytes | None) -> None:
-        """A `whatsapp/avatar` (validated; `content` is the decoded image)."""
+        """Apply a `whatsapp/avatar` (validated; `content` is the decoded image)."""
         jid: str = update["jid"]
         previous = self.data.pictures.get(jid)
         favourite = jid in self.data.favourites
@@ -181,6 +192,12 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
             # No bytes with this update (hidden keeps the last good picture, or the worker only
             # reports metadata): keep showing what we have.
             kept = previous.content if previous is not None else None
+        # What a dashboard shows changed: new bytes, or none any more. `whatsapp_avatar_updated`
+        # fires only then, and only for a favourite HA already knew: favourites because the event
+        # lands in the recorder's database and the user chose to follow them, not the whole
+        # address book; a first report (a new favourite, or one picked again) is the baseline; a
+        # re-check after a restart or reconnect carries the bytes HA stored, and `hidden` keeps
+        # showing the last picture, so neither is a change.
         content_changed = kept != (previous.content if previous is not None else None)
         picture = Picture(
             jid=jid,
@@ -204,11 +221,10 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
             directory = frozen_mapping(
                 {**directory, jid: replace(entry, name=picture.name or entry.name, state=picture.state)}
             )
-        changed = previous is None or (previous.state, previous.sha256) != (picture.state, picture.sha256)
         # The snapshot changes before the first await, so a second update for the same JID that
         # arrives meanwhile compares against this one.
         self._update(pictures=frozen_mapping(pictures), directory=directory)
-        if changed:
+        if favourite and previous is not None and content_changed:
             self.hass.bus.async_fire(
                 EVENT_AVATAR_UPDATED,
                 {"jid": jid, "name": picture.name, "state": picture.state, "sha256": picture.sha256},
@@ -219,8 +235,8 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
     # Favourites ------------------------------------------------------------------------------
 
     async def async_set_favourites(self, favourites: tuple[str, ...]) -> None:
-        """Applies the favourites from the options and tells the worker."""
-        # Non-favourites keep their metadata (for the event's change detection) but no bytes.
+        """Apply the favourites from the options and tell the worker."""
+        # Non-favourites keep their metadata (the diagnostics count them) but no bytes.
         pictures = {
             jid: picture if jid in favourites else replace(picture, content=None)
             for jid, picture in self.data.pictures.items()
@@ -228,17 +244,21 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
         for jid in set(self.data.favourites) - set(favourites):
             await self.pictures.async_remove(jid)
         for jid in set(favourites) - set(self.data.favourites):
+            # A new favourite starts from what is stored, or from nothing: its first picture is
+            # the baseline, not a change (no `whatsapp_avatar_updated` for it).
             if (picture := await self.pictures.async_load(jid)) is not None:
                 pictures[jid] = picture
+            else:
+                pictures.pop(jid, None)
         self._update(favourites=favourites, pictures=frozen_mapping(pictures))
         self.async_send_favourites()
 
     @callback
     def async_send_favourites(self) -> None:
-        """Sends the favourites down the subscription (at subscribe and on every change)."""
+        """Send the favourites down the subscription (at subscribe and on every change)."""
         self.link.async_send({"type": "favourites", "jids": list(self.data.favourites)})
 
 
 def sha256_hex(content: bytes) -> str:
-    """The digest the worker sends with a picture."""
+    """Return the digest the worker sends with a picture."""
     return hashlib.sha256(content).hexdigest()

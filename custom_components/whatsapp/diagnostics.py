@@ -1,5 +1,7 @@
-"""Diagnostics: what the worker reported, with phone numbers, JIDs, names and pairing secrets
-replaced, so the download can be attached to a public issue."""
+"""Diagnostics: what the worker reported, without personal data or pairing secrets.
+
+Phone numbers, JIDs, names and pairing secrets are replaced, so the download can be attached to a public issue.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ TO_REDACT = {
 
 
 async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: WhatsAppConfigEntry) -> dict[str, Any]:
-    """A snapshot of the entry and the worker's last reports, without personal data."""
+    """Return a snapshot of the entry and the worker's last reports, without personal data."""
     data = entry.runtime_data.coordinator.data
     status = data.status
     kinds: dict[str, int] = {}

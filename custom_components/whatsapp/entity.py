@@ -11,7 +11,7 @@ from .models import shown_address
 
 
 def worker_device_info(coordinator: WhatsAppCoordinator) -> DeviceInfo:
-    """The worker add-on, which every status entity belongs to."""
+    """Describe the worker, which every status entity belongs to: a piece of software, so a service."""
     return DeviceInfo(
         identifiers={(DOMAIN, coordinator.config_entry.entry_id)},
         name="WhatsApp",
@@ -50,11 +50,12 @@ class WhatsAppContactEntity(CoordinatorEntity[WhatsAppCoordinator]):
             manufacturer="WhatsApp",
             model="Group" if jid.endswith("@g.us") else "Contact",
             via_device_id=coordinator.config_entry.runtime_data.worker_device_id,
-            entry_type=DeviceEntryType.SERVICE,
+            # A person or a group is not a service (DeviceEntryType has only SERVICE, which
+            # makes the integration page count contacts as "services"): no entry type.
         )
 
     def subject_name(self) -> str:
-        """The contact's or group's name as WhatsApp last reported it, else its number."""
+        """Return the contact's or group's name as WhatsApp last reported it, else its number."""
         data = self.coordinator.data
         picture = data.pictures.get(self.jid)
         entry = data.directory.get(self.jid)

@@ -1,11 +1,14 @@
-"""Image entities: one per favourite contact or group, showing the picture the worker pushed, and
-the worker's pairing QR code while it waits to be linked.
+"""Image entities: a picture per favourite, and the worker's pairing QR.
 
-A contact picture's availability follows the worker (unavailable while no worker is subscribed),
-but the last picture is kept on disk and in memory and is always served: HA's image proxy serves an
-unavailable entity too, and the state keeps its `entity_picture`, so a dashboard still shows the
-last picture after an HA restart while the worker is away, and nothing is lost when it comes back.
-The pairing QR is the opposite: shown only while it can link anything (see `PairingQrImage`)."""
+One per favourite contact or group, showing the picture the worker pushed, and the worker's
+pairing QR code while it waits to be linked.
+
+A contact picture is HA's to keep: it stays available and shows the last picture while the worker
+is away (stopped, restarting, updating), from memory and from .storage after an HA restart; the
+worker's own entities say whether it is connected. A favourite with no picture (none set, or not
+known yet) serves a neutral placeholder, and its `picture_state` attribute says why.
+The pairing QR is the opposite: shown only while it can link anything (see `PairingQrImage`).
+"""
 
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from .coordinator import WhatsAppConfigEntry, WhatsAppCoordinator
 from .entity import WhatsAppContactEntity, WhatsAppWorkerEntity
 from .models import Picture
 from .pairing import PAIRING_QR_KEY
+from .placeholder import PLACEHOLDER_CONTENT_TYPE, PLACEHOLDER_PICTURE
 
 # Pushed by the worker; nothing to throttle.
 PARALLEL_UPDATES = 0
@@ -32,7 +36,7 @@ async def async_setup_entry(
     entry: WhatsAppConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Adds a picture per favourite, and follows the favourites as they change."""
+    """Add a picture per favourite, and follow the favourites as they change."""
     coordinator = entry.runtime_data.coordinator
     shown: set[str] = set()
 
@@ -56,37 +60,45 @@ async def async_setup_entry(
 def _remove_devices_of_former_favourites(
     hass: HomeAssistant, entry: WhatsAppConfigEntry, favourites: set[str]
 ) -> None:
-    """A contact that is no longer a favourite loses its device, and with it its entity."""
+    """Remove the device (and so the entity) of each contact that is no longer a favourite.
+
+    `async_remove_device`, as homeassistant/helpers/device_registry.py (HA 2026.10.4) asks: a device
+    belongs to one config entry now, and `async_update_device(remove_config_entry_id=...)` is
+    reported as deprecated and stops working in 2027.8.
+    """
     registry = dr.async_get(hass)
     for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
         jids = {identifier for domain, identifier in device.identifiers if domain == DOMAIN}
         if jids and jids.isdisjoint(favourites) and entry.entry_id not in jids:
-            registry.async_update_device(device.id, remove_config_entry_id=entry.entry_id)
+            registry.async_remove_device(device.id)
 
 
 class ContactPictureImage(WhatsAppContactEntity, ImageEntity):
-    """A contact's or group's profile picture."""
+    """A contact's or group's profile picture: the device's main feature, named as the device."""
 
-    _attr_content_type = PICTURE_CONTENT_TYPE
+    # The contact itself (its device's name), not "<name> Profile picture" cut short on cards.
+    _attr_name = None
     _attr_translation_key = "picture"
 
     def __init__(self, hass: HomeAssistant, coordinator: WhatsAppCoordinator, jid: str) -> None:
-        """Starts with the stored picture, if any."""
+        """Start with the stored picture, if any."""
         super().__init__(coordinator, jid, "picture")
         ImageEntity.__init__(self, hass)
-        self._attr_image_last_updated = self._received_at()
+        self._show_current_picture()
 
     def _picture(self) -> Picture | None:
         return self.coordinator.data.pictures.get(self.jid)
 
-    def _received_at(self) -> datetime | None:
+    def _content(self) -> bytes | None:
         picture = self._picture()
-        return picture.received_at if picture is not None and picture.content is not None else None
+        return picture.content if picture is not None else None
 
-    @property
-    def available(self) -> bool:
-        """Unavailable while no worker is connected; the picture is still served meanwhile."""
-        return super().available and self.coordinator.data.worker_connected
+    def _show_current_picture(self) -> None:
+        # Bumped only when the bytes changed (or went), so the frontend reloads only then; a
+        # favourite never reported keeps None (state unknown) until the worker says something.
+        picture = self._picture()
+        self._attr_image_last_updated = picture.received_at if picture is not None else None
+        self._attr_content_type = PICTURE_CONTENT_TYPE if self._content() is not None else PLACEHOLDER_CONTENT_TYPE
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
@@ -96,14 +108,12 @@ class ContactPictureImage(WhatsAppContactEntity, ImageEntity):
 
     @callback
     def _handle_coordinator_update(self) -> None:
-        # Bumped only when the bytes changed, so the frontend reloads the picture only then.
-        if (received_at := self._received_at()) != self._attr_image_last_updated:
-            self._attr_image_last_updated = received_at
+        self._show_current_picture()
         self._follow_renamed_contact()
         super()._handle_coordinator_update()
 
     def _follow_renamed_contact(self) -> None:
-        """The device is named after the contact; a name the user gave it wins."""
+        """Rename the device after the contact; a name the user gave it wins."""
         if self.registry_entry is None or self.registry_entry.device_id is None:
             return
         registry = dr.async_get(self.hass)
@@ -112,9 +122,8 @@ class ContactPictureImage(WhatsAppContactEntity, ImageEntity):
             registry.async_update_device(device.id, name=name)
 
     async def async_image(self) -> bytes | None:
-        """The last picture the worker sent, kept across restarts."""
-        picture = self._picture()
-        return picture.content if picture is not None else None
+        """Return the last picture the worker sent, kept across restarts; the placeholder without one."""
+        return self._content() or PLACEHOLDER_PICTURE
 
 
 class PairingQrImage(WhatsAppWorkerEntity, ImageEntity):
@@ -156,5 +165,5 @@ class PairingQrImage(WhatsAppWorkerEntity, ImageEntity):
         super()._handle_coordinator_update()
 
     async def async_image(self) -> bytes | None:
-        """The latest QR, or nothing when there is none to scan."""
+        """Return the latest QR, or nothing when there is none to scan."""
         return self._current_qr()

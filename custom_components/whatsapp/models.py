@@ -81,7 +81,7 @@ class DirectoryEntry:
 
 
 def shown_address(jid: str) -> str:
-    """A phone-number JID as the phone shows it (+491701234567); other JIDs as they are."""
+    """Return a phone-number JID as the phone shows it (+491701234567); other JIDs as they are."""
     user, _, server = jid.partition("@")
     return f"+{user}" if server == "s.whatsapp.net" else jid
 

@@ -8,7 +8,8 @@ configured, else with the QR shown by the pairing image entity. When the worker 
 because its codes expired unused a few times in a row, the same issue says so and how to start
 again (restart the app). It follows each status and goes once the worker is linked, stops asking,
 or disconnects (its code or QR then means nothing; the worker sends its status again when it
-reconnects)."""
+reconnects).
+"""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ DEFAULT_PAIRING_QR_ENTITY_ID = "image.whatsapp_pairing_qr_code"
 
 
 def pairing_qr_entity_id(hass: HomeAssistant, entry_id: str) -> str:
-    """The QR entity's id as the user sees it, renamed or not."""
+    """Return the QR entity's id as the user sees it, renamed or not."""
     return (
         er.async_get(hass).async_get_entity_id("image", DOMAIN, f"{entry_id}_{PAIRING_QR_KEY}")
         or DEFAULT_PAIRING_QR_ENTITY_ID
@@ -41,7 +42,7 @@ def pairing_qr_entity_id(hass: HomeAssistant, entry_id: str) -> str:
 
 @callback
 def async_update_pairing_issue(hass: HomeAssistant, entry_id: str, status: WorkerStatus | None) -> None:
-    """Creates, updates or deletes the pairing issue to match the worker's last status."""
+    """Create, update or delete the pairing issue to match the worker's last status."""
     if status is not None and status.connection == CONNECTION_PAIRING_STOPPED:
         ir.async_create_issue(
             hass,

@@ -1,5 +1,7 @@
-"""Schemas (probatio, Home Assistant's voluptuous successor) for the wire protocol (worker/src/ha/protocol.ts), shared by the
-websocket commands and the service-call results."""
+"""Schemas for the wire protocol (worker/src/ha/protocol.ts).
+
+Written with probatio, Home Assistant's voluptuous successor, and shared by the websocket commands and the service-call results.
+"""
 
 from __future__ import annotations
 
@@ -14,41 +16,44 @@ from .const import (
     AVATAR_STATES,
     CALL_ERROR_CODES,
     CONNECTION_STATES,
-    CONTACT_JID_RE,
-    GROUP_JID_RE,
     MAX_DIRECTORY_ENTRIES,
     MAX_NAME_LENGTH,
     REFRESH_SCOPES,
     SUBJECT_KINDS,
 )
+from .jids import is_subject_jid
 
-SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+# Matched with `fullmatch` only (`$` lets a trailing newline through).
+SHA256_RE = re.compile(r"[0-9a-f]{64}")
 # Picture ids are decimal in practice; allow some room without letting arbitrary text through.
-PICTURE_ID_RE = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
-CALL_ID_RE = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
+PICTURE_ID_RE = re.compile(r"[0-9A-Za-z_-]{1,64}")
+CALL_ID_RE = re.compile(r"[0-9A-Za-z_-]{1,64}")
 
 
 def base64_length(max_bytes: int) -> int:
-    """Base64 of `max_bytes`, rounded up to whole 4-character groups; longer text is refused
-    before anything is decoded."""
+    """Return the base64 length of `max_bytes`, rounded up to whole 4-character groups.
+
+    Longer text is refused before anything is decoded.
+    """
     return 4 * -(-max_bytes // 3)
 
 
 def jid(value: Any) -> str:
-    """A normalised contact or group JID, exactly as the worker sends them."""
+    """Return a normalised contact or group JID, exactly as the worker sends them."""
     if not isinstance(value, str):
         raise vol.Invalid("a JID must be a string")
-    if not (CONTACT_JID_RE.match(value) or GROUP_JID_RE.match(value)):
-        shown = value if len(value) <= 40 else f"{value[:40]}…"
+    if not is_subject_jid(value):
+        # repr shows a trailing newline or other control character as the reason.
+        shown = repr(value if len(value) <= 40 else f"{value[:40]}…")
         raise vol.Invalid(
-            f"'{shown}' is not a contact or group JID"
-            " (<number>@s.whatsapp.net, <id>@lid or <id>@g.us)"
+            f"{shown} is not a contact or group JID"
+            " (number@s.whatsapp.net, id@lid or id@g.us)"
         )
     return value
 
 
 def utc_timestamp(value: Any) -> Any:
-    """An ISO 8601 time with a zone, as a timezone-aware datetime."""
+    """Return an ISO 8601 time with a zone, as a timezone-aware datetime."""
     if not isinstance(value, str) or (parsed := dt_util.parse_datetime(value)) is None:
         raise vol.Invalid(f"expected an ISO 8601 time, got {value!r}")
     if parsed.tzinfo is None:
@@ -58,7 +63,7 @@ def utc_timestamp(value: Any) -> Any:
 
 def _pattern(regex: re.Pattern[str], what: str) -> Any:
     def validate(value: Any) -> str:
-        if not isinstance(value, str) or not regex.match(value):
+        if not isinstance(value, str) or regex.fullmatch(value) is None:
             raise vol.Invalid(f"malformed {what}")
         return value
 
@@ -70,7 +75,7 @@ def _bounded_text(max_length: int) -> Any:
 
 
 def strict_int(value: Any) -> int:
-    """An integer that is not a boolean (bool is an int in Python, not on the wire)."""
+    """Return an integer that is not a boolean (bool is an int in Python, not on the wire)."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise vol.Invalid(f"expected an integer, got {value!r}")
     return value

@@ -49,12 +49,14 @@ SENSORS: tuple[WhatsAppSensorEntityDescription, ...] = (
     WhatsAppSensorEntityDescription(
         key="queue_length",
         translation_key="queue_length",
+        entity_category=EntityCategory.DIAGNOSTIC,
         state_class=SensorStateClass.MEASUREMENT,
         value_fn=lambda status: status.queue_length,
     ),
     WhatsAppSensorEntityDescription(
         key="progress",
         translation_key="progress",
+        entity_category=EntityCategory.DIAGNOSTIC,
         native_unit_of_measurement=PERCENTAGE,
         state_class=SensorStateClass.MEASUREMENT,
         value_fn=lambda status: status.progress.percent if status.progress else None,
@@ -62,6 +64,7 @@ SENSORS: tuple[WhatsAppSensorEntityDescription, ...] = (
     WhatsAppSensorEntityDescription(
         key="rate_limited_until",
         translation_key="rate_limited_until",
+        entity_category=EntityCategory.DIAGNOSTIC,
         device_class=SensorDeviceClass.TIMESTAMP,
         value_fn=lambda status: status.rate_limited_until,
     ),
@@ -73,7 +76,7 @@ async def async_setup_entry(
     entry: WhatsAppConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Adds the worker's sensors."""
+    """Add the worker's sensors."""
     coordinator = entry.runtime_data.coordinator
     async_add_entities(WhatsAppSensor(coordinator, description) for description in SENSORS)
 

@@ -6,16 +6,20 @@ import re
 
 import probatio as vol
 
-from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse, callback
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import config_validation as cv
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv, service
 
 from .const import (
     CALL_RESPONSE_MARGIN_SECONDS,
-    CONTACT_JID_RE,
     DEFAULT_WAIT_SECONDS,
     DOMAIN,
-    GROUP_JID_RE,
     MAX_WAIT_SECONDS,
     REFRESH_AVATARS_TIMEOUT_SECONDS,
     REFRESH_SCOPES,
@@ -23,16 +27,21 @@ from .const import (
     SERVICE_REFRESH_AVATARS,
 )
 from .coordinator import WhatsAppConfigEntry, WhatsAppCoordinator
+from .jids import is_subject_jid
 
 ATTR_JID = "jid"
 ATTR_FORCE = "force"
 ATTR_WAIT = "wait"
 ATTR_SCOPE = "scope"
 
-# What people paste: a phone number with +, spaces, dashes or brackets.
-PHONE_NUMBER_RE = re.compile(r"^\+?[0-9 ()\-]{5,30}$")
-# A device (`:12`) or agent (`_1`) suffix on the user part, as in worker/src/jid.ts.
-DEVICE_SUFFIX_RE = re.compile(r"[:_][0-9]+$")
+# What people paste: a phone number with +, spaces, dashes or brackets (always `fullmatch`).
+PHONE_NUMBER_RE = re.compile(r"\+?[0-9 ()\-]{5,30}")
+# A device (`:12`) or agent (`_1`) suffix on the user part, as in worker/src/jid.ts. `\Z`, not
+# `$`, which would also match before a trailing newline.
+DEVICE_SUFFIX_RE = re.compile(r"[:_][0-9]+\Z")
+# Spaces around a pasted value are forgiven; a newline or other control character is not (it
+# would otherwise be stripped here but kept by every other reader of the same text).
+SURROUNDING_SPACES = " "
 
 REFRESH_AVATAR_SCHEMA = vol.Schema(
     {
@@ -52,10 +61,15 @@ REFRESH_AVATARS_SCHEMA = vol.Schema(
 )
 
 
+def shown_input(text: str) -> str:
+    """Return what the user typed, cut short, with invisible characters (a newline, a tab) escaped."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text[:60])
+
+
 def normalise_jid(text: str) -> str:
-    """A JID as the worker stores it, from what a user typed; ServiceValidationError if it is none."""
-    raw = text.strip()
-    if PHONE_NUMBER_RE.match(raw):
+    """Return a JID as the worker stores it, from what a user typed; ServiceValidationError if it is none."""
+    raw = text.strip(SURROUNDING_SPACES)
+    if PHONE_NUMBER_RE.fullmatch(raw):
         digits = re.sub(r"[^0-9]", "", raw)
         raw = f"{digits}@s.whatsapp.net"
     user, at, server = raw.partition("@")
@@ -63,20 +77,20 @@ def normalise_jid(text: str) -> str:
     if server == "c.us":
         server = "s.whatsapp.net"
     jid = f"{DEVICE_SUFFIX_RE.sub('', user)}{at}{server}"
-    if not (CONTACT_JID_RE.match(jid) or GROUP_JID_RE.match(jid)):
+    if not is_subject_jid(jid):
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="invalid_jid",
-            translation_placeholders={"jid": text[:60]},
+            translation_placeholders={"jid": shown_input(text)},
         )
     return jid
 
 
 def _coordinator(hass: HomeAssistant) -> WhatsAppCoordinator:
-    entries: list[WhatsAppConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
-    if not entries:
-        raise HomeAssistantError(translation_domain=DOMAIN, translation_key="not_loaded")
-    return entries[0].runtime_data.coordinator
+    # Core's helper (homeassistant/helpers/service.py, HA 2026.10.4): a translated
+    # ServiceValidationError when there is no entry, or it is not loaded.
+    entry: WhatsAppConfigEntry = service.async_get_config_entry(hass, DOMAIN, None)
+    return entry.runtime_data.coordinator
 
 
 async def _refresh_avatar(call: ServiceCall) -> ServiceResponse:
@@ -103,7 +117,7 @@ async def _refresh_avatars(call: ServiceCall) -> ServiceResponse:
 
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
-    """Registers the services once, in async_setup, so they exist (and explain) without an entry."""
+    """Register the services once, in async_setup, so they exist (and explain) without an entry."""
     hass.services.async_register(
         DOMAIN,
         SERVICE_REFRESH_AVATAR,

@@ -1,6 +1,8 @@
-"""Persistence of what must survive an HA restart while the worker is away: the favourites'
-last pictures (one Store file per JID, so a change rewrites one picture, not all of them) and
-the contact directory for the favourites picker."""
+"""Persistence of what must survive an HA restart while the worker is away.
+
+The favourites' last pictures (one Store file per JID, so a change rewrites one picture, not all of them) and
+the contact directory for the favourites picker.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN, LOGGER
+from .jids import is_subject_jid
 from .models import DirectoryEntry, Picture
 
 STORAGE_VERSION = 1
@@ -39,14 +42,16 @@ class PictureStore:
         self._stores: dict[str, Store[dict[str, Any]]] = {}
 
     def _store(self, jid: str) -> Store[dict[str, Any]]:
-        # JIDs are validated before they get here ([0-9@.-a-z] only), so they are safe file names.
+        # The JID is part of a file name: only an exact JID ([0-9@.-a-z], no newline) gets one.
+        if not is_subject_jid(jid):
+            raise ValueError(f"not a contact or group JID: {jid!r}")
         if (store := self._stores.get(jid)) is None:
             store = Store(self._hass, STORAGE_VERSION, f"{PICTURE_KEY_PREFIX}{jid}")
             self._stores[jid] = store
         return store
 
     async def async_load(self, jid: str) -> Picture | None:
-        """The stored picture of one JID, or None when there is none or it is unreadable."""
+        """Return the stored picture of one JID, or None when there is none or it is unreadable."""
         data = await self._store(jid).async_load()
         if not data:
             return None
@@ -68,7 +73,7 @@ class PictureStore:
             return None
 
     async def async_save(self, picture: Picture) -> None:
-        """Writes one picture at once: it is what shows after a restart."""
+        """Write one picture at once: it is what shows after a restart."""
         await self._store(picture.jid).async_save(
             {
                 "name": picture.name,
@@ -99,7 +104,7 @@ class DirectoryStore:
         self._entries: dict[str, DirectoryEntry] = {}
 
     async def async_load(self) -> dict[str, DirectoryEntry]:
-        """The stored directory; empty when there is none or it is unreadable."""
+        """Return the stored directory; empty when there is none or it is unreadable."""
         data = await self._store.async_load()
         try:
             return {
@@ -113,11 +118,11 @@ class DirectoryStore:
             return {}
 
     async def async_remove(self) -> None:
-        """Deletes the stored directory (the config entry is being removed)."""
+        """Delete the stored directory (the config entry is being removed)."""
         await self._store.async_remove()
 
     def async_schedule_save(self, entries: dict[str, DirectoryEntry]) -> None:
-        """Saves a while later; a newer directory replaces a pending one."""
+        """Save a while later; a newer directory replaces a pending one."""
         self._entries = entries
         self._store.async_delay_save(self._data, DIRECTORY_SAVE_DELAY_SECONDS)
 

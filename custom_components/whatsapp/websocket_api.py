@@ -1,20 +1,28 @@
 """The websocket commands the worker uses (the contract is worker/src/ha/protocol.ts).
 
 Every command is admin-only and validated; a bad payload gets an error result with a stable
-snake_case code and a log line, never an exception that could break the integration."""
+snake_case code and a log line, never an exception that could break the integration.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 import probatio as vol
+from probatio.humanize import humanize_error
 
 from homeassistant.components import websocket_api
-from homeassistant.components.websocket_api import ActiveConnection
+from homeassistant.components.websocket_api import (
+    ActiveConnection,
+    WebSocketCommandHandler,
+)
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.loader import async_get_integration
+from homeassistant.util.hass_dict import HassKey
 
 from .const import (
     DOMAIN,
@@ -24,9 +32,11 @@ from .const import (
     MAX_PICTURE_BYTES,
     PNG_MAGIC,
     PROTOCOL_VERSION,
+    REFUSAL_LOG_INTERVAL,
 )
 from .coordinator import WhatsAppConfigEntry, WhatsAppCoordinator, sha256_hex
 from .models import DirectoryEntry, WorkerStatus
+from .refusals import RefusalLog
 from .schemas import (
     AVATAR_FIELDS,
     CALL_RESULT_FIELDS,
@@ -45,6 +55,27 @@ ERR_INVALID_RESPONSE = "invalid_response"
 ERR_INVALID_IMAGE = "invalid_image"
 ERR_IMAGE_TOO_LARGE = "image_too_large"
 ERR_SHA256_MISMATCH = "sha256_mismatch"
+ERR_HELLO_REQUIRED = "hello_required"
+# Enough to name the field and show what was wrong with it.
+MAX_REFUSAL_MESSAGE_CHARS = 500
+
+# One per HA start (commands are registered once, in async_setup), shared by every entry load.
+REFUSAL_LOG_KEY: HassKey[RefusalLog] = HassKey(f"{DOMAIN}_refusal_log")
+
+
+class _HelloDone:
+    """Kept in `connection.subscriptions` once the worker's hello was accepted on that connection.
+
+    The connection object takes no attributes and no weak references, but it calls (and drops)
+    every entry of `subscriptions` when it closes, so the mark lives exactly as long as the
+    connection and survives an entry reload, after which the worker does not say hello again.
+    """
+
+    def __call__(self) -> None:
+        """Nothing to end: the connection closed."""
+
+
+HELLO_DONE_KEY = (DOMAIN, "hello")
 
 
 class _PictureError(Exception):
@@ -55,7 +86,8 @@ class _PictureError(Exception):
 
 @callback
 def async_setup(hass: HomeAssistant) -> None:
-    """Registers the commands once per HA start; they answer `not_loaded` while no entry is."""
+    """Register the commands once per HA start; they answer `not_loaded` while no entry is."""
+    hass.data[REFUSAL_LOG_KEY] = RefusalLog(LOGGER, REFUSAL_LOG_INTERVAL)
     for command in (
         websocket_hello,
         websocket_subscribe,
@@ -67,12 +99,53 @@ def async_setup(hass: HomeAssistant) -> None:
         websocket_api.async_register_command(hass, command)
 
 
+def _command(command: str, fields: dict[Any, Any]) -> Callable[[WebSocketCommandHandler], WebSocketCommandHandler]:
+    """Register an admin-only worker command whose payload this module checks itself.
+
+    HA's own check (a schema given to `websocket_command`) would log an ERROR for every malformed
+    message; checked here, a refusal goes through the rate-limited refusal log like every other.
+    HA only checks the message type; `require_admin` runs before the payload is looked at.
+    """
+    payload_schema = vol.Schema({vol.Required("id"): int, vol.Required("type"): command, **fields})
+
+    def decorate(handler: WebSocketCommandHandler) -> WebSocketCommandHandler:
+        @wraps(handler)
+        def checked(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
+            try:
+                payload = payload_schema(msg)
+            except vol.Invalid as err:
+                _refuse(connection, msg, websocket_api.ERR_INVALID_FORMAT, humanize_error(msg, err))
+                return
+            handler(hass, connection, payload)
+
+        return websocket_api.websocket_command(
+            vol.All(vol.Schema({vol.Required("type"): command}, extra=vol.ALLOW_EXTRA))
+        )(websocket_api.require_admin(checked))
+
+    return decorate
+
+
 def _refuse(connection: ActiveConnection, msg: dict[str, Any], code: str, message: str) -> None:
-    LOGGER.warning("Refused %s from the worker: %s (%s)", msg["type"], message, code)
+    # A schema error quotes the offending value, which may be a 2 MiB base64 picture.
+    if len(message) > MAX_REFUSAL_MESSAGE_CHARS:
+        message = f"{message[:MAX_REFUSAL_MESSAGE_CHARS]}…"
+    connection.hass.data[REFUSAL_LOG_KEY].refused(msg["type"], code, message)
     connection.send_error(msg["id"], code, message)
 
 
 def _coordinator(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> WhatsAppCoordinator | None:
+    """Return the loaded entry's coordinator for a worker that said hello on this connection.
+
+    Otherwise the command is refused, and None returned.
+    """
+    if HELLO_DONE_KEY not in connection.subscriptions:
+        _refuse(
+            connection,
+            msg,
+            ERR_HELLO_REQUIRED,
+            "send whatsapp/hello first on this connection (the protocol version handshake)",
+        )
+        return None
     entries: list[WhatsAppConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
     if not entries:
         _refuse(connection, msg, ERR_NOT_LOADED, "the WhatsApp integration is not set up or not loaded")
@@ -84,22 +157,26 @@ def _coordinator(hass: HomeAssistant, connection: ActiveConnection, msg: dict[st
 
 
 def _adopt_open_subscription(coordinator: WhatsAppCoordinator, connection: ActiveConnection) -> None:
-    """After an entry reload, the worker's subscription from before is still open on its socket,
-    but nothing tells the worker to subscribe again: the first message it sends hands it over."""
-    for msg_id, unsubscribe in list(connection.subscriptions.items()):
+    """Hand the worker's subscription from before an entry reload to the reloaded entry.
+
+    After a reload the subscription is still open on the worker's socket, but nothing tells the
+    worker to subscribe again: the first message it sends hands it over.
+    """
+    for unsubscribe in list(connection.subscriptions.values()):
         if isinstance(unsubscribe, WorkerSubscription) and unsubscribe.link is not coordinator.link:
+            msg_id = unsubscribe.subscription.msg_id
             LOGGER.debug("Adopting the worker's open subscription %s after a reload", msg_id)
             connection.subscriptions[msg_id] = coordinator.link.attach(connection, msg_id)
             coordinator.async_send_favourites()
             return
 
 
-@websocket_api.websocket_command({vol.Required("type"): "whatsapp/hello", **HELLO_FIELDS})
-@websocket_api.require_admin
+@_command("whatsapp/hello", HELLO_FIELDS)
 @websocket_api.async_response
 async def websocket_hello(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
     """Version handshake; the worker sends it first after every (re)connect."""
     if msg["protocol_version"] != PROTOCOL_VERSION:
+        connection.subscriptions.pop(HELLO_DONE_KEY, None)
         _refuse(
             connection,
             msg,
@@ -107,6 +184,9 @@ async def websocket_hello(hass: HomeAssistant, connection: ActiveConnection, msg
             f"this integration speaks protocol {PROTOCOL_VERSION}, the worker {msg['protocol_version']}",
         )
         return
+    # The handshake holds for the connection even while no entry is loaded (HA still starting),
+    # so the worker's next commands are answered once it is.
+    connection.subscriptions[HELLO_DONE_KEY] = _HelloDone()
     if (coordinator := _coordinator(hass, connection, msg)) is None:
         return
     coordinator.async_worker_hello(msg["worker_version"])
@@ -117,11 +197,10 @@ async def websocket_hello(hass: HomeAssistant, connection: ActiveConnection, msg
     )
 
 
-@websocket_api.websocket_command({vol.Required("type"): "whatsapp/subscribe"})
-@websocket_api.require_admin
+@_command("whatsapp/subscribe", {})
 @callback
 def websocket_subscribe(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
-    """The worker's subscription: its life is the worker's liveness; calls and favourites go down it."""
+    """Hold the worker's subscription: its life is the worker's liveness; calls and favourites go down it."""
     if (coordinator := _coordinator(hass, connection, msg)) is None:
         return
     connection.subscriptions[msg["id"]] = coordinator.link.attach(connection, msg["id"])
@@ -129,11 +208,10 @@ def websocket_subscribe(hass: HomeAssistant, connection: ActiveConnection, msg: 
     coordinator.async_send_favourites()
 
 
-@websocket_api.websocket_command({vol.Required("type"): "whatsapp/call_result", **CALL_RESULT_FIELDS})
-@websocket_api.require_admin
+@_command("whatsapp/call_result", CALL_RESULT_FIELDS)
 @callback
 def websocket_call_result(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
-    """The worker's answer to one service call."""
+    """Complete one service call with the worker's answer."""
     if (coordinator := _coordinator(hass, connection, msg)) is None:
         return
     if msg["ok"] and "response" not in msg:
@@ -169,7 +247,7 @@ def _decode_image(encoded: str, *, what: str, max_bytes: int, magic: bytes, form
 
 
 def _decode_picture(encoded: str, declared_sha256: str | None) -> bytes:
-    """The picture bytes of an avatar update: a JPEG whose digest the worker declared."""
+    """Return the picture bytes of an avatar update: a JPEG whose digest the worker declared."""
     content = _decode_image(
         encoded, what="picture", max_bytes=MAX_PICTURE_BYTES, magic=JPEG_MAGIC, format_name="JPEG"
     )
@@ -179,17 +257,16 @@ def _decode_picture(encoded: str, declared_sha256: str | None) -> bytes:
 
 
 def _decode_pairing_qr(encoded: str) -> bytes:
-    """The pairing QR of a status: a small PNG."""
+    """Return the pairing QR of a status: a small PNG."""
     return _decode_image(
         encoded, what="pairing QR image", max_bytes=MAX_PAIRING_QR_BYTES, magic=PNG_MAGIC, format_name="PNG"
     )
 
 
-@websocket_api.websocket_command({vol.Required("type"): "whatsapp/avatar", **AVATAR_FIELDS})
-@websocket_api.require_admin
+@_command("whatsapp/avatar", AVATAR_FIELDS)
 @websocket_api.async_response
 async def websocket_avatar(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
-    """A picture's state changed, or the worker re-sends a favourite after reconnecting."""
+    """Apply a picture's new state, or a favourite re-sent after a reconnect."""
     if (coordinator := _coordinator(hass, connection, msg)) is None:
         return
     content: bytes | None = None
@@ -206,8 +283,7 @@ async def websocket_avatar(hass: HomeAssistant, connection: ActiveConnection, ms
     connection.send_result(msg["id"])
 
 
-@websocket_api.websocket_command({vol.Required("type"): "whatsapp/status", **STATUS_FIELDS})
-@websocket_api.require_admin
+@_command("whatsapp/status", STATUS_FIELDS)
 @callback
 def websocket_status(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
     """Worker status: WhatsApp connection, pairing, queue, progress, rate limit, counts."""
@@ -225,11 +301,10 @@ def websocket_status(hass: HomeAssistant, connection: ActiveConnection, msg: dic
     connection.send_result(msg["id"])
 
 
-@websocket_api.websocket_command({vol.Required("type"): "whatsapp/directory", **DIRECTORY_FIELDS})
-@websocket_api.require_admin
+@_command("whatsapp/directory", DIRECTORY_FIELDS)
 @callback
 def websocket_directory(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
-    """The whole contact directory for the favourites picker; replaces the previous one."""
+    """Replace the contact directory for the favourites picker."""
     if (coordinator := _coordinator(hass, connection, msg)) is None:
         return
     coordinator.async_apply_directory(

@@ -1,5 +1,7 @@
-"""The link to the worker: the one subscription it holds open, and the service calls sent down
-it and answered with `whatsapp/call_result`."""
+"""The link to the worker.
+
+The one subscription it holds open, and the service calls sent down it and answered with `whatsapp/call_result`.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ RESPONSE_SCHEMAS: Mapping[str, vol.Schema] = {
 }
 
 # The worker's error codes and the translated errors they become.
-TRANSLATION_KEY_BY_CALL_ERROR = {
+TRANSLATION_KEY_BY_CALL_ERROR: Mapping[str, str] = {
     "invalid_jid": "worker_invalid_jid",
     "unknown_jid": "worker_unknown_jid",
     "not_connected": "whatsapp_not_connected",
@@ -41,8 +43,10 @@ class _Subscription:
 
 
 class WorkerSubscription:
-    """What `connection.subscriptions` holds for the worker; calling it ends the link. It remembers
-    its connection so an entry loaded later (a reload) can adopt a subscription that is still open."""
+    """What `connection.subscriptions` holds for the worker; calling it ends the link.
+
+    It remembers its connection so an entry loaded later (a reload) can adopt a subscription that is still open.
+    """
 
     def __init__(self, link: WorkerLink, subscription: _Subscription) -> None:
         """Ties one subscription to one link."""
@@ -50,7 +54,7 @@ class WorkerSubscription:
         self.subscription = subscription
 
     def __call__(self) -> None:
-        """The socket closed or the worker unsubscribed."""
+        """End the link: the socket closed or the worker unsubscribed."""
         self.link.async_detach(self.subscription)
 
 
@@ -78,8 +82,10 @@ class InvalidCallResultError(Exception):
 
 
 class WorkerLink:
-    """Holds the worker's subscription; a newer subscription replaces an older one, because after
-    a network drop the worker reconnects before HA notices the old socket is dead."""
+    """Holds the worker's subscription; a newer subscription replaces an older one.
+
+    After a network drop the worker reconnects before HA notices the old socket is dead.
+    """
 
     def __init__(self, hass: HomeAssistant, on_connected_changed: Callable[[bool], None]) -> None:
         """`on_connected_changed` runs when the worker comes or goes."""
@@ -95,7 +101,7 @@ class WorkerLink:
 
     @callback
     def attach(self, connection: ActiveConnection, msg_id: int) -> WorkerSubscription:
-        """Makes this subscription the worker's; returns what ends it (for connection.subscriptions)."""
+        """Make this subscription the worker's; return what ends it (for connection.subscriptions)."""
         subscription = _Subscription(connection, msg_id)
         was_connected = self.connected
         self._subscription = subscription
@@ -105,7 +111,7 @@ class WorkerLink:
 
     @callback
     def async_detach(self, subscription: _Subscription) -> None:
-        """Ends the link if `subscription` is still the worker's."""
+        """End the link if `subscription` is still the worker's."""
         # An old socket closing after the worker reconnected must not end the new link.
         if self._subscription is not subscription:
             return
@@ -115,20 +121,20 @@ class WorkerLink:
 
     @callback
     def async_close(self) -> None:
-        """The entry unloads: fail what waits; a reloaded entry adopts the open subscription."""
+        """Let go as the entry unloads: fail what waits; a reloaded entry adopts the open subscription."""
         self._subscription = None
         self._fail_pending(_error("worker_disconnected"))
 
     @callback
     def async_send(self, message: dict[str, Any]) -> bool:
-        """Sends a downstream message; False when no worker listens."""
+        """Send a downstream message; False when no worker listens."""
         if (subscription := self._subscription) is None:
             return False
         subscription.connection.send_message(event_message(subscription.msg_id, message))
         return True
 
     async def async_call(self, service: str, data: dict[str, Any], timeout_seconds: float) -> dict[str, Any]:
-        """Sends a service call to the worker and returns its response, or raises a translated error."""
+        """Send a service call to the worker and return its response, or raise a translated error."""
         call_id = uuid4().hex
         future: asyncio.Future[dict[str, Any]] = self._hass.loop.create_future()
         self._pending[call_id] = _PendingCall(service, future)
@@ -157,13 +163,11 @@ class WorkerLink:
             return
         error = result.get("error") or {"code": "internal_error", "message": "no error given"}
         code = error["code"]
-        LOGGER.debug("The worker refused %s call %s: %s", pending.service, call_id, error)
+        # The worker's own words are English and for the log; the user gets the translation of
+        # its code.
+        LOGGER.info("The worker refused %s call %s: %s (%s)", pending.service, call_id, error["message"], code)
         pending.future.set_exception(
-            _error(
-                TRANSLATION_KEY_BY_CALL_ERROR[code],
-                caller_error=code in CALLER_ERROR_CODES,
-                message=error["message"],
-            )
+            _error(TRANSLATION_KEY_BY_CALL_ERROR[code], caller_error=code in CALLER_ERROR_CODES)
         )
 
     def _fail_pending(self, error: HomeAssistantError) -> None:
