@@ -125,6 +125,21 @@ test('identity pairs join known contacts and never add strangers', () => {
   });
 });
 
+test('a group stored as hidden before it was known as a community is named for a new query, once', () => {
+  withDatabase((db) => {
+    const store = new SubjectStore(db);
+    const community = '120363000000000002@g.us';
+    const plain = '120363000000000003@g.us';
+    store.upsertChats([{ jid: community, kind: 'group' }, { jid: plain, kind: 'group' }], 1);
+    store.applyPatch({ jid: community, kind: 'group' }, { state: 'hidden', hiddenCount: 1 }, 1);
+    store.applyPatch({ jid: plain, kind: 'group' }, { state: 'hidden', hiddenCount: 1 }, 1);
+    const batch = [{ jid: community, kind: 'group' as const, community: true }, { jid: plain, kind: 'group' as const }];
+    assert.equal(store.communitiesAskedWrongly(batch), [community]);
+    store.upsertChats(batch, 2);
+    assert.equal(store.communitiesAskedWrongly(batch), [], 'the flag is stored: no second time');
+  });
+});
+
 test('a community flag is stored with its group and not lost to a later update without it', () => {
   withDatabase((db) => {
     const store = new SubjectStore(db);

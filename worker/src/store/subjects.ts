@@ -181,6 +181,21 @@ export class SubjectStore {
     )();
   }
 
+  /**
+   * Groups this batch reveals as communities whose last answer was `hidden`: asked the plain way
+   * before the flag was known, a community's parent answers 401 (whatsmeow user.go), which says
+   * nothing about its picture. Call before `upsertChats` stores the flag.
+   */
+  communitiesAskedWrongly(chats: readonly ChatInfo[]): string[] {
+    return chats
+      .filter((chat) => chat.kind === 'group' && chat.community === true)
+      .filter((chat) => {
+        const row = this.statements.group.get(chat.jid) as SubjectRow | undefined;
+        return row !== undefined && row.community !== 1 && row.picture_state === 'hidden';
+      })
+      .map((chat) => chat.jid);
+  }
+
   /** The stored JID of a subject known under `jid` or under its alternate (LID ↔ phone number). */
   resolve(jid: string): string | undefined {
     if (this.statements.exists.get({ jid }) !== undefined) return jid;

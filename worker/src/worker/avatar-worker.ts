@@ -252,9 +252,12 @@ export class AvatarWorker {
         this.queueArrivals(jids, now);
         return;
       }
-      case 'chats':
+      case 'chats': {
+        const askedWrongly = this.subjects.communitiesAskedWrongly(event.chats);
         this.queueArrivals(this.subjects.upsertChats(event.chats, now), now);
+        this.enqueue(askedWrongly.map((jid) => ({ jid, kind: 'group', reason: this.favourites.has(jid) ? 'favourite' : 'changed' })));
         return;
+      }
       case 'picture-changed': {
         const jid = this.subjects.resolve(event.jid);
         if (jid === undefined) {
