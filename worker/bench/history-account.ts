@@ -2,7 +2,7 @@
 // measured is the worker's handling of each event and nothing else. It never connects, so the
 // worker queues jobs but runs none of them.
 
-import type { AccountEvent, AccountListener, PictureQueryOutcome, WhatsAppAccount } from '../src/wa/account.js';
+import type { AccountEvent, AccountListener, PictureQueryOutcome, WhatsAppAccount } from '../src/avatars/ports.js';
 
 export class HistoryDeliveringAccount implements WhatsAppAccount {
   private readonly listeners = new Set<AccountListener>();

@@ -5,15 +5,15 @@
 
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { AvatarFiles } from '../src/avatars/avatar-files.js';
-import { DEFAULT_DOWNLOAD_SETTINGS } from '../src/avatars/download.js';
+import { AvatarFiles } from '../src/files/avatar-files.js';
+import { cdnDownloader, DEFAULT_DOWNLOAD_SETTINGS } from '../src/cdn/download.js';
 import { DEFAULT_RATE_SETTINGS } from '../src/avatars/rate-policy.js';
 import { DEFAULT_TTL_SETTINGS } from '../src/avatars/transitions.js';
 import { FakeClock, seededRandom } from '../src/clock.js';
 import { createPopulation } from '../src/sim/population.js';
 import { openDatabase } from '../src/store/database.js';
 import { JobTable } from '../src/store/job-table.js';
-import type { AccountEvent } from '../src/wa/account.js';
+import type { AccountEvent } from '../src/avatars/ports.js';
 import { AvatarWorker } from '../src/worker/avatar-worker.js';
 import { HistoryDeliveringAccount } from './history-account.js';
 import type { BenchmarkResult } from './report.js';
@@ -86,7 +86,7 @@ export async function ingestHistory(options: IngestOptions): Promise<IngestMeasu
     db,
     account,
     files: new AvatarFiles(join(options.dataDir, 'avatars'), options.logger),
-    download: DEFAULT_DOWNLOAD_SETTINGS,
+    downloadPicture: cdnDownloader(DEFAULT_DOWNLOAD_SETTINGS, options.logger),
     rate: DEFAULT_RATE_SETTINGS,
     ttl: DEFAULT_TTL_SETTINGS,
     clock,

@@ -7,13 +7,14 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { AvatarFiles } from '../src/avatars/avatar-files.js';
+import { AvatarFiles } from '../src/files/avatar-files.js';
 import { DEFAULT_RATE_SETTINGS, type RateSettings } from '../src/avatars/rate-policy.js';
 import { DEFAULT_TTL_SETTINGS } from '../src/avatars/transitions.js';
 import { seededRandom, systemClock } from '../src/clock.js';
 import { startSimulation } from '../src/sim/simulation.js';
+import { cdnDownloader } from '../src/cdn/download.js';
 import { openDatabase } from '../src/store/database.js';
-import type { AccountListener, PictureQueryOutcome, WhatsAppAccount } from '../src/wa/account.js';
+import type { AccountListener, PictureQueryOutcome, WhatsAppAccount } from '../src/avatars/ports.js';
 import { AvatarWorker } from '../src/worker/avatar-worker.js';
 import type { BenchmarkResult, Figure } from './report.js';
 import { elapsedMs, mean, percentile, perSecond } from './stats.js';
@@ -81,7 +82,7 @@ async function measurePipeline(dataDir: string, logger: Logger): Promise<Pipelin
     db,
     account,
     files,
-    download: simulation.downloadSettings,
+    downloadPicture: cdnDownloader(simulation.downloadSettings, logger),
     rate: UNTHROTTLED_RATE,
     ttl: DEFAULT_TTL_SETTINGS,
     clock: systemClock,

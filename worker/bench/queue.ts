@@ -73,7 +73,7 @@ async function runDurableQueue(mix: JobMix, now: number): Promise<DurableRun> {
   return withTempDir('queue', (dir) => {
     const db = openDatabase(join(dir, 'data'));
     try {
-      const filled = new DurableQueue(db, new JobTable(db));
+      const filled = new DurableQueue(new JobTable(db));
       const enqueueStarted = performance.now();
       for (let index = 0; index < mix.requests.length; index += DURABLE_BATCH_SIZE) {
         filled.enqueueAll(mix.requests.slice(index, index + DURABLE_BATCH_SIZE), now);
@@ -81,7 +81,7 @@ async function runDurableQueue(mix: JobMix, now: number): Promise<DurableRun> {
       const enqueueMs = elapsedMs(enqueueStarted);
       // Drain a queue rebuilt from the rows alone: it must run in the same order as the original.
       const restoreStarted = performance.now();
-      const queue = new DurableQueue(db, new JobTable(db));
+      const queue = new DurableQueue(new JobTable(db));
       const restoreMs = elapsedMs(restoreStarted);
       const order: DrainedJob[] = [];
       // One transaction per finished job, as the worker stores each outcome.

@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { checkedOutcome, withCheckedAnswers } from '../src/avatars/answer-check.js';
-import type { PictureQueryOutcome, WhatsAppAccount } from '../src/wa/account.js';
+import type { PictureQueryOutcome, WhatsAppAccount } from '../src/avatars/ports.js';
 
 const URL = 'https://pps.whatsapp.net/v/t61.24694-24/1_n.jpg?oe=6A000000';
 

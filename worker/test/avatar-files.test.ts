@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AvatarFiles } from '../src/avatars/avatar-files.js';
+import { AvatarFiles } from '../src/files/avatar-files.js';
 import { InvalidJidError } from '../src/jid.js';
 
 const JPEG = Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 0xff, 0xd9]);

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AvatarFiles } from '../src/avatars/avatar-files.js';
-import { DEFAULT_DOWNLOAD_SETTINGS } from '../src/avatars/download.js';
+import { AvatarFiles } from '../src/files/avatar-files.js';
+import { cdnDownloader, DEFAULT_DOWNLOAD_SETTINGS } from '../src/cdn/download.js';
 import { DEFAULT_RATE_SETTINGS } from '../src/avatars/rate-policy.js';
 import { DEFAULT_TTL_SETTINGS } from '../src/avatars/transitions.js';
 import { FakeClock, seededRandom } from '../src/clock.js';
@@ -62,7 +62,7 @@ test('stop() aborts a slowly dripping download and keeps the job', async () => {
     account,
     files,
     // The production deadline (30 s) and retries: only the abort can end this download quickly.
-    download: { ...DEFAULT_DOWNLOAD_SETTINGS, allowedPorts: [port], dnsLookup: loopbackLookup([HOST]), certificateAuthority: tls.cert },
+    downloadPicture: cdnDownloader({ ...DEFAULT_DOWNLOAD_SETTINGS, allowedPorts: [port], dnsLookup: loopbackLookup([HOST]), certificateAuthority: tls.cert }, logger),
     rate: { ...DEFAULT_RATE_SETTINGS, intervalMs: 3_000, quietPeriodMs: 60_000 },
     ttl: DEFAULT_TTL_SETTINGS,
     clock,

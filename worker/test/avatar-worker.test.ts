@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AvatarFiles } from '../src/avatars/avatar-files.js';
-import { DEFAULT_DOWNLOAD_SETTINGS, type DownloadSettings } from '../src/avatars/download.js';
+import { AvatarFiles } from '../src/files/avatar-files.js';
+import { cdnDownloader, DEFAULT_DOWNLOAD_SETTINGS, type DownloadSettings } from '../src/cdn/download.js';
 import { DEFAULT_RATE_SETTINGS, type RateSettings } from '../src/avatars/rate-policy.js';
 import { DEFAULT_TTL_SETTINGS } from '../src/avatars/transitions.js';
 import { FakeClock, seededRandom } from '../src/clock.js';
@@ -21,9 +21,9 @@ import { renderPicture } from '../src/sim/jpeg.js';
 import { openDatabase, type SqliteDatabase } from '../src/store/database.js';
 import { JobTable } from '../src/store/job-table.js';
 import { AvatarQueue } from '../src/avatars/queue.js';
-import type { AccountEvent } from '../src/wa/account.js';
+import type { AccountEvent } from '../src/avatars/ports.js';
 import { AvatarWorker } from '../src/worker/avatar-worker.js';
-import { WorkerService } from '../src/worker/service-port.js';
+import { WorkerService } from '../src/ha/presenter.js';
 import { ScriptedAccount } from './support/scripted-account.js';
 
 const ALICE = '491700000001@s.whatsapp.net';
@@ -87,7 +87,7 @@ function rig(
     db,
     account,
     files,
-    download,
+    downloadPicture: cdnDownloader(download, logger),
     rate: RATE,
     ttl: DEFAULT_TTL_SETTINGS,
     clock,

@@ -17,7 +17,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FakeClock, seededRandom } from '../src/clock.js';
 import { openDatabase, type SqliteDatabase } from '../src/store/database.js';
-import type { AccountEvent } from '../src/wa/account.js';
+import type { AccountEvent } from '../src/avatars/ports.js';
 import { BaileysAccount, BaileysAccountConfigError, type BaileysAccountOptions, type BaileysSocket } from '../src/wa/baileys/account.js';
 import { useSqliteAuthState } from '../src/wa/baileys/auth-state.js';
 import { MAX_PAIRING_ROUNDS, PAIRING_CODE_BROWSER, PAIRING_ROUND_BACKOFF_FACTOR, PAIRING_ROUND_BASE_DELAY_MS, QR_BROWSER } from '../src/wa/baileys/account.js';

@@ -9,13 +9,11 @@ import { proto, type BinaryNode, type Chat } from '@whiskeysockets/baileys';
 import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { AvatarFiles } from '../src/avatars/avatar-files.js';
-import type { DownloadSettings } from '../src/avatars/download.js';
 import type { AvatarJob } from '../src/avatars/model.js';
-import { checkPicture } from '../src/avatars/picture-check.js';
+import { queryDownloadAndStorePicture } from '../src/worker/query-download-store.js';
 import { openDatabase } from '../src/store/database.js';
 import { SubjectStore } from '../src/store/subjects.js';
-import type { PictureQueryHints, PictureQueryOutcome, WhatsAppAccount } from '../src/wa/account.js';
+import type { PictureDownloader, PictureFiles, PictureQueryHints, PictureQueryOutcome, WhatsAppAccount } from '../src/avatars/ports.js';
 import { BaileysEventMapper } from '../src/wa/baileys/events.js';
 import { queryPicture } from '../src/wa/baileys/picture-query.js';
 
@@ -57,12 +55,12 @@ test('a community from a history sync is stored as one and its picture is asked 
       if (event.type === 'chats') store.upsertChats(event.chats, 1);
     }
     const account = new CommunityAwareAccount();
-    const deps = { account, files: {} as AvatarFiles, download: {} as DownloadSettings, logger: silent };
-    const community = await checkPicture(store.get(COMMUNITY)!, job(COMMUNITY), deps, () => undefined);
+    const deps = { account, files: {} as PictureFiles, downloadPicture: (async () => assert.unreachable('no download expected')) as unknown as PictureDownloader };
+    const community = await queryDownloadAndStorePicture(store.get(COMMUNITY)!, job(COMMUNITY), deps, () => undefined);
     assert.is(account.sent[0]!.attrs.xmlns, 'w:g2');
     assert.is.not(community.kind, 'hidden');
     assert.is(community.kind === 'refused' && community.reason, 'unreadable-answer', 'an empty <pictures> to a query without an id is no verdict');
-    await checkPicture(store.get(GROUP)!, job(GROUP), deps, () => undefined);
+    await queryDownloadAndStorePicture(store.get(GROUP)!, job(GROUP), deps, () => undefined);
     assert.is(account.sent[1]!.attrs.xmlns, 'w:profile:picture', 'an ordinary group is asked the ordinary way');
   } finally {
     db.close();

@@ -2,7 +2,7 @@ import { makeEventBuffer, proto, WAMessageStubType, type BaileysEventMap, type C
 import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { AccountEvent } from '../src/wa/account.js';
+import type { AccountEvent } from '../src/avatars/ports.js';
 import { BaileysEventMapper } from '../src/wa/baileys/events.js';
 
 const silent = pino({ level: 'silent' });

@@ -3,7 +3,7 @@ import { assertNodeErrorFree, decodeBinaryNode, DisconnectReason, encodeBinaryNo
 import { buildProfilePictureQueryContent } from '@whiskeysockets/baileys/lib/Socket/chats.js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { PictureQueryOutcome } from '../src/wa/account.js';
+import type { PictureQueryOutcome } from '../src/avatars/ports.js';
 import {
   buildPictureQuery,
   classifyPictureAnswer,

@@ -18,15 +18,15 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AvatarFiles } from '../src/avatars/avatar-files.js';
-import { DEFAULT_DOWNLOAD_SETTINGS, type DownloadSettings } from '../src/avatars/download.js';
+import { AvatarFiles } from '../src/files/avatar-files.js';
+import { cdnDownloader, DEFAULT_DOWNLOAD_SETTINGS, type DownloadSettings } from '../src/cdn/download.js';
 import { DEFAULT_RATE_SETTINGS, HOUR_MS, type RateSettings } from '../src/avatars/rate-policy.js';
 import { DEFAULT_TTL_SETTINGS, PER_SUBJECT_DAILY_QUERY_BOUND } from '../src/avatars/transitions.js';
 import { FakeClock, seededRandom, type Random } from '../src/clock.js';
 import { generateLoopbackCertificate } from '../src/sim/certificate.js';
 import { renderPicture } from '../src/sim/jpeg.js';
 import { openDatabase } from '../src/store/database.js';
-import type { ContactInfo } from '../src/wa/account.js';
+import type { ContactInfo } from '../src/avatars/ports.js';
 import { AvatarWorker } from '../src/worker/avatar-worker.js';
 import { ScriptedAccount, type RecordedQuery, type ScriptedAnswer } from './support/scripted-account.js';
 
@@ -143,7 +143,7 @@ async function hostileRun(seed: number, check: (world: World, worker: AvatarWork
   ]);
   const files = new AvatarFiles(join(dir, 'avatars'));
   const worker = new AvatarWorker({
-    db, account, files, download, rate: RATE, ttl: DEFAULT_TTL_SETTINGS, clock, random: seededRandom(seed + 100), logger,
+    db, account, files, downloadPicture: cdnDownloader(download, logger), rate: RATE, ttl: DEFAULT_TTL_SETTINGS, clock, random: seededRandom(seed + 100), logger,
     externalJobPollMs: 10 * MINUTE_MS,
   });
   try {

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { clampRetryAfterMs, MAX_RETRY_AFTER_MS, parseRetryAfterMs } from '../src/avatars/retry-after.js';
+import { clampRetryAfterMs, MAX_RETRY_AFTER_MS, parseRetryAfterMs } from '../src/cdn/retry-after.js';
 
 const NOW = Date.UTC(2026, 11, 1, 12, 0, 0);
 

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { FakeClock } from '../src/clock.js';
 import { SimulatedAccount, type SimulatedAccountOptions, type SimulatedQueryRecord } from '../src/sim/account.js';
 import { createPopulation, type SimulatedPopulation } from '../src/sim/population.js';
-import type { AccountEvent, PictureQueryOutcome } from '../src/wa/account.js';
+import type { AccountEvent, PictureQueryOutcome } from '../src/avatars/ports.js';
 
 const logger = pino({ level: 'silent' });
 const BASE_URL = 'https://127.0.0.1:1';

@@ -4,7 +4,7 @@ import jpeg from 'jpeg-js';
 import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DEFAULT_DOWNLOAD_SETTINGS, downloadPicture, type DownloadSettings } from '../src/avatars/download.js';
+import { DEFAULT_DOWNLOAD_SETTINGS, downloadPicture, type DownloadSettings } from '../src/cdn/download.js';
 import { isWhatsAppPictureHost } from '../src/avatars/picture-hosts.js';
 import { FakeClock } from '../src/clock.js';
 import { SimulatedAccount } from '../src/sim/account.js';

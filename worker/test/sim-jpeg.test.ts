@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import jpeg from 'jpeg-js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { looksLikeJpeg } from '../src/avatars/download.js';
+import { looksLikeJpeg } from '../src/cdn/download.js';
 import { encodeMosaic, renderPicture, SIMULATED_PICTURE_SIZE_PX } from '../src/sim/jpeg.js';
 
 test('a mosaic decodes to the colours it was given', () => {

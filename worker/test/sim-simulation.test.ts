@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AvatarFiles } from '../src/avatars/avatar-files.js';
-import { downloadPicture } from '../src/avatars/download.js';
+import { AvatarFiles } from '../src/files/avatar-files.js';
+import { downloadPicture } from '../src/cdn/download.js';
 import { FakeClock } from '../src/clock.js';
 import { startSimulation } from '../src/sim/simulation.js';
 

@@ -12,7 +12,7 @@ import { FakeClock, seededRandom } from '../src/clock.js';
 import { createPopulation } from '../src/sim/population.js';
 import { SimulatedWhatsApp, type SimulatedPhone } from '../src/sim/whatsapp.js';
 import { openDatabase } from '../src/store/database.js';
-import type { AccountEvent } from '../src/wa/account.js';
+import type { AccountEvent } from '../src/avatars/ports.js';
 import { BaileysAccount } from '../src/wa/baileys/account.js';
 import { PINNED_WA_WEB_VERSION } from '../src/wa/baileys/version.js';
 

@@ -5,7 +5,7 @@
 // a picture's `id` and `url` with its strict attribute getter and fails the query without them
 // (user.go `GetProfilePictureInfo`, commit 33cfac5116293e4cb86f8e4099e8eaf6de7ebc08): the same rule.
 
-import type { PictureQueryOutcome, RefusalReason, TransientCause, WhatsAppAccount } from '../wa/account.js';
+import type { PictureQueryOutcome, RefusalReason, TransientCause, WhatsAppAccount } from './ports.js';
 
 const REFUSAL_REASONS: ReadonlySet<string> = new Set<RefusalReason>(['fixed-error', 'unreadable-answer', 'cdn']);
 const TRANSIENT_CAUSES: ReadonlySet<string> = new Set<TransientCause>(['timeout', 'socket-closed', 'server-error', 'network']);

@@ -2,9 +2,8 @@
 // the `avatar_jobs` table makes sure a restart or a crash loses no job. A job's row goes only
 // in the same transaction that stores its outcome.
 
-import type { JobTable } from '../store/job-table.js';
-import type { SqliteDatabase } from '../store/database.js';
 import type { AvatarJob, EnqueueRequest } from './model.js';
+import type { JobStore } from './ports.js';
 import { AvatarQueue, type EnqueueChange } from './queue.js';
 
 export interface EnqueueSummary {
@@ -18,10 +17,7 @@ export class DurableQueue {
   private seenRevision: number;
   private seenDataVersion: number;
 
-  constructor(
-    private readonly db: SqliteDatabase,
-    private readonly table: JobTable,
-  ) {
+  constructor(private readonly table: JobStore) {
     this.memory = new AvatarQueue(table.loadAll());
     this.seenRevision = table.currentRevision();
     this.seenDataVersion = this.dataVersion();
@@ -36,7 +32,7 @@ export class DurableQueue {
       changes.set(job.jid, change);
       if (change !== 'unchanged') touched.push(job);
     }
-    if (touched.length > 0) this.db.transaction(() => this.table.save(touched))();
+    if (touched.length > 0) this.table.transaction(() => this.table.save(touched));
     let added = 0;
     let raised = 0;
     for (const change of changes.values()) {
@@ -74,6 +70,6 @@ export class DurableQueue {
   }
 
   private dataVersion(): number {
-    return this.db.pragma('data_version', { simple: true }) as number;
+    return this.table.dataVersion();
   }
 }

@@ -3,7 +3,7 @@
 // whether the whole queue must pause. The pipeline applies the answer in one transaction.
 
 import type { Random } from '../clock.js';
-import type { RefusalReason, TransientCause } from '../wa/account.js';
+import type { RefusalReason, TransientCause } from './ports.js';
 import type { AvatarJob, AvatarRecord, AvatarState, FailureKind, JobReason } from './model.js';
 
 const HOUR_MS = 60 * 60 * 1000;

@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock, seededRandom } from '../clock.js';
-import { DEFAULT_DOWNLOAD_SETTINGS, type DownloadSettings } from '../avatars/download.js';
+import { DEFAULT_DOWNLOAD_SETTINGS, type DownloadSettings } from '../cdn/download.js';
 import { DEFAULT_RATE_SETTINGS, type RateSettings } from '../avatars/rate-policy.js';
 import { DEFAULT_TTL_SETTINGS, type TtlSettings } from '../avatars/transitions.js';
 import { createLogger } from '../logger.js';

@@ -1,7 +1,7 @@
 // `whatsapp-worker run`: the real account, linked as a WhatsApp device through Baileys.
 
 import { seededRandom } from '../clock.js';
-import { DEFAULT_DOWNLOAD_SETTINGS } from '../avatars/download.js';
+import { DEFAULT_DOWNLOAD_SETTINGS } from '../cdn/download.js';
 import { DEFAULT_TTL_SETTINGS } from '../avatars/transitions.js';
 import { createLogger } from '../logger.js';
 import { openDatabase } from '../store/database.js';

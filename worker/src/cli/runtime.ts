@@ -3,16 +3,16 @@
 
 import type { Logger } from 'pino';
 import { systemClock, type Random } from '../clock.js';
-import { AvatarFiles } from '../avatars/avatar-files.js';
-import type { DownloadSettings } from '../avatars/download.js';
+import { AvatarFiles } from '../files/avatar-files.js';
+import { cdnDownloader, type DownloadSettings } from '../cdn/download.js';
 import type { RateSettings } from '../avatars/rate-policy.js';
 import type { TtlSettings } from '../avatars/transitions.js';
 import { HomeAssistantBridge } from '../ha/bridge.js';
 import { homeAssistantTarget } from '../ha/target.js';
 import type { SqliteDatabase } from '../store/database.js';
-import type { WhatsAppAccount } from '../wa/account.js';
+import type { WhatsAppAccount } from '../avatars/ports.js';
 import { AvatarWorker } from '../worker/avatar-worker.js';
-import { WorkerService } from '../worker/service-port.js';
+import { WorkerService } from '../ha/presenter.js';
 import { UsageError } from './options.js';
 
 export const WORKER_VERSION = '0.1.0';
@@ -36,7 +36,7 @@ export interface RuntimeOptions {
 export async function runWorker(options: RuntimeOptions): Promise<number> {
   const { logger } = options;
   const files = new AvatarFiles(options.avatarsDir);
-  const worker = new AvatarWorker({ ...options, files, clock: systemClock });
+  const worker = new AvatarWorker({ ...options, files, downloadPicture: cdnDownloader(options.download, logger), clock: systemClock });
   const bridge = createBridge(options, new WorkerService(worker, files, systemClock));
 
   let finish: (code: number) => void = () => undefined;

@@ -13,7 +13,7 @@ import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { TimerGroup, type Clock } from '../clock.js';
 import { parseJid } from '../jid.js';
-import type { AccountEvent, AccountListener, PictureQueryOutcome, WhatsAppAccount } from '../wa/account.js';
+import type { AccountEvent, AccountListener, PictureQueryOutcome, WhatsAppAccount } from '../avatars/ports.js';
 import { simulatedPicturePath, type SimulatedCdnAddress } from './cdn.js';
 import { QueryLuck } from './luck.js';
 import type { SimulatedPopulation } from './population.js';

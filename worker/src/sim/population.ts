@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { seededRandom, type Random } from '../clock.js';
 import type { SubjectKind } from '../jid.js';
-import type { ChatInfo, ContactInfo } from '../wa/account.js';
+import type { ChatInfo, ContactInfo } from '../avatars/ports.js';
 import { renderPicture } from './jpeg.js';
 
 export type SimulatedPicture =

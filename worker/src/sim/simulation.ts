@@ -2,7 +2,7 @@
 // together, and says how the real downloader must be configured to reach that CDN.
 
 import type { Logger } from 'pino';
-import { DEFAULT_DOWNLOAD_SETTINGS, type DownloadSettings } from '../avatars/download.js';
+import { DEFAULT_DOWNLOAD_SETTINGS, type DownloadSettings } from '../cdn/download.js';
 import type { Clock } from '../clock.js';
 import { SimulatedAccount, type SimulatedBehaviour } from './account.js';
 import { SimulatedCdn, type SimulatedCdnOptions } from './cdn.js';

@@ -3,6 +3,7 @@
 // queued by reading the rows newer than the last revision it saw.
 
 import type { AvatarJob, JobReason } from '../avatars/model.js';
+import type { JobStore } from '../avatars/ports.js';
 import type { SubjectKind } from '../jid.js';
 import type { SqliteDatabase } from './database.js';
 
@@ -37,7 +38,7 @@ function toJob(row: JobRow): AvatarJob {
   };
 }
 
-export class JobTable {
+export class JobTable implements JobStore {
   private readonly statements;
 
   constructor(private readonly db: SqliteDatabase) {
@@ -87,6 +88,14 @@ export class JobTable {
 
   remove(jid: string): void {
     this.statements.remove.run(jid);
+  }
+
+  dataVersion(): number {
+    return this.db.pragma('data_version', { simple: true }) as number;
+  }
+
+  transaction<T>(work: () => T): T {
+    return this.db.transaction(work)();
   }
 
   count(): number {

@@ -4,7 +4,7 @@
 import type { AvatarPatch } from '../avatars/transitions.js';
 import type { AvatarRecord, AvatarState, FailureKind } from '../avatars/model.js';
 import { parseJid, type SubjectKind } from '../jid.js';
-import type { ChatInfo, ContactInfo } from '../wa/account.js';
+import type { ChatInfo, ContactInfo } from '../avatars/ports.js';
 import type { SqliteDatabase } from './database.js';
 
 const TABLE: Readonly<Record<SubjectKind, 'contacts' | 'chats'>> = { contact: 'contacts', group: 'chats' };

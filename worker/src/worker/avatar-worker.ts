@@ -4,12 +4,10 @@
 
 import type { Logger } from 'pino';
 import type { Clock, Random } from '../clock.js';
-import type { AvatarFiles } from '../avatars/avatar-files.js';
 import { withCheckedAnswers } from '../avatars/answer-check.js';
-import type { DownloadSettings } from '../avatars/download.js';
 import { DurableQueue } from '../avatars/durable-queue.js';
 import type { AvatarJob, AvatarRecord, EnqueueRequest, JobReason } from '../avatars/model.js';
-import { checkPicture, type PictureCheckDependencies } from '../avatars/picture-check.js';
+import { queryDownloadAndStorePicture, type PictureFetchDependencies } from './query-download-store.js';
 import { renderPairingQr } from './pairing-qr.js';
 import { formatProgress, ProgressTracker } from '../avatars/progress.js';
 import { parseRatePolicySnapshot, RatePolicy, type RatePolicySnapshot, type RateSettings } from '../avatars/rate-policy.js';
@@ -19,7 +17,7 @@ import type { SqliteDatabase } from '../store/database.js';
 import { JobTable } from '../store/job-table.js';
 import { SubjectStore } from '../store/subjects.js';
 import { STATE_KEYS, WorkerState } from '../store/worker-state.js';
-import type { AccountEvent, ConnectionState, WhatsAppAccount } from '../wa/account.js';
+import type { AccountEvent, ConnectionState, PictureDownloader, PictureFiles, WhatsAppAccount } from '../avatars/ports.js';
 
 // The sweep finds subjects whose TTL ran out; every few minutes is plenty for TTLs of days.
 const SWEEP_INTERVAL_MS = 5 * 60_000;
@@ -33,8 +31,8 @@ const PROGRESS_LOG_INTERVAL_MS = 10_000;
 export interface AvatarWorkerOptions {
   readonly db: SqliteDatabase;
   readonly account: WhatsAppAccount;
-  readonly files: AvatarFiles;
-  readonly download: DownloadSettings;
+  readonly files: PictureFiles;
+  readonly downloadPicture: PictureDownloader;
   readonly rate: RateSettings;
   readonly ttl: TtlSettings;
   readonly clock: Clock;
@@ -75,16 +73,16 @@ export class AvatarWorker {
   private cancelSweep: (() => void) | undefined;
   private lastProgressLogAt = 0;
   /** What a picture check needs, with the account's answers checked before anything trusts them. */
-  private readonly pictureCheck: PictureCheckDependencies;
+  private readonly pictureFetch: PictureFetchDependencies;
   /** Aborted by `stop()`, so a download in flight (a slow drip, say) does not hold the stop. */
   private downloadsStopping = new AbortController();
 
   constructor(private readonly options: AvatarWorkerOptions) {
     const { db, clock, logger } = options;
-    this.pictureCheck = { ...options, account: withCheckedAnswers(options.account) };
+    this.pictureFetch = { ...options, account: withCheckedAnswers(options.account) };
     this.subjects = new SubjectStore(db);
     this.state = new WorkerState(db);
-    this.queue = new DurableQueue(db, new JobTable(db));
+    this.queue = new DurableQueue(new JobTable(db));
     this.policy = new RatePolicy(options.rate, options.random, this.restoredRateState());
     this.favourites = new Set(this.state.favourites());
     this.scheduler = new AvatarScheduler({
@@ -346,7 +344,7 @@ export class AvatarWorker {
   private async checkAndStore(job: AvatarJob, querySent: () => void): Promise<void> {
     const { clock, random, ttl, logger, db } = this.options;
     const record = this.subjects.get(job.jid) ?? this.subjects.ensure(job.jid, clock.now());
-    const resolution = await checkPicture(record, job, this.pictureCheck, querySent, this.downloadsStopping.signal);
+    const resolution = await queryDownloadAndStorePicture(record, job, this.pictureFetch, querySent, this.downloadsStopping.signal);
     const now = clock.now();
     if (this.subjects.get(job.jid) === undefined) {
       // Merged into its phone-number contact while the query ran: one person keeps one picture.

@@ -2,7 +2,7 @@
 // records when each query started on the injected clock, and what it answered.
 
 import type { Clock } from '../../src/clock.js';
-import type { AccountEvent, AccountListener, PictureQueryOutcome, WhatsAppAccount } from '../../src/wa/account.js';
+import type { AccountEvent, AccountListener, PictureQueryOutcome, WhatsAppAccount } from '../../src/avatars/ports.js';
 
 /** A scripted answer: an outcome, or an error the adapter throws (a bug, an unexpected shape). */
 export type ScriptedAnswer = PictureQueryOutcome | { readonly kind: 'throw'; readonly error: Error };

@@ -32,8 +32,8 @@ import type { Logger } from 'pino';
 import qrcodeTerminal from 'qrcode-terminal';
 import type { Clock, Random } from '../../clock.js';
 import { requireJid } from '../../jid.js';
-import type { SqliteDatabase } from '../../store/database.js';
-import type { AccountEvent, AccountListener, ConnectionState as OurConnectionState, PictureQueryHints, PictureQueryOutcome, WhatsAppAccount } from '../account.js';
+import type Database from 'better-sqlite3';
+import type { AccountEvent, AccountListener, ConnectionState as OurConnectionState, PictureQueryHints, PictureQueryOutcome, WhatsAppAccount } from '../../avatars/ports.js';
 import { useSqliteAuthState, type SqliteAuthState, type StoredLidMapping } from './auth-state.js';
 import { classifyDisconnect, formatClockTime, reconnectDelayMs, type DisconnectAction } from './disconnect.js';
 import { BaileysEventMapper } from './events.js';
@@ -65,7 +65,8 @@ export interface BaileysSocket {
 export type SocketFactory = (config: UserFacingSocketConfig) => BaileysSocket;
 
 export interface BaileysAccountOptions {
-  readonly db: SqliteDatabase;
+  /** The worker's database, already migrated by store/database.ts; Baileys' creds and keys live in its auth tables. */
+  readonly db: Database.Database;
   readonly logger: Logger;
   readonly clock: Clock;
   readonly random: Random;

@@ -19,7 +19,8 @@ import {
 } from '@whiskeysockets/baileys';
 import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
-import type { SqliteDatabase } from '../../store/database.js';
+// The database handle the composition root opened (store/database.ts migrates the auth tables too).
+type SqliteDatabase = Database.Database;
 
 /** The row that holds the credentials. */
 const CREDS_TYPE = 'creds';

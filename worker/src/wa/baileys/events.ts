@@ -20,7 +20,7 @@
 import { proto, toNumber, WAMessageStubType, type BaileysEventMap, type Chat, type Contact, type GroupMetadata, type LIDMapping, type WAMessage } from '@whiskeysockets/baileys';
 import type { Logger } from 'pino';
 import { parseJid, type SubjectKind } from '../../jid.js';
-import type { AccountEvent, ChatInfo, ContactInfo } from '../account.js';
+import type { AccountEvent, ChatInfo, ContactInfo } from '../../avatars/ports.js';
 import type { StoredLidMapping } from './auth-state.js';
 import { maskJid } from './redact.js';
 

@@ -18,7 +18,7 @@
 //     getter: both are unreadable answers here, never "no picture".
 
 import { getBinaryNodeChild, S_WHATSAPP_NET, type BinaryNode } from '@whiskeysockets/baileys';
-import type { PictureQueryOutcome } from '../account.js';
+import type { PictureQueryOutcome } from '../../avatars/ports.js';
 
 export type PictureType = 'image' | 'preview';
 

@@ -1,29 +1,24 @@
-// One picture check at the edge: ask WhatsApp (with the stored id, so an unchanged picture costs
+// One job's work at the edge: ask WhatsApp (with the stored id, so an unchanged picture costs
 // nothing), download a new picture right away (its URL expires), and write it atomically.
 // Returns the resolution for the state machine; never throws for WhatsApp's or the CDN's answers.
 
-import { existsSync } from 'node:fs';
-import type { Logger } from 'pino';
-import type { WhatsAppAccount } from '../wa/account.js';
-import type { AvatarFiles } from './avatar-files.js';
-import { downloadPicture, type DownloadSettings } from './download.js';
-import type { AvatarJob, AvatarRecord } from './model.js';
-import type { Resolution } from './transitions.js';
+import type { AvatarJob, AvatarRecord } from '../avatars/model.js';
+import type { PictureDownloader, PictureFiles, WhatsAppAccount } from '../avatars/ports.js';
+import type { Resolution } from '../avatars/transitions.js';
 
 // WhatsApp answers a picture query within a second or two; past this the socket is likely stuck.
 export const PICTURE_QUERY_TIMEOUT_MS = 20_000;
 
-export interface PictureCheckDependencies {
+export interface PictureFetchDependencies {
   readonly account: WhatsAppAccount;
-  readonly files: AvatarFiles;
-  readonly download: DownloadSettings;
-  readonly logger: Logger;
+  readonly files: PictureFiles;
+  readonly downloadPicture: PictureDownloader;
 }
 
 /** The id to send with the query: none when forced, or when the file we would keep is gone. */
-export function knownPictureId(record: AvatarRecord, job: AvatarJob): string | undefined {
+export function knownPictureId(record: AvatarRecord, job: AvatarJob, files: Pick<PictureFiles, 'exists'>): string | undefined {
   if (job.force || record.pictureId === undefined) return undefined;
-  if (record.state === 'fetched' && (record.path === undefined || !existsSync(record.path))) return undefined;
+  if (record.state === 'fetched' && (record.path === undefined || !files.exists(record.path))) return undefined;
   return record.pictureId;
 }
 
@@ -31,21 +26,21 @@ export function knownPictureId(record: AvatarRecord, job: AvatarJob): string | u
  * `querySent` is called right before the query goes to WhatsApp: the rate policy's clock.
  * `signal` (the worker stopping) ends a download in flight; the job then takes the transient path.
  */
-export async function checkPicture(
+export async function queryDownloadAndStorePicture(
   record: AvatarRecord,
   job: AvatarJob,
-  deps: PictureCheckDependencies,
+  deps: PictureFetchDependencies,
   querySent: () => void,
   signal?: AbortSignal,
 ): Promise<Resolution> {
-  const known = knownPictureId(record, job);
+  const known = knownPictureId(record, job, deps.files);
   const hints = record.community === true ? { community: true, querySent } : { querySent };
   const outcome = await deps.account.queryPicture(record.jid, known, PICTURE_QUERY_TIMEOUT_MS, hints);
   // An account that does not say when its IQ went out (the outcome-level simulation, test fakes)
   // is marked once it answered: later than the truth, so spacing only errs on the polite side.
   querySent();
   if (outcome.kind !== 'picture') return outcome;
-  const download = await downloadPicture(outcome.url, deps.download, deps.logger, signal);
+  const download = await deps.downloadPicture(outcome.url, signal);
   if (!download.ok) {
     // A failed download is never a verdict on the picture: the stored file stays either way.
     const detail = `download failed: ${download.detail}`;

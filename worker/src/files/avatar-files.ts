@@ -3,9 +3,11 @@
 // Samba, so only validated, normalised JIDs become file names.
 
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { resolve, sep, join } from 'node:path';
 import type { Logger } from 'pino';
+import type { PictureFiles } from '../avatars/ports.js';
 import { InvalidJidError, parseJid, requireJid } from '../jid.js';
 
 const FINAL_SUFFIX = '.jpg';
@@ -18,7 +20,7 @@ function isErrorWithCode(error: unknown, code: string): boolean {
   return typeof error === 'object' && error !== null && (error as NodeJS.ErrnoException).code === code;
 }
 
-export class AvatarFiles {
+export class AvatarFiles implements PictureFiles {
   readonly directory: string;
 
   constructor(
@@ -29,6 +31,10 @@ export class AvatarFiles {
   }
 
   /** The final file of a JID, validated and normalised; throws InvalidJidError for anything else. */
+  exists(path: string): boolean {
+    return existsSync(path);
+  }
+
   pathFor(jid: string): string {
     const { jid: normalised } = requireJid(jid);
     const path = resolve(this.directory, `${normalised}${FINAL_SUFFIX}`);

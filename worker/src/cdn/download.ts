@@ -9,12 +9,13 @@ import type { LookupFunction } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import got, { RequestError } from 'got';
 import type { Logger } from 'pino';
-import { checkJpegStructure } from './jpeg-structure.js';
-import { refusePictureUrl, validatePictureHostPolicy } from './picture-hosts.js';
+import { checkJpegStructure } from '../avatars/jpeg-structure.js';
+import { refusePictureUrl, validatePictureHostPolicy } from '../avatars/picture-hosts.js';
+import type { DownloadFailureCause, DownloadResult, PictureDownloader } from '../avatars/ports.js';
 import { clampRetryAfterMs, parseRetryAfterMs } from './retry-after.js';
 
-export { looksLikeJpeg } from './jpeg-structure.js';
-export { isWhatsAppPictureHost, refusePictureUrl, WHATSAPP_PICTURE_HOST } from './picture-hosts.js';
+export { looksLikeJpeg } from '../avatars/jpeg-structure.js';
+export { isWhatsAppPictureHost, refusePictureUrl, WHATSAPP_PICTURE_HOST } from '../avatars/picture-hosts.js';
 
 export interface DownloadSettings {
   /** Exact extra host names or IP literals trusted besides WhatsApp's picture hosts: tests only. */
@@ -59,16 +60,7 @@ export const DEFAULT_DOWNLOAD_SETTINGS: DownloadSettings = {
   retryAfterWaitLimitMs: 5_000,
 };
 
-/** `refused`: an answer that asking again soon will not fix (a host we do not trust, 4xx, too big, not a JPEG). */
-export type DownloadFailureCause = 'timeout' | 'server-error' | 'network' | 'refused';
-
-export type DownloadResult =
-  | { ok: true; bytes: Buffer; sha256: string }
-  /**
-   * `retryAfterMs`: the wait a 429/503 asked for in `Retry-After`, clamped (see retry-after.ts).
-   * `aborted`: the caller's signal ended the download (cause `network`); nothing is wrong with the picture.
-   */
-  | { ok: false; cause: DownloadFailureCause; detail: string; httpStatus?: number; retryAfterMs?: number; aborted?: true };
+export type { DownloadFailureCause, DownloadResult } from '../avatars/ports.js';
 
 // WhatsApp's CDN does not redirect today; a few hops allow a CDN change without inviting loops.
 const MAX_REDIRECTS = 3;
@@ -307,4 +299,9 @@ export async function downloadPicture(url: string, settings: DownloadSettings, l
     logger.debug({ url: shown, cause: attempt.cause, detail: attempt.detail, retry: retries, waitMs }, 'picture download failed; retrying');
     if (!(await waitUnlessAborted(waitMs, signal))) return ABORTED;
   }
+}
+
+/** The downloader port for the core: these settings and this logger, for every download. */
+export function cdnDownloader(settings: DownloadSettings, logger: Logger): PictureDownloader {
+  return (url, signal) => downloadPicture(url, settings, logger, signal);
 }

@@ -1,8 +1,13 @@
-// The narrow interface between the worker and a WhatsApp account. The real implementation wraps
-// Baileys (wa/baileys/); the simulated one (sim/) is a demo and test harness. The core never
-// sees anything WhatsApp-specific beyond these types.
+// The ports: every interface the core and the use cases need from the world, owned here so the
+// adapters (wa/, store/, cdn/, files/) depend on the core and never the other way round.
+// The WhatsApp account's real implementation wraps Baileys (wa/baileys/); the simulated socket
+// (sim/) plugs in under it for the demo. The core never sees anything WhatsApp-specific beyond
+// these types.
 
 import type { SubjectKind } from '../jid.js';
+import type { AvatarJob } from './model.js';
+
+export type { Clock, Random } from '../clock.js';
 
 /** What one `w:profile:picture` query answered, already classified for the state machine. */
 export type PictureQueryOutcome =
@@ -103,4 +108,45 @@ export interface WhatsAppAccount {
    * picture costs no download. Never throws for WhatsApp's answers; every answer is classified.
    */
   queryPicture(jid: string, knownPictureId: string | undefined, timeoutMs: number, hints?: PictureQueryHints): Promise<PictureQueryOutcome>;
+}
+
+/** `refused`: an answer that asking again soon will not fix (a host we do not trust, 4xx, too big, not a JPEG). */
+export type DownloadFailureCause = 'timeout' | 'server-error' | 'network' | 'refused';
+
+export type DownloadResult =
+  | { ok: true; bytes: Buffer; sha256: string }
+  /**
+   * `retryAfterMs`: the wait a 429/503 asked for in `Retry-After`, clamped (see cdn/retry-after.ts).
+   * `aborted`: the caller's signal ended the download (cause `network`); nothing is wrong with the picture.
+   */
+  | { ok: false; cause: DownloadFailureCause; detail: string; httpStatus?: number; retryAfterMs?: number; aborted?: true };
+
+/** Downloads a picture URL WhatsApp just gave (implemented by cdn/download.ts). Never throws for the CDN's answers. */
+export type PictureDownloader = (url: string, signal?: AbortSignal) => Promise<DownloadResult>;
+
+/** The pictures folder (implemented by files/avatar-files.ts): atomic writes, one file per subject. */
+export interface PictureFiles {
+  /** Writes the picture atomically; returns its path. */
+  write(jid: string, bytes: Uint8Array): Promise<string>;
+  /** Removes the subject's picture; false when there was none. */
+  remove(jid: string): Promise<boolean>;
+  read(jid: string): Promise<Buffer | undefined>;
+  /** Whether a stored path still holds a file (the user may delete pictures by hand). */
+  exists(path: string): boolean;
+  /** Removes the temporary files an interrupted write left; returns how many. */
+  sweepTemporaryFiles(): Promise<number>;
+}
+
+/** The durable half of the job queue (implemented by store/job-table.ts). */
+export interface JobStore {
+  loadAll(): AvatarJob[];
+  /** Jobs written since `revision` (by any process), and the revision now. */
+  changedSince(revision: number): { jobs: AvatarJob[]; revision: number };
+  currentRevision(): number;
+  save(jobs: Iterable<AvatarJob>): void;
+  remove(jid: string): void;
+  /** Changes only when another connection commits: a cheap "did anyone else write?". */
+  dataVersion(): number;
+  /** Runs `work` in one transaction (nested calls join the outer one). */
+  transaction<T>(work: () => T): T;
 }

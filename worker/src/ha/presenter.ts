@@ -2,9 +2,9 @@
 // updates, in the wire protocol's shapes. Implements the port the HA bridge talks to.
 
 import type { Clock } from '../clock.js';
-import type { AvatarFiles } from '../avatars/avatar-files.js';
+import type { PictureFiles } from '../avatars/ports.js';
 import type { AvatarRecord, EnqueueRequest, JobReason } from '../avatars/model.js';
-import { CallError, type WorkerChange, type WorkerPort } from '../ha/port.js';
+import { CallError, type WorkerChange, type WorkerPort } from './port.js';
 import type {
   AvatarOutcome,
   AvatarUpdate,
@@ -15,9 +15,9 @@ import type {
   RefreshAvatarsResponse,
   RefreshScope,
   WorkerStatus,
-} from '../ha/protocol.js';
+} from './protocol.js';
 import { parseJid } from '../jid.js';
-import type { AvatarWorker } from './avatar-worker.js';
+import type { AvatarWorker } from '../worker/avatar-worker.js';
 
 // HA's service call waits at most this long; a longer `wait` is cut to it.
 export const MAX_CALL_WAIT_SECONDS = 300;
@@ -48,7 +48,7 @@ function inScope(scope: RefreshScope, record: AvatarRecord, favourite: boolean, 
 export class WorkerService implements WorkerPort {
   constructor(
     private readonly worker: AvatarWorker,
-    private readonly files: AvatarFiles,
+    private readonly files: PictureFiles,
     private readonly clock: Clock,
   ) {}
 
