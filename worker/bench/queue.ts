@@ -74,6 +74,7 @@ async function runDurableQueue(mix: JobMix, now: number): Promise<DurableRun> {
     const db = openDatabase(join(dir, 'data'));
     try {
       const filled = new DurableQueue(new JobTable(db));
+      filled.load();
       const enqueueStarted = performance.now();
       for (let index = 0; index < mix.requests.length; index += DURABLE_BATCH_SIZE) {
         filled.enqueueAll(mix.requests.slice(index, index + DURABLE_BATCH_SIZE), now);
@@ -82,6 +83,7 @@ async function runDurableQueue(mix: JobMix, now: number): Promise<DurableRun> {
       // Drain a queue rebuilt from the rows alone: it must run in the same order as the original.
       const restoreStarted = performance.now();
       const queue = new DurableQueue(new JobTable(db));
+      queue.load();
       const restoreMs = elapsedMs(restoreStarted);
       const order: DrainedJob[] = [];
       // One transaction per finished job, as the worker stores each outcome.

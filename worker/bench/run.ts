@@ -12,6 +12,7 @@ import { runMemoryBenchmark } from './memory.js';
 import { runPipelineBenchmark } from './pipeline.js';
 import { runQueueBenchmark } from './queue.js';
 import { runRateComplianceBenchmark } from './rate-compliance.js';
+import { runStatusBenchmark } from './status.js';
 import { describeMachine, formatMachine, formatTable, writeReport, type BenchmarkResult, type BenchReport } from './report.js';
 import { elapsedMs } from './stats.js';
 
@@ -24,6 +25,7 @@ const BENCHMARKS: readonly { readonly id: string; readonly run: (logger: Logger)
   { id: 'pipeline', run: runPipelineBenchmark },
   { id: 'rate', run: runRateComplianceBenchmark },
   { id: 'memory', run: runMemoryBenchmark },
+  { id: 'status', run: () => runStatusBenchmark() },
 ];
 
 export class BenchUsageError extends Error {

@@ -10,6 +10,8 @@ import * as assert from 'uvu/assert';
 
 // dist/worker/test/architecture.test.js → worker/src (the TypeScript, not the compiled output).
 const SOURCE_ROOT = fileURLToPath(new URL('../../../worker/src/', import.meta.url));
+// The compiled tree: what `node` really loads, with type-only imports gone.
+const COMPILED_ROOT = fileURLToPath(new URL('../src/', import.meta.url));
 
 const CORE = 'avatars';
 const ADAPTERS = new Set(['store', 'files', 'cdn', 'wa', 'ha']);
@@ -168,6 +170,49 @@ test('worker/src keeps the house rules', () => {
   assert.ok(imports.some((entry) => entry.file.startsWith('avatars/')), 'no file found under avatars/');
   const problems = architectureProblems(imports);
   assert.equal(problems, [], `\n${problems.join('\n')}`);
+});
+
+/** Every package and file a compiled module loads before it runs: static imports, followed; `import()` not. */
+export function staticallyLoaded(entry: string, read: (file: string) => string): { files: Set<string>; packages: Set<string> } {
+  const files = new Set<string>();
+  const packages = new Set<string>();
+  const pending = [entry];
+  while (pending.length > 0) {
+    const file = pending.pop()!;
+    if (files.has(file)) continue;
+    files.add(file);
+    const code = withoutComments(read(file));
+    for (const pattern of IMPORT_PATTERNS.slice(0, 2)) {
+      for (const match of code.matchAll(pattern)) {
+        const specifier = match[1]!;
+        if (specifier.startsWith('.')) pending.push(normalize(join(dirname(file), specifier)).split(sep).join('/'));
+        else packages.add(specifier);
+      }
+    }
+  }
+  return { files, packages };
+}
+
+test('`status` loads neither Baileys, got, the simulation nor the HA socket', () => {
+  const read = (file: string): string => readFileSync(join(COMPILED_ROOT, file), 'utf8');
+  const loaded = staticallyLoaded('cli/main.js', read);
+  for (const file of staticallyLoaded('cli/status.js', read).files) loaded.files.add(file);
+  for (const name of staticallyLoaded('cli/status.js', read).packages) loaded.packages.add(name);
+  assert.ok(loaded.files.has('store/database.js'), [...loaded.files].join(', '));
+  const heavy = [...loaded.packages].filter((name) => /^(@whiskeysockets\/baileys|got|home-assistant-js-websocket|ws|qrcode|qrcode-terminal|selfsigned)(\/|$)/.test(name));
+  assert.equal(heavy, [], `status loads ${heavy.join(', ')}`);
+  const outer = [...loaded.files].filter((file) => /^(sim|ha|wa|cdn)\//.test(file) || file === 'cli/compose.js');
+  assert.equal(outer, [], `status loads ${outer.join(', ')}`);
+});
+
+test('the load check sees a heavy import when there is one', () => {
+  const modules: Record<string, string> = {
+    'cli/main.js': "import { a } from './a.js';\nconst later = () => import('../sim/b.js');",
+    'cli/a.js': "import got from 'got';",
+  };
+  const loaded = staticallyLoaded('cli/main.js', (file) => modules[file]!);
+  assert.equal([...loaded.files].sort(), ['cli/a.js', 'cli/main.js']);
+  assert.equal([...loaded.packages], ['got']);
 });
 
 test.run();

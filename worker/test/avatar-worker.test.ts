@@ -260,6 +260,9 @@ test('a crash mid-query loses no job: the row stays until the outcome is stored'
   // "Crash": abandon the worker without stopping it and close the database under it.
   first.db.close();
   const second = rig([{ type: 'connection', state: 'open' }, { type: 'history-synced' }], dir);
+  // Building reads nothing; loading the stored queue finds every job the crash left.
+  assert.is(second.worker.queue.memory.size, 0);
+  second.worker.load();
   assert.is(second.worker.queue.memory.size, 4);
   await second.worker.start();
   await runUntil(second, () => second.worker.idle);

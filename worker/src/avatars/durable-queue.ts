@@ -13,13 +13,16 @@ export interface EnqueueSummary {
 }
 
 export class DurableQueue {
-  readonly memory: AvatarQueue;
-  private seenRevision: number;
-  private seenDataVersion: number;
+  readonly memory = new AvatarQueue();
+  private seenRevision = 0;
+  private seenDataVersion: number | undefined;
 
-  constructor(private readonly table: JobStore) {
-    this.memory = new AvatarQueue(table.loadAll());
-    this.seenRevision = table.currentRevision();
+  constructor(private readonly table: JobStore) {}
+
+  /** Reads the stored jobs into memory (on start: a restart or a crash loses none). */
+  load(): void {
+    for (const job of this.table.loadAll()) this.memory.merge(job);
+    this.seenRevision = this.table.currentRevision();
     this.seenDataVersion = this.dataVersion();
   }
 

@@ -118,11 +118,11 @@ export class RatePolicy {
   private connected = false;
   private quietUntil = 0;
   private pauseEnd: number | undefined;
-  private pauseLevel: number;
+  private pauseLevel = 0;
   private lastStartAt: number | undefined;
   private gapAfterLastStartMs = 0;
   /** Query start times within the last hour, oldest first; `startsHead` skips pruned ones. */
-  private starts: number[];
+  private starts: number[] = [];
   private startsHead = 0;
 
   constructor(
@@ -132,16 +132,22 @@ export class RatePolicy {
   ) {
     const problems = rateSettingsProblems(settings, { allowFastInterval: true });
     if (problems.length > 0) throw new RangeError(`invalid rate settings: ${problems.join('; ')}`);
+    if (restoredSnapshot !== undefined) this.restore(restoredSnapshot);
+  }
+
+  /** Takes back a stored pause and recent query times (on start, before any query). */
+  restore(restoredSnapshot: RatePolicySnapshot): void {
     // Stored state may come from an older worker or a hand-edited database: check it by name.
-    const restored = restoredSnapshot === undefined ? undefined : parseRatePolicySnapshot(restoredSnapshot);
-    this.pauseEnd = restored?.pausedUntil;
-    this.pauseLevel = Math.min(restored?.pauseLevel ?? 0, MAX_PAUSE_LEVEL);
-    this.starts = [...(restored?.recentStarts ?? [])].sort((a, b) => a - b);
+    const restored = parseRatePolicySnapshot(restoredSnapshot);
+    this.pauseEnd = restored.pausedUntil;
+    this.pauseLevel = Math.min(restored.pauseLevel, MAX_PAUSE_LEVEL);
+    this.starts = [...(restored.recentStarts ?? [])].sort((a, b) => a - b);
+    this.startsHead = 0;
     const last = this.starts[this.starts.length - 1];
     if (last !== undefined) {
       // The gap chosen before the restart is lost; the full interval is the polite assumption.
       this.lastStartAt = last;
-      this.gapAfterLastStartMs = settings.intervalMs;
+      this.gapAfterLastStartMs = this.settings.intervalMs;
     }
   }
 

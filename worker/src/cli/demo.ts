@@ -2,7 +2,7 @@
 // harness: seeded contacts and groups, a loopback HTTPS "CDN" serving real JPEGs, WhatsApp's
 // errors included). Everything but the account is the real worker.
 
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock, seededRandom } from '../clock.js';
 import { DEFAULT_DOWNLOAD_SETTINGS, type DownloadSettings } from '../cdn/download.js';
@@ -14,10 +14,10 @@ import { startSimulation } from '../sim/simulation.js';
 import { SIMULATED_QUIRKS, type SimulatedQuirk } from '../sim/whatsapp.js';
 import { BaileysAccount } from '../wa/baileys/account.js';
 import { PINNED_WA_WEB_VERSION } from '../wa/baileys/version.js';
-import { openDatabase } from '../store/database.js';
+import type { SqliteDatabase } from '../store/database.js';
 import type { Command } from './main.js';
 import { avatarsDirectory, COMMON_OPTIONS, dataDirectory, logLevel, positiveNumber, rateSettings, UsageError } from './options.js';
-import { runWorker } from './runtime.js';
+import { runWorker } from './compose.js';
 
 const DEFAULT_DEMO_CONTACTS = 200;
 const DEFAULT_DEMO_INTERVAL_SECONDS = 0.5;
@@ -75,7 +75,6 @@ export function demoTimings(intervalMs: number): {
 }
 
 export const demoCommand: Command = {
-  summary: 'run the whole pipeline against a simulated WhatsApp account (demo and test harness)',
   usage: [
     'Usage: whatsapp-worker demo --data DIR [--contacts N] [--interval SECONDS] [--seed S] [--quirks LIST] [--exit-when-idle]',
     '',
@@ -122,7 +121,8 @@ export const demoCommand: Command = {
     const quirks = demoQuirks(typeof flags.quirks === 'string' ? flags.quirks : undefined);
     const oddAnswers = ODD_ANSWERS.filter((answer: OddAnswer) => quirks.includes(answer));
     const logger = createLogger(logLevel(flags));
-    const db = openDatabase(dataDir);
+    // The simulation keeps its query log in the data folder, before the database is opened there.
+    mkdirSync(dataDir, { recursive: true });
     const simulation = await startSimulation({
       ...demoPopulationOptions(contacts, seed),
       oddAnswers,
@@ -145,20 +145,21 @@ export const demoCommand: Command = {
       'demo: simulated WhatsApp account (nothing here talks to WhatsApp)',
     );
     // The real adapter over the simulated socket: every IQ it causes reaches the simulation.
-    const account = new BaileysAccount({
-      db,
-      logger: logger.child({ component: 'whatsapp' }),
-      clock: systemClock,
-      random: seededRandom(seed ^ 0xba11),
-      pictureType: 'image',
-      printQrInTerminal: false,
-      makeSocket: simulation.whatsapp.makeSocket,
-      fetchVersion: async () => PINNED_WA_WEB_VERSION,
-    });
+    const makeAccount = (db: SqliteDatabase): BaileysAccount =>
+      new BaileysAccount({
+        db,
+        logger: logger.child({ component: 'whatsapp' }),
+        clock: systemClock,
+        random: seededRandom(seed ^ 0xba11),
+        pictureType: 'image',
+        printQrInTerminal: false,
+        makeSocket: simulation.whatsapp.makeSocket,
+        fetchVersion: async () => PINNED_WA_WEB_VERSION,
+      });
     try {
       return await runWorker({
-        db,
-        account,
+        dataDir,
+        makeAccount,
         avatarsDir: avatarsDirectory(flags, dataDir),
         download: simulation.downloadSettings,
         rate,

@@ -1,28 +1,41 @@
-// `whatsapp-worker`: the package's command. Each sub-command lives in its own module; this one
-// only dispatches and turns a refused input into a message and an exit code.
+// `whatsapp-worker`: the package's command. Each sub-command lives in its own module, loaded only
+// when it runs (`status` never loads Baileys, got, the simulation or the HA socket); this one only
+// dispatches and turns a refused input into a message and an exit code.
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { InvalidJidError } from '../jid.js';
 import { DatabaseMissingError, DatabaseVersionError } from '../store/database.js';
 import { UsageError, type Flags } from './options.js';
-import { demoCommand } from './demo.js';
-import { refreshCommand } from './refresh.js';
-import { runCommand } from './run.js';
-import { statusCommand } from './status.js';
 
 export interface Command {
-  readonly summary: string;
   readonly usage: string;
   readonly options: NonNullable<ParseArgsConfig['options']>;
   readonly allowPositionals?: boolean;
   execute(flags: Flags, positionals: string[]): Promise<number>;
 }
 
-const COMMANDS: Readonly<Record<string, Command>> = {
-  run: runCommand,
-  demo: demoCommand,
-  status: statusCommand,
-  refresh: refreshCommand,
+interface CommandEntry {
+  readonly summary: string;
+  load(): Promise<Command>;
+}
+
+const COMMANDS: Readonly<Record<string, CommandEntry>> = {
+  run: {
+    summary: 'link to WhatsApp as a device and keep every contact\'s and group\'s picture fresh',
+    load: async () => (await import('./run.js')).runCommand,
+  },
+  demo: {
+    summary: 'run the whole pipeline against a simulated WhatsApp account (demo and test harness)',
+    load: async () => (await import('./demo.js')).demoCommand,
+  },
+  status: {
+    summary: 'show totals by state and kind, queue length, rate-limit pause and progress',
+    load: async () => (await import('./status.js')).statusCommand,
+  },
+  refresh: {
+    summary: 'put JIDs at the top of the persistent queue (a running worker picks them up)',
+    load: async () => (await import('./refresh.js')).refreshCommand,
+  },
 };
 
 function overview(): string {
@@ -45,11 +58,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${overview()}\n`);
     return name === undefined ? 2 : 0;
   }
-  const command = COMMANDS[name];
-  if (command === undefined) {
+  const entry = COMMANDS[name];
+  if (entry === undefined) {
     process.stderr.write(`whatsapp-worker: unknown command '${name}'\n\n${overview()}\n`);
     return 2;
   }
+  const command = await entry.load();
   try {
     const { values, positionals } = parseArgs({
       args: [...rest],

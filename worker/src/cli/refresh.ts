@@ -11,7 +11,6 @@ import type { Command } from './main.js';
 import { COMMON_OPTIONS, dataDirectory, UsageError } from './options.js';
 
 export const refreshCommand: Command = {
-  summary: 'put JIDs at the top of the persistent queue (a running worker picks them up)',
   usage: [
     'Usage: whatsapp-worker refresh --data DIR [--force] JID...',
     '',

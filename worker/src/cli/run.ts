@@ -4,11 +4,10 @@ import { seededRandom } from '../clock.js';
 import { DEFAULT_DOWNLOAD_SETTINGS } from '../cdn/download.js';
 import { DEFAULT_TTL_SETTINGS } from '../avatars/transitions.js';
 import { createLogger } from '../logger.js';
-import { openDatabase } from '../store/database.js';
 import { BaileysAccount } from '../wa/baileys/account.js';
 import type { Command } from './main.js';
 import { avatarsDirectory, COMMON_OPTIONS, dataDirectory, logLevel, rateSettings, UsageError } from './options.js';
-import { runWorker } from './runtime.js';
+import { runWorker } from './compose.js';
 import { systemClock } from '../clock.js';
 
 // E.164 without the plus: the country code and number, 7 to 15 digits.
@@ -16,7 +15,6 @@ const PHONE_NUMBER = /^\+?[1-9][0-9]{6,14}$/;
 const PICTURE_TYPES = ['image', 'preview'] as const;
 
 export const runCommand: Command = {
-  summary: 'link to WhatsApp as a device and keep every contact\'s and group\'s picture fresh',
   usage: [
     'Usage: whatsapp-worker run --data DIR [options]',
     '',
@@ -54,20 +52,19 @@ export const runCommand: Command = {
       throw new UsageError('--phone must be a phone number in international form, e.g. +491701234567');
     }
     const logger = createLogger(logLevel(flags));
-    const db = openDatabase(dataDir);
     const random = seededRandom(Date.now());
-    const account = new BaileysAccount({
-      db,
-      logger: logger.child({ component: 'whatsapp' }),
-      clock: systemClock,
-      random,
-      phoneNumber: phone?.replace(/^\+/, ''),
-      pictureType: pictureType as (typeof PICTURE_TYPES)[number],
-      printQrInTerminal: process.stdout.isTTY === true,
-    });
     return runWorker({
-      db,
-      account,
+      dataDir,
+      makeAccount: (db) =>
+        new BaileysAccount({
+          db,
+          logger: logger.child({ component: 'whatsapp' }),
+          clock: systemClock,
+          random,
+          phoneNumber: phone?.replace(/^\+/, ''),
+          pictureType: pictureType as (typeof PICTURE_TYPES)[number],
+          printQrInTerminal: process.stdout.isTTY === true,
+        }),
       avatarsDir: avatarsDirectory(flags, dataDir),
       download: DEFAULT_DOWNLOAD_SETTINGS,
       rate,

@@ -81,7 +81,6 @@ export function formatReport(report: StatusReport): string {
 }
 
 export const statusCommand: Command = {
-  summary: 'show totals by state and kind, queue length, rate-limit pause and progress',
   usage: [
     'Usage: whatsapp-worker status --data DIR [--json]',
     '',

@@ -64,7 +64,7 @@ export class AvatarWorker {
   private readonly scheduler: AvatarScheduler;
   private readonly progress = new ProgressTracker();
   private readonly listeners = new Set<(event: WorkerEvent) => void>();
-  private favourites: Set<string>;
+  private favourites = new Set<string>();
   private connection: ConnectionState = 'closed';
   private pairing: PairingInfo | undefined;
   /** This run's account delivered its history (the stored flag is only for `status`). */
@@ -72,6 +72,7 @@ export class AvatarWorker {
   private unsubscribeAccount: (() => void) | undefined;
   private cancelSweep: (() => void) | undefined;
   private lastProgressLogAt = 0;
+  private loaded = false;
   /** What a picture check needs, with the account's answers checked before anything trusts them. */
   private readonly pictureFetch: PictureFetchDependencies;
   /** Aborted by `stop()`, so a download in flight (a slow drip, say) does not hold the stop. */
@@ -83,8 +84,7 @@ export class AvatarWorker {
     this.subjects = new SubjectStore(db);
     this.state = new WorkerState(db);
     this.queue = new DurableQueue(new JobTable(db));
-    this.policy = new RatePolicy(options.rate, options.random, this.restoredRateState());
-    this.favourites = new Set(this.state.favourites());
+    this.policy = new RatePolicy(options.rate, options.random);
     this.scheduler = new AvatarScheduler({
       queue: this.queue.memory,
       policy: this.policy,
@@ -110,7 +110,18 @@ export class AvatarWorker {
     }
   }
 
+  /** Reads the stored queue, rate state and favourites; `start()` does it, tests that look before starting call it. */
+  load(): void {
+    if (this.loaded) return;
+    this.loaded = true;
+    this.queue.load();
+    const restored = this.restoredRateState();
+    if (restored !== undefined) this.policy.restore(restored);
+    this.favourites = new Set(this.state.favourites());
+  }
+
   async start(): Promise<void> {
+    this.load();
     this.downloadsStopping = new AbortController();
     const removed = await this.options.files.sweepTemporaryFiles();
     if (removed > 0) this.options.logger.info({ removed }, 'removed temporary files left by an interrupted write');
