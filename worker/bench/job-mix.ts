@@ -3,6 +3,7 @@
 // repeats of JIDs already queued that come back with a higher-priority reason (a picture-change
 // notification, a favourite, an explicit refresh), which the queue must dedupe and raise.
 
+import { requireJid } from '../src/jid.js';
 import type { Random } from '../src/clock.js';
 import type { EnqueueRequest, JobReason } from '../src/avatars/model.js';
 
@@ -43,7 +44,7 @@ function pickWeighted(random: Random, choices: readonly (readonly [JobReason, nu
 function request(jid: string, reason: JobReason, random: Random, now: number): EnqueueRequest {
   const kind = jid.endsWith('@g.us') ? 'group' : 'contact';
   const rank = reason === 'active-chat' ? now - Math.floor(random() * MAX_CHAT_AGE_MS) : 0;
-  return { jid, kind, reason, rank, force: reason === 'explicit' && random() < 0.5 };
+  return { jid: requireJid(jid).jid, kind, reason, rank, force: reason === 'explicit' && random() < 0.5 };
 }
 
 /** `total` requests of which about `repeatShare` repeat a JID seen earlier in the stream. */

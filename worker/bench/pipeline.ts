@@ -4,6 +4,7 @@
 // with fsync, and the one-transaction DB update. Each job is timed from its picture query to its
 // stored outcome.
 
+import type { Jid } from '../src/jid.js';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -46,7 +47,7 @@ class QueryTimingAccount implements WhatsAppAccount {
     return this.inner.onEvent(listener);
   }
 
-  queryPicture(jid: string, knownPictureId: string | undefined, timeoutMs: number): Promise<PictureQueryOutcome> {
+  queryPicture(jid: Jid, knownPictureId: string | undefined, timeoutMs: number): Promise<PictureQueryOutcome> {
     this.queryStartedAt.set(jid, performance.now());
     return this.inner.queryPicture(jid, knownPictureId, timeoutMs);
   }

@@ -3,6 +3,7 @@
 // more work than an hour allows; WhatsApp answers instantly, except one 429 at minute 20, and
 // the connection drops for two minutes at minute 40. Everything is measured on the fake clock.
 
+import { requireJid } from '../src/jid.js';
 import type { Logger } from 'pino';
 import { AvatarQueue } from '../src/avatars/queue.js';
 import { DEFAULT_RATE_SETTINGS, HOUR_MS, RatePolicy, type RateSettings } from '../src/avatars/rate-policy.js';
@@ -111,7 +112,7 @@ async function simulateHour(logger: Logger): Promise<SimulatedHour> {
   const policy = new ObservedRatePolicy(settings, seededRandom(SEED));
   const queue = new AvatarQueue();
   for (let index = 0; index < PENDING_JOBS; index++) {
-    queue.enqueue({ jid: `4915${String(100_000_000 + index)}@s.whatsapp.net`, kind: 'contact', reason: 'never-fetched' }, origin);
+    queue.enqueue({ jid: requireJid(`4915${String(100_000_000 + index)}@s.whatsapp.net`).jid, kind: 'contact', reason: 'never-fetched' }, origin);
   }
   const starts: number[] = [];
   const blocked: BlockedSpan[] = [];

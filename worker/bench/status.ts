@@ -8,6 +8,7 @@ import { JobTable } from '../src/store/job-table.js';
 import { openDatabase } from '../src/store/database.js';
 import { SubjectStore } from '../src/store/subjects.js';
 import { AvatarQueue } from '../src/avatars/queue.js';
+import { requireJid } from '../src/jid.js';
 import type { BenchmarkResult } from './report.js';
 import { elapsedMs, percentile } from './stats.js';
 import { withTempDir } from './temp-dir.js';
@@ -22,7 +23,7 @@ function fillDatabase(dataDir: string): void {
   const db = openDatabase(dataDir);
   try {
     const now = Date.UTC(2026, 0, 1);
-    const contacts = Array.from({ length: CONTACTS }, (_, index) => ({ jid: `${4_915_100_000_000 + index}@s.whatsapp.net`, name: `Contact ${index}` }));
+    const contacts = Array.from({ length: CONTACTS }, (_, index) => ({ jid: requireJid(`${4_915_100_000_000 + index}@s.whatsapp.net`).jid, name: `Contact ${index}` }));
     const store = new SubjectStore(db);
     db.transaction(() => store.upsertContacts(contacts, now))();
     const queue = new AvatarQueue();

@@ -4,8 +4,15 @@
 
 export type SubjectKind = 'contact' | 'group';
 
+declare const JID_BRAND: unique symbol;
+/**
+ * A JID that passed `parseJid`: normalised, a contact or a group, safe as a file name. Only
+ * `parseJid` (and the store, reading back what it wrote) makes one, so the core never re-parses.
+ */
+export type Jid = string & { readonly [JID_BRAND]: true };
+
 export type ParsedJid =
-  | { readonly ok: true; readonly jid: string; readonly kind: SubjectKind }
+  | { readonly ok: true; readonly jid: Jid; readonly kind: SubjectKind }
   | { readonly ok: false; readonly reason: string };
 
 // Longer than any real JID (a group id is ~30 characters) but short enough for every file system.
@@ -77,7 +84,7 @@ export function parseJid(input: unknown): ParsedJid {
     return { ok: false, reason: `JID '${shown}' has a malformed ${kind === 'group' ? 'group id' : 'number'} '${user}'` };
   }
   const normalisedServer = server === 'c.us' ? 's.whatsapp.net' : server;
-  const jid = `${user}@${normalisedServer}`;
+  const jid = `${user}@${normalisedServer}` as Jid;
   if (PICTURELESS_JIDS.has(jid)) return { ok: false, reason: `JID '${jid}' has no profile picture` };
   return { ok: true, jid, kind };
 }
@@ -87,8 +94,21 @@ export function hasProfilePicture(jid: string): boolean {
   return parseJid(jid).ok;
 }
 
+/** The kind of an already-validated JID, without parsing it again. */
+export function jidKind(jid: Jid): SubjectKind {
+  return jid.endsWith('@g.us') ? 'group' : 'contact';
+}
+
+/**
+ * A JID read back from the worker's own database: it was a `Jid` when written. The one cast
+ * outside `parseJid`, kept here so a search for `as Jid` finds only trusted places.
+ */
+export function storedJid(value: string): Jid {
+  return value as Jid;
+}
+
 /** Parses a JID that must be valid, or throws an error naming the problem. */
-export function requireJid(input: unknown): { jid: string; kind: SubjectKind } {
+export function requireJid(input: unknown): { jid: Jid; kind: SubjectKind } {
   const parsed = parseJid(input);
   if (!parsed.ok) throw new InvalidJidError(parsed.reason);
   return { jid: parsed.jid, kind: parsed.kind };

@@ -1,6 +1,6 @@
 // The avatar domain: what the worker knows about each subject's picture and each queued job.
 
-import type { SubjectKind } from '../jid.js';
+import type { Jid, SubjectKind } from '../jid.js';
 
 export type AvatarState = 'unknown' | 'fetched' | 'none' | 'hidden';
 
@@ -13,7 +13,7 @@ export type FailureKind = 'refused' | 'failing';
 
 /** A contact's or group's picture as stored (columns of `contacts` / `chats`). */
 export interface AvatarRecord {
-  readonly jid: string;
+  readonly jid: Jid;
   readonly kind: SubjectKind;
   readonly name?: string;
   readonly state: AvatarState;
@@ -55,7 +55,7 @@ export const PRIORITY_BY_REASON: Readonly<Record<JobReason, number>> = {
 };
 
 export interface AvatarJob {
-  readonly jid: string;
+  readonly jid: Jid;
   readonly kind: SubjectKind;
   /** The reason that gave the job its current priority. */
   readonly reason: JobReason;
@@ -74,7 +74,7 @@ export interface AvatarJob {
 }
 
 export interface EnqueueRequest {
-  readonly jid: string;
+  readonly jid: Jid;
   readonly kind: SubjectKind;
   readonly reason: JobReason;
   readonly rank?: number;

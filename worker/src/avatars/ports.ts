@@ -4,7 +4,7 @@
 // (sim/) plugs in under it for the demo. The core never sees anything WhatsApp-specific beyond
 // these types.
 
-import type { SubjectKind } from '../jid.js';
+import type { Jid, SubjectKind } from '../jid.js';
 import type { AvatarJob } from './model.js';
 
 export type { Clock, Random } from '../clock.js';
@@ -47,18 +47,18 @@ export type ConnectionState = 'connecting' | 'pairing' | 'pairing-stopped' | 'op
 
 export interface ContactInfo {
   /** Normalised contact JID (`…@s.whatsapp.net` or `…@lid`). */
-  readonly jid: string;
+  readonly jid: Jid;
   /** The name saved in the phone's address book, if any. */
   readonly name?: string;
   /** The name the contact chose for themselves (WhatsApp's "push name"). */
   readonly notify?: string;
   /** The phone-number JID of a `@lid` contact, or the LID of a phone-number contact, when known. */
-  readonly alternateJid?: string;
+  readonly alternateJid?: Jid;
 }
 
 export interface ChatInfo {
   /** Normalised chat JID: a contact or a group. */
-  readonly jid: string;
+  readonly jid: Jid;
   readonly kind: SubjectKind;
   readonly name?: string;
   /** Unix milliseconds of the last message, used to fetch active chats first. */
@@ -91,7 +91,7 @@ export type AccountEvent =
   | { readonly type: 'identities'; readonly pairs: readonly ContactInfo[] }
   | { readonly type: 'chats'; readonly chats: readonly ChatInfo[] }
   /** WhatsApp said a picture changed or was removed (`contacts.update` with `imgUrl`, group stub). */
-  | { readonly type: 'picture-changed'; readonly jid: string; readonly removed: boolean }
+  | { readonly type: 'picture-changed'; readonly jid: Jid; readonly removed: boolean }
   /** The initial history sync finished: every known contact and chat may be queued. */
   | { readonly type: 'history-synced' };
 
@@ -107,7 +107,7 @@ export interface WhatsAppAccount {
    * Asks WhatsApp for a subject's picture. `knownPictureId` is the id we stored, so an unchanged
    * picture costs no download. Never throws for WhatsApp's answers; every answer is classified.
    */
-  queryPicture(jid: string, knownPictureId: string | undefined, timeoutMs: number, hints?: PictureQueryHints): Promise<PictureQueryOutcome>;
+  queryPicture(jid: Jid, knownPictureId: string | undefined, timeoutMs: number, hints?: PictureQueryHints): Promise<PictureQueryOutcome>;
 }
 
 /** `refused`: an answer that asking again soon will not fix (a host we do not trust, 4xx, too big, not a JPEG). */

@@ -16,7 +16,7 @@ import { BaileysAccount } from '../wa/baileys/account.js';
 import { PINNED_WA_WEB_VERSION } from '../wa/baileys/version.js';
 import type { SqliteDatabase } from '../store/database.js';
 import type { Command } from './main.js';
-import { avatarsDirectory, COMMON_OPTIONS, dataDirectory, logLevel, positiveNumber, rateSettings, UsageError } from './options.js';
+import { avatarsDirectory, COMMON_OPTIONS, dataDirectory, logLevel, nonNegativeNumber, positiveNumber, rateSettings, UsageError } from './options.js';
 import { runWorker } from './compose.js';
 
 const DEFAULT_DEMO_CONTACTS = 200;
@@ -109,9 +109,9 @@ export const demoCommand: Command = {
     if (!Number.isInteger(contacts) || contacts < 1 || contacts > MAX_DEMO_CONTACTS) {
       throw new UsageError(`--contacts must be a whole number from 1 to ${MAX_DEMO_CONTACTS}; got ${contacts}`);
     }
-    const seed = positiveNumber(flags, 'seed') ?? 1;
+    const seed = nonNegativeNumber(flags, 'seed') ?? 1;
     if (!Number.isInteger(seed)) throw new UsageError(`--seed must be a whole number; got ${seed}`);
-    const intervalMs = Math.round((positiveNumber(flags, 'interval') ?? DEFAULT_DEMO_INTERVAL_SECONDS) * 1000);
+    const intervalMs = Math.round((nonNegativeNumber(flags, 'interval') ?? DEFAULT_DEMO_INTERVAL_SECONDS) * 1000);
     const scaled = demoTimings(intervalMs);
     const rate = rateSettings(
       { ...flags, interval: String(intervalMs / 1000) },

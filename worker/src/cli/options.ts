@@ -42,7 +42,8 @@ export function logLevel(flags: Flags): string {
   return level === 'warning' ? 'warn' : level;
 }
 
-export function positiveNumber(flags: Flags, name: string): number | undefined {
+/** A number option that may be 0 (a quiet period, a seed); refused with its name when not a number. */
+export function nonNegativeNumber(flags: Flags, name: string): number | undefined {
   const raw = flags[name];
   if (raw === undefined) return undefined;
   const value = typeof raw === 'string' ? Number(raw) : Number.NaN;
@@ -50,12 +51,20 @@ export function positiveNumber(flags: Flags, name: string): number | undefined {
   return value;
 }
 
+/** A number option that must be above 0 (a count); refused with its name otherwise. */
+export function positiveNumber(flags: Flags, name: string): number | undefined {
+  const value = nonNegativeNumber(flags, name);
+  if (value === 0) throw new UsageError(`--${name} must be a number above 0; got '${String(flags[name])}'`);
+  return value;
+}
+
 /** Rate settings from --interval, --hourly-cap and --quiet-period over the defaults. */
 export function rateSettings(flags: Flags, options: { allowFastInterval: boolean; defaults?: RateSettings }): RateSettings {
   const defaults = options.defaults ?? DEFAULT_RATE_SETTINGS;
-  const intervalSeconds = positiveNumber(flags, 'interval');
-  const hourlyCap = positiveNumber(flags, 'hourly-cap');
-  const quietSeconds = positiveNumber(flags, 'quiet-period');
+  // 0 passes here so the rate rules below name the real limit (an interval of at least 2 s, say).
+  const intervalSeconds = nonNegativeNumber(flags, 'interval');
+  const hourlyCap = nonNegativeNumber(flags, 'hourly-cap');
+  const quietSeconds = nonNegativeNumber(flags, 'quiet-period');
   if (hourlyCap !== undefined && !Number.isInteger(hourlyCap)) throw new UsageError(`--hourly-cap must be a whole number; got ${hourlyCap}`);
   const settings: RateSettings = {
     ...defaults,

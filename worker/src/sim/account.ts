@@ -12,7 +12,7 @@
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { TimerGroup, type Clock } from '../clock.js';
-import { parseJid } from '../jid.js';
+import { parseJid, type Jid } from '../jid.js';
 import type { AccountEvent, AccountListener, PictureQueryOutcome, WhatsAppAccount } from '../avatars/ports.js';
 import { simulatedPicturePath, type SimulatedCdnAddress } from './cdn.js';
 import { QueryLuck } from './luck.js';
@@ -204,7 +204,7 @@ export class SimulatedAccount implements WhatsAppAccount {
     for (const [jid, removed] of latest) this.announce(jid, removed);
   }
 
-  private announce(jid: string, removed: boolean): void {
+  private announce(jid: Jid, removed: boolean): void {
     this.options.logger.debug({ jid, removed }, 'simulated picture change');
     this.emit({ type: 'picture-changed', jid, removed });
   }

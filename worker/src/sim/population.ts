@@ -5,7 +5,7 @@
 
 import { createHash } from 'node:crypto';
 import { seededRandom, type Random } from '../clock.js';
-import type { SubjectKind } from '../jid.js';
+import { requireJid, type Jid, type SubjectKind } from '../jid.js';
 import type { ChatInfo, ContactInfo } from '../avatars/ports.js';
 import { renderPicture } from './jpeg.js';
 
@@ -33,10 +33,10 @@ export type ExpectedOutcome =
   | { readonly state: 'refused'; readonly answer: OddAnswer };
 
 export interface SimulatedSubject {
-  readonly jid: string;
+  readonly jid: Jid;
   readonly kind: SubjectKind;
   /** A contact's LID (`…@lid`), and how the account learns the pair. */
-  readonly lid?: { readonly jid: string; readonly delivery: LidDelivery };
+  readonly lid?: { readonly jid: Jid; readonly delivery: LidDelivery };
   /** A community's parent group: its picture needs whatsmeow's `w:g2` query. */
   readonly community?: boolean;
   /** The subject always gets this odd answer instead of its picture. */
@@ -54,7 +54,7 @@ export interface SimulatedSubject {
 /** One picture change: applied when the account answers its `atQuery`-th query (1-based). */
 export interface SimulatedChange {
   readonly atQuery: number;
-  readonly jid: string;
+  readonly jid: Jid;
   readonly picture: SimulatedPicture;
   readonly removed: boolean;
 }
@@ -142,13 +142,13 @@ export class SimulatedPopulation {
     const chatShare = requireShare('chatShare', options.chatShare ?? DEFAULT_CHAT_SHARE);
     const groupCount = Math.round(options.subjects * groupShare);
 
-    const initial: { jid: string; kind: SubjectKind; name?: string; notify?: string; chat?: { lastActivityAgoMs: number }; first: SimulatedPicture }[] = [];
+    const initial: { jid: Jid; kind: SubjectKind; name?: string; notify?: string; chat?: { lastActivityAgoMs: number }; first: SimulatedPicture }[] = [];
     const taken = new Set<string>();
     for (let index = 0; index < options.subjects; index++) {
       const kind: SubjectKind = index < options.subjects - groupCount ? 'contact' : 'group';
-      let jid: string;
+      let jid: Jid;
       do {
-        jid = kind === 'contact' ? `${pick(random, COUNTRY_CODES)}${digits(random, 10)}@s.whatsapp.net` : `120363${digits(random, 12)}@g.us`;
+        jid = requireJid(kind === 'contact' ? `${pick(random, COUNTRY_CODES)}${digits(random, 10)}@s.whatsapp.net` : `120363${digits(random, 12)}@g.us`).jid;
       } while (taken.has(jid));
       taken.add(jid);
       const roll = random();
@@ -211,7 +211,7 @@ export class SimulatedPopulation {
         odd.set(steadyContacts.splice(Math.floor(extra() * steadyContacts.length), 1)[0]!.jid, answer);
       }
     }
-    const lids = new Map<string, { jid: string; delivery: LidDelivery }>();
+    const lids = new Map<string, { jid: Jid; delivery: LidDelivery }>();
     for (const subject of initial) {
       if (subject.kind !== 'contact') continue;
       const roll = extra();
@@ -220,7 +220,7 @@ export class SimulatedPopulation {
       do lid = `${1 + Math.floor(extra() * 9)}${digits(extra, 14)}@lid`;
       while (taken.has(lid));
       taken.add(lid);
-      lids.set(subject.jid, { jid: lid, delivery });
+      lids.set(subject.jid, { jid: requireJid(lid).jid, delivery });
     }
 
     this.subjects = initial.map(({ first, ...subject }) => ({

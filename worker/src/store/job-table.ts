@@ -4,7 +4,7 @@
 
 import type { AvatarJob, JobReason } from '../avatars/model.js';
 import type { JobStore } from '../avatars/ports.js';
-import type { SubjectKind } from '../jid.js';
+import { storedJid, type SubjectKind } from '../jid.js';
 import type { SqliteDatabase } from './database.js';
 
 interface JobRow {
@@ -25,7 +25,7 @@ const REVISION_KEY = 'job_revision';
 
 function toJob(row: JobRow): AvatarJob {
   return {
-    jid: row.jid,
+    jid: storedJid(row.jid),
     kind: row.kind,
     reason: row.reason,
     priority: row.priority,

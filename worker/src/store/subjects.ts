@@ -3,7 +3,7 @@
 
 import type { AvatarPatch } from '../avatars/transitions.js';
 import type { AvatarRecord, AvatarState, FailureKind } from '../avatars/model.js';
-import { parseJid, type SubjectKind } from '../jid.js';
+import { parseJid, storedJid, type Jid, type SubjectKind } from '../jid.js';
 import type { ChatInfo, ContactInfo } from '../avatars/ports.js';
 import type { SqliteDatabase } from './database.js';
 
@@ -37,7 +37,7 @@ interface SubjectRow {
 function toRecord(row: SubjectRow, kind: SubjectKind): AvatarRecord {
   const optional = <T>(value: T | null | undefined): T | undefined => (value === null ? undefined : value);
   return {
-    jid: row.jid,
+    jid: storedJid(row.jid),
     kind,
     name: optional(row.name) ?? optional(row.notify),
     state: row.picture_state,
@@ -129,7 +129,7 @@ export class SubjectStore {
    * one person, one picture. When a LID ↔ phone-number mapping joins two rows we already had, the
    * phone-number row stays and the other goes; the caller removes its file and job.
    */
-  upsertContacts(contacts: readonly ContactInfo[], now: number): { jids: string[]; mergedAway: string[] } {
+  upsertContacts(contacts: readonly ContactInfo[], now: number): { jids: Jid[]; mergedAway: Jid[] } {
     return this.storeContacts(contacts, now);
   }
 
@@ -137,15 +137,15 @@ export class SubjectStore {
    * Applies LID ↔ phone-number pairs to the contacts we already store (one of the two addresses is
    * known); a pair of two strangers is ignored, so a big group's members never become subjects.
    */
-  linkIdentities(pairs: readonly ContactInfo[], now: number): { jids: string[]; mergedAway: string[] } {
+  linkIdentities(pairs: readonly ContactInfo[], now: number): { jids: Jid[]; mergedAway: Jid[] } {
     return this.db.transaction(() => {
       const known = pairs.filter((pair) => this.resolve(pair.jid) !== undefined || (pair.alternateJid !== undefined && this.resolve(pair.alternateJid) !== undefined));
       return this.storeContacts(known, now);
     })();
   }
 
-  private storeContacts(contacts: readonly ContactInfo[], now: number): { jids: string[]; mergedAway: string[] } {
-    const mergedAway: string[] = [];
+  private storeContacts(contacts: readonly ContactInfo[], now: number): { jids: Jid[]; mergedAway: Jid[] } {
+    const mergedAway: Jid[] = [];
     const jids = this.db.transaction(() =>
       contacts.map((contact) => {
         const duplicate = this.duplicateIdentity(contact);
@@ -168,7 +168,7 @@ export class SubjectStore {
   }
 
   /** Stores chats; a one-to-one chat makes sure its contact exists and carries the last activity. */
-  upsertChats(chats: readonly ChatInfo[], now: number): string[] {
+  upsertChats(chats: readonly ChatInfo[], now: number): Jid[] {
     return this.db.transaction(() =>
       chats.map((chat) => {
         const activity = chat.lastActivityAt ?? null;
@@ -186,7 +186,7 @@ export class SubjectStore {
    * before the flag was known, a community's parent answers 401 (whatsmeow user.go), which says
    * nothing about its picture. Call before `upsertChats` stores the flag.
    */
-  communitiesAskedWrongly(chats: readonly ChatInfo[]): string[] {
+  communitiesAskedWrongly(chats: readonly ChatInfo[]): Jid[] {
     return chats
       .filter((chat) => chat.kind === 'group' && chat.community === true)
       .filter((chat) => {
@@ -197,10 +197,10 @@ export class SubjectStore {
   }
 
   /** The stored JID of a subject known under `jid` or under its alternate (LID ↔ phone number). */
-  resolve(jid: string): string | undefined {
-    if (this.statements.exists.get({ jid }) !== undefined) return jid;
+  resolve(jid: string): Jid | undefined {
+    if (this.statements.exists.get({ jid }) !== undefined) return storedJid(jid);
     const row = this.statements.contactByAlternate.get(jid) as { jid: string } | undefined;
-    return row?.jid;
+    return row === undefined ? undefined : storedJid(row.jid);
   }
 
   get(jid: string): AvatarRecord | undefined {
@@ -287,14 +287,14 @@ export class SubjectStore {
   }
 
   /** With both addresses stored as separate rows, the one to drop: the LID, keeping the phone number. */
-  private duplicateIdentity(contact: ContactInfo): string | undefined {
+  private duplicateIdentity(contact: ContactInfo): Jid | undefined {
     const other = contact.alternateJid;
     if (other === undefined || other === contact.jid) return undefined;
     if (this.statements.contact.get(contact.jid) === undefined || this.statements.contact.get(other) === undefined) return undefined;
     return contact.jid.endsWith('@lid') ? contact.jid : other.endsWith('@lid') ? other : undefined;
   }
 
-  private canonicalContactJid(contact: ContactInfo): string {
+  private canonicalContactJid(contact: ContactInfo): Jid {
     if (this.statements.contact.get(contact.jid) !== undefined) return contact.jid;
     if (contact.alternateJid !== undefined && this.statements.contact.get(contact.alternateJid) !== undefined) {
       return contact.alternateJid;

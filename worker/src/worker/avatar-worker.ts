@@ -4,6 +4,7 @@
 
 import type { Logger } from 'pino';
 import type { Clock, Random } from '../clock.js';
+import type { Jid } from '../jid.js';
 import { withCheckedAnswers } from '../avatars/answer-check.js';
 import { DurableQueue } from '../avatars/durable-queue.js';
 import type { AvatarJob, AvatarRecord, EnqueueRequest, JobReason } from '../avatars/model.js';
@@ -177,7 +178,7 @@ export class AvatarWorker {
     for (const jid of added) {
       const record = this.subjects.get(jid);
       if (record !== undefined && (record.state === 'unknown' || sweepReason(record, true, now) !== undefined)) {
-        requests.push({ jid, kind: record.kind, reason: 'favourite' });
+        requests.push({ jid: record.jid, kind: record.kind, reason: 'favourite' });
       }
     }
     this.enqueue(requests);
@@ -309,7 +310,7 @@ export class AvatarWorker {
     }
   }
 
-  private queueArrivals(jids: readonly string[], now: number): void {
+  private queueArrivals(jids: readonly Jid[], now: number): void {
     const requests: EnqueueRequest[] = [];
     for (const jid of jids) {
       const record = this.subjects.get(jid);

@@ -5,6 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { checkedOutcome, withCheckedAnswers } from '../../src/avatars/answer-check.js';
 import type { PictureQueryOutcome, WhatsAppAccount } from '../../src/avatars/ports.js';
+import { testJid } from '../support/jids.js';
 
 const URL = 'https://pps.whatsapp.net/v/t61.24694-24/1_n.jpg?oe=6A000000';
 
@@ -57,13 +58,13 @@ test('the checked account checks answers and lets throws through', async () => {
     stop: async () => undefined,
     onEvent: () => () => undefined,
     queryPicture: async (jid) => {
-      if (jid === 'boom@s.whatsapp.net') throw new Error('adapter bug');
+      if (jid === '491700000666@s.whatsapp.net') throw new Error('adapter bug');
       return { kind: 'picture', pictureId: '', url: URL };
     },
   };
   const checked = withCheckedAnswers(account);
-  assert.is((await checked.queryPicture('1@s.whatsapp.net', undefined, 1000)).kind, 'refused');
-  await checked.queryPicture('boom@s.whatsapp.net', undefined, 1000).then(
+  assert.is((await checked.queryPicture(testJid('1@s.whatsapp.net'), undefined, 1000)).kind, 'refused');
+  await checked.queryPicture(testJid('491700000666@s.whatsapp.net'), undefined, 1000).then(
     () => assert.unreachable('the throw was swallowed'),
     (error: unknown) => assert.match(String(error), /adapter bug/),
   );

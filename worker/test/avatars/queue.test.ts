@@ -3,11 +3,13 @@ import * as assert from 'uvu/assert';
 import { seededRandom } from '../../src/clock.js';
 import { AvatarQueue, runsBefore } from '../../src/avatars/queue.js';
 import { JOB_REASONS, PRIORITY_BY_REASON, type AvatarJob, type EnqueueRequest, type JobReason } from '../../src/avatars/model.js';
+import type { Jid } from '../../src/jid.js';
+import { testJid } from '../support/jids.js';
 
 const NOW = Date.UTC(2026, 0, 1);
 
-function contact(n: number): string {
-  return `${1000 + n}@s.whatsapp.net`;
+function contact(n: number): Jid {
+  return testJid(`${1000 + n}@s.whatsapp.net`);
 }
 
 function request(n: number, reason: JobReason, extra: Partial<EnqueueRequest> = {}): EnqueueRequest {
@@ -240,7 +242,7 @@ test('merge adds rows from another process and only ever raises', () => {
 test('bad requests and rows are refused with the problem named', () => {
   const queue = new AvatarQueue();
   assert.throws(() => queue.enqueue({ jid: contact(1), kind: 'contact', reason: 'urgent' as JobReason }, NOW), /reason of .* must be one of explicit/);
-  assert.throws(() => queue.enqueue({ jid: '', kind: 'contact', reason: 'stale' }, NOW), /jid must be a non-empty string/);
+  assert.throws(() => queue.enqueue({ jid: '' as Jid, kind: 'contact', reason: 'stale' }, NOW), /jid must be a non-empty string/);
   assert.throws(() => queue.enqueue({ jid: contact(1), kind: 'channel' as 'group', reason: 'stale' }, NOW), /kind of .* must be 'contact' or 'group'/);
   assert.throws(() => queue.enqueue(request(1, 'stale', { rank: Number.NaN }), NOW), /rank of .* must be a finite number/);
   const row: AvatarJob = { jid: contact(1), kind: 'contact', reason: 'stale', priority: 10, rank: 0, force: false, attempts: 0, notBefore: 0, seq: -1, enqueuedAt: NOW };

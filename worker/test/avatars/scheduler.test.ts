@@ -8,9 +8,10 @@ import { AvatarQueue } from '../../src/avatars/queue.js';
 import { DEFAULT_RATE_SETTINGS, RatePolicy } from '../../src/avatars/rate-policy.js';
 import { AvatarScheduler } from '../../src/avatars/scheduler.js';
 import { FakeClock, seededRandom } from '../../src/clock.js';
+import { testJid } from '../support/jids.js';
 
-const POISON = '491700000001@s.whatsapp.net';
-const HEALTHY = ['491700000002@s.whatsapp.net', '491700000003@s.whatsapp.net'];
+const POISON = testJid('491700000001@s.whatsapp.net');
+const HEALTHY = ['491700000002@s.whatsapp.net', '491700000003@s.whatsapp.net'].map(testJid);
 
 test('a job whose run throws is held back with a growing delay, and the others run', async () => {
   const clock = new FakeClock();

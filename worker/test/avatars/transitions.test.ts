@@ -11,11 +11,12 @@ import {
   type Resolution,
   type TransitionContext,
 } from '../../src/avatars/transitions.js';
+import { testJid } from '../support/jids.js';
 
 const NOW = Date.UTC(2026, 0, 10);
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
-const JID = '31612345678@s.whatsapp.net';
+const JID = testJid('31612345678@s.whatsapp.net');
 const OLD_SHA = 'a'.repeat(64);
 const NEW_SHA = 'b'.repeat(64);
 const PATH = `/data/media/avatars/${JID}.jpg`;
@@ -358,7 +359,7 @@ test('bad resolutions are refused with the problem named', () => {
   assert.throws(() => transition(fetched, job, { ...downloaded, path: '' }, context()), /path it was written to/);
   assert.throws(() => transition(fetched, job, { kind: 'unchanged', pictureId: '' }, context()), /needs its picture id/);
   assert.throws(() => transition(fetched, job, { kind: 'gone' } as unknown as Resolution, context()), /unknown resolution kind "gone"/);
-  assert.throws(() => transition(fetched, { ...job, jid: '1@s.whatsapp.net' }, { kind: 'none' }, context()), /job for 1@s.whatsapp.net resolved against the record of/);
+  assert.throws(() => transition(fetched, { ...job, jid: testJid('1@s.whatsapp.net') }, { kind: 'none' }, context()), /job for 1@s.whatsapp.net resolved against the record of/);
 });
 
 test('sweep: never checked or due subjects get a reason, favourites first', () => {

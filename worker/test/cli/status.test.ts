@@ -9,6 +9,8 @@ import * as assert from 'uvu/assert';
 import { formatReport, readStatus } from '../../src/cli/status.js';
 import { openDatabase } from '../../src/store/database.js';
 import { SubjectStore } from '../../src/store/subjects.js';
+import type { Jid } from '../../src/jid.js';
+import { testJid } from '../support/jids.js';
 
 const NOW = Date.UTC(2026, 10, 1);
 
@@ -17,14 +19,14 @@ test('status counts refused and failing subjects on their own, beside the states
   try {
     const db = openDatabase(dir);
     const store = new SubjectStore(db);
-    const contacts = ['491700000001', '491700000002', '491700000003', '491700000004'].map((n) => `${n}@s.whatsapp.net`);
+    const contacts = ['491700000001', '491700000002', '491700000003', '491700000004'].map((n) => testJid(`${n}@s.whatsapp.net`));
     store.upsertContacts(contacts.map((jid) => ({ jid })), NOW);
-    store.upsertChats([{ jid: '120363000000000001@g.us', kind: 'group' }], NOW);
-    const contact = (jid: string) => ({ jid, kind: 'contact' as const });
+    store.upsertChats([{ jid: testJid('120363000000000001@g.us'), kind: 'group' }], NOW);
+    const contact = (jid: Jid) => ({ jid, kind: 'contact' as const });
     store.applyPatch(contact(contacts[0]!), { state: 'fetched', pictureId: 'p', failureStreak: 1, failureKind: 'refused', failureDetail: 'fixed-error: 406' }, NOW);
     store.applyPatch(contact(contacts[1]!), { failureStreak: 2, failureKind: 'refused' }, NOW);
     store.applyPatch(contact(contacts[2]!), { state: 'hidden', failureStreak: 0 }, NOW);
-    store.applyPatch({ jid: '120363000000000001@g.us', kind: 'group' }, { failureStreak: 3, failureKind: 'failing' }, NOW);
+    store.applyPatch({ jid: testJid('120363000000000001@g.us'), kind: 'group' }, { failureStreak: 3, failureKind: 'failing' }, NOW);
     db.close();
 
     const report = readStatus(dir, join(dir, 'media', 'avatars'), NOW);

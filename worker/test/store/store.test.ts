@@ -12,10 +12,11 @@ import { MIGRATIONS } from '../../src/store/migrations.js';
 import { JobTable } from '../../src/store/job-table.js';
 import { SubjectStore } from '../../src/store/subjects.js';
 import { WorkerState } from '../../src/store/worker-state.js';
+import { testJid } from '../support/jids.js';
 
 const NOW = Date.UTC(2026, 10, 1);
-const PHONE = '491701112222@s.whatsapp.net';
-const LID = '123456789012345@lid';
+const PHONE = testJid('491701112222@s.whatsapp.net');
+const LID = testJid('123456789012345@lid');
 
 function withDatabase(run: (db: SqliteDatabase, dir: string) => void): void {
   const dir = mkdtempSync(join(tmpdir(), 'store-'));
@@ -68,7 +69,7 @@ test('contacts and chats are upserted without losing known names; groups carry t
     store.upsertChats(
       [
         { jid: PHONE, kind: 'contact', lastActivityAt: NOW - 5 },
-        { jid: '120363000000000009@g.us', kind: 'group', name: 'Choir', lastActivityAt: NOW - 9 },
+        { jid: testJid('120363000000000009@g.us'), kind: 'group', name: 'Choir', lastActivityAt: NOW - 9 },
       ],
       NOW + 2,
     );
@@ -97,8 +98,8 @@ test('a LID and its phone number stay one contact; two rows joined by a mapping 
     assert.is(store.resolve(LID), PHONE);
     assert.is(store.totals().contact.unknown, 1);
 
-    const other = '491703334444@s.whatsapp.net';
-    const otherLid = '999888777666555@lid';
+    const other = testJid('491703334444@s.whatsapp.net');
+    const otherLid = testJid('999888777666555@lid');
     store.upsertContacts([{ jid: other }, { jid: otherLid, notify: 'Bo' }], NOW);
     const merged = store.upsertContacts([{ jid: other, alternateJid: otherLid }], NOW);
     assert.equal(merged.mergedAway, [otherLid]);
@@ -111,10 +112,10 @@ test('a LID and its phone number stay one contact; two rows joined by a mapping 
 test('identity pairs join known contacts and never add strangers', () => {
   withDatabase((db) => {
     const store = new SubjectStore(db);
-    const other = '491703334444@s.whatsapp.net';
-    const otherLid = '999888777666555@lid';
+    const other = testJid('491703334444@s.whatsapp.net');
+    const otherLid = testJid('999888777666555@lid');
     store.upsertContacts([{ jid: PHONE, name: 'Ada' }, { jid: other }, { jid: otherLid, notify: 'Bo' }], NOW);
-    const stranger = { jid: '491705556666@s.whatsapp.net', alternateJid: '111222333444555@lid' };
+    const stranger = { jid: testJid('491705556666@s.whatsapp.net'), alternateJid: testJid('111222333444555@lid') };
     const linked = store.linkIdentities([{ jid: PHONE, alternateJid: LID }, stranger, { jid: other, alternateJid: otherLid }], NOW);
     assert.equal(linked.jids, [PHONE, other]);
     assert.equal(linked.mergedAway, [otherLid]);
@@ -128,8 +129,8 @@ test('identity pairs join known contacts and never add strangers', () => {
 test('a group stored as hidden before it was known as a community is named for a new query, once', () => {
   withDatabase((db) => {
     const store = new SubjectStore(db);
-    const community = '120363000000000002@g.us';
-    const plain = '120363000000000003@g.us';
+    const community = testJid('120363000000000002@g.us');
+    const plain = testJid('120363000000000003@g.us');
     store.upsertChats([{ jid: community, kind: 'group' }, { jid: plain, kind: 'group' }], 1);
     store.applyPatch({ jid: community, kind: 'group' }, { state: 'hidden', hiddenCount: 1 }, 1);
     store.applyPatch({ jid: plain, kind: 'group' }, { state: 'hidden', hiddenCount: 1 }, 1);
@@ -143,8 +144,8 @@ test('a group stored as hidden before it was known as a community is named for a
 test('a community flag is stored with its group and not lost to a later update without it', () => {
   withDatabase((db) => {
     const store = new SubjectStore(db);
-    const community = '120363000000000001@g.us';
-    store.upsertChats([{ jid: community, kind: 'group', name: 'Street', community: true }, { jid: '120363025246125486@g.us', kind: 'group' }], 1);
+    const community = testJid('120363000000000001@g.us');
+    store.upsertChats([{ jid: community, kind: 'group', name: 'Street', community: true }, { jid: testJid('120363025246125486@g.us'), kind: 'group' }], 1);
     store.upsertChats([{ jid: community, kind: 'group', name: 'Street 2' }], 2);
     assert.is(store.get(community)?.community, true);
     assert.is(store.get(community)?.name, 'Street 2');
@@ -198,10 +199,10 @@ test('migration 3 adds the failure streak to existing rows, and failures round-t
       assert.is(before.failureStreak, 0);
       assert.is(before.failureKind, undefined);
       assert.is(before.pictureId, 'p1');
-      store.upsertChats([{ jid: '120363000000000009@g.us', kind: 'group' }], NOW);
+      store.upsertChats([{ jid: testJid('120363000000000009@g.us'), kind: 'group' }], NOW);
       store.upsertContacts([{ jid: LID }], NOW);
       store.applyPatch(before, { failureStreak: 2, failureKind: 'refused', failureDetail: 'fixed-error: 406', nextCheckAt: NOW }, NOW);
-      store.applyPatch({ jid: '120363000000000009@g.us', kind: 'group' }, { failureStreak: 1, failureKind: 'failing', failureDetail: 'timeout' }, NOW);
+      store.applyPatch({ jid: testJid('120363000000000009@g.us'), kind: 'group' }, { failureStreak: 1, failureKind: 'failing', failureDetail: 'timeout' }, NOW);
       store.applyPatch({ jid: LID, kind: 'contact' }, { failureStreak: 1, failureKind: 'failing' }, NOW);
       const after = store.get(PHONE)!;
       assert.equal([after.failureStreak, after.failureKind, after.failureDetail, after.pictureId], [2, 'refused', 'fixed-error: 406', 'p1']);

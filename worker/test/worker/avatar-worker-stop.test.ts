@@ -22,8 +22,9 @@ import { openDatabase } from '../../src/store/database.js';
 import { JobTable } from '../../src/store/job-table.js';
 import { AvatarWorker } from '../../src/worker/avatar-worker.js';
 import { ScriptedAccount } from '../support/scripted-account.js';
+import { testJid } from '../support/jids.js';
 
-const ALICE = '491700000001@s.whatsapp.net';
+const ALICE = testJid('491700000001@s.whatsapp.net');
 const HOST = 'media-gru1-2.cdn.whatsapp.net';
 const logger = pino({ level: 'silent' });
 

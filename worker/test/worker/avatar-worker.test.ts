@@ -25,11 +25,12 @@ import type { AccountEvent } from '../../src/avatars/ports.js';
 import { AvatarWorker } from '../../src/worker/avatar-worker.js';
 import { WorkerService } from '../../src/ha/presenter.js';
 import { ScriptedAccount } from '../support/scripted-account.js';
+import { testJid } from '../support/jids.js';
 
-const ALICE = '491700000001@s.whatsapp.net';
-const BOB = '491700000002@s.whatsapp.net';
-const CAROL = '491700000003@s.whatsapp.net';
-const GROUP = '120363000000000001@g.us';
+const ALICE = testJid('491700000001@s.whatsapp.net');
+const BOB = testJid('491700000002@s.whatsapp.net');
+const CAROL = testJid('491700000003@s.whatsapp.net');
+const GROUP = testJid('120363000000000001@g.us');
 const RATE: RateSettings = { ...DEFAULT_RATE_SETTINGS, intervalMs: 3_000, quietPeriodMs: 60_000 };
 const logger = pino({ level: 'silent' });
 
@@ -347,7 +348,7 @@ test('pairing reaches Home Assistant as text, code and a QR picture, and clears 
 });
 
 test('a LID merged into its phone-number contact mid-query leaves one contact and no stray file', async () => {
-  const lid = '123456789012345@lid';
+  const lid = testJid('123456789012345@lid');
   const r = rig([
     { type: 'connection', state: 'open' },
     { type: 'contacts', contacts: [{ jid: ALICE, name: 'Alice' }, { jid: lid, notify: 'Alice' }] },

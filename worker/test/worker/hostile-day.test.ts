@@ -29,6 +29,7 @@ import { openDatabase } from '../../src/store/database.js';
 import type { ContactInfo } from '../../src/avatars/ports.js';
 import { AvatarWorker } from '../../src/worker/avatar-worker.js';
 import { ScriptedAccount, type RecordedQuery, type ScriptedAnswer } from '../support/scripted-account.js';
+import { testJid } from '../support/jids.js';
 
 const DAY_MS = 24 * HOUR_MS;
 const MINUTE_MS = 60_000;
@@ -129,12 +130,12 @@ async function hostileRun(seed: number, check: (world: World, worker: AvatarWork
   const dir = mkdtempSync(join(tmpdir(), `hostile-day-${seed}-`));
   const clock = new FakeClock();
   const db = openDatabase(dir);
-  const contacts: ContactInfo[] = Array.from({ length: 30 }, (_, i) => ({ jid: `4917${String(seed).padStart(2, '0')}${String(i).padStart(6, '0')}@s.whatsapp.net`, name: `C${i}` }));
-  const groups = Array.from({ length: 4 }, (_, i) => ({ jid: `12036300000${seed}00000${i}@g.us`, kind: 'group' as const, name: `G${i}` }));
-  const newcomers: ContactInfo[] = Array.from({ length: 8 }, (_, i) => ({ jid: `4915${String(seed).padStart(2, '0')}${String(i).padStart(6, '0')}@s.whatsapp.net` }));
+  const contacts: ContactInfo[] = Array.from({ length: 30 }, (_, i) => ({ jid: testJid(`4917${String(seed).padStart(2, '0')}${String(i).padStart(6, '0')}@s.whatsapp.net`), name: `C${i}` }));
+  const groups = Array.from({ length: 4 }, (_, i) => ({ jid: testJid(`12036300000${seed}00000${i}@g.us`), kind: 'group' as const, name: `G${i}` }));
+  const newcomers: ContactInfo[] = Array.from({ length: 8 }, (_, i) => ({ jid: testJid(`4915${String(seed).padStart(2, '0')}${String(i).padStart(6, '0')}@s.whatsapp.net`) }));
   const everyone = [...contacts.map((c) => c.jid), ...groups.map((g) => g.jid), ...newcomers.map((c) => c.jid)];
   const order: Category[] = ['healthy', 'mixed', 'mixed', 'cdn-failing', 'healthy', 'mixed', 'cdn-refusing', 'throwing', 'mixed'];
-  const categories = new Map(everyone.map((jid, i) => [jid, order[(i + seed) % order.length]!]));
+  const categories = new Map<string, Category>(everyone.map((jid, i) => [jid, order[(i + seed) % order.length]!]));
   const account = new ScriptedAccount(clock, [
     { type: 'connection', state: 'open' },
     { type: 'contacts', contacts },

@@ -31,7 +31,7 @@ import makeWASocket, {
 import type { Logger } from 'pino';
 import qrcodeTerminal from 'qrcode-terminal';
 import type { Clock, Random } from '../../clock.js';
-import { requireJid } from '../../jid.js';
+import { jidKind, type Jid } from '../../jid.js';
 import type Database from 'better-sqlite3';
 import type { AccountEvent, AccountListener, ConnectionState as OurConnectionState, PictureQueryHints, PictureQueryOutcome, WhatsAppAccount } from '../../avatars/ports.js';
 import { useSqliteAuthState, type SqliteAuthState, type StoredLidMapping } from './auth-state.js';
@@ -209,8 +209,9 @@ export class BaileysAccount implements WhatsAppAccount {
     return () => this.listeners.delete(listener);
   }
 
-  async queryPicture(jid: string, knownPictureId: string | undefined, timeoutMs: number, hints?: PictureQueryHints): Promise<PictureQueryOutcome> {
-    const subject = requireJid(jid);
+  async queryPicture(jid: Jid, knownPictureId: string | undefined, timeoutMs: number, hints?: PictureQueryHints): Promise<PictureQueryOutcome> {
+    // Validated once at the edge (parseJid); only its kind is needed here.
+    const subject = { jid, kind: jidKind(jid) };
     const socket = this.socket;
     if (socket === undefined || !this.socketOpen) {
       return { kind: 'transient', cause: 'socket-closed', detail: 'not connected to WhatsApp' };

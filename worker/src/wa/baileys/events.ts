@@ -19,7 +19,7 @@
 
 import { proto, toNumber, WAMessageStubType, type BaileysEventMap, type Chat, type Contact, type GroupMetadata, type LIDMapping, type WAMessage } from '@whiskeysockets/baileys';
 import type { Logger } from 'pino';
-import { parseJid, type SubjectKind } from '../../jid.js';
+import { parseJid, type Jid, type SubjectKind } from '../../jid.js';
 import type { AccountEvent, ChatInfo, ContactInfo } from '../../avatars/ports.js';
 import type { StoredLidMapping } from './auth-state.js';
 import { maskJid } from './redact.js';
@@ -36,7 +36,7 @@ const REPORTED_SYNC_TYPES = new Set<number>([
 ]);
 
 interface Subject {
-  readonly jid: string;
+  readonly jid: Jid;
   readonly kind: SubjectKind;
 }
 
@@ -83,7 +83,7 @@ export class BaileysEventMapper {
   map(batch: BaileysEventBatch): AccountEvent[] {
     const contacts = new Map<string, ContactInfo>();
     const chats = new Map<string, ChatInfo>();
-    const pictures = new Map<string, boolean>();
+    const pictures = new Map<Jid, boolean>();
     let historySynced = false;
 
     const addContact = (info: ContactInfo | undefined) => {
@@ -177,7 +177,7 @@ export class BaileysEventMapper {
     return { jid: parsed.jid, kind: parsed.kind };
   }
 
-  private alternateOf(primary: string, candidate: string | null | undefined): string | undefined {
+  private alternateOf(primary: string, candidate: string | null | undefined): Jid | undefined {
     if (candidate === null || candidate === undefined || candidate === '') return undefined;
     const parsed = parseJid(candidate);
     if (!parsed.ok || parsed.kind !== 'contact' || parsed.jid === primary) return undefined;
@@ -240,7 +240,7 @@ export class BaileysEventMapper {
     return compact<ChatInfo>({ jid: subject.jid, kind: 'group', name: nonEmpty(group.subject), community: group.isCommunity === true ? true : undefined });
   }
 
-  private groupIconChange(message: WAMessage): { jid: string; removed: boolean } | undefined {
+  private groupIconChange(message: WAMessage): { jid: Jid; removed: boolean } | undefined {
     if (message.messageStubType !== WAMessageStubType.GROUP_CHANGE_ICON) return undefined;
     const subject = this.subject(message.key?.remoteJid, 'group icon');
     if (subject === undefined || subject.kind !== 'group') return undefined;

@@ -23,10 +23,11 @@ import { useSqliteAuthState } from '../../../src/wa/baileys/auth-state.js';
 import { MAX_PAIRING_ROUNDS, PAIRING_CODE_BROWSER, PAIRING_ROUND_BACKOFF_FACTOR, PAIRING_ROUND_BASE_DELAY_MS, QR_BROWSER } from '../../../src/wa/baileys/account.js';
 import { formatClockTime, RECONNECT_BANNED_BASE_DELAY_MS, RECONNECT_BASE_DELAY_MS, RECONNECT_JITTER_RATIO, RECONNECT_SLOW_DELAY_MS } from '../../../src/wa/baileys/disconnect.js';
 import { PINNED_WA_WEB_VERSION } from '../../../src/wa/baileys/version.js';
+import { testJid } from '../../support/jids.js';
 
 const silent = pino({ level: 'silent' });
-const PN = '491701234567@s.whatsapp.net';
-const LID = '123456789012345@lid';
+const PN = testJid('491701234567@s.whatsapp.net');
+const LID = testJid('123456789012345@lid');
 // Long enough for the pending notifications fallback timer of the account (60 s) to fire.
 const PAST_PENDING_WAIT_MS = 61_000;
 
@@ -347,7 +348,7 @@ test(
       'lid-mapping': { '491701234567': '123456789012345', '123456789012345_reverse': '491701234567' },
     });
     socket.answer = async () => ({ tag: 'iq', attrs: { type: 'result' }, content: [{ tag: 'picture', attrs: { id: '42', url: 'https://pps.whatsapp.net/p.jpg' } }] });
-    const outcome = await h.account.queryPicture('491701234567:7@s.whatsapp.net', '41', 5_000);
+    const outcome = await h.account.queryPicture(testJid('491701234567:7@s.whatsapp.net'), '41', 5_000);
     assert.equal(outcome, { kind: 'picture', pictureId: '42', url: 'https://pps.whatsapp.net/p.jpg' });
     const sent = socket.queries[0]!;
     assert.is(sent.timeoutMs, 5_000);
@@ -355,7 +356,7 @@ test(
     const picture = (sent.node.content as BinaryNode[])[0]!;
     assert.equal(picture.attrs, { type: 'image', query: 'url', id: '41' });
     assert.equal((picture.content as BinaryNode[]).map((child) => [child.tag, child.attrs.t]), [['tctoken', String(nowSeconds)]]);
-    const group = await h.account.queryPicture('120363025246125486@g.us', undefined, 5_000);
+    const group = await h.account.queryPicture(testJid('120363025246125486@g.us'), undefined, 5_000);
     assert.is(group.kind, 'picture');
     assert.is((socket.queries[1]!.node.content as BinaryNode[])[0]!.content, undefined, 'groups carry no token');
   }),
@@ -578,7 +579,7 @@ test(
     socket.update({ connection: 'open' });
     await settle();
     socket.answer = async () => ({ tag: 'iq', attrs: { type: 'result' }, content: [{ tag: 'pictures', attrs: {}, content: [{ tag: 'picture', attrs: { id: '5', url: 'https://pps.whatsapp.net/c.jpg' } }] }] });
-    const outcome = await h.account.queryPicture('120363025246125486@g.us', undefined, 5_000, { community: true });
+    const outcome = await h.account.queryPicture(testJid('120363025246125486@g.us'), undefined, 5_000, { community: true });
     assert.equal(outcome, { kind: 'picture', pictureId: '5', url: 'https://pps.whatsapp.net/c.jpg' });
     assert.is(socket.queries[0]!.node.attrs.xmlns, 'w:g2');
   }),
