@@ -1,6 +1,8 @@
 // Progress of the current batch, for the status sensor and the log: a batch runs from the moment
 // work arrives in an empty queue until the queue is empty again. Pure: time comes in as `now`.
 
+import { HOUR_MS } from '../time.js';
+
 export interface ProgressSnapshot {
   /** Jobs completed in this batch. */
   done: number;
@@ -11,7 +13,6 @@ export interface ProgressSnapshot {
   etaSeconds: number | null;
 }
 
-const HOUR_MS = 60 * 60 * 1000;
 // Long enough to smooth over the jitter and a short pause, short enough to follow a 429 slowdown.
 export const DEFAULT_PROGRESS_WINDOW_MS = 10 * 60 * 1000;
 

@@ -6,6 +6,9 @@
 // fewer than `hourlyCap` queries started in the last sliding hour.
 
 import type { Random } from '../clock.js';
+import { HOUR_MS, MINUTE_MS, SECOND_MS } from '../time.js';
+
+export { HOUR_MS } from '../time.js';
 
 export interface RateSettings {
   /** Mean gap between query starts. */
@@ -21,9 +24,6 @@ export interface RateSettings {
   rateLimitPauseMaxMs: number;
 }
 
-const SECOND_MS = 1000;
-const MINUTE_MS = 60 * SECOND_MS;
-export const HOUR_MS = 60 * MINUTE_MS;
 
 export const DEFAULT_RATE_SETTINGS: Readonly<RateSettings> = Object.freeze({
   // 3 s ≈ 1,200 queries an hour: a few thousand contacts refresh within a few hours, far below

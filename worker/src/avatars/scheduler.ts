@@ -4,6 +4,7 @@
 
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
+import { DAY_MS } from '../time.js';
 import type { AvatarJob } from './model.js';
 import type { AvatarQueue } from './queue.js';
 import type { RatePolicy } from './rate-policy.js';
@@ -36,7 +37,7 @@ export interface SchedulerOptions {
 // Without a failureDelayMs: 30 s doubling per failed try, to a day (the state machine's retry base
 // and its longest give-up backoff).
 const FALLBACK_FAILURE_DELAY_BASE_MS = 30_000;
-const FALLBACK_FAILURE_DELAY_MAX_MS = 24 * 60 * 60_000;
+const FALLBACK_FAILURE_DELAY_MAX_MS = DAY_MS;
 
 function fallbackFailureDelayMs(attempts: number): number {
   return Math.min(FALLBACK_FAILURE_DELAY_BASE_MS * 2 ** Math.min(attempts, 30), FALLBACK_FAILURE_DELAY_MAX_MS);

@@ -3,11 +3,11 @@
 // whether the whole queue must pause. The pipeline applies the answer in one transaction.
 
 import type { Random } from '../clock.js';
+import { DAY_MS, HOUR_MS } from '../time.js';
+import { jittered } from './backoff.js';
 import type { RefusalReason, TransientCause } from './ports.js';
 import type { AvatarJob, AvatarRecord, AvatarState, FailureKind, JobReason } from './model.js';
 
-const HOUR_MS = 60 * 60 * 1000;
-const DAY_MS = 24 * HOUR_MS;
 
 export interface TtlSettings {
   /** Favourites are shown in HA, so they are checked daily. */
@@ -130,11 +130,6 @@ export interface TransitionContext {
   settings: TtlSettings;
   /** When the queue-wide 429 pause this answer started ends: a rate-limited job retries after it. */
   pausedUntil?: number;
-}
-
-/** `baseMs` spread uniformly by ± `ratio`. */
-function jittered(baseMs: number, ratio: number, random: Random): number {
-  return Math.round(baseMs * (1 + ratio * (2 * random() - 1)));
 }
 
 function nextTtlCheck(context: TransitionContext): number {

@@ -2,9 +2,11 @@
 // read defensively: it may ask for a wait we honour, but never for one shorter than our own
 // retry delay, and never park a subject for longer than the queue's own longest pause.
 
+import { HOUR_MS } from '../time.js';
+
 // The queue's rate-limit pause tops out at an hour (DESIGN: 5 min doubling to 1 h); a CDN asking
 // for days is answered with that, the state machine's backoff takes over from there.
-export const MAX_RETRY_AFTER_MS = 60 * 60_000;
+export const MAX_RETRY_AFTER_MS = HOUR_MS;
 
 /**
  * The wait `value` asks for in ms, or undefined when it is missing or unreadable (negative,

@@ -2,6 +2,7 @@
 // value is refused with a message that names the option.
 
 import { resolve, join } from 'node:path';
+import { LOG_LEVELS, pinoLevel } from '../log-levels.js';
 import { DEFAULT_RATE_SETTINGS, rateSettingsProblems, type RateSettings } from '../avatars/rate-policy.js';
 
 export class UsageError extends Error {
@@ -21,7 +22,7 @@ export const COMMON_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'warning', 'error', 'fatal', 'silent'] as const;
+export { LOG_LEVELS } from '../log-levels.js';
 
 export function dataDirectory(flags: Flags): string {
   const data = flags.data;
@@ -36,10 +37,9 @@ export function avatarsDirectory(flags: Flags, dataDir: string): string {
 
 export function logLevel(flags: Flags): string {
   const level = typeof flags['log-level'] === 'string' ? flags['log-level'] : 'info';
-  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
-    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}; got '${level}'`);
-  }
-  return level === 'warning' ? 'warn' : level;
+  const known = pinoLevel(level);
+  if (known === undefined) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}; got '${level}'`);
+  return known;
 }
 
 /** A number option that may be 0 (a quiet period, a seed); refused with its name when not a number. */

@@ -5,14 +5,13 @@ import { DEFAULT_DOWNLOAD_SETTINGS } from '../cdn/download.js';
 import { DEFAULT_TTL_SETTINGS } from '../avatars/transitions.js';
 import { createLogger } from '../logger.js';
 import { BaileysAccount } from '../wa/baileys/account.js';
+import { PICTURE_TYPES, type PictureType } from '../wa/baileys/picture-query.js';
+import { phoneNumberDigits } from '../phone-number.js';
 import type { Command } from './main.js';
 import { avatarsDirectory, COMMON_OPTIONS, dataDirectory, logLevel, rateSettings, UsageError } from './options.js';
 import { runWorker } from './compose.js';
 import { systemClock } from '../clock.js';
 
-// E.164 without the plus: the country code and number, 7 to 15 digits.
-const PHONE_NUMBER = /^\+?[1-9][0-9]{6,14}$/;
-const PICTURE_TYPES = ['image', 'preview'] as const;
 
 export const runCommand: Command = {
   usage: [
@@ -47,8 +46,8 @@ export const runCommand: Command = {
     if (!(PICTURE_TYPES as readonly string[]).includes(pictureType)) {
       throw new UsageError(`--picture-type must be image or preview; got '${pictureType}'`);
     }
-    const phone = typeof flags.phone === 'string' ? flags.phone.replace(/[\s()-]/g, '') : undefined;
-    if (phone !== undefined && !PHONE_NUMBER.test(phone)) {
+    const phone = typeof flags.phone === 'string' ? phoneNumberDigits(flags.phone) : undefined;
+    if (typeof flags.phone === 'string' && phone === undefined) {
       throw new UsageError('--phone must be a phone number in international form, e.g. +491701234567');
     }
     const logger = createLogger(logLevel(flags));
@@ -61,8 +60,8 @@ export const runCommand: Command = {
           logger: logger.child({ component: 'whatsapp' }),
           clock: systemClock,
           random,
-          phoneNumber: phone?.replace(/^\+/, ''),
-          pictureType: pictureType as (typeof PICTURE_TYPES)[number],
+          phoneNumber: phone,
+          pictureType: pictureType as PictureType,
           printQrInTerminal: process.stdout.isTTY === true,
         }),
       avatarsDir: avatarsDirectory(flags, dataDir),

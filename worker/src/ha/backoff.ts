@@ -1,26 +1,10 @@
-// Exponential backoff with jitter, as pure arithmetic over an injected random source, so the
-// schedule is tested exactly and many workers restarting together do not reconnect in lockstep.
+// The HA connection's retry counter over the worker's one backoff rule (avatars/backoff.ts), so
+// the schedule is tested exactly and many workers restarting together do not reconnect in lockstep.
 
 import type { Random } from '../clock.js';
+import { backoffDelayMs, type BackoffPolicy } from '../avatars/backoff.js';
 
-export interface BackoffPolicy {
-  /** Delay before the first retry. */
-  readonly initialMs: number;
-  /** The delay stops growing here (before jitter). */
-  readonly maxMs: number;
-  /** Growth per attempt, e.g. 2 to double. */
-  readonly factor: number;
-  /** Each delay is spread by ± this fraction, e.g. 0.2 for ±20 %. */
-  readonly jitterRatio: number;
-}
-
-/** The delay before retry number `attempt` (0 for the first retry). */
-export function backoffDelayMs(policy: BackoffPolicy, attempt: number, random: Random): number {
-  const grown = policy.initialMs * Math.pow(policy.factor, Math.max(0, attempt));
-  const base = Math.min(policy.maxMs, grown);
-  const spread = base * policy.jitterRatio * (2 * random() - 1);
-  return Math.max(0, Math.round(base + spread));
-}
+export { backoffDelayMs, type BackoffPolicy } from '../avatars/backoff.js';
 
 /** Counts consecutive failures and hands out the next delay; `reset` after a success. */
 export class Backoff {

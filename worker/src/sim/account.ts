@@ -13,6 +13,7 @@ import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { TimerGroup, type Clock } from '../clock.js';
 import { parseJid, type Jid } from '../jid.js';
+import { Listeners } from '../listeners.js';
 import type { AccountEvent, AccountListener, PictureQueryOutcome, WhatsAppAccount } from '../avatars/ports.js';
 import { simulatedPicturePath, type SimulatedCdnAddress } from './cdn.js';
 import { QueryLuck } from './luck.js';
@@ -77,7 +78,8 @@ export class SimulatedAccount implements WhatsAppAccount {
   readonly population: SimulatedPopulation;
   private readonly behaviour: SimulatedBehaviour;
   private readonly seed: number;
-  private readonly listeners = new Set<AccountListener>();
+  // One listener's bug must not hide the event from the others, nor kill the simulation.
+  private readonly listeners = new Listeners<AccountEvent>((error, event) => this.options.logger.error({ err: error, event: event.type }, 'an account event listener threw'));
   private readonly timers: TimerGroup;
   private readonly pendingAnswers = new Set<() => void>();
   private connection: Connection = 'closed';
@@ -98,19 +100,18 @@ export class SimulatedAccount implements WhatsAppAccount {
   }
 
   onEvent(listener: AccountListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.add(listener);
   }
 
   async start(): Promise<void> {
     if (this.connection !== 'closed') return;
     this.queryCount = this.readQueryCount();
     this.connection = 'connecting';
-    this.emit({ type: 'connection', state: 'connecting' });
+    this.listeners.emit({ type: 'connection', state: 'connecting' });
     this.after(this.behaviour.connectDelayMs, () => {
       this.connection = 'open';
       this.options.logger.info({ subjects: this.population.subjects.length, queries: this.queryCount }, 'simulated WhatsApp account connected');
-      this.emit({ type: 'connection', state: 'open' });
+      this.listeners.emit({ type: 'connection', state: 'open' });
       this.deliverHistory();
     });
   }
@@ -120,7 +121,7 @@ export class SimulatedAccount implements WhatsAppAccount {
     for (const answerClosed of [...this.pendingAnswers]) answerClosed();
     if (this.connection === 'closed') return;
     this.connection = 'closed';
-    this.emit({ type: 'connection', state: 'closed', detail: 'stopped' });
+    this.listeners.emit({ type: 'connection', state: 'closed', detail: 'stopped' });
   }
 
   async queryPicture(jid: string, knownPictureId: string | undefined, timeoutMs: number): Promise<PictureQueryOutcome> {
@@ -192,7 +193,7 @@ export class SimulatedAccount implements WhatsAppAccount {
         this.reannounceAppliedChanges();
         return;
       }
-      this.emit(step);
+      this.listeners.emit(step);
       this.after(this.behaviour.historyBatchGapMs, () => deliver(index + 1));
     };
     deliver(0);
@@ -206,18 +207,7 @@ export class SimulatedAccount implements WhatsAppAccount {
 
   private announce(jid: Jid, removed: boolean): void {
     this.options.logger.debug({ jid, removed }, 'simulated picture change');
-    this.emit({ type: 'picture-changed', jid, removed });
-  }
-
-  private emit(event: AccountEvent): void {
-    for (const listener of [...this.listeners]) {
-      try {
-        listener(event);
-      } catch (error) {
-        // One listener's bug must not hide the event from the others, nor kill the simulation.
-        this.options.logger.error({ err: error, event: event.type }, 'an account event listener threw');
-      }
-    }
+    this.listeners.emit({ type: 'picture-changed', jid, removed });
   }
 
   private after(delayMs: number, callback: () => void): () => void {

@@ -2,6 +2,7 @@
 // real download code runs over real TLS in the demo and the tests without touching the internet.
 
 import { generate } from 'selfsigned';
+import { DAY_MS } from '../time.js';
 
 export interface LoopbackCertificate {
   /** PEM private key for the server. */
@@ -11,7 +12,7 @@ export interface LoopbackCertificate {
 }
 
 // Long enough for any demo run; the certificate is regenerated at every start anyway.
-const VALIDITY_MS = 7 * 24 * 60 * 60 * 1000;
+const VALIDITY_MS = 7 * DAY_MS;
 
 /**
  * A fresh EC certificate (EC keeps generation fast) for 127.0.0.1, ::1, localhost and `hostNames`:

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { seededRandom, type Random } from '../clock.js';
 import { requireJid, type Jid, type SubjectKind } from '../jid.js';
+import { DAY_MS } from '../time.js';
 import type { ChatInfo, ContactInfo } from '../avatars/ports.js';
 import { renderPicture } from './jpeg.js';
 
@@ -85,7 +86,7 @@ const DEFAULT_CHAT_SHARE = 0.4;
 const FIRST_CHANGE_AT_SHARE = 0.1;
 const LAST_CHANGE_AT_SHARE = 0.8;
 // Last messages spread over the two months before the start, like a lived-in phone.
-const MAX_CHAT_AGE_MS = 60 * 24 * 60 * 60 * 1000;
+const MAX_CHAT_AGE_MS = 60 * DAY_MS;
 const MIN_CHAT_AGE_MS = 60 * 1000;
 // WhatsApp picture ids are decimal numbers of about ten digits.
 const PICTURE_ID_BASE = 1_600_000_000;

@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { Clock, Random } from '../clock.js';
 import type { Jid } from '../jid.js';
+import { Listeners } from '../listeners.js';
 import { withCheckedAnswers } from '../avatars/answer-check.js';
 import { DurableQueue } from '../avatars/durable-queue.js';
 import type { AvatarJob, AvatarRecord, EnqueueRequest, JobReason } from '../avatars/model.js';
@@ -64,7 +65,8 @@ export class AvatarWorker {
   readonly policy: RatePolicy;
   private readonly scheduler: AvatarScheduler;
   private readonly progress = new ProgressTracker();
-  private readonly listeners = new Set<(event: WorkerEvent) => void>();
+  // A listener's bug (the HA bridge, say) must not turn into a failed picture check.
+  private readonly listeners = new Listeners<WorkerEvent>((error, event) => this.options.logger.error({ err: error, event: event.type }, 'a worker event listener failed'));
   private favourites = new Set<string>();
   private connection: ConnectionState = 'closed';
   private pairing: PairingInfo | undefined;
@@ -93,7 +95,7 @@ export class AvatarWorker {
       logger,
       runJob: (job, querySent) => this.runJob(job, querySent),
       beforeChoosing: () => this.pickUpExternalJobs(),
-      onIdle: () => this.emit({ type: 'idle' }),
+      onIdle: () => this.listeners.emit({ type: 'idle' }),
       pollIntervalMs: options.externalJobPollMs ?? EXTERNAL_JOB_POLL_MS,
       failureDelayMs: (attempts) => unstoredFailureDelayMs(attempts, options.ttl),
     });
@@ -143,8 +145,7 @@ export class AvatarWorker {
   }
 
   onEvent(listener: (event: WorkerEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.add(listener);
   }
 
   /** True when nothing is queued or running and this run's initial sync is done. */
@@ -191,7 +192,7 @@ export class AvatarWorker {
     if (summary.added > 0) this.progress.batchStarted(now);
     if (summary.added + summary.raised > 0) {
       this.scheduler.wake();
-      this.emit({ type: 'status' });
+      this.listeners.emit({ type: 'status' });
     }
     return summary;
   }
@@ -212,22 +213,11 @@ export class AvatarWorker {
     return this.progress.snapshot(now, pending, pending === 0 ? 0 : this.policy.estimateSeconds(pending, now));
   }
 
-  private emit(event: WorkerEvent): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(event);
-      } catch (error) {
-        // A listener's bug (the HA bridge, say) must not turn into a failed picture check.
-        this.options.logger.error({ err: error, event: event.type }, 'a worker event listener failed');
-      }
-    }
-  }
-
   private pickUpExternalJobs(): void {
     const merged = this.queue.pickUpExternalJobs();
     if (merged > 0) {
       this.options.logger.info({ merged }, 'picked up jobs queued by another process');
-      this.emit({ type: 'status' });
+      this.listeners.emit({ type: 'status' });
     }
   }
 
@@ -240,13 +230,13 @@ export class AvatarWorker {
         this.state.set(STATE_KEYS.connection, { state: event.state, at: now, detail: event.detail ?? null });
         if (event.state === 'open') this.pairing = undefined;
         this.scheduler.wake();
-        this.emit({ type: 'status' });
+        this.listeners.emit({ type: 'status' });
         return;
       case 'pairing': {
         const pairing: PairingInfo | undefined =
           event.qr === undefined && event.code === undefined ? undefined : { qr: event.qr, code: event.code };
         this.pairing = pairing;
-        this.emit({ type: 'status' });
+        this.listeners.emit({ type: 'status' });
         if (pairing?.qr !== undefined) void this.attachQrImage(pairing, pairing.qr);
         return;
       }
@@ -293,7 +283,7 @@ export class AvatarWorker {
       const png = await renderPairingQr(qr);
       if (this.pairing !== pairing) return;
       this.pairing = { ...pairing, qrImage: png };
-      this.emit({ type: 'status' });
+      this.listeners.emit({ type: 'status' });
     } catch (error) {
       this.options.logger.warn({ err: error }, 'could not render the pairing QR as a picture; the log shows it');
     }
@@ -320,7 +310,7 @@ export class AvatarWorker {
       if (request !== undefined) requests.push(request);
     }
     this.enqueue(requests);
-    this.emit({ type: 'directory' });
+    this.listeners.emit({ type: 'directory' });
   }
 
   private scheduleSweep(delayMs: number): void {
@@ -440,8 +430,8 @@ export class AvatarWorker {
     if (this.queue.memory.size === 0) this.progress.queueDrained();
     this.logProgress(now);
     const updated = this.subjects.get(jid);
-    if (updated !== undefined) this.emit({ type: 'job-finished', jid, record: updated, changed });
-    this.emit({ type: 'status' });
+    if (updated !== undefined) this.listeners.emit({ type: 'job-finished', jid, record: updated, changed });
+    this.listeners.emit({ type: 'status' });
   }
 
   private logProgress(now: number): void {

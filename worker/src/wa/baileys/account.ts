@@ -32,12 +32,14 @@ import type { Logger } from 'pino';
 import qrcodeTerminal from 'qrcode-terminal';
 import type { Clock, Random } from '../../clock.js';
 import { jidKind, type Jid } from '../../jid.js';
+import { Listeners } from '../../listeners.js';
+import { phoneNumberDigits } from '../../phone-number.js';
 import type Database from 'better-sqlite3';
 import type { AccountEvent, AccountListener, ConnectionState as OurConnectionState, PictureQueryHints, PictureQueryOutcome, WhatsAppAccount } from '../../avatars/ports.js';
 import { useSqliteAuthState, type SqliteAuthState, type StoredLidMapping } from './auth-state.js';
 import { classifyDisconnect, formatClockTime, reconnectDelayMs, type DisconnectAction } from './disconnect.js';
 import { BaileysEventMapper } from './events.js';
-import { queryPicture, type PictureType } from './picture-query.js';
+import { PICTURE_TYPES, queryPicture, type PictureType } from './picture-query.js';
 import { storedPrivacyToken } from './privacy-token.js';
 import { makeBaileysLogger, maskJid, maskPhoneNumber } from './redact.js';
 import { fetchCurrentWaWebVersion, resolveWaWebVersion, type VersionFetcher } from './version.js';
@@ -107,7 +109,6 @@ const DEFAULT_QUERY_TIMEOUT_MS = 60_000;
 // with 400 and a dead code (Baileys issue #2560), so pairing codes keep Baileys' own Ubuntu/Chrome.
 export const QR_BROWSER: WABrowserDescription = ['Home Assistant (WhatsApp Avatars)', 'Chrome', '1.0'];
 export const PAIRING_CODE_BROWSER: WABrowserDescription = Browsers.ubuntu('Chrome');
-const PAIRING_PHONE_NUMBER = /^[1-9][0-9]{6,14}$/;
 
 /**
  * Baileys' own signal repository, but its LID store gets a PN → LID lookup that asks nobody.
@@ -132,7 +133,7 @@ export class BaileysAccountConfigError extends Error {
 }
 
 export class BaileysAccount implements WhatsAppAccount {
-  private readonly listeners = new Set<AccountListener>();
+  private readonly listeners = new Listeners<AccountEvent>((error, event) => this.options.logger.error({ err: error, event: event.type }, 'an account event listener failed'));
   private readonly mapper: BaileysEventMapper;
   private readonly makeSocket: SocketFactory;
   private readonly fetchVersion: VersionFetcher;
@@ -159,14 +160,14 @@ export class BaileysAccount implements WhatsAppAccount {
   private pairingShown = false;
 
   constructor(private readonly options: BaileysAccountOptions) {
-    if (options.pictureType !== 'image' && options.pictureType !== 'preview') {
+    if (!(PICTURE_TYPES as readonly string[]).includes(options.pictureType)) {
       throw new BaileysAccountConfigError(`picture type must be 'image' or 'preview', not '${String(options.pictureType)}'`);
     }
     if (options.phoneNumber !== undefined) {
-      const digits = options.phoneNumber.replace(/[\s+()-]/g, '');
-      if (!PAIRING_PHONE_NUMBER.test(digits)) {
+      const digits = phoneNumberDigits(options.phoneNumber);
+      if (digits === undefined) {
         throw new BaileysAccountConfigError(
-          `the phone number for pairing must be 7 to 15 digits with the country code and no leading 0 (e.g. 491701234567); got '${maskPhoneNumber(options.phoneNumber)}' with ${digits.length} characters`,
+          `the phone number for pairing must be 7 to 15 digits with the country code and no leading 0 (e.g. 491701234567); got '${maskPhoneNumber(options.phoneNumber)}' with ${options.phoneNumber.replace(/[\s+()-]/g, '').length} characters`,
         );
       }
       this.phoneNumber = digits;
@@ -205,8 +206,7 @@ export class BaileysAccount implements WhatsAppAccount {
   }
 
   onEvent(listener: AccountListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.add(listener);
   }
 
   async queryPicture(jid: Jid, knownPictureId: string | undefined, timeoutMs: number, hints?: PictureQueryHints): Promise<PictureQueryOutcome> {
@@ -295,7 +295,7 @@ export class BaileysAccount implements WhatsAppAccount {
       // The history's pairs are in the key rows by now (process-message.js stores them before the
       // history is emitted): join them to the contacts just stored, before the sweep queues anyone.
       if (event.type === 'history-synced') this.emitStoredLidMappings(this.auth?.readLidMappings() ?? []);
-      this.emit(event);
+      this.listeners.emit(event);
     }
   }
 
@@ -318,7 +318,7 @@ export class BaileysAccount implements WhatsAppAccount {
       if (!this.pairingShown) this.options.logger.info(detail);
       this.pairingShown = true;
       this.setState('pairing', detail);
-      this.emit({ type: 'pairing', qr });
+      this.listeners.emit({ type: 'pairing', qr });
       if (this.options.printQrInTerminal && process.stdout.isTTY) qrcodeTerminal.generate(qr, { small: true });
       return;
     }
@@ -334,7 +334,7 @@ export class BaileysAccount implements WhatsAppAccount {
       const detail = `enter the code ${shown} in WhatsApp on the phone ${maskPhoneNumber(this.phoneNumber)}: Linked devices → Link a device → Link with phone number instead`;
       this.options.logger.info(detail);
       this.setState('pairing', detail);
-      this.emit({ type: 'pairing', code });
+      this.listeners.emit({ type: 'pairing', code });
     } catch (error) {
       this.pairingCodeRequested = false;
       this.options.logger.error({ err: error }, 'WhatsApp refused to issue a pairing code; retrying with the next connection');
@@ -349,7 +349,7 @@ export class BaileysAccount implements WhatsAppAccount {
     this.expiredPairingRounds = 0;
     if (this.pairingShown) {
       this.pairingShown = false;
-      this.emit({ type: 'pairing' });
+      this.listeners.emit({ type: 'pairing' });
     }
     const me = socket.authState.creds.me?.id;
     this.emitStoredLidMappings(this.auth?.readLidMappings() ?? []);
@@ -372,7 +372,7 @@ export class BaileysAccount implements WhatsAppAccount {
     this.cancelPendingWait = undefined;
     this.setState('open');
     if ((socket.authState.creds.accountSyncCounter ?? 0) > 0) {
-      for (const event of this.mapper.historyFromEarlierConnection()) this.emit(event);
+      for (const event of this.mapper.historyFromEarlierConnection()) this.listeners.emit(event);
     }
   }
 
@@ -436,17 +436,7 @@ export class BaileysAccount implements WhatsAppAccount {
 
   private setState(state: OurConnectionState, detail?: string, retryAt?: number): void {
     this.state = state;
-    this.emit({ type: 'connection', state, ...(detail === undefined ? {} : { detail }), ...(retryAt === undefined ? {} : { retryAt }) });
-  }
-
-  private emit(event: AccountEvent): void {
-    for (const listener of [...this.listeners]) {
-      try {
-        listener(event);
-      } catch (error) {
-        this.options.logger.error({ err: error, event: event.type }, 'an account event listener failed');
-      }
-    }
+    this.listeners.emit({ type: 'connection', state, ...(detail === undefined ? {} : { detail }), ...(retryAt === undefined ? {} : { retryAt }) });
   }
 
   private isSelf(socket: BaileysSocket, jid: string): boolean {
@@ -506,7 +496,7 @@ export class BaileysAccount implements WhatsAppAccount {
     const { logger } = this.options;
     this.expiredPairingRounds++;
     this.pairingShown = false;
-    this.emit({ type: 'pairing' });
+    this.listeners.emit({ type: 'pairing' });
     if (this.expiredPairingRounds >= MAX_PAIRING_ROUNDS) {
       const stopped =
         `${detail}; pairing stopped after ${this.expiredPairingRounds} unused rounds. ` +
@@ -535,6 +525,6 @@ export class BaileysAccount implements WhatsAppAccount {
 
   private emitStoredLidMappings(mappings: readonly StoredLidMapping[]): void {
     const pairs = this.mapper.storedMappingContacts(mappings);
-    if (pairs.length > 0) this.emit({ type: 'identities', pairs });
+    if (pairs.length > 0) this.listeners.emit({ type: 'identities', pairs });
   }
 }

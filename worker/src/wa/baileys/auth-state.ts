@@ -19,6 +19,7 @@ import {
 } from '@whiskeysockets/baileys';
 import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
+import { Listeners } from '../../listeners.js';
 // The database handle the composition root opened (store/database.ts migrates the auth tables too).
 type SqliteDatabase = Database.Database;
 
@@ -139,7 +140,8 @@ export function useSqliteAuthState(db: SqliteDatabase, logger: Logger): SqliteAu
   }
 
   const selectLidMappings = db.prepare<[string], { id: string; value: string }>('SELECT id, value FROM auth_state WHERE type = ?');
-  const lidMappingListeners = new Set<(mappings: readonly StoredLidMapping[]) => void>();
+  // A listener's failure must not fail Baileys' key write, which is already committed.
+  const lidMappingListeners = new Listeners<readonly StoredLidMapping[]>((error) => logger.error({ err: error }, 'a LID mapping listener failed'));
 
   const writeMany = db.transaction((data: SignalDataSet) => {
     let written = 0;
@@ -166,14 +168,7 @@ export function useSqliteAuthState(db: SqliteDatabase, logger: Logger): SqliteAu
 
   function announceLidMappings(mappings: readonly StoredLidMapping[]): void {
     if (mappings.length === 0) return;
-    for (const listener of [...lidMappingListeners]) {
-      try {
-        listener(mappings);
-      } catch (error) {
-        // A listener's failure must not fail Baileys' key write, which is already committed.
-        logger.error({ err: error }, 'a LID mapping listener failed');
-      }
-    }
+    lidMappingListeners.emit(mappings);
   }
 
   const keys: SignalKeyStore = {
@@ -213,8 +208,7 @@ export function useSqliteAuthState(db: SqliteDatabase, logger: Logger): SqliteAu
       return mappings;
     },
     onLidMappingsStored(listener) {
-      lidMappingListeners.add(listener);
-      return () => lidMappingListeners.delete(listener);
+      return lidMappingListeners.add(listener);
     },
     saveCreds() {
       upsert.run(CREDS_TYPE, CREDS_ID, encode(state.creds));

@@ -7,6 +7,9 @@
 
 import { DisconnectReason } from '@whiskeysockets/baileys';
 import type { Random } from '../../clock.js';
+import { jittered } from '../../avatars/backoff.js';
+import { DAY_MS } from '../../time.js';
+import { boomData, boomStatusCode } from './boom.js';
 
 export type DisconnectAction =
   /** Baileys asks for a new socket at once (515 after a fresh pairing). */
@@ -41,26 +44,16 @@ export const RECONNECT_SLOW_DELAY_MS = 10 * 60_000;
 // A banned or locked account (402, 403, 406 on connect): the user must act on the phone, and a
 // client that keeps knocking only looks worse. Doubles per attempt up to the cap.
 export const RECONNECT_BANNED_BASE_DELAY_MS = 6 * 60 * 60_000;
-export const RECONNECT_BANNED_MAX_DELAY_MS = 24 * 60 * 60_000;
+export const RECONNECT_BANNED_MAX_DELAY_MS = DAY_MS;
 // ± this share of each delay, so many workers do not reconnect in step after an outage.
 export const RECONNECT_JITTER_RATIO = 0.2;
 
-interface BoomLike {
-  readonly message: string;
-  readonly output?: { readonly statusCode?: number };
-  readonly data?: unknown;
-}
-
-function statusCodeOf(error: unknown): number | undefined {
-  if (typeof error === 'number') return error;
-  const code = (error as BoomLike | undefined)?.output?.statusCode;
-  return typeof code === 'number' ? code : undefined;
-}
+const statusCodeOf = boomStatusCode;
 
 const NODE_ERROR_CODE = /^E[A-Z]+/;
 
 function networkCause(error: unknown): string | undefined {
-  const data = (error as BoomLike | undefined)?.data as { code?: unknown; message?: unknown } | undefined;
+  const data = boomData(error) as { code?: unknown; message?: unknown } | undefined;
   // A <failure> node's attributes ride in `data` too, and a temporary ban's carry a numeric `code`.
   if (data !== undefined && data !== null && typeof data === 'object' && typeof data.code === 'string' && NODE_ERROR_CODE.test(data.code)) {
     return typeof data.message === 'string' ? data.message : data.code;
@@ -81,7 +74,7 @@ const CONNECT_FAILURE_BANNED = 406;
 const MS_PER_SECOND = 1000;
 
 function banExpiryMs(error: unknown): number | undefined {
-  const expire = ((error as BoomLike | undefined)?.data as { expire?: unknown } | undefined)?.expire;
+  const expire = (boomData(error) as { expire?: unknown } | undefined)?.expire;
   const seconds = typeof expire === 'string' ? Number(expire) : typeof expire === 'number' ? expire : Number.NaN;
   return Number.isFinite(seconds) && seconds > 0 ? seconds * MS_PER_SECOND : undefined;
 }
@@ -151,8 +144,7 @@ export function reconnectDelayMs(pace: RetryPace, failures: number, random: Rand
   if (pace === 'slow') base = RECONNECT_SLOW_DELAY_MS;
   else if (pace === 'banned') base = Math.min(RECONNECT_BANNED_MAX_DELAY_MS, RECONNECT_BANNED_BASE_DELAY_MS * 2 ** Math.max(0, failures - 1));
   else base = Math.min(RECONNECT_MAX_DELAY_MS, RECONNECT_BASE_DELAY_MS * 2 ** Math.max(0, failures - 1));
-  const jitter = 1 + RECONNECT_JITTER_RATIO * (2 * random() - 1);
-  return Math.round(base * jitter);
+  return jittered(base, RECONNECT_JITTER_RATIO, random);
 }
 
 /** `15:04:05` in the worker's local time, for "retrying at …" messages. */

@@ -19,8 +19,11 @@
 
 import { getBinaryNodeChild, S_WHATSAPP_NET, type BinaryNode } from '@whiskeysockets/baileys';
 import type { PictureQueryOutcome } from '../../avatars/ports.js';
+import { isBoom } from './boom.js';
 
-export type PictureType = 'image' | 'preview';
+/** Full size or WhatsApp's small preview: the `type` of the picture IQ. */
+export const PICTURE_TYPES = ['image', 'preview'] as const;
+export type PictureType = (typeof PICTURE_TYPES)[number];
 
 export interface PictureQueryRequest {
   /** A normalised, validated contact or group JID (see parseJid). */
@@ -155,16 +158,6 @@ export function classifyPictureAnswer(answer: unknown, knownPictureId: string | 
   return unreadable(`WhatsApp named a new picture id '${id}' without a URL`);
 }
 
-interface BoomLike {
-  isBoom: true;
-  message: string;
-  data?: unknown;
-  output?: { statusCode?: number };
-}
-
-function isBoom(error: unknown): error is BoomLike {
-  return typeof error === 'object' && error !== null && (error as { isBoom?: unknown }).isBoom === true;
-}
 
 /** Classifies what `sock.query` rejected with. Never throws. */
 export function classifyPictureError(error: unknown): PictureQueryOutcome {

@@ -1,33 +1,16 @@
-// Keeps phone numbers and key material out of the logs. Our own log lines pass JIDs and phone
-// numbers through `maskJid`/`maskPhoneNumber`; Baileys' own logger is wrapped so whatever it logs
-// (it logs JIDs, nodes and sometimes whole credentials at info level) is masked too.
+// Keeps key material out of the logs: Baileys' own logger is wrapped so whatever it logs (it logs
+// JIDs, nodes and sometimes whole credentials at info level) loses its secret fields and bytes.
+// JIDs and phone numbers are masked in every line anyway, by the logger's output (logger.ts).
 
 import type { Logger } from 'pino';
+import { maskDigits } from '../../log-redaction.js';
 
-// Digits kept at the end of a number: enough to tell two contacts apart in a log, too few to dial.
-const VISIBLE_TRAILING_DIGITS = 3;
-// Runs of this many digits or more are treated as phone numbers or LIDs (group ids embed a
-// creator's phone number too); shorter numbers are status codes, counts and device ids.
-const MIN_MASKED_DIGITS = 6;
-const DIGIT_RUN = new RegExp(`\\d{${MIN_MASKED_DIGITS},}`, 'g');
+export { maskDigits, maskJid, maskPhoneNumber } from '../../log-redaction.js';
+
 // Field names whose values are secrets whatever their shape.
 const SECRET_FIELD = /key|secret|token|private|signature|creds|noise|adv|pairing|identity|session|cert/i;
 // Objects nested deeper than this are summarised: log lines stay small and cycles are cut.
 const MAX_DEPTH = 4;
-
-/** `+49 170 1234567` or `491701234567` → `…567`. */
-export function maskPhoneNumber(phoneNumber: string): string {
-  const digits = phoneNumber.replace(/\D/g, '');
-  if (digits.length <= VISIBLE_TRAILING_DIGITS) return '…';
-  return `…${digits.slice(-VISIBLE_TRAILING_DIGITS)}`;
-}
-
-/** Masks every long digit run in a text, e.g. a JID: `491701234567@s.whatsapp.net` → `…567@s.whatsapp.net`. */
-export function maskDigits(text: string): string {
-  return text.replace(DIGIT_RUN, (run) => `…${run.slice(-VISIBLE_TRAILING_DIGITS)}`);
-}
-
-export const maskJid = maskDigits;
 
 /** A copy of `value` safe to log: long digit runs masked, bytes and secret fields replaced. */
 export function redactForLog(value: unknown, depth = 0): unknown {
