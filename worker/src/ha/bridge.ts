@@ -15,7 +15,7 @@ import type WebSocket from 'ws';
 import type { Clock, Random } from '../clock.js';
 import { Backoff, type BackoffPolicy } from './backoff.js';
 import type { WorkerChange, WorkerPort } from './port.js';
-import { Debounce, Throttle } from './rate-limit.js';
+import { Debounce, Throttle } from './push-throttle.js';
 import { HomeAssistantSession } from './session.js';
 import { ConnectAbortedError, HomeAssistantAuthError, openHomeAssistantSocket } from './socket.js';
 

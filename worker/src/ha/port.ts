@@ -1,5 +1,6 @@
-// What the Home Assistant bridge needs from the worker, and nothing more. The composition root
-// implements it over the store and the queue; the bridge's tests implement it in memory.
+// What the Home Assistant bridge needs from the worker, and nothing more. The presenter
+// (ha/presenter.ts, WorkerService) implements it over the AvatarWorker; the bridge's tests
+// implement it in memory.
 
 import type {
   AvatarUpdate,

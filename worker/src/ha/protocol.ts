@@ -1,6 +1,7 @@
 // The one wire protocol between the worker and the `whatsapp` integration, over Home Assistant's
 // websocket API. Every command is `require_admin` and namespaced `whatsapp/`. The Python side
-// (custom_components/whatsapp/websocket_api.py) validates exactly these shapes with voluptuous.
+// validates exactly these shapes with probatio (custom_components/whatsapp/schemas.py, used by
+// websocket_api.py for the commands and by services.py for the call results).
 // Field names are snake_case because they cross into Python; times are ISO 8601 UTC strings.
 
 export const PROTOCOL_VERSION = 1;

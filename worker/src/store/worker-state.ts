@@ -1,18 +1,15 @@
-// Small pieces of worker state that outlive a process: the rate-limit pause, progress, the
-// WhatsApp connection as last seen, and the favourites chosen in Home Assistant.
+// Small pieces of worker state that outlive a process (the `meta` table): the rate-limit pause,
+// progress, the WhatsApp connection as last seen. The favourites have their own table (favourites.ts).
 
 import type { SqliteDatabase } from './database.js';
 
 export class WorkerState {
   private readonly statements;
 
-  constructor(private readonly db: SqliteDatabase) {
+  constructor(db: SqliteDatabase) {
     this.statements = {
       get: db.prepare('SELECT value FROM meta WHERE key = ?'),
       set: db.prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`),
-      favourites: db.prepare('SELECT jid FROM favourites ORDER BY jid'),
-      clearFavourites: db.prepare('DELETE FROM favourites'),
-      addFavourite: db.prepare('INSERT OR IGNORE INTO favourites (jid) VALUES (?)'),
     };
   }
 
@@ -25,16 +22,6 @@ export class WorkerState {
     this.statements.set.run(key, JSON.stringify(value));
   }
 
-  favourites(): string[] {
-    return (this.statements.favourites.all() as { jid: string }[]).map((row) => row.jid);
-  }
-
-  replaceFavourites(jids: readonly string[]): void {
-    this.db.transaction(() => {
-      this.statements.clearFavourites.run();
-      for (const jid of jids) this.statements.addFavourite.run(jid);
-    })();
-  }
 }
 
 /** Keys of `meta` the worker writes and `status` reads. */

@@ -10,7 +10,8 @@ import { withCheckedAnswers } from '../avatars/answer-check.js';
 import { DurableQueue } from '../avatars/durable-queue.js';
 import type { AvatarJob, AvatarRecord, EnqueueRequest, JobReason } from '../avatars/model.js';
 import { queryDownloadAndStorePicture, type PictureFetchDependencies } from './query-download-store.js';
-import { renderPairingQr } from './pairing-qr.js';
+import { Favourites } from './favourites.js';
+import { Pairing, type PairingInfo } from './pairing.js';
 import { formatProgress, ProgressTracker } from '../avatars/progress.js';
 import { parseRatePolicySnapshot, RatePolicy, type RatePolicySnapshot, type RateSettings } from '../avatars/rate-policy.js';
 import { AvatarScheduler } from '../avatars/scheduler.js';
@@ -18,6 +19,7 @@ import { sweepReason, transition, unstoredFailureDelayMs, type TtlSettings } fro
 import type { SqliteDatabase } from '../store/database.js';
 import { JobTable } from '../store/job-table.js';
 import { SubjectStore } from '../store/subjects.js';
+import { FavouriteTable } from '../store/favourites.js';
 import { STATE_KEYS, WorkerState } from '../store/worker-state.js';
 import type { AccountEvent, ConnectionState, PictureDownloader, PictureFiles, WhatsAppAccount } from '../avatars/ports.js';
 
@@ -44,13 +46,7 @@ export interface AvatarWorkerOptions {
   readonly externalJobPollMs?: number;
 }
 
-/** How to link the phone, while the account waits for it. */
-export interface PairingInfo {
-  readonly qr?: string;
-  /** The QR rendered as a PNG, once ready. */
-  readonly qrImage?: Buffer;
-  readonly code?: string;
-}
+export type { PairingInfo } from './pairing.js';
 
 export type WorkerEvent =
   | { readonly type: 'job-finished'; readonly jid: string; readonly record: AvatarRecord; readonly changed: boolean }
@@ -60,6 +56,7 @@ export type WorkerEvent =
 
 export class AvatarWorker {
   readonly subjects: SubjectStore;
+  /** The `meta` rows: rate-limit pause, progress, connection, history sync. */
   readonly state: WorkerState;
   readonly queue: DurableQueue;
   readonly policy: RatePolicy;
@@ -67,9 +64,9 @@ export class AvatarWorker {
   private readonly progress = new ProgressTracker();
   // A listener's bug (the HA bridge, say) must not turn into a failed picture check.
   private readonly listeners = new Listeners<WorkerEvent>((error, event) => this.options.logger.error({ err: error, event: event.type }, 'a worker event listener failed'));
-  private favourites = new Set<string>();
+  private readonly favourites: Favourites;
   private connection: ConnectionState = 'closed';
-  private pairing: PairingInfo | undefined;
+  private readonly pairing: Pairing;
   /** This run's account delivered its history (the stored flag is only for `status`). */
   private historySynced = false;
   private unsubscribeAccount: (() => void) | undefined;
@@ -86,6 +83,8 @@ export class AvatarWorker {
     this.pictureFetch = { ...options, account: withCheckedAnswers(options.account) };
     this.subjects = new SubjectStore(db);
     this.state = new WorkerState(db);
+    this.favourites = new Favourites(new FavouriteTable(db));
+    this.pairing = new Pairing(() => this.listeners.emit({ type: 'status' }), logger);
     this.queue = new DurableQueue(new JobTable(db));
     this.policy = new RatePolicy(options.rate, options.random);
     this.scheduler = new AvatarScheduler({
@@ -120,7 +119,7 @@ export class AvatarWorker {
     this.queue.load();
     const restored = this.restoredRateState();
     if (restored !== undefined) this.policy.restore(restored);
-    this.favourites = new Set(this.state.favourites());
+    this.favourites.load();
   }
 
   async start(): Promise<void> {
@@ -158,7 +157,7 @@ export class AvatarWorker {
   }
 
   get pairingInfo(): PairingInfo | undefined {
-    return this.pairing;
+    return this.pairing.info;
   }
 
   isFavourite(jid: string): boolean {
@@ -166,14 +165,11 @@ export class AvatarWorker {
   }
 
   favouriteList(): string[] {
-    return [...this.favourites];
+    return this.favourites.list();
   }
 
   setFavourites(jids: readonly string[]): void {
-    const next = new Set(jids);
-    const added = [...next].filter((jid) => !this.favourites.has(jid));
-    this.favourites = next;
-    this.state.replaceFavourites([...next]);
+    const added = this.favourites.replace(jids);
     const now = this.options.clock.now();
     const requests: EnqueueRequest[] = [];
     for (const jid of added) {
@@ -228,18 +224,13 @@ export class AvatarWorker {
         this.connection = event.state;
         this.policy.connectionChanged(event.state === 'open', now);
         this.state.set(STATE_KEYS.connection, { state: event.state, at: now, detail: event.detail ?? null });
-        if (event.state === 'open') this.pairing = undefined;
+        if (event.state === 'open') this.pairing.linked();
         this.scheduler.wake();
         this.listeners.emit({ type: 'status' });
         return;
-      case 'pairing': {
-        const pairing: PairingInfo | undefined =
-          event.qr === undefined && event.code === undefined ? undefined : { qr: event.qr, code: event.code };
-        this.pairing = pairing;
-        this.listeners.emit({ type: 'status' });
-        if (pairing?.qr !== undefined) void this.attachQrImage(pairing, pairing.qr);
+      case 'pairing':
+        this.pairing.show(event.qr, event.code);
         return;
-      }
       case 'contacts': {
         const { jids, mergedAway } = this.subjects.upsertContacts(event.contacts, now);
         for (const jid of mergedAway) void this.forgetDuplicate(jid);
@@ -274,18 +265,6 @@ export class AvatarWorker {
         this.state.set(STATE_KEYS.historySynced, true);
         this.sweep();
         return;
-    }
-  }
-
-  /** Renders the QR for Home Assistant's image entity; a newer QR or the link itself may overtake it. */
-  private async attachQrImage(pairing: PairingInfo, qr: string): Promise<void> {
-    try {
-      const png = await renderPairingQr(qr);
-      if (this.pairing !== pairing) return;
-      this.pairing = { ...pairing, qrImage: png };
-      this.listeners.emit({ type: 'status' });
-    } catch (error) {
-      this.options.logger.warn({ err: error }, 'could not render the pairing QR as a picture; the log shows it');
     }
   }
 

@@ -11,6 +11,7 @@ import { DatabaseMissingError, DatabaseVersionError, openDatabase, type SqliteDa
 import { MIGRATIONS } from '../../src/store/migrations.js';
 import { JobTable } from '../../src/store/job-table.js';
 import { SubjectStore } from '../../src/store/subjects.js';
+import { FavouriteTable } from '../../src/store/favourites.js';
 import { WorkerState } from '../../src/store/worker-state.js';
 import { testJid } from '../support/jids.js';
 
@@ -225,9 +226,10 @@ test('worker state and favourites persist', () => {
     state.set('progress', { done: 3 });
     assert.equal(state.get('progress'), { done: 3 });
     assert.is(state.get('missing'), undefined);
-    state.replaceFavourites([PHONE, LID]);
-    state.replaceFavourites([PHONE]);
-    assert.equal(state.favourites(), [PHONE]);
+    const favourites = new FavouriteTable(db);
+    favourites.replace([PHONE, LID]);
+    favourites.replace([PHONE]);
+    assert.equal(favourites.list(), [PHONE]);
   });
 });
 

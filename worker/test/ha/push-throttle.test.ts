@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FakeClock } from '../../src/clock.js';
-import { Debounce, Throttle } from '../../src/ha/rate-limit.js';
+import { Debounce, Throttle } from '../../src/ha/push-throttle.js';
 
 function recorder(clock: FakeClock): { runs: number[]; action: () => void } {
   const runs: number[] = [];
