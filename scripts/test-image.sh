@@ -64,8 +64,10 @@ flock 9
 
 WORK="$(mktemp -d)"
 containers=()
+clean_pid=""
 cleanup() {
   local status=$?
+  if [ -n "$clean_pid" ]; then kill "$clean_pid" 2>/dev/null || true; wait "$clean_pid" 2>/dev/null || true; fi
   for container in "${containers[@]}"; do buildah rm "$container" >/dev/null 2>&1 || log "warning: could not remove container $container"; done
   if [ "${WHATSAPP_IMAGE_KEEP:-}" != 1 ]; then buildah rmi "$IMAGE" >/dev/null 2>&1 || true; fi
   # Layers of earlier builds that no tag names any more.
@@ -125,9 +127,27 @@ mkdir "$WORK/context"
 cp -R "$REPO_ROOT/addon/." "$WORK/context/"
 cp "$tarball" "$WORK/context/worker-package.tgz"
 
+# The package on a clean prefix, in the background while the image builds: only the registry and
+# the tarball, no checkout, no dev dependencies. Its result is checked after the image's.
+clean_install() {
+  mkdir "$WORK/clean"
+  cd "$WORK/clean"
+  npm init -y >/dev/null
+  npm install --omit=dev --no-audit --no-fund --no-package-lock "$tarball"
+  node_modules/.bin/whatsapp-worker --help >"$WORK/clean-help.txt" 2>&1
+  grep -q 'demo' "$WORK/clean-help.txt"
+  local dev
+  for dev in $(node -p "Object.keys(require('$REPO_ROOT/package.json').devDependencies).join(' ')"); do
+    if [ -e "node_modules/$dev" ]; then echo "dev dependency $dev was installed"; return 1; fi
+  done
+}
+phase "npm install --omit=dev of the tarball on a clean prefix (in the background)"
+(clean_install) >"$WORK/clean.log" 2>&1 &
+clean_pid=$!
+
 phase "buildah build (the app image, from the copy of addon/)"
 build_started=$SECONDS
-buildah build --layers --isolation chroot \
+buildah build --layers --format docker --isolation chroot \
   --build-arg BASE_IMAGE="$BASE_IMAGE" --build-arg BUILD_VERSION="$VERSION" \
   -t "$IMAGE" -f "$WORK/context/Dockerfile" "$WORK/context" >&2
 build_seconds=$((SECONDS - build_started))
@@ -199,6 +219,12 @@ check "run.mjs passed the options from /data/options.json to the worker" node -e
 jpegs="$(find "$WORK/data/media/avatars" -name '*.jpg' 2>/dev/null | wc -l)"
 check "the demo inside the image wrote pictures to /data/media/avatars ($jpegs)" test "$jpegs" -ge 10
 check "the demo inside the image wrote its database to /data" bash -c "ls '$WORK/data' | grep -q -E '\\.(db|sqlite)'"
+
+phase "the package on a clean prefix"
+wait "$clean_pid" && clean_status=0 || clean_status=$?
+clean_pid=""
+[ "$clean_status" = 0 ] || { tail -n 20 "$WORK/clean.log" "$WORK/clean-help.txt" 2>/dev/null | sed 's/^/[test-image]   | /' >&2; }
+check "the packed worker's whatsapp-worker --help runs from npm install --omit=dev <tarball>, without dev dependencies" test "$clean_status" = 0
 
 log "image size: $(numfmt --to=iec --suffix=B "${size_bytes:-0}" 2>/dev/null || echo "${size_bytes:-?} bytes"); build time: ${build_seconds} s; whole run: $((SECONDS - started)) s"
 if [ "$failures" != 0 ]; then
