@@ -5,7 +5,9 @@
 // shrinkwrap for packages deployed by installing them from the registry, such as daemons and
 // command-line tools (docs.npmjs.com, "npm-shrinkwrap.json"). package-lock.json itself is never
 // published, and the repository keeps only the lock file: the shrinkwrap exists only while
-// `npm pack`/`npm publish` run.
+// `npm pack`/`npm publish` run. Since npm 9 a package with `files` ships it only when `files` lists
+// it (npm/cli issue #6803), hence the entry in package.json; npm-packlist PR #281 (April 2026)
+// stops shipping it by default in the next major, so scripts/test-image.sh checks the tarball.
 //
 // Usage: node scripts/pack-shrinkwrap.mjs write|remove
 

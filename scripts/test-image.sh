@@ -16,9 +16,9 @@
 # Needs root (buildah with --storage-driver vfs --isolation chroot; installed with apt if missing).
 # Skips, exit 0 with a line saying why, only where buildah cannot run at all (not root, no apt).
 # Cache: ${WHATSAPP_TEST_CACHE:-$HOME/.cache/whatsapp-ha-tests}/image — the base root (keyed by its
-# inputs) and buildah's vfs storage with the base image and the build's layers. Every container and
-# the app image the run made are removed at the end; the base image stays for the next run.
-# Environment: WHATSAPP_IMAGE_KEEP=1 keeps the app image (localhost/whatsapp-avatars-test:<version>).
+# inputs) and buildah's vfs storage with the base image and the last app image
+# (localhost/whatsapp-avatars-test:<version>), whose layers make the next build of unchanged code
+# fast. Every container the run made is removed at the end, and so are the layers of earlier builds.
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -69,8 +69,8 @@ cleanup() {
   local status=$?
   if [ -n "$clean_pid" ]; then kill "$clean_pid" 2>/dev/null || true; wait "$clean_pid" 2>/dev/null || true; fi
   for container in "${containers[@]}"; do buildah rm "$container" >/dev/null 2>&1 || log "warning: could not remove container $container"; done
-  if [ "${WHATSAPP_IMAGE_KEEP:-}" != 1 ]; then buildah rmi "$IMAGE" >/dev/null 2>&1 || true; fi
-  # Layers of earlier builds that no tag names any more.
+  # The app image stays, tagged, as the next build's layer cache (a rebuild of the same code takes
+  # seconds); layers of earlier builds that no tag names any more go.
   buildah rmi --prune >/dev/null 2>&1 || true
   rm -rf "$WORK"
   if [ "$status" != 0 ]; then printf 'image: FAILED (exit %s)\n' "$status"; fi
@@ -87,11 +87,15 @@ find_debian_mirror() {
 }
 
 # The stand-in for ghcr.io/home-assistant/base-debian:<suite>, made once per (suite, packages).
-BASE_KEY="$(printf '%s\n' "$DEBIAN_SUITE" "$BASE_PACKAGES" "$(dpkg --print-architecture)" | sha256sum | cut -c1-12)"
+# The image config below (as debian:<suite>-slim and base-debian set it) is part of the key.
+BASE_ENV=(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive
+  CURL_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt)
+ROOT_KEY="$(printf '%s\n' "$DEBIAN_SUITE" "$BASE_PACKAGES" "$(dpkg --print-architecture)" | sha256sum | cut -c1-12)"
+BASE_KEY="$(printf '%s\n' "$ROOT_KEY" "${BASE_ENV[@]}" | sha256sum | cut -c1-12)"
 BASE_IMAGE="localhost/whatsapp-test-base-debian:$DEBIAN_SUITE-$BASE_KEY"
 phase "base image $BASE_IMAGE (Debian $DEBIAN_SUITE)"
 if ! buildah inspect --type image "$BASE_IMAGE" >/dev/null 2>&1; then
-  root="$CACHE_DIR/base-$BASE_KEY"
+  root="$CACHE_DIR/base-root-$ROOT_KEY"
   if [ ! -f "$root.tar.ready" ]; then
     mirror="$(find_debian_mirror)"
     log "debootstrap $DEBIAN_SUITE from $mirror (a minute or two, once)"
@@ -113,8 +117,9 @@ if ! buildah inspect --type image "$BASE_IMAGE" >/dev/null 2>&1; then
   [ -f /etc/ssl/certs/ca-certificates.crt ] && cp -L /etc/ssl/certs/ca-certificates.crt "$mountpoint/etc/ssl/certs/ca-certificates.crt"
   buildah umount "$container" >/dev/null
   # The base image's environment and entry point (home-assistant/docker-base debian/Dockerfile).
-  buildah config --env LANG=C.UTF-8 --env DEBIAN_FRONTEND=noninteractive \
-    --env CURL_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt --cmd '' --entrypoint '["/init"]' \
+  env_flags=()
+  for assignment in "${BASE_ENV[@]}"; do env_flags+=(--env "$assignment"); done
+  buildah config "${env_flags[@]}" --cmd '' --entrypoint '["/init"]' \
     --label io.hass.type=base --label io.hass.base.name=debian "$container"
   buildah commit --quiet "$container" "$BASE_IMAGE" >/dev/null
 fi
@@ -123,6 +128,9 @@ phase "npm pack (the worker package the Dockerfile installs)"
 (cd "$REPO_ROOT" && npm pack --silent --pack-destination "$WORK" >"$WORK/pack-name") >&2
 tarball="$WORK/$(tail -n1 "$WORK/pack-name")"
 [ -f "$tarball" ] || die "npm pack did not write $tarball"
+# The image installs the tree the tests ran only if the shrinkwrap is in the tarball (see
+# scripts/pack-shrinkwrap.mjs).
+tar -tzf "$tarball" | grep -qx 'package/npm-shrinkwrap.json' || die "$tarball has no npm-shrinkwrap.json"
 mkdir "$WORK/context"
 cp -R "$REPO_ROOT/addon/." "$WORK/context/"
 cp "$tarball" "$WORK/context/worker-package.tgz"
@@ -136,10 +144,17 @@ clean_install() {
   npm install --omit=dev --no-audit --no-fund --no-package-lock "$tarball"
   node_modules/.bin/whatsapp-worker --help >"$WORK/clean-help.txt" 2>&1
   grep -q 'demo' "$WORK/clean-help.txt"
-  local dev
-  for dev in $(node -p "Object.keys(require('$REPO_ROOT/package.json').devDependencies).join(' ')"); do
-    if [ -e "node_modules/$dev" ]; then echo "dev dependency $dev was installed"; return 1; fi
-  done
+  # A short demo needs better-sqlite3's binding, which the install built.
+  node_modules/.bin/whatsapp-worker demo --contacts 5 --interval 0.02 --exit-when-idle --data "$WORK/clean-demo"
+  # Packages the lock file marks dev-only (some dev dependencies, like @hapi/boom, are also
+  # dependencies of production packages and rightly installed).
+  node -e '
+    const fs = require("fs");
+    const lock = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+    const devOnly = Object.entries(lock.packages).filter(([key, entry]) => key.startsWith("node_modules/") && entry.dev === true)
+      .map(([key]) => key).filter((key) => fs.existsSync(key));
+    if (devOnly.length > 0) { console.error(`dev-only packages installed: ${devOnly.join(", ")}`); process.exit(1); }
+  ' "$REPO_ROOT/package-lock.json"
 }
 phase "npm install --omit=dev of the tarball on a clean prefix (in the background)"
 (clean_install) >"$WORK/clean.log" 2>&1 &
@@ -151,8 +166,8 @@ buildah build --layers --format docker --isolation chroot \
   --build-arg BASE_IMAGE="$BASE_IMAGE" --build-arg BUILD_VERSION="$VERSION" \
   -t "$IMAGE" -f "$WORK/context/Dockerfile" "$WORK/context" >&2
 build_seconds=$((SECONDS - build_started))
-size_bytes="$(buildah inspect --type image --format '{{.ImageSizeBytes}}' "$IMAGE" 2>/dev/null || true)"
-log "built $IMAGE in ${build_seconds} s; image size: ${size_bytes:-unknown} bytes"
+image_size="$(buildah images --format '{{.Size}}' "$IMAGE" | head -n1)"
+log "built $IMAGE in ${build_seconds} s; image size: $image_size (uncompressed)"
 
 phase "running the image"
 failures=0
@@ -166,22 +181,22 @@ container="$(buildah from "$IMAGE")"
 containers+=("$container")
 in_image() { buildah run --isolation chroot "$@"; }
 
-config_json="$(buildah inspect --type container --format '{{json .OCIv1.Config}}' "$container")"
-check "the image does not start the base image's s6 /init" \
-  node -e 'const c = JSON.parse(process.argv[1]); process.exit((c.Entrypoint ?? []).length === 0 && (c.Cmd ?? [])[0] === "node" ? 0 : 1)' "$config_json"
+buildah inspect --type image "$IMAGE" >"$WORK/image.json"
+check "the image does not start the base image's s6 /init; CMD is node run.mjs" node -e '
+  const config = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).Docker.config;
+  process.exit((config.Entrypoint ?? []).length === 0 && JSON.stringify(config.Cmd) === JSON.stringify(["node", "/usr/local/bin/whatsapp-avatars-run.mjs"]) ? 0 : 1)' "$WORK/image.json"
 
 in_image "$container" -- whatsapp-worker --help >"$WORK/help.txt" 2>&1 || true
 check "whatsapp-worker --help runs inside the image" grep -q 'demo' "$WORK/help.txt"
 check "Node.js in the image is 24" bash -c "[[ \"\$(buildah ${STORAGE[*]} run --isolation chroot $container -- node --version)\" == v24.* ]]"
 check "better-sqlite3's native binding loads inside the image" in_image "$container" -- node -e "
-  const path = require('node:path');
-  const root = path.join(require('node:child_process').execSync('npm root -g 2>/dev/null || echo /usr/local/lib/node_modules').toString().trim(), 'whatsapp-avatars-worker');
-  const Database = require(require.resolve('better-sqlite3', { paths: [root] }));
+  const Database = require('/usr/local/lib/node_modules/whatsapp-avatars-worker/node_modules/better-sqlite3');
   const db = new Database(':memory:');
-  if (db.prepare('select sqlite_version() as v').get().v === undefined) process.exit(1);
-  db.close();"
-check "no build tools, npm cache or package lists are left in the image" in_image "$container" -- bash -c \
-  '! command -v g++ && ! command -v make && ! command -v npm && [ ! -e /root/.npm ] && [ -z "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e lock -e partial)" ]'
+  const { version } = db.prepare('select sqlite_version() as version').get();
+  db.close();
+  if (typeof version !== 'string') process.exit(1);"
+check "no build tools, npm, Node headers, npm cache or apt lists and downloads are left in the image" in_image "$container" -- bash -c \
+  '! command -v g++ && ! command -v make && ! command -v npm && [ ! -e /root/.npm ] && [ -z "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e lock -e partial)" ] && [ -z "$(ls /var/cache/apt/archives/*.deb 2>/dev/null)" ] && [ ! -e /usr/local/include/node ]'
 
 # run.mjs as the Supervisor starts it: /data/options.json, SUPERVISOR_TOKEN set. The stand-in for
 # the worker's CLI records what run.mjs passed and runs the installed worker as a short demo.
@@ -224,11 +239,11 @@ phase "the package on a clean prefix"
 wait "$clean_pid" && clean_status=0 || clean_status=$?
 clean_pid=""
 [ "$clean_status" = 0 ] || { tail -n 20 "$WORK/clean.log" "$WORK/clean-help.txt" 2>/dev/null | sed 's/^/[test-image]   | /' >&2; }
-check "the packed worker's whatsapp-worker --help runs from npm install --omit=dev <tarball>, without dev dependencies" test "$clean_status" = 0
+check "the packed worker's --help and a short demo run from npm install --omit=dev <tarball>, without dev-only packages" test "$clean_status" = 0
 
-log "image size: $(numfmt --to=iec --suffix=B "${size_bytes:-0}" 2>/dev/null || echo "${size_bytes:-?} bytes"); build time: ${build_seconds} s; whole run: $((SECONDS - started)) s"
+log "image size: $image_size (uncompressed); build time: ${build_seconds} s; whole run: $((SECONDS - started)) s"
 if [ "$failures" != 0 ]; then
   printf 'image: %s check(s) failed\n' "$failures"
   exit 1
 fi
-printf 'image: built with buildah in %s s (%s bytes), worker ran inside it: all checks passed\n' "$build_seconds" "${size_bytes:-?}"
+printf 'image: built with buildah in %s s (%s), the worker ran inside it: all checks passed\n' "$build_seconds" "$image_size"

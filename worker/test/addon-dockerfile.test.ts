@@ -135,7 +135,7 @@ test('the build tools, npm and its cache leave in the layer that brought them', 
   const loaded = run.indexOf("new (require('better-sqlite3'))(':memory:').close()");
   const purged = run.indexOf('apt-get purge -y --auto-remove python3 make g++');
   assert.ok(installed >= 0 && built > installed && loaded > built && purged > loaded, 'install tools → install worker → load the binding → purge tools');
-  for (const removed of ['/tmp/npm ', '/tmp/npm-cache', '/root/.npm', '/var/lib/apt/lists/*']) assert.match(run, removed);
+  for (const removed of ['/tmp/node ', '/tmp/npm ', '/tmp/npm-cache', '/root/.npm', '/var/lib/apt/lists/*', 'apt-get clean']) assert.match(run, removed);
   assert.match(run, 'npm_config_build_from_source=true');
 });
 

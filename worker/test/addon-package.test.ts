@@ -39,6 +39,8 @@ test('the tarball holds the compiled worker, the bin and the licence; the bin im
   assert.ok(manifest.files.some((entry) => bin.startsWith(entry.replace(/\/$/, ''))), `${bin} is not in files`);
   assert.ok(manifest.files.some((entry) => entry.startsWith('dist/worker/src')), 'the compiled worker is not in files');
   assert.ok(manifest.files.includes('LICENSE'));
+  // npm 9+ ships the shrinkwrap of a package with `files` only when listed (npm/cli issue #6803).
+  assert.ok(manifest.files.includes('npm-shrinkwrap.json'), 'the shrinkwrap made at prepack would not be published');
   assert.match(readFileSync(path.join(REPO_ROOT, bin), 'utf8'), "from '../../dist/worker/src/cli/main.js'");
   assert.match(manifest.scripts.prepack ?? '', /tsc -p tsconfig\.json/);
   assert.match(manifest.scripts.prepack ?? '', /pack-shrinkwrap\.mjs write/);
