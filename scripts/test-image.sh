@@ -130,7 +130,8 @@ tarball="$WORK/$(tail -n1 "$WORK/pack-name")"
 [ -f "$tarball" ] || die "npm pack did not write $tarball"
 # The image installs the tree the tests ran only if the shrinkwrap is in the tarball (see
 # scripts/pack-shrinkwrap.mjs).
-tar -tzf "$tarball" | grep -qx 'package/npm-shrinkwrap.json' || die "$tarball has no npm-shrinkwrap.json"
+tar -tzf "$tarball" >"$WORK/tarball-files"
+grep -qx 'package/npm-shrinkwrap.json' "$WORK/tarball-files" || die "$tarball has no npm-shrinkwrap.json"
 mkdir "$WORK/context"
 cp -R "$REPO_ROOT/addon/." "$WORK/context/"
 cp "$tarball" "$WORK/context/worker-package.tgz"
