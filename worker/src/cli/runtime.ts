@@ -9,13 +9,14 @@ import type { RateSettings } from '../avatars/rate-policy.js';
 import type { TtlSettings } from '../avatars/transitions.js';
 import { HomeAssistantBridge } from '../ha/bridge.js';
 import { homeAssistantTarget } from '../ha/target.js';
+import { packageVersion } from '../package-version.js';
 import type { SqliteDatabase } from '../store/database.js';
 import type { WhatsAppAccount } from '../wa/account.js';
 import { AvatarWorker } from '../worker/avatar-worker.js';
 import { WorkerService } from '../worker/service-port.js';
 import { UsageError } from './options.js';
 
-export const WORKER_VERSION = '0.1.0';
+export const WORKER_VERSION = packageVersion();
 
 export interface RuntimeOptions {
   readonly db: SqliteDatabase;
