@@ -82,7 +82,7 @@ function validateOptions(raw, dataDir) {
   const known = Object.keys(OPTION_DEFAULTS);
   for (const key of Object.keys(raw)) {
     if (!known.includes(key)) {
-      throw new OptionError(key, `unknown option; the add-on knows ${known.join(', ')}`);
+      throw new OptionError(key, `unknown option; the app knows ${known.join(', ')}`);
     }
   }
   /** @type {Record<string, unknown>} */
@@ -161,7 +161,7 @@ function validateAvatarsFolder(value, dataDir) {
   const folder = path.posix.normalize(value).replace(/\/+$/, '');
   const inside = [dataDir, SHARE_DIR].some((root) => folder === root || folder.startsWith(`${root}/`));
   if (!inside) {
-    throw new OptionError('avatars_folder', `'${value}' is outside the folders the add-on can write to (${dataDir} and ${SHARE_DIR})`);
+    throw new OptionError('avatars_folder', `'${value}' is outside the folders the app can write to (${dataDir} and ${SHARE_DIR})`);
   }
   return folder;
 }
@@ -301,7 +301,7 @@ async function main() {
     options = validateOptions(raw, dataDir);
     homeAssistant = resolveHomeAssistant(env);
   } catch (error) {
-    log(`error: ${error instanceof Error ? error.message : String(error)}. Nothing was started; fix the add-on configuration and start it again.`);
+    log(`error: ${error instanceof Error ? error.message : String(error)}. Nothing was started; fix the app configuration and start it again.`);
     return 1;
   }
 

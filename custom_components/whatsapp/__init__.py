@@ -1,4 +1,4 @@
-"""WhatsApp Avatars: contact pictures kept by the WhatsApp worker add-on, shown in Home Assistant."""
+"""WhatsApp Avatars: contact pictures kept by the WhatsApp worker app, shown in Home Assistant."""
 
 from __future__ import annotations
 

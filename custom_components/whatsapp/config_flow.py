@@ -71,7 +71,7 @@ class WhatsAppConfigFlow(ConfigFlow, domain=DOMAIN):
         return await self.async_step_hassio_confirm()
 
     async def async_step_hassio_confirm(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """One click to confirm the discovered add-on."""
+        """One click to confirm the discovered app."""
         if user_input is not None:
             return self.async_create_entry(title=TITLE, data={})
         return self.async_show_form(

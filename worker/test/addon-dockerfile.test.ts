@@ -1,6 +1,7 @@
-// What can be checked of the add-on's Dockerfile without a Docker engine: the base image is
-// pinned, every COPY source exists, the pinned Node.js suits the package, native modules build
-// in a removed virtual group, and the paths the start script expects are where the image puts them.
+// What can be checked of the app's Dockerfile by reading it (scripts/test-image.sh builds and runs
+// it): the Supervisor can build it from addon/ alone (no GitHub, no remote ADD, every COPY source
+// there), the base and Node.js are pinned and checked, the worker comes from the npm registry at
+// the app's version, the build tools leave in the layer that brought them, and the paths match.
 
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -10,6 +11,9 @@ import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const DOCKERFILE = readFileSync(path.join(REPO_ROOT, 'addon/Dockerfile'), 'utf8');
+// The local worker tarball scripts/test-image.sh drops into a copy of addon/; never committed.
+const OPTIONAL_WORKER_TARBALL = 'worker-package.tg[z]';
 
 interface Instruction {
   readonly keyword: string;
@@ -18,9 +22,7 @@ interface Instruction {
 
 /** The Dockerfile as instructions: comments dropped, continuation lines joined. */
 function instructions(): Instruction[] {
-  const source = readFileSync(path.join(REPO_ROOT, 'addon/Dockerfile'), 'utf8');
-  const logical = source
-    .split('\n')
+  const logical = DOCKERFILE.split('\n')
     .filter((line) => !line.trimStart().startsWith('#'))
     .join('\n')
     .replace(/\\\n/g, ' ');
@@ -34,41 +36,28 @@ function instructions(): Instruction[] {
     });
 }
 
-/** ARG defaults declared before the first FROM (the ones FROM lines may use). */
-function globalArgs(): Map<string, string> {
+/** Every ARG default, wherever it is declared. */
+function argDefaults(): Map<string, string> {
   const args = new Map<string, string>();
   for (const instruction of instructions()) {
-    if (instruction.keyword === 'FROM') break;
-    if (instruction.keyword === 'ARG') {
-      const [name = '', value = ''] = instruction.text.split('=');
-      args.set(name, value);
-    }
+    if (instruction.keyword !== 'ARG') continue;
+    const [name = '', ...value] = instruction.text.split('=');
+    args.set(name, value.join('='));
   }
   return args;
 }
 
-interface Copy {
-  readonly from: string | undefined;
-  readonly sources: string[];
-  readonly destination: string;
-}
-
-function copies(): Copy[] {
-  return instructions()
-    .filter((instruction) => instruction.keyword === 'COPY')
-    .map((instruction) => {
-      const words = instruction.text.split(/\s+/);
-      const from = words.find((word) => word.startsWith('--from='))?.slice('--from='.length);
-      const paths = words.filter((word) => !word.startsWith('--'));
-      return { from, sources: paths.slice(0, -1), destination: paths.at(-1) ?? '' };
-    });
+function arg(name: string): string {
+  const value = argDefaults().get(name);
+  assert.ok(value, `the Dockerfile has no ARG ${name} with a default`);
+  return value;
 }
 
 function readJson<T>(relative: string): T {
   return JSON.parse(readFileSync(path.join(REPO_ROOT, relative), 'utf8')) as T;
 }
 
-/** Whether an engines range of the simple kinds used here (`>=N`, `a.x || b.x`) allows a Node.js major. */
+/** Whether an engines range of the simple kinds used here (`>=N`, `a.x || b.x`, `20.x || >=22`) allows a Node.js major. */
 function allowsMajor(range: string, major: number): boolean {
   return range.split('||').some((part) => {
     const alternative = part.trim();
@@ -80,52 +69,58 @@ function allowsMajor(range: string, major: number): boolean {
   });
 }
 
-test('the base image is a Home Assistant base image pinned to a release', () => {
-  const base = globalArgs().get('BASE_IMAGE');
-  assert.ok(base, 'no ARG BASE_IMAGE with a default before the first FROM');
-  assert.match(base, /^ghcr\.io\/home-assistant\/base:\d+\.\d+-\d{4}\.\d{2}\.\d+$/);
-  const froms = instructions().filter((instruction) => instruction.keyword === 'FROM').map((instruction) => instruction.text.split(/\s+/)[0]);
-  // Every stage starts from the pinned base, from scratch (the source stage), or from a stage.
-  for (const from of froms) assert.ok(from === '${BASE_IMAGE}' || from === 'scratch', `FROM ${from} is not the pinned base`);
-  assert.not.ok(readFileSync(path.join(REPO_ROOT, 'addon/Dockerfile'), 'utf8').includes(':latest'), 'the Dockerfile uses a :latest image');
+function installRun(): string {
+  const run = instructions().find((instruction) => instruction.keyword === 'RUN' && instruction.text.includes('--omit=dev'));
+  assert.ok(run, 'no RUN installs the worker with --omit=dev');
+  return run.text;
+}
+
+test('the base is Home Assistant\'s Debian base image, pinned to a Debian release and a docker-base release', () => {
+  assert.match(arg('BASE_IMAGE'), /^ghcr\.io\/home-assistant\/base-debian:[a-z]+-\d{4}\.\d{2}\.\d+$/);
+  const froms = instructions().filter((instruction) => instruction.keyword === 'FROM');
+  assert.equal(froms.map((from) => from.text), ['${BASE_IMAGE}'], 'one stage, from the pinned base');
+  assert.not.ok(DOCKERFILE.includes(':latest'), 'the Dockerfile uses a :latest image');
 });
 
-test('the source stage fetches the tag of the add-on version from the repository in config.yaml', () => {
-  const args = globalArgs();
-  const config = parse(readFileSync(path.join(REPO_ROOT, 'addon/config.yaml'), 'utf8')) as { version: string; url: string };
-  assert.is(args.get('BUILD_VERSION'), config.version);
-  assert.is(args.get('SOURCE_REPOSITORY'), `${config.url}.git`);
-  const add = instructions().find((instruction) => instruction.keyword === 'ADD');
-  assert.is(add?.text, '${SOURCE_REPOSITORY}#v${BUILD_VERSION} /');
+test('the Dockerfile has no GitHub URL and no ADD (nothing is fetched from a repository)', () => {
+  assert.not.match(DOCKERFILE, /github\.com|githubusercontent|git@|\.git\b/i);
+  assert.equal(instructions().filter((instruction) => instruction.keyword === 'ADD'), []);
+  // Every URL it fetches is the npm registry's.
+  for (const url of DOCKERFILE.match(/https?:\/\/[^\s"'}]+/g) ?? []) assert.match(url, /^https:\/\/registry\.npmjs\.org/, `fetches ${url}`);
 });
 
-test('every path the Dockerfile copies exists in the repository', () => {
-  const all = copies();
-  assert.ok(all.length > 0);
-  for (const copy of all) {
-    for (const source of copy.sources) {
-      // Without --from the build context is addon/ (the Supervisor builds there); the source
-      // stage is the repository root; the build stage's dist/ is compiled from worker/src.
-      const inRepo =
-        copy.from === undefined
-          ? path.join('addon', source)
-          : copy.from === 'source'
-            ? source
-            : copy.from === 'build'
-              ? source.replace(/^\/usr\/src\/whatsapp-worker\/dist\//, '')
-              : undefined;
-      assert.ok(inRepo !== undefined, `COPY --from=${copy.from} is from an unknown stage`);
-      assert.ok(existsSync(path.join(REPO_ROOT, inRepo)), `COPY ${copy.from ? `--from=${copy.from} ` : ''}${source}: ${inRepo} does not exist`);
+test('every COPY source is in addon/ (the build context); the local tarball is optional and ignored by git', () => {
+  const copies = instructions().filter((instruction) => instruction.keyword === 'COPY');
+  assert.ok(copies.length > 0);
+  for (const copy of copies) {
+    const words = copy.text.split(/\s+/);
+    assert.not.ok(words.some((word) => word.startsWith('--from=')), 'a COPY --from needs a second stage or image');
+    for (const source of words.slice(0, -1)) {
+      if (source === OPTIONAL_WORKER_TARBALL) continue;
+      assert.ok(existsSync(path.join(REPO_ROOT, 'addon', source)), `COPY ${source}: addon/${source} does not exist`);
     }
+    // The glob alone could match nothing, which a classic docker build refuses.
+    assert.ok(words.slice(0, -1).some((source) => source !== OPTIONAL_WORKER_TARBALL), `COPY ${copy.text} has no source that always exists`);
   }
+  assert.match(readFileSync(path.join(REPO_ROOT, 'addon/.gitignore'), 'utf8'), /^worker-package\.tgz$/m);
 });
 
-test('Node.js is a version that package.json and better-sqlite3 both accept', () => {
-  const dockerfile = readFileSync(path.join(REPO_ROOT, 'addon/Dockerfile'), 'utf8');
-  const pins = [...dockerfile.matchAll(/\bnodejs~(\d+)\b/g)].map((match) => Number(match[1]));
-  assert.ok(pins.length >= 1, 'nodejs is not pinned to a major version');
-  assert.ok(pins.every((pin) => pin === pins[0]), `the stages pin different Node.js versions: ${pins.join(', ')}`);
-  const major = pins[0] ?? 0;
+test('the worker is the npm package of package.json at the app version', () => {
+  const config = parse(readFileSync(path.join(REPO_ROOT, 'addon/config.yaml'), 'utf8')) as { version: string };
+  const packageJson = readJson<{ name: string; version: string }>('package.json');
+  assert.is(arg('BUILD_VERSION'), config.version);
+  assert.match(installRun(), `package="${packageJson.name}@\${BUILD_VERSION}"`);
+  assert.match(installRun(), '--omit=dev');
+  assert.match(installRun(), `grep -q "\\"version\\": \\"\${BUILD_VERSION}\\"" package.json`);
+});
+
+test('Node.js is pinned, checked by sha512 for both architectures, and accepted by the package and better-sqlite3', () => {
+  const version = arg('NODE_VERSION');
+  assert.match(version, /^\d+\.\d+\.\d+$/);
+  const major = Number(version.split('.')[0]);
+  assert.ok(major >= 24, `Node.js ${version}: 20 and 22 are past or near their end of life`);
+  for (const name of ['NODE_SHA512_AMD64', 'NODE_SHA512_ARM64', 'NPM_SHA512']) assert.match(arg(name), /^[0-9a-f]{128}$/, name);
+  assert.is((DOCKERFILE.match(/sha512sum --check --strict/g) ?? []).length, 2, 'both downloads are checked');
   const packageJson = readJson<{ engines: { node: string }; dependencies: Record<string, string> }>('package.json');
   assert.ok(allowsMajor(packageJson.engines.node, major), `package.json engines.node ${packageJson.engines.node} refuses Node ${major}`);
   const sqlite = readJson<{ version: string; engines: { node: string } }>('node_modules/better-sqlite3/package.json');
@@ -133,35 +128,30 @@ test('Node.js is a version that package.json and better-sqlite3 both accept', ()
   assert.ok(allowsMajor(sqlite.engines.node, major), `better-sqlite3 ${sqlite.version} (engines ${sqlite.engines.node}) refuses Node ${major}`);
 });
 
-test('the runtime installs production dependencies and builds natives in a removed virtual group', () => {
-  const runs = instructions().filter((instruction) => instruction.keyword === 'RUN').map((instruction) => instruction.text);
-  const runtime = runs.find((text) => text.includes('--omit=dev'));
-  assert.ok(runtime, 'no `npm ci --omit=dev`');
-  assert.match(runtime, 'apk add --no-cache --virtual .build-deps');
-  assert.match(runtime, /--ignore-scripts/);
-  assert.match(runtime, 'npm rebuild better-sqlite3');
-  assert.match(runtime, 'apk del .build-deps');
-  assert.ok(runtime.indexOf('apk del .build-deps') > runtime.indexOf('npm rebuild'), 'the build tools are removed before the native build');
+test('the build tools, npm and its cache leave in the layer that brought them', () => {
+  const run = installRun();
+  const installed = run.indexOf('apt-get install -y --no-install-recommends python3 make g++');
+  const built = run.indexOf('npm-cli.js install');
+  const loaded = run.indexOf("new (require('better-sqlite3'))(':memory:').close()");
+  const purged = run.indexOf('apt-get purge -y --auto-remove python3 make g++');
+  assert.ok(installed >= 0 && built > installed && loaded > built && purged > loaded, 'install tools → install worker → load the binding → purge tools');
+  for (const removed of ['/tmp/node ', '/tmp/npm ', '/tmp/npm-cache', '/root/.npm', '/var/lib/apt/lists/*', 'apt-get clean']) assert.match(run, removed);
+  assert.match(run, 'npm_config_build_from_source=true');
 });
 
-test('the image puts the worker and the start script where run.mjs and CMD expect them', () => {
+test('the start script and the worker are where CMD and run.mjs look for them', () => {
   const all = instructions();
-  const runtimeStart = all.map((instruction) => instruction.keyword).lastIndexOf('FROM');
-  const workdir = all.slice(runtimeStart).find((instruction) => instruction.keyword === 'WORKDIR')?.text;
-  assert.ok(workdir, 'the runtime stage has no WORKDIR');
-  const packageJson = readJson<{ bin: Record<string, string> }>('package.json');
+  const packageJson = readJson<{ name: string; bin: Record<string, string> }>('package.json');
   const bin = packageJson.bin['whatsapp-worker'];
   assert.ok(bin, 'package.json has no whatsapp-worker bin');
-  const runScript = readFileSync(path.join(REPO_ROOT, 'addon/run.mjs'), 'utf8');
-  assert.match(runScript, `const DEFAULT_WORKER_BIN = '${path.posix.join(workdir, bin)}';`);
-  assert.ok(copies().some((copy) => copy.from === 'source' && copy.sources.includes(path.posix.dirname(bin))), 'the worker bin folder is not copied');
-
-  const runCopy = copies().find((copy) => copy.from === undefined && copy.sources.includes('run.mjs'));
-  assert.ok(runCopy, 'run.mjs is not copied into the image');
-  // Outside a package with "type": "module" only the .mjs ending makes Node load it as ESM.
-  assert.match(runCopy.destination, /\.mjs$/);
+  const env = all.find((instruction) => instruction.keyword === 'ENV' && instruction.text.startsWith('WHATSAPP_WORKER_BIN='));
+  assert.is(env?.text, `WHATSAPP_WORKER_BIN=${path.posix.join('/usr/local/lib/node_modules', packageJson.name, bin)}`);
   const cmd = all.find((instruction) => instruction.keyword === 'CMD');
-  assert.equal(JSON.parse(cmd?.text ?? 'null'), ['node', runCopy.destination]);
+  const command = JSON.parse(cmd?.text ?? 'null') as string[];
+  assert.is(command[0], 'node');
+  // Outside a package with "type": "module" only the .mjs ending makes Node load it as ESM.
+  assert.match(command[1] ?? '', /\.mjs$/);
+  assert.match(installRun(), `mv /tmp/whatsapp-worker/run.mjs ${command[1]}`);
   assert.ok(all.some((instruction) => instruction.keyword === 'ENTRYPOINT' && instruction.text === '[]'), 's6 /init is not bypassed');
 });
 

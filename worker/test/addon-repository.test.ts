@@ -103,12 +103,29 @@ test('the integration manifest has what HACS and hassfest require, with the repo
   assert.is(manifest.iot_class, 'local_push');
 });
 
-test('the add-on and the integration carry a square 128 px icon and a 250×100 logo', () => {
-  assert.equal(pngSize('addon/icon.png'), { width: 128, height: 128 });
-  assert.equal(pngSize('addon/logo.png'), { width: 250, height: 100 });
-  // The integration's own brand images, served by Home Assistant 2026.3+ from brand/.
-  assert.equal(pngSize('custom_components/whatsapp/brand/icon.png'), { width: 128, height: 128 });
-  assert.equal(pngSize('custom_components/whatsapp/brand/logo.png'), { width: 250, height: 100 });
+test('the integration brand images have Home Assistant brand sizes', () => {
+  // home-assistant/brands README "Image specification": icon 256×256 (hDPI 512×512); logo with its
+  // shortest side 128–256 px (hDPI 256–512). Home Assistant 2026.3+ serves them from brand/.
+  assert.equal(pngSize('custom_components/whatsapp/brand/icon.png'), { width: 256, height: 256 });
+  assert.equal(pngSize('custom_components/whatsapp/brand/icon@2x.png'), { width: 512, height: 512 });
+  for (const [file, min, max] of [
+    ['custom_components/whatsapp/brand/logo.png', 128, 256],
+    ['custom_components/whatsapp/brand/logo@2x.png', 256, 512],
+  ] as const) {
+    const { width, height } = pngSize(file);
+    const shortest = Math.min(width, height);
+    assert.ok(shortest >= min && shortest <= max, `${file} is ${width}×${height}; its shortest side must be ${min}–${max} px`);
+  }
+});
+
+test('the app icon is square and the logo wide, both at least the sizes the app docs recommend', () => {
+  // developers.home-assistant docs/add-ons/presentation.md: icon.png 1:1 (128×128 recommended),
+  // logo.png around 250×100. Here at the brand sizes, which meet both.
+  const icon = pngSize('addon/icon.png');
+  assert.is(icon.width, icon.height, 'addon/icon.png is not square');
+  assert.ok(icon.width >= 256, `addon/icon.png is ${icon.width} px; 256 or more`);
+  const logo = pngSize('addon/logo.png');
+  assert.ok(logo.width > logo.height && logo.height >= 128, `addon/logo.png is ${logo.width}×${logo.height}`);
 });
 
 test('the documentation explains every option, installation, linking and the rate limits', () => {

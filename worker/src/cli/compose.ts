@@ -17,8 +17,9 @@ import { homeAssistantTarget } from '../ha/target.js';
 import { openDatabase, type SqliteDatabase } from '../store/database.js';
 import { AvatarWorker } from '../worker/avatar-worker.js';
 import { UsageError } from './options.js';
+import { packageVersion } from '../package-version.js';
 
-export const WORKER_VERSION = '0.1.0';
+export const WORKER_VERSION = packageVersion();
 
 export interface WorkerConfig {
   readonly dataDir: string;

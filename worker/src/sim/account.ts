@@ -9,7 +9,6 @@
 // applied are announced again after the history sync (at-least-once, as WhatsApp re-delivers
 // notifications to a device that was offline). The final pictures depend only on the seed.
 
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { TimerGroup, type Clock } from '../clock.js';
 import { parseJid, type Jid } from '../jid.js';
@@ -18,6 +17,7 @@ import type { AccountEvent, AccountListener, PictureQueryOutcome, WhatsAppAccoun
 import { simulatedPicturePath, type SimulatedCdnAddress } from './cdn.js';
 import { QueryLuck } from './luck.js';
 import type { SimulatedPopulation } from './population.js';
+import { appendQueryRecord, countQueryRecords } from './query-log.js';
 
 export interface SimulatedBehaviour {
   /** From 'connecting' to 'open'. */
@@ -105,7 +105,7 @@ export class SimulatedAccount implements WhatsAppAccount {
 
   async start(): Promise<void> {
     if (this.connection !== 'closed') return;
-    this.queryCount = this.readQueryCount();
+    this.queryCount = this.options.queryLogPath === undefined ? this.queryCount : countQueryRecords(this.options.queryLogPath, this.options.logger);
     this.connection = 'connecting';
     this.listeners.emit({ type: 'connection', state: 'connecting' });
     this.after(this.behaviour.connectDelayMs, () => {
@@ -133,7 +133,7 @@ export class SimulatedAccount implements WhatsAppAccount {
     const query = ++this.queryCount;
     for (const change of this.population.changesAtQuery(query)) this.announce(change.jid, change.removed);
     const outcome = this.answer(query, jid, knownPictureId, timeoutMs);
-    this.record({ at, jid, outcome: outcome.kind, query });
+    appendQueryRecord(this.options.queryLogPath, { at, jid, outcome: outcome.kind, query });
     if (this.behaviour.latencyMs <= 0) return outcome;
     return new Promise((resolve) => {
       const closed = () => {
@@ -212,30 +212,5 @@ export class SimulatedAccount implements WhatsAppAccount {
 
   private after(delayMs: number, callback: () => void): () => void {
     return this.timers.after(delayMs, callback);
-  }
-
-  private record(entry: SimulatedQueryRecord): void {
-    if (this.options.queryLogPath === undefined) return;
-    appendFileSync(this.options.queryLogPath, `${JSON.stringify(entry)}\n`);
-  }
-
-  /** The number of complete lines in the query log: the queries answered before this start. */
-  private readQueryCount(): number {
-    const path = this.options.queryLogPath;
-    if (path === undefined || !existsSync(path)) return this.queryCount;
-    const text = readFileSync(path, 'utf8');
-    // A kill mid-append leaves a partial last line: close it so the next record starts clean.
-    if (text.length > 0 && !text.endsWith('\n')) appendFileSync(path, '\n');
-    let count = 0;
-    for (const line of text.split('\n')) {
-      if (line.trim() === '') continue;
-      try {
-        JSON.parse(line);
-        count++;
-      } catch (error) {
-        this.options.logger.warn({ err: error, path }, 'skipping a damaged line of the simulated query log');
-      }
-    }
-    return count;
   }
 }

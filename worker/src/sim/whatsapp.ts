@@ -7,7 +7,6 @@
 // so picture changes never go back in time after the demo is killed. The final pictures depend
 // only on the seed.
 
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import type { BinaryNode, UserFacingSocketConfig } from '@whiskeysockets/baileys';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
@@ -18,6 +17,7 @@ import { QueryLuck } from './luck.js';
 import { answerPictureIq, errorReply, type PictureAnswer, type SimulatedAnswerKind } from './picture-answers.js';
 import type { SimulatedPopulation } from './population.js';
 import { SimulatedBaileysSocket } from './socket.js';
+import { appendQueryRecord, countQueryRecords } from './query-log.js';
 
 /** Behaviours of WhatsApp the simulation can leave out (`demo --quirks`). */
 export const SIMULATED_QUIRKS = ['forbidden', 'bad-request', 'not-acceptable', 'empty-id', 'empty-answer', 'pending-before-open'] as const;
@@ -126,7 +126,7 @@ export class SimulatedWhatsApp {
     this.accountNumber = options.accountNumber ?? '15550000001';
     this.quirks = new Set(options.quirks ?? SIMULATED_QUIRKS);
     this.luck = new QueryLuck(options.population.seed, this.behaviour.rateLimitEveryQueries);
-    this.queryCount = this.readQueryCount();
+    this.queryCount = countQueryRecords(this.options.queryLogPath, this.options.logger);
   }
 
   /** Baileys' makeWASocket, as BaileysAccount's `makeSocket` injection expects it. */
@@ -196,7 +196,7 @@ export class SimulatedWhatsApp {
       query,
     );
     const jid = node.attrs.target ?? node.attrs.to ?? '';
-    this.record({ at, jid, query, outcome: answer.kind, xmlns: node.attrs.xmlns ?? '', ...hostOf(answer), iqs: cost });
+    appendQueryRecord(this.options.queryLogPath, { at, jid, query, outcome: answer.kind, xmlns: node.attrs.xmlns ?? '', ...hostOf(answer), iqs: cost });
     return answer.kind === 'timeout' ? undefined : answer.node;
   }
 
@@ -221,31 +221,6 @@ export class SimulatedWhatsApp {
       attrs: { id: node.attrs.id ?? '', type: 'result', from: 's.whatsapp.net' },
       content: [{ tag: 'usync', attrs: {}, content: [{ tag: 'list', attrs: {}, content: answered }] }],
     };
-  }
-
-  private record(entry: SimulatedQueryRecord): void {
-    if (this.options.queryLogPath === undefined) return;
-    appendFileSync(this.options.queryLogPath, `${JSON.stringify(entry)}\n`);
-  }
-
-  /** The number of complete lines in the query log: the queries answered before this start. */
-  private readQueryCount(): number {
-    const path = this.options.queryLogPath;
-    if (path === undefined || !existsSync(path)) return 0;
-    const text = readFileSync(path, 'utf8');
-    // A kill mid-append leaves a partial last line: close it so the next record starts clean.
-    if (text.length > 0 && !text.endsWith('\n')) appendFileSync(path, '\n');
-    let count = 0;
-    for (const line of text.split('\n')) {
-      if (line.trim() === '') continue;
-      try {
-        JSON.parse(line);
-        count++;
-      } catch (error) {
-        this.options.logger.warn({ err: error, path }, 'skipping a damaged line of the simulated query log');
-      }
-    }
-    return count;
   }
 }
 
