@@ -26,6 +26,8 @@ shopt -s inherit_errexit
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
+# shellcheck source=debian-mirror.sh
+source "$SCRIPT_DIR/debian-mirror.sh"
 REQUIREMENTS="$REPO_ROOT/tests/requirements.txt"
 CACHE_DIR="${WHATSAPP_TEST_CACHE:-$HOME/.cache/whatsapp-ha-tests}"
 DEBIAN_SUITE="sid"
@@ -84,13 +86,6 @@ host_env() {
   printf '%s\n' "$venv/bin/python"
 }
 
-find_debian_mirror() {
-  local mirror
-  mirror="$(grep -hoE '^(URIs:|deb)[[:space:]]+https?://[^[:space:]]+/debian/?' \
-    /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list 2>/dev/null |
-    grep -v security | head -n1 | awk '{print $NF}')" || true
-  printf '%s\n' "${mirror:-http://deb.debian.org/debian}"
-}
 
 # Host files that the root needs fresh at every start: name resolution and the CA bundle (which may
 # hold a site's own CA).

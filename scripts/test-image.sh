@@ -24,6 +24,8 @@ shopt -s inherit_errexit
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
+# shellcheck source=debian-mirror.sh
+source "$SCRIPT_DIR/debian-mirror.sh"
 CACHE_DIR="${WHATSAPP_TEST_CACHE:-$HOME/.cache/whatsapp-ha-tests}/image"
 # The release of ghcr.io/home-assistant/base-debian the Dockerfile names (its tag before the '-').
 DEBIAN_SUITE="$(sed -nE 's/^ARG BASE_IMAGE=ghcr\.io\/home-assistant\/base-debian:([a-z]+)-.*/\1/p' "$REPO_ROOT/addon/Dockerfile")"
@@ -78,13 +80,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-find_debian_mirror() {
-  local mirror
-  mirror="$(grep -hoE '^(URIs:|deb)[[:space:]]+https?://[^[:space:]]+/debian/?' \
-    /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list 2>/dev/null |
-    grep -v security | head -n1 | awk '{print $NF}')" || true
-  printf '%s\n' "${mirror:-http://deb.debian.org/debian}"
-}
 
 # The stand-in for ghcr.io/home-assistant/base-debian:<suite>, made once per (suite, packages).
 # The image config below (as debian:<suite>-slim and base-debian set it) is part of the key.
