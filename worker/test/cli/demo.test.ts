@@ -205,6 +205,11 @@ test('a worker running on the folder picks up what refresh queues', async () => 
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     assert.ok(queryLog(data).slice(before).some((entry) => entry.jid === jid), 'the running worker queried the refreshed JID');
+    // The query is logged before its download is stored; a stop in between keeps the job queued
+    // (stop aborts the download, and no job is lost), so wait for the outcome before stopping.
+    while (Date.now() < deadline && JSON.parse(cli(['status', '--data', data, '--json']).stdout).queue_length !== 0) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   } finally {
     worker.kill('SIGTERM');
     await new Promise((resolve) => worker.once('exit', resolve));
