@@ -65,8 +65,8 @@ export class HomeAssistantSession {
   private establishing = false;
   /** Favourites whose bytes went up on this connection; HA needs them once per connection. */
   private readonly imagesSent = new Set<string>();
-  /** Avatar pushes in flight, and whether another change came meanwhile. */
-  private readonly avatarPushes = new Map<string, { again: boolean }>();
+  /** Avatar pushes in flight, and the newest update that came meanwhile. */
+  private readonly avatarPushes = new Map<string, { next: AvatarUpdate | undefined }>();
 
   constructor(private readonly options: SessionOptions) {
     this.scope = new ConnectionScope(options.clock, options.logger);
@@ -114,23 +114,26 @@ export class HomeAssistantSession {
     }
   }
 
-  /** A subject's picture changed: push it, coalescing changes that arrive while a push runs. */
-  requestAvatar(jid: string): void {
+  /**
+   * A finished job's update, pushed as it came. Pushes for one JID go one at a time; updates that
+   * arrive while one is in flight collapse into the newest, which goes next.
+   */
+  pushAvatarUpdate(update: AvatarUpdate): void {
     if (!this.subscribed) return;
-    const running = this.avatarPushes.get(jid);
+    const running = this.avatarPushes.get(update.jid);
     if (running !== undefined) {
-      running.again = true;
+      running.next = update;
       return;
     }
-    const entry = { again: false };
-    this.avatarPushes.set(jid, entry);
+    const entry: { next: AvatarUpdate | undefined } = { next: update };
+    this.avatarPushes.set(update.jid, entry);
     void (async () => {
-      do {
-        entry.again = false;
-        const favourites = this.read('favourites', () => this.options.port.favourites()) ?? [];
-        await this.pushAvatar(jid, favourites.includes(jid));
-      } while (entry.again && this.subscribed);
-      this.avatarPushes.delete(jid);
+      while (entry.next !== undefined && this.subscribed) {
+        const current = entry.next;
+        entry.next = undefined;
+        await this.send('whatsapp/avatar', this.withinMessageLimit(current));
+      }
+      this.avatarPushes.delete(update.jid);
     })();
   }
 

@@ -42,6 +42,8 @@ class MemoryPort implements WorkerPort {
   readonly favouritesReceived: string[][] = [];
   readonly refreshCalls: RefreshAvatarCall[] = [];
   readonly refreshAllCalls: RefreshAvatarsCall[] = [];
+  /** JIDs whose update the bridge read (on subscribe, for new favourites); a job's change is never read. */
+  readonly avatarReads: string[] = [];
   queueLength = 0;
   imageFor: (jid: string) => string = (jid) => Buffer.from(`jpeg of ${jid}`).toString('base64');
   private readonly listeners = new Set<(change: WorkerChange) => void>();
@@ -86,6 +88,11 @@ class MemoryPort implements WorkerPort {
   }
 
   async avatarUpdate(jid: string, withImage: boolean): Promise<AvatarUpdate | undefined> {
+    this.avatarReads.push(jid);
+    return this.updateFor(jid, withImage);
+  }
+
+  private updateFor(jid: string, withImage: boolean): AvatarUpdate | undefined {
     const subject = this.known.get(jid);
     if (subject === undefined) return undefined;
     return {
@@ -112,6 +119,12 @@ class MemoryPort implements WorkerPort {
 
   emit(change: WorkerChange): void {
     for (const listener of this.listeners) listener(change);
+  }
+
+  /** A finished job, as the presenter reports it: the update, with bytes for a favourite. */
+  avatarChanged(jid: string, image?: string): void {
+    const update = this.updateFor(jid, this.favouriteJids.includes(jid))!;
+    this.emit({ type: 'avatar', jid, update: image === undefined ? update : { ...update, image } });
   }
 
   get listenerCount(): number {
@@ -232,17 +245,19 @@ test('a favourites change reaches the worker and sends the new favourite with by
   }
 });
 
-test('avatar changes go up with bytes only for favourites', async () => {
+test('avatar changes go up as the worker pushed them (bytes only for favourites), never read back', async () => {
   const h = await harness({ favourites: [ALICE] });
   try {
     await h.server.waitFor(() => h.server.commandsOfType('whatsapp/avatar').length === 1, 'the favourite pushed');
-    h.port.emit({ type: 'avatar', jid: BOB });
-    h.port.emit({ type: 'avatar', jid: ALICE });
+    const readsOnSubscribe = [...h.port.avatarReads];
+    h.port.avatarChanged(BOB);
+    h.port.avatarChanged(ALICE, Buffer.from('new jpeg of alice').toString('base64'));
     await h.server.waitFor(() => h.server.commandsOfType('whatsapp/avatar').length === 3, 'both changes pushed');
     const updates = h.server.commandsOfType('whatsapp/avatar').slice(1).map((command) => payload(command) as unknown as AvatarUpdate);
     const byJid = new Map(updates.map((update) => [update.jid, update]));
     assert.is(byJid.get(BOB)?.image, null, 'no bytes for a non-favourite');
-    assert.ok(byJid.get(ALICE)?.image, 'bytes for a favourite');
+    assert.is(Buffer.from(byJid.get(ALICE)!.image!, 'base64').toString(), 'new jpeg of alice', 'the bytes the change carried');
+    assert.equal(h.port.avatarReads, readsOnSubscribe, 'a change is sent as it came, not read back');
   } finally {
     await h.close();
   }
@@ -303,7 +318,7 @@ test('status pushes are throttled to one per second with the trailing change kep
     let fences = 0;
     const fence = async (): Promise<void> => {
       fences += 1;
-      h.port.emit({ type: 'avatar', jid: BOB });
+      h.port.avatarChanged(BOB);
       await h.server.waitFor(() => h.server.commandsOfType('whatsapp/avatar').length === fences, 'the fence');
     };
     clock.advance(1_000);
@@ -340,7 +355,7 @@ test('directory changes are debounced into one push', async () => {
     }
     clock.advance(2_000);
     await h.server.waitFor(() => h.server.commandsOfType('whatsapp/directory').length === 2, 'the debounced directory');
-    h.port.emit({ type: 'avatar', jid: BOB });
+    h.port.avatarChanged(BOB);
     await h.server.waitFor(() => h.server.commandsOfType('whatsapp/avatar').length === 1, 'a fence');
     assert.is(h.server.commandsOfType('whatsapp/directory').length, 2, 'ten changes, one push');
   } finally {

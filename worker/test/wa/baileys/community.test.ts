@@ -56,7 +56,7 @@ test('a community from a history sync is stored as one and its picture is asked 
     }
     const account = new CommunityAwareAccount();
     const deps = { account, files: {} as PictureFiles, downloadPicture: (async () => assert.unreachable('no download expected')) as unknown as PictureDownloader };
-    const community = await queryDownloadAndStorePicture(store.get(COMMUNITY)!, job(COMMUNITY), deps, () => undefined);
+    const { resolution: community } = await queryDownloadAndStorePicture(store.get(COMMUNITY)!, job(COMMUNITY), deps, () => undefined);
     assert.is(account.sent[0]!.attrs.xmlns, 'w:g2');
     assert.is.not(community.kind, 'hidden');
     assert.is(community.kind === 'refused' && community.reason, 'unreadable-answer', 'an empty <pictures> to a query without an id is no verdict');
