@@ -4,20 +4,22 @@
 // can carry them; never throws for WhatsApp's or the CDN's answers.
 
 import type { AvatarJob, AvatarRecord } from '../avatars/model.js';
-import type { PictureDownloader, PictureFiles, WhatsAppAccount } from '../avatars/ports.js';
+import type { PictureId } from '../avatars/picture-id.js';
+import type { CheckedAccount, PictureDownloader, PictureFiles } from '../avatars/ports.js';
 import type { Resolution } from '../avatars/transitions.js';
 
 // WhatsApp answers a picture query within a second or two; past this the socket is likely stuck.
 export const PICTURE_QUERY_TIMEOUT_MS = 20_000;
 
 export interface PictureFetchDependencies {
-  readonly account: WhatsAppAccount;
+  /** Its answers checked (answer-check.ts `withCheckedAnswers`). */
+  readonly account: CheckedAccount;
   readonly files: PictureFiles;
   readonly downloadPicture: PictureDownloader;
 }
 
 /** The id to send with the query: none when forced, or when the file we would keep is gone. */
-export function knownPictureId(record: AvatarRecord, job: AvatarJob, files: Pick<PictureFiles, 'exists'>): string | undefined {
+export function knownPictureId(record: AvatarRecord, job: AvatarJob, files: Pick<PictureFiles, 'exists'>): PictureId | undefined {
   if (job.force || record.pictureId === undefined) return undefined;
   if (record.state === 'fetched' && (record.path === undefined || !files.exists(record.path))) return undefined;
   return record.pictureId;
