@@ -5,7 +5,7 @@
 //
 //   node --expose-gc dist/worker/bench/memory-child.js DATA_DIR CONTACTS [LOG_LEVEL]
 
-import { FakeClock } from '../src/clock.js';
+import { FakeClock } from '../test/support/fake-clock.js';
 import { createLogger } from '../src/logger.js';
 import { historyEvents, ingestHistory } from './ingest.js';
 

@@ -6,7 +6,8 @@ import { createServer, type Socket } from 'node:net';
 import pino from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FakeClock, seededRandom, systemClock, type Clock } from '../../src/clock.js';
+import { seededRandom, systemClock, type Clock } from '../../src/clock.js';
+import { FakeClock } from '../support/fake-clock.js';
 import { HomeAssistantBridge, type BridgeTiming } from '../../src/ha/bridge.js';
 import { CallError, type WorkerChange, type WorkerPort } from '../../src/ha/port.js';
 import type {

@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AvatarFiles } from '../../src/files/avatar-files.js';
 import { downloadPicture } from '../../src/cdn/download.js';
-import { FakeClock } from '../../src/clock.js';
+import { FakeClock } from '../support/fake-clock.js';
 import { startSimulation } from '../../src/sim/simulation.js';
 
 const logger = pino({ level: 'silent' });
