@@ -59,6 +59,12 @@ export interface SessionOptions {
 type UpstreamCommand = keyof WorkerCommands;
 type HelloResponse = WorkerCommands['whatsapp/hello']['response'];
 
+/** `newer`, carrying `older`'s bytes when `newer` has none and both describe the same picture. */
+function newestKeepingBytes(newer: AvatarUpdate, older: AvatarUpdate | undefined): AvatarUpdate {
+  if (newer.image !== null || older?.image == null || newer.state === 'none' || older.sha256 !== newer.sha256) return newer;
+  return { ...newer, image: older.image };
+}
+
 export class HomeAssistantSession {
   private readonly scope: ConnectionScope;
   private isSubscribed = false;
@@ -116,13 +122,14 @@ export class HomeAssistantSession {
 
   /**
    * A finished job's update, pushed as it came. Pushes for one JID go one at a time; updates that
-   * arrive while one is in flight collapse into the newest, which goes next.
+   * arrive while one is in flight collapse into the newest, which goes next (with the bytes of a
+   * collapsed one for the same picture, so a new picture never goes up without them).
    */
   pushAvatarUpdate(update: AvatarUpdate): void {
     if (!this.subscribed) return;
     const running = this.avatarPushes.get(update.jid);
     if (running !== undefined) {
-      running.next = update;
+      running.next = newestKeepingBytes(update, running.next);
       return;
     }
     const entry: { next: AvatarUpdate | undefined } = { next: update };

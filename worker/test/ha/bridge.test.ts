@@ -52,6 +52,19 @@ test('avatar changes go up as the worker pushed them (bytes only for favourites)
     assert.equal(h.port.avatarReads, readsOnSubscribe, 'a change is sent as it came, not read back');
   }));
 
+test('changes that come while a push is in flight collapse into the newest, keeping the bytes of a new picture', () =>
+  withBridge({ favourites: [ALICE] }, async (h) => {
+    await h.waitForSent('whatsapp/avatar', 1, 'the favourite pushed');
+    const newBytes = Buffer.from('new jpeg of alice').toString('base64');
+    h.port.avatarChanged(ALICE, 'AAAA'); // goes up at once
+    h.port.avatarChanged(ALICE, newBytes); // a new picture while that push runs…
+    h.port.avatarChanged(ALICE, null); // …then an unchanged check of it: one push, with the bytes
+    await h.waitForSent('whatsapp/avatar', 3, 'the push in flight and the collapsed one');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const pushed = h.sent<AvatarUpdate>('whatsapp/avatar').slice(1);
+    assert.equal(pushed.map((update) => update.image), ['AAAA', newBytes]);
+  }));
+
 test('service calls round-trip to the worker and back as call results', () =>
   withBridge({}, async (h) => {
     await h.server.waitFor(() => h.bridge.connected, 'the subscription');

@@ -103,8 +103,8 @@ export class MemoryPort implements WorkerPort {
     for (const listener of this.listeners) listener(change);
   }
 
-  /** A finished job, as the presenter reports it: the update, with bytes for a favourite. */
-  avatarChanged(jid: string, image?: string): void {
+  /** A finished job, as the presenter reports it: the update, with bytes for a favourite (or `image` as given). */
+  avatarChanged(jid: string, image?: string | null): void {
     const update = this.updateFor(jid, this.favouriteJids.includes(jid))!;
     this.emit({ type: 'avatar', jid, update: image === undefined ? update : { ...update, image } });
   }
