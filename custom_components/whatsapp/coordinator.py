@@ -24,6 +24,7 @@ from .const import (
     LOGGER,
     WORKER_GONE_ISSUE_DELAY,
 )
+from .directory import DirectoryTransfer
 from .jids import is_subject_jid
 from .models import DirectoryEntry, Picture, WorkerData, WorkerStatus, frozen_mapping
 from .pairing import async_clear_pairing_issue, async_update_pairing_issue
@@ -66,6 +67,7 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
         self.link = WorkerLink(hass, self._worker_connected_changed)
         self.pictures = PictureStore(hass)
         self.directory_store = DirectoryStore(hass)
+        self.directory_transfer = DirectoryTransfer()
         self._cancel_gone_timer: CALLBACK_TYPE | None = None
         self.data = WorkerData()
 
@@ -106,6 +108,8 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
             self._stop_gone_timer()
             ir.async_delete_issue(self.hass, DOMAIN, ISSUE_WORKER_GONE)
         else:
+            # A transfer the worker could not finish never replaces the last whole directory.
+            self.directory_transfer.reset()
             self._start_gone_timer()
             async_clear_pairing_issue(self.hass)
         self._update(worker_connected=connected)
