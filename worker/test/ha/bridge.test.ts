@@ -9,17 +9,18 @@ import * as assert from 'uvu/assert';
 import { FakeClock, seededRandom, systemClock, type Clock } from '../../src/clock.js';
 import { HomeAssistantBridge, type BridgeTiming } from '../../src/ha/bridge.js';
 import { CallError, type WorkerChange, type WorkerPort } from '../../src/ha/port.js';
-import type {
-  AvatarUpdate,
-  CallResult,
-  DirectoryEntry,
-  RefreshAvatarCall,
-  RefreshAvatarResponse,
-  RefreshAvatarsCall,
-  RefreshAvatarsResponse,
-  WorkerStatus,
+import {
+  MAX_PICTURE_BYTES,
+  type AvatarUpdate,
+  type CallResult,
+  type DirectoryEntry,
+  type RefreshAvatarCall,
+  type RefreshAvatarResponse,
+  type RefreshAvatarsCall,
+  type RefreshAvatarsResponse,
+  type WorkerStatus,
 } from '../../src/ha/protocol.js';
-import { FakeHomeAssistant } from '../support/fake-ha-server.js';
+import { FakeHomeAssistant, type CommandHandler } from '../support/fake-ha-server.js';
 
 const TOKEN = 'long-lived-token-4f9c2e';
 const ALICE = '4915112345678@s.whatsapp.net';
@@ -518,6 +519,104 @@ test('a picture too large for HA goes up without its bytes', async () => {
     assert.is(update.image, null);
     assert.is(update.jid, ALICE);
     assert.ok(h.bridge.connected, 'HA did not have to drop the connection');
+  } finally {
+    await h.close();
+  }
+});
+
+test('a picture over HA\'s 2 MiB cap goes up without its bytes and a clear log line, and HA never refuses it', async () => {
+  const h = await harness({ favourites: [ALICE], startBridge: false });
+  try {
+    h.port.imageFor = () => Buffer.alloc(MAX_PICTURE_BYTES + 1, 0xff).toString('base64');
+    await h.bridge.start();
+    await h.server.waitFor(() => h.server.commandsOfType('whatsapp/avatar').length === 1, 'the favourite');
+    const update = payload(h.server.commandsOfType('whatsapp/avatar')[0]!) as unknown as AvatarUpdate;
+    assert.is(update.image, null);
+    assert.equal(h.server.refusals, []);
+    assert.ok(h.logs.some((entry) => entry.level === 40 && /without its bytes: the picture is 2097153 bytes, over the 2097152/.test(entry.msg)));
+  } finally {
+    await h.close();
+  }
+});
+
+test('a picture HA refuses (sha256_mismatch, invalid_image, image_too_large) is not sent again on that connection', async () => {
+  for (const code of ['sha256_mismatch', 'invalid_image', 'image_too_large']) {
+    const h = await harness({ favourites: [ALICE], startBridge: false });
+    try {
+      h.server.setHandler('whatsapp/avatar', (message) =>
+        message.image === null ? { result: null } : { error: { code, message: 'the picture is refused' } },
+      );
+      await h.bridge.start();
+      await h.server.waitFor(() => h.server.commandsOfType('whatsapp/avatar').length === 2, 'the refused picture and its state');
+      for (let change = 0; change < 3; change++) h.port.emit({ type: 'avatar', jid: ALICE });
+      h.port.emit({ type: 'avatar', jid: BOB });
+      await h.server.waitFor(() => h.server.commandsOfType('whatsapp/avatar').some((command) => command.message.jid === BOB), 'a fence');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const withBytes = h.server.commandsOfType('whatsapp/avatar').filter((command) => command.message.image !== null);
+      assert.is(withBytes.length, 1, `${code}: the bytes went up once`);
+      assert.ok(h.bridge.connected);
+      assert.is(h.logs.filter((entry) => /refused the picture; it is not sent again/.test(entry.msg)).length, 1, code);
+    } finally {
+      await h.close();
+    }
+  }
+});
+
+test('an entry that is not loaded: one warning, then quiet retries until it is', async () => {
+  const h = await harness({ startBridge: false });
+  try {
+    let refusals = 0;
+    const notLoaded: CommandHandler = () =>
+      refusals++ < 8
+        ? { error: { code: 'not_loaded', message: 'the WhatsApp integration is not set up or not loaded' } }
+        : { result: { protocol_version: 1, integration_version: 't' } };
+    h.server.setHandler('whatsapp/hello', notLoaded);
+    await h.bridge.start();
+    await h.server.waitFor(() => h.bridge.connected, 'the subscription once loaded');
+    const warnings = h.logs.filter((entry) => entry.level >= 40 && /not loaded/.test(entry.msg));
+    assert.is(warnings.length, 1, 'one line says so');
+    assert.ok(h.logs.filter((entry) => entry.level === 20 && /still not loaded/.test(entry.msg)).length >= 6, 'the retries are debug lines');
+  } finally {
+    await h.close();
+  }
+});
+
+test('not_loaded or hello_required on a push: the worker says hello and subscribes again', async () => {
+  for (const code of ['not_loaded', 'hello_required']) {
+    const h = await harness({ favourites: [] });
+    try {
+      await h.server.waitFor(() => h.bridge.connected && h.server.directory !== undefined, 'the first subscription');
+      let refused = false;
+      h.server.setHandler('whatsapp/status', () => {
+        if (refused) return { result: null };
+        refused = true;
+        return { error: { code, message: 'refused' } };
+      });
+      h.port.emit({ type: 'status' });
+      await h.server.waitFor(() => h.server.commandsOfType('whatsapp/hello').length === 2 && h.bridge.connected, `${code}: hello again`);
+      assert.is(h.server.commandsOfType('whatsapp/subscribe').length, 2, code);
+      assert.ok(h.server.commands.every((command) => command.connection === 1), `${code}: on the same connection`);
+    } finally {
+      await h.close();
+    }
+  }
+});
+
+test('a directory chunk HA refuses ends that transfer; the next push sends a whole new one', async () => {
+  const clock = new FakeClock();
+  const h = await harness({ clock, favourites: [] });
+  try {
+    await h.server.waitFor(() => h.server.directory !== undefined, 'the first directory');
+    h.server.directory = undefined;
+    h.server.setHandler('whatsapp/directory', () => ({ error: { code: 'invalid_chunk', message: 'out of order' } }));
+    h.port.emit({ type: 'directory' });
+    clock.advance(2_000);
+    await h.server.waitFor(() => h.server.refusals.length === 1, 'the refusal');
+    h.server.setHandler('whatsapp/directory', undefined);
+    h.port.emit({ type: 'directory' });
+    clock.advance(2_000);
+    await h.server.waitFor(() => h.server.directory !== undefined, 'the next whole directory');
+    assert.is((h.server as FakeHomeAssistant).directory?.length, 3);
   } finally {
     await h.close();
   }
