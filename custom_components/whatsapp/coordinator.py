@@ -219,11 +219,11 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
         pictures = dict(self.data.pictures)
         pictures[jid] = picture
         directory = self.data.directory
-        if (entry := directory.get(jid)) is not None and (
-            entry.name != picture.name or entry.state != picture.state
-        ):
+        # Only a new name changes what the picker shows. A state change alone does not, and copying
+        # a directory of 200,000 entries for each of the worker's picture reports would not do.
+        if (entry := directory.get(jid)) is not None and picture.name and entry.name != picture.name:
             directory = frozen_mapping(
-                {**directory, jid: replace(entry, name=picture.name or entry.name, state=picture.state)}
+                {**directory, jid: replace(entry, name=picture.name, state=picture.state)}
             )
         # The snapshot changes before the first await, so a second update for the same JID that
         # arrives meanwhile compares against this one.

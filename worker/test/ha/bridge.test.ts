@@ -6,6 +6,7 @@ import { createServer, type Socket } from 'node:net';
 import pino from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import WebSocket from 'ws';
 import { FakeClock, seededRandom, systemClock, type Clock } from '../../src/clock.js';
 import { HomeAssistantBridge, type BridgeTiming } from '../../src/ha/bridge.js';
 import { CallError, type WorkerChange, type WorkerPort } from '../../src/ha/port.js';
@@ -20,7 +21,7 @@ import {
   type RefreshAvatarsResponse,
   type WorkerStatus,
 } from '../../src/ha/protocol.js';
-import { FakeHomeAssistant, type CommandHandler } from '../support/fake-ha-server.js';
+import { FakeHomeAssistant, HA_MAX_MESSAGE_BYTES, type CommandHandler } from '../support/fake-ha-server.js';
 
 const TOKEN = 'long-lived-token-4f9c2e';
 const ALICE = '4915112345678@s.whatsapp.net';
@@ -82,8 +83,11 @@ class MemoryPort implements WorkerPort {
     };
   }
 
+  /** Set to simulate a large account's directory. */
+  directoryEntries: DirectoryEntry[] | undefined;
+
   directory(): DirectoryEntry[] {
-    return [...this.known].map(([jid, { name, kind }]) => ({ jid, kind, name, state: 'fetched' }));
+    return this.directoryEntries ?? [...this.known].map(([jid, { name, kind }]) => ({ jid, kind, name, state: 'fetched' }));
   }
 
   async avatarUpdate(jid: string, withImage: boolean): Promise<AvatarUpdate | undefined> {
@@ -617,6 +621,40 @@ test('a directory chunk HA refuses ends that transfer; the next push sends a who
     clock.advance(2_000);
     await h.server.waitFor(() => h.server.directory !== undefined, 'the next whole directory');
     assert.is((h.server as FakeHomeAssistant).directory?.length, 3);
+  } finally {
+    await h.close();
+  }
+});
+
+test('a directory of 200,000 contacts and groups reaches HA whole, in chunks under its 4 MiB limit, on one connection', async () => {
+  const h = await harness({ favourites: [], startBridge: false });
+  try {
+    h.port.directoryEntries = [
+      ...Array.from({ length: 190_000 }, (_, n) => ({ jid: `4917${String(n).padStart(8, '0')}@s.whatsapp.net`, kind: 'contact' as const, name: `Person ${n}`, state: 'unknown' as const })),
+      ...Array.from({ length: 10_000 }, (_, n) => ({ jid: `1203630${String(n).padStart(11, '0')}@g.us`, kind: 'group' as const, name: `Group ${n}`, state: 'fetched' as const })),
+    ];
+    await h.bridge.start();
+    await h.server.waitFor(() => h.server.directory !== undefined, 'the whole directory', 3_000);
+    assert.is(h.server.directory?.length, 200_000);
+    assert.is(h.server.oversizedMessages, 0, 'no message over HA\'s limit');
+    assert.equal(h.server.refusals, []);
+    assert.ok(h.server.commands.every((command) => command.connection === 1), 'the connection was never dropped');
+    assert.ok(h.server.commandsOfType('whatsapp/directory').length >= 40);
+  } finally {
+    await h.close();
+  }
+});
+
+test('the fake HA, like HA, drops a connection whose message passes 4 MiB (what the chunks avoid)', async () => {
+  const h = await harness({ favourites: [] });
+  try {
+    await h.server.waitFor(() => h.bridge.connected, 'the session');
+    const client = new WebSocket(h.server.url);
+    await new Promise((resolve) => client.once('open', resolve));
+    client.send(JSON.stringify({ type: 'auth', access_token: TOKEN }));
+    client.send('x'.repeat(HA_MAX_MESSAGE_BYTES + 1));
+    await new Promise((resolve) => client.once('close', resolve));
+    await h.server.waitFor(() => h.server.oversizedMessages === 1, 'the oversized message');
   } finally {
     await h.close();
   }
