@@ -64,7 +64,7 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
     def __init__(self, hass: HomeAssistant, entry: WhatsAppConfigEntry) -> None:
         """Nothing is read or scheduled until `async_start`."""
         super().__init__(hass, LOGGER, config_entry=entry, name=DOMAIN, update_interval=None)
-        self.link = WorkerLink(hass, self._worker_connected_changed)
+        self.link = WorkerLink(hass, self._worker_connected_changed, self.async_send_favourites)
         self.pictures = PictureStore(hass)
         self.directory_store = DirectoryStore(hass)
         self.directory_transfer = DirectoryTransfer()

@@ -660,6 +660,36 @@ test('the fake HA, like HA, drops a connection whose message passes 4 MiB (what 
   }
 });
 
+test('a second worker is refused: it logs the error naming the first, retries slowly, and takes over once the first is gone', async () => {
+  const h = await harness({ favourites: [ALICE], workerId: 'first-worker' });
+  const logs: string[] = [];
+  const second = new HomeAssistantBridge({
+    url: h.server.url,
+    token: TOKEN,
+    port: new MemoryPort(),
+    logger: pino({ level: 'debug' }, { write: (line: string) => logs.push((JSON.parse(line) as { msg: string }).msg) }),
+    clock: systemClock,
+    random: seededRandom(7),
+    workerVersion: '0.1.0-test',
+    workerId: 'second-worker',
+    timing: FAST_TIMING,
+  });
+  try {
+    await h.server.waitFor(() => h.bridge.connected, 'the first worker');
+    await second.start();
+    await h.server.waitFor(() => h.server.refusals.filter((refusal) => refusal.code === 'already_subscribed').length >= 2, 'the second refused, then retried');
+    assert.not.ok(second.connected);
+    assert.ok(h.bridge.connected, 'the first keeps the link');
+    assert.match(second.lastProblem ?? '', /another worker is connected .*id first-worker/);
+    assert.ok(logs.some((message) => /another worker is connected .*id first-worker.*stop the other one/.test(message)));
+    await h.bridge.stop();
+    await h.server.waitFor(() => second.connected, 'the second worker taking over');
+  } finally {
+    await second.stop();
+    await h.close();
+  }
+});
+
 test('stop closes the connection, unsubscribes from the worker, and does not reconnect', async () => {
   const h = await harness();
   try {
