@@ -1,9 +1,8 @@
-"""The worker's websocket commands: the contract in worker/src/ha/protocol.ts."""
+"""The worker's websocket commands, as protocol/protocol.json describes them."""
 
 from __future__ import annotations
 
 import base64
-import logging
 from typing import Any
 
 import pytest
@@ -23,6 +22,7 @@ from .common import (
     LID_USER,
     avatar_payload,
     directory_payload,
+    every_command,
     sha256,
     status_payload,
 )
@@ -52,14 +52,7 @@ async def test_commands_answer_not_loaded_without_entry(hass: HomeAssistant, con
     """While HA starts (integration set up, no entry loaded) the worker gets `not_loaded` and retries."""
     assert await async_setup_component(hass, DOMAIN, {})
     worker = await connect_worker(subscribe=False)
-    for command, payload in (
-        ("whatsapp/hello", {"protocol_version": PROTOCOL_VERSION, "worker_version": "1"}),
-        ("whatsapp/subscribe", {}),
-        ("whatsapp/status", status_payload()),
-    ):
-        result = await worker.command(command, **payload)
-        assert not result["success"]
-        assert result["error"]["code"] == "not_loaded"
+    assert await worker.refusal_codes(every_command()) == dict.fromkeys(dict(every_command()), "not_loaded")
 
 
 async def test_subscribe_sends_favourites_and_marks_worker_connected(
@@ -82,15 +75,8 @@ async def test_commands_before_hello_are_refused(
 ) -> None:
     """The version handshake comes first on every connection; nothing else is applied before it."""
     worker = await connect_worker(subscribe=False)
-    for command, payload in (
-        ("whatsapp/subscribe", {}),
-        ("whatsapp/status", status_payload()),
-        ("whatsapp/directory", directory_payload((ANNA, "Anna"))),
-        ("whatsapp/avatar", avatar_payload()),
-        ("whatsapp/call_result", {"call_id": "x", "ok": False, "error": {"code": "internal_error", "message": "m"}}),
-    ):
-        result = await worker.command(command, **payload)
-        assert result["error"]["code"] == "hello_required", command
+    commands = every_command()[1:]
+    assert await worker.refusal_codes(commands) == dict.fromkeys(dict(commands), "hello_required")
     coordinator = init_integration.runtime_data.coordinator
     assert not coordinator.link.connected
     assert coordinator.data.status is None
@@ -98,9 +84,9 @@ async def test_commands_before_hello_are_refused(
     assert ANNA not in coordinator.data.pictures
     # A refused version does not count as the handshake either.
     assert not (await worker.hello(protocol_version=PROTOCOL_VERSION + 1))["success"]
-    assert (await worker.command("whatsapp/status", **status_payload()))["error"]["code"] == "hello_required"
+    assert await worker.refused("whatsapp/status", **status_payload()) == "hello_required"
     assert (await worker.hello())["success"]
-    assert (await worker.command("whatsapp/status", **status_payload()))["success"]
+    await worker.accepted("whatsapp/status", **status_payload())
 
 
 async def test_hello_holds_across_a_reload(
@@ -123,8 +109,8 @@ async def test_jid_with_a_newline_is_refused_everywhere(
     hass: HomeAssistant, init_integration: MockConfigEntry, worker: FakeWorker, jid: str
 ) -> None:
     """`re.match(...$)` would take a trailing newline; every JID field is a full match."""
-    assert (await worker.command("whatsapp/avatar", **avatar_payload(jid=jid)))["error"]["code"] == "invalid_format"
-    assert (await worker.command("whatsapp/directory", **directory_payload((jid, "x"))))["error"]["code"] == "invalid_format"
+    assert await worker.refused("whatsapp/avatar", **avatar_payload(jid=jid)) == "invalid_format"
+    assert await worker.refused("whatsapp/directory", **directory_payload((jid, "x"))) == "invalid_format"
     coordinator = init_integration.runtime_data.coordinator
     assert jid not in coordinator.data.pictures
     assert jid not in coordinator.data.directory
@@ -132,8 +118,7 @@ async def test_jid_with_a_newline_is_refused_everywhere(
 
 async def test_unsubscribe_ends_the_link(hass: HomeAssistant, worker: FakeWorker) -> None:
     """An explicit unsubscribe is the worker leaving too."""
-    result = await worker.command("unsubscribe_events", subscription=worker.subscription_id)
-    assert result["success"]
+    await worker.accepted("unsubscribe_events", subscription=worker.subscription_id)
     await hass.async_block_till_done()
     assert hass.states.get("binary_sensor.whatsapp_worker_connected").state == "off"
 
@@ -152,6 +137,52 @@ async def test_newer_subscription_replaces_older(hass: HomeAssistant, worker: Fa
     assert hass.states.get("binary_sensor.whatsapp_worker_connected").state == "off"
 
 
+async def test_a_second_worker_is_refused_naming_the_first(
+    hass: HomeAssistant, init_integration: MockConfigEntry, connect_worker: Any
+) -> None:
+    """Two workers for one account: the second is refused with a clear error until the first is gone."""
+    first = await connect_worker(worker_id="worker-a")
+    second = await connect_worker(subscribe=False)
+    assert (await second.hello(worker_id="worker-b"))["success"]
+    refused = await second.command("whatsapp/subscribe")
+    assert refused["error"]["code"] == "already_subscribed"
+    assert "id worker-a" in refused["error"]["message"]
+    assert "0.1.0-test" in refused["error"]["message"]
+    coordinator = init_integration.runtime_data.coordinator
+    assert coordinator.link.identity is not None
+    assert coordinator.link.identity.worker_id == "worker-a"
+    await first.close()
+    await hass.async_block_till_done()
+    assert hass.states.get("binary_sensor.whatsapp_worker_connected").state == "off"
+    # The worker retries later, and then it is the one.
+    assert await second.subscribe() == [ANNA]
+    await hass.async_block_till_done()
+    assert coordinator.link.identity is not None
+    assert coordinator.link.identity.worker_id == "worker-b"
+    assert hass.states.get("binary_sensor.whatsapp_worker_connected").state == "on"
+
+
+async def test_older_subscription_is_used_again_when_the_newer_drops(
+    hass: HomeAssistant, init_integration: MockConfigEntry, connect_worker: Any
+) -> None:
+    """The same worker subscribed twice (a reconnect before HA noticed): the older takes over when the newer drops."""
+    older = await connect_worker(worker_id="worker-a")
+    newer = await connect_worker(worker_id="worker-a")
+    await newer.close()
+    await hass.async_block_till_done()
+    assert hass.states.get("binary_sensor.whatsapp_worker_connected").state == "on"
+    # The older subscription gets the favourites again, then the calls.
+    assert await older.next_event() == {"type": "favourites", "jids": [ANNA]}
+    call = hass.async_create_task(
+        hass.services.async_call(DOMAIN, "refresh_avatars", {}, blocking=True, return_response=True)
+    )
+    event = await older.next_event()
+    assert event["service"] == "refresh_avatars"
+    response = {"scope": "missing", "queued": 0, "matched": 0, "queue_length": 0, "eta_seconds": None}
+    await older.accepted("whatsapp/call_result", call_id=event["call_id"], ok=True, response=response)
+    assert await call == response
+
+
 async def test_options_change_sends_favourites(
     hass: HomeAssistant, init_integration: MockConfigEntry, worker: FakeWorker
 ) -> None:
@@ -167,22 +198,12 @@ async def test_non_admin_is_refused(
 ) -> None:
     """Every command is admin-only."""
     worker = FakeWorker(await hass_ws_client(hass, hass_read_only_access_token))
-    for command, payload in (
-        ("whatsapp/hello", {"protocol_version": PROTOCOL_VERSION, "worker_version": "1"}),
-        ("whatsapp/subscribe", {}),
-        ("whatsapp/status", status_payload()),
-        ("whatsapp/directory", directory_payload()),
-        ("whatsapp/avatar", avatar_payload()),
-        ("whatsapp/call_result", {"call_id": "x", "ok": False, "error": {"code": "internal_error", "message": "m"}}),
-    ):
-        result = await worker.command(command, **payload)
-        assert result["error"]["code"] == "unauthorized", command
+    assert await worker.refusal_codes(every_command()) == dict.fromkeys(dict(every_command()), "unauthorized")
 
 
 async def test_status_updates_sensors(hass: HomeAssistant, worker: FakeWorker) -> None:
     """A status push reaches the sensors."""
-    result = await worker.command("whatsapp/status", **status_payload())
-    assert result["success"]
+    await worker.accepted("whatsapp/status", **status_payload())
     await hass.async_block_till_done()
     assert hass.states.get("sensor.whatsapp_queue_length").state == "12"
 
@@ -191,8 +212,8 @@ async def test_directory_replaces_previous(
     hass: HomeAssistant, init_integration: MockConfigEntry, worker: FakeWorker
 ) -> None:
     """A directory push replaces the whole directory."""
-    assert (await worker.command("whatsapp/directory", **directory_payload((ANNA, "Anna"), (BERT, None))))["success"]
-    assert (await worker.command("whatsapp/directory", **directory_payload((GROUP, "Family"))))["success"]
+    await worker.accepted("whatsapp/directory", **directory_payload((ANNA, "Anna"), (BERT, None)))
+    await worker.accepted("whatsapp/directory", **directory_payload((GROUP, "Family")))
     assert list(init_integration.runtime_data.coordinator.data.directory) == [GROUP]
 
 
@@ -200,77 +221,20 @@ async def test_avatar_with_bytes_is_kept(
     hass: HomeAssistant, init_integration: MockConfigEntry, worker: FakeWorker
 ) -> None:
     """A favourite's picture arrives as bytes and is kept."""
-    result = await worker.command("whatsapp/avatar", **avatar_payload())
-    assert result["success"], result
+    await worker.accepted("whatsapp/avatar", **avatar_payload())
     picture = init_integration.runtime_data.coordinator.data.pictures[ANNA]
     assert picture.content == JPEG_A
     assert picture.sha256 == sha256(JPEG_A)
 
 
-# (command, payload, expected error code). Every one must be refused without breaking anything.
-MALFORMED: list[tuple[str, dict[str, Any], str]] = [
-    ("whatsapp/hello", {"protocol_version": "1", "worker_version": "x"}, "invalid_format"),
-    ("whatsapp/hello", {"protocol_version": True, "worker_version": "x"}, "invalid_format"),
-    ("whatsapp/hello", {"protocol_version": 1}, "invalid_format"),
-    ("whatsapp/subscribe", {"extra": 1}, "invalid_format"),
-    ("whatsapp/avatar", avatar_payload(jid="not-a-jid"), "invalid_format"),
-    ("whatsapp/avatar", avatar_payload(jid="status@broadcast"), "invalid_format"),
-    ("whatsapp/avatar", avatar_payload(jid="../../etc/passwd@s.whatsapp.net"), "invalid_format"),
-    ("whatsapp/avatar", avatar_payload(jid="4917012345678901234567@s.whatsapp.net"), "invalid_format"),
-    ("whatsapp/avatar", avatar_payload(state="gone"), "invalid_format"),
-    ("whatsapp/avatar", avatar_payload(kind="person"), "invalid_format"),
-    ("whatsapp/avatar", avatar_payload(sha256="ABC"), "invalid_format"),
-    ("whatsapp/avatar", avatar_payload(picture_id="../x"), "invalid_format"),
-    ("whatsapp/avatar", avatar_payload(checked_at="yesterday"), "invalid_format"),
-    ("whatsapp/avatar", avatar_payload(checked_at="2026-11-01T10:00:00"), "invalid_format"),
-    ("whatsapp/avatar", avatar_payload(name="x" * 1000), "invalid_format"),
-    ("whatsapp/avatar", {**avatar_payload(), "path": "/config/secrets.yaml"}, "invalid_format"),
-    ("whatsapp/avatar", avatar_payload(image="not base64!"), "invalid_image"),
-    ("whatsapp/avatar", avatar_payload(image=base64.b64encode(b"GIF89a....").decode()), "invalid_image"),
-    ("whatsapp/avatar", avatar_payload(sha256="0" * 64), "sha256_mismatch"),
-    ("whatsapp/avatar", avatar_payload(state="none"), "invalid_image"),
-    ("whatsapp/status", status_payload(connection="dancing"), "invalid_format"),
-    ("whatsapp/status", status_payload(queue_length=-1), "invalid_format"),
-    ("whatsapp/status", status_payload(counts={"contact": {}}), "invalid_format"),
-    ("whatsapp/status", status_payload(progress={"done": 1}), "invalid_format"),
-    ("whatsapp/status", status_payload(rate_limited_until="soon"), "invalid_format"),
-    ("whatsapp/status", status_payload(pairing={"qr": 5, "code": None}), "invalid_format"),
-    ("whatsapp/directory", {"entries": [{"jid": ANNA}]}, "invalid_format"),
-    ("whatsapp/directory", {"entries": "all"}, "invalid_format"),
-    ("whatsapp/directory", {"entries": [{"jid": "x@newsletter", "kind": "contact", "name": None, "state": "unknown"}]}, "invalid_format"),
-    ("whatsapp/call_result", {"call_id": "a b", "ok": True, "response": {}}, "invalid_format"),
-    ("whatsapp/call_result", {"call_id": "abc", "ok": True}, "invalid_response"),
-    ("whatsapp/call_result", {"call_id": "abc", "ok": False}, "invalid_response"),
-    ("whatsapp/call_result", {"call_id": "abc", "ok": False, "error": {"code": "boom", "message": "m"}}, "invalid_format"),
-    ("whatsapp/call_result", {"call_id": "abc", "ok": False, "error": {"code": "internal_error", "message": "m"}}, "unknown_call"),
-]
-
-
-@pytest.mark.parametrize(("command", "payload", "code"), MALFORMED)
-async def test_malformed_payloads_are_refused(
-    hass: HomeAssistant,
-    init_integration: MockConfigEntry,
-    worker: FakeWorker,
-    command: str,
-    payload: dict[str, Any],
-    code: str,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    """A bad payload gets an error with a stable code and a log line; the integration keeps working."""
-    result = await worker.command(command, **payload)
-    assert not result["success"]
-    assert result["error"]["code"] == code
-    assert any(record.levelno >= logging.WARNING for record in caplog.records)
-    assert ANNA not in init_integration.runtime_data.coordinator.data.pictures
-    # Still alive: a good message after a bad one works.
-    assert (await worker.command("whatsapp/status", **status_payload()))["success"]
+# Malformed payloads, each with the code HA answers, are the golden fixtures in
+# protocol/fixtures/upstream.json, which tests/test_protocol.py sends over this same websocket.
 
 
 async def test_group_and_lid_jids_are_accepted(hass: HomeAssistant, worker: FakeWorker) -> None:
     """Groups (old and new style) and LID users are valid subjects."""
     for jid in (GROUP, "491701234567-1600000000@g.us", "123456789012345@lid"):
-        result = await worker.command("whatsapp/avatar", **avatar_payload(jid=jid, with_image=False))
-        assert result["success"], (jid, result)
+        await worker.accepted("whatsapp/avatar", **avatar_payload(jid=jid, with_image=False))
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ from .const import (
     LOGGER,
     WORKER_GONE_ISSUE_DELAY,
 )
+from .directory import DirectoryTransfer
 from .jids import is_subject_jid
 from .models import DirectoryEntry, Picture, WorkerData, WorkerStatus, frozen_mapping
 from .pairing import async_clear_pairing_issue, async_update_pairing_issue
@@ -63,9 +64,10 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
     def __init__(self, hass: HomeAssistant, entry: WhatsAppConfigEntry) -> None:
         """Nothing is read or scheduled until `async_start`."""
         super().__init__(hass, LOGGER, config_entry=entry, name=DOMAIN, update_interval=None)
-        self.link = WorkerLink(hass, self._worker_connected_changed)
+        self.link = WorkerLink(hass, self._worker_connected_changed, self.async_send_favourites)
         self.pictures = PictureStore(hass)
         self.directory_store = DirectoryStore(hass)
+        self.directory_transfer = DirectoryTransfer()
         self._cancel_gone_timer: CALLBACK_TYPE | None = None
         self.data = WorkerData()
 
@@ -106,6 +108,8 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
             self._stop_gone_timer()
             ir.async_delete_issue(self.hass, DOMAIN, ISSUE_WORKER_GONE)
         else:
+            # A transfer the worker could not finish never replaces the last whole directory.
+            self.directory_transfer.reset()
             self._start_gone_timer()
             async_clear_pairing_issue(self.hass)
         self._update(worker_connected=connected)
@@ -215,11 +219,11 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
         pictures = dict(self.data.pictures)
         pictures[jid] = picture
         directory = self.data.directory
-        if (entry := directory.get(jid)) is not None and (
-            entry.name != picture.name or entry.state != picture.state
-        ):
+        # Only a new name changes what the picker shows. A state change alone does not, and copying
+        # a directory of 200,000 entries for each of the worker's picture reports would not do.
+        if (entry := directory.get(jid)) is not None and picture.name and entry.name != picture.name:
             directory = frozen_mapping(
-                {**directory, jid: replace(entry, name=picture.name or entry.name, state=picture.state)}
+                {**directory, jid: replace(entry, name=picture.name, state=picture.state)}
             )
         # The snapshot changes before the first await, so a second update for the same JID that
         # arrives meanwhile compares against this one.

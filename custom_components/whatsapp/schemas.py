@@ -1,4 +1,4 @@
-"""Schemas for the wire protocol (worker/src/ha/protocol.ts).
+"""Schemas for the wire protocol (described in protocol/protocol.json; tests/test_protocol.py).
 
 Written with probatio, Home Assistant's voluptuous successor, and shared by the websocket commands and the service-call results.
 """
@@ -16,8 +16,14 @@ from .const import (
     AVATAR_STATES,
     CALL_ERROR_CODES,
     CONNECTION_STATES,
-    MAX_DIRECTORY_ENTRIES,
+    MAX_CALL_ERROR_MESSAGE_LENGTH,
+    MAX_DIRECTORY_CHUNK_ENTRIES,
+    MAX_DIRECTORY_CHUNKS,
     MAX_NAME_LENGTH,
+    MAX_PAIRING_CODE_LENGTH,
+    MAX_PAIRING_QR_TEXT_LENGTH,
+    MAX_WORKER_ID_LENGTH,
+    MAX_WORKER_VERSION_LENGTH,
     REFRESH_SCOPES,
     SUBJECT_KINDS,
 )
@@ -92,7 +98,9 @@ CALL_ID = _pattern(CALL_ID_RE, "call id")
 
 HELLO_FIELDS: dict[Any, Any] = {
     vol.Required("protocol_version"): strict_int,
-    vol.Required("worker_version"): _bounded_text(64),
+    vol.Required("worker_version"): _bounded_text(MAX_WORKER_VERSION_LENGTH),
+    # Stable per worker data folder; None from a worker that predates it.
+    vol.Optional("worker_id", default=None): vol.Any(None, _bounded_text(MAX_WORKER_ID_LENGTH)),
 }
 
 AVATAR_FIELDS: dict[Any, Any] = {
@@ -115,11 +123,11 @@ STATUS_FIELDS: dict[Any, Any] = {
     vol.Required("pairing"): vol.Any(
         None,
         {
-            vol.Required("qr"): vol.Any(None, _bounded_text(1024)),
+            vol.Required("qr"): vol.Any(None, _bounded_text(MAX_PAIRING_QR_TEXT_LENGTH)),
             # Base64 PNG, decoded and checked by the handler, which answers with a precise error
             # code. Optional so a worker from before the QR picture keeps working.
             vol.Optional("qr_image", default=None): vol.Any(None, str),
-            vol.Required("code"): vol.Any(None, _bounded_text(64)),
+            vol.Required("code"): vol.Any(None, _bounded_text(MAX_PAIRING_CODE_LENGTH)),
         },
     ),
     vol.Required("queue_length"): _count(),
@@ -138,19 +146,47 @@ STATUS_FIELDS: dict[Any, Any] = {
     vol.Required("counts"): {vol.Required(kind): _COUNTS_BY_STATE for kind in SUBJECT_KINDS},
 }
 
-DIRECTORY_ENTRY = vol.Schema(
-    {
-        vol.Required("jid"): jid,
-        vol.Required("kind"): vol.In(SUBJECT_KINDS),
-        vol.Required("name"): OPTIONAL_NAME,
-        vol.Required("state"): vol.In(AVATAR_STATES),
-    }
-)
+_KINDS = frozenset(SUBJECT_KINDS)
+_STATES = frozenset(AVATAR_STATES)
+
+
+def directory_entry(value: Any) -> list[Any]:
+    """Return one [jid, kind, name, state] directory entry (a tuple, so 200,000 stay small).
+
+    Written out rather than composed from validators: a chunk holds thousands of entries and is
+    checked on HA's event loop, where this is several times faster.
+    """
+    if not isinstance(value, list) or len(value) != 4:
+        raise vol.Invalid("a directory entry is [jid, kind, name, state]")
+    subject, kind, name, state = value
+    jid(subject)
+    if kind not in _KINDS:
+        raise vol.Invalid(f"unknown kind {kind!r}", path=[1])
+    if name is not None and (not isinstance(name, str) or len(name) > MAX_NAME_LENGTH):
+        raise vol.Invalid(f"a name is text of at most {MAX_NAME_LENGTH} characters, or null", path=[2])
+    if state not in _STATES:
+        raise vol.Invalid(f"unknown state {state!r}", path=[3])
+    return value
+
+
+def directory_entries(value: Any) -> list[list[Any]]:
+    """Return a chunk's entries: a list of at most MAX_DIRECTORY_CHUNK_ENTRIES directory entries."""
+    if not isinstance(value, list):
+        raise vol.Invalid("entries must be a list")
+    if len(value) > MAX_DIRECTORY_CHUNK_ENTRIES:
+        raise vol.Invalid(f"a chunk holds at most {MAX_DIRECTORY_CHUNK_ENTRIES} entries")
+    for index, item in enumerate(value):
+        try:
+            directory_entry(item)
+        except vol.Invalid as err:
+            raise vol.Invalid(err.msg, path=[index, *err.path]) from err
+    return value
 
 DIRECTORY_FIELDS: dict[Any, Any] = {
-    vol.Required("entries"): vol.All(
-        [DIRECTORY_ENTRY], vol.Length(max=MAX_DIRECTORY_ENTRIES)
-    ),
+    vol.Required("transfer_id"): CALL_ID,
+    vol.Required("chunk"): vol.All(strict_int, vol.Range(min=0, max=MAX_DIRECTORY_CHUNKS - 1)),
+    vol.Required("chunks"): vol.All(strict_int, vol.Range(min=1, max=MAX_DIRECTORY_CHUNKS)),
+    vol.Required("entries"): directory_entries,
 }
 
 CALL_RESULT_FIELDS: dict[Any, Any] = {
@@ -160,7 +196,7 @@ CALL_RESULT_FIELDS: dict[Any, Any] = {
     vol.Optional("response"): dict,
     vol.Optional("error"): {
         vol.Required("code"): vol.In(CALL_ERROR_CODES),
-        vol.Required("message"): _bounded_text(1024),
+        vol.Required("message"): _bounded_text(MAX_CALL_ERROR_MESSAGE_LENGTH),
     },
 }
 

@@ -1,4 +1,4 @@
-"""The websocket commands the worker uses (the contract is worker/src/ha/protocol.ts).
+"""The websocket commands the worker uses (described in protocol/protocol.json).
 
 Every command is admin-only and validated; a bad payload gets an error result with a stable
 snake_case code and a log line, never an exception that could break the integration.
@@ -22,6 +22,7 @@ from homeassistant.components.websocket_api import (
 )
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.loader import async_get_integration
+from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
 from .const import (
@@ -35,7 +36,8 @@ from .const import (
     REFUSAL_LOG_INTERVAL,
 )
 from .coordinator import WhatsAppConfigEntry, WhatsAppCoordinator, sha256_hex
-from .models import DirectoryEntry, WorkerStatus
+from .directory import ChunkError
+from .models import WorkerStatus
 from .refusals import RefusalLog
 from .schemas import (
     AVATAR_FIELDS,
@@ -45,9 +47,16 @@ from .schemas import (
     STATUS_FIELDS,
     base64_length,
 )
-from .worker_link import InvalidCallResultError, UnknownCallError, WorkerSubscription
+from .worker_link import (
+    AlreadySubscribedError,
+    InvalidCallResultError,
+    UnknownCallError,
+    WorkerIdentity,
+    WorkerSubscription,
+)
 
-# Stable error codes the worker can act on.
+# Stable error codes the worker can act on (protocol.json `ha_errors`, with websocket_api's own
+# invalid_format, unauthorized and unknown_command).
 ERR_NOT_LOADED = "not_loaded"
 ERR_UNSUPPORTED_VERSION = "unsupported_version"
 ERR_UNKNOWN_CALL = "unknown_call"
@@ -56,6 +65,8 @@ ERR_INVALID_IMAGE = "invalid_image"
 ERR_IMAGE_TOO_LARGE = "image_too_large"
 ERR_SHA256_MISMATCH = "sha256_mismatch"
 ERR_HELLO_REQUIRED = "hello_required"
+ERR_INVALID_CHUNK = "invalid_chunk"
+ERR_ALREADY_SUBSCRIBED = "already_subscribed"
 # Enough to name the field and show what was wrong with it.
 MAX_REFUSAL_MESSAGE_CHARS = 500
 
@@ -68,8 +79,13 @@ class _HelloDone:
 
     The connection object takes no attributes and no weak references, but it calls (and drops)
     every entry of `subscriptions` when it closes, so the mark lives exactly as long as the
-    connection and survives an entry reload, after which the worker does not say hello again.
+    connection and survives an entry reload, after which the worker does not say hello again. It
+    remembers who said hello, to tell a reconnect of the same worker from a second worker.
     """
+
+    def __init__(self, identity: WorkerIdentity) -> None:
+        """Who said hello on this connection."""
+        self.identity = identity
 
     def __call__(self) -> None:
         """Nothing to end: the connection closed."""
@@ -166,7 +182,9 @@ def _adopt_open_subscription(coordinator: WhatsAppCoordinator, connection: Activ
         if isinstance(unsubscribe, WorkerSubscription) and unsubscribe.link is not coordinator.link:
             msg_id = unsubscribe.subscription.msg_id
             LOGGER.debug("Adopting the worker's open subscription %s after a reload", msg_id)
-            connection.subscriptions[msg_id] = coordinator.link.attach(connection, msg_id)
+            connection.subscriptions[msg_id] = coordinator.link.attach(
+                connection, msg_id, unsubscribe.subscription.identity
+            )
             coordinator.async_send_favourites()
             return
 
@@ -186,7 +204,9 @@ async def websocket_hello(hass: HomeAssistant, connection: ActiveConnection, msg
         return
     # The handshake holds for the connection even while no entry is loaded (HA still starting),
     # so the worker's next commands are answered once it is.
-    connection.subscriptions[HELLO_DONE_KEY] = _HelloDone()
+    connection.subscriptions[HELLO_DONE_KEY] = _HelloDone(
+        WorkerIdentity(worker_id=msg["worker_id"], worker_version=msg["worker_version"], since=dt_util.utcnow())
+    )
     if (coordinator := _coordinator(hass, connection, msg)) is None:
         return
     coordinator.async_worker_hello(msg["worker_version"])
@@ -203,7 +223,13 @@ def websocket_subscribe(hass: HomeAssistant, connection: ActiveConnection, msg: 
     """Hold the worker's subscription: its life is the worker's liveness; calls and favourites go down it."""
     if (coordinator := _coordinator(hass, connection, msg)) is None:
         return
-    connection.subscriptions[msg["id"]] = coordinator.link.attach(connection, msg["id"])
+    hello = connection.subscriptions[HELLO_DONE_KEY]
+    assert isinstance(hello, _HelloDone)  # _coordinator refused the command otherwise
+    try:
+        connection.subscriptions[msg["id"]] = coordinator.link.attach(connection, msg["id"], hello.identity)
+    except AlreadySubscribedError as err:
+        _refuse(connection, msg, ERR_ALREADY_SUBSCRIBED, str(err))
+        return
     connection.send_result(msg["id"])
     coordinator.async_send_favourites()
 
@@ -304,11 +330,14 @@ def websocket_status(hass: HomeAssistant, connection: ActiveConnection, msg: dic
 @_command("whatsapp/directory", DIRECTORY_FIELDS)
 @callback
 def websocket_directory(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
-    """Replace the contact directory for the favourites picker."""
+    """Take one chunk of the contact directory; the last chunk of a transfer replaces the directory."""
     if (coordinator := _coordinator(hass, connection, msg)) is None:
         return
-    coordinator.async_apply_directory(
-        DirectoryEntry(jid=item["jid"], kind=item["kind"], name=item["name"], state=item["state"])
-        for item in msg["entries"]
-    )
+    try:
+        whole = coordinator.directory_transfer.add(msg["transfer_id"], msg["chunk"], msg["chunks"], msg["entries"])
+    except ChunkError as err:
+        _refuse(connection, msg, ERR_INVALID_CHUNK, str(err))
+        return
+    if whole is not None:
+        coordinator.async_apply_directory(whole)
     connection.send_result(msg["id"])

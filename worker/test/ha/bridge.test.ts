@@ -6,9 +6,12 @@
 import { createServer, type Socket } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { AvatarUpdate, CallResult, DirectoryEntry, WorkerStatus } from '../../src/ha/protocol.js';
+import pino from 'pino';
+import WebSocket from 'ws';
+import { MAX_PICTURE_BYTES, type AvatarUpdate, type CallResult, type WorkerStatus } from '../../src/ha/protocol.js';
 import { FakeClock } from '../support/fake-clock.js';
-import { ALICE, BOB, catchUnhandled, GROUP, MemoryPort, testBridge, withBridge } from '../support/bridge-harness.js';
+import { HA_MAX_MESSAGE_BYTES, type CommandHandler, type FakeHomeAssistant } from '../support/fake-ha-server.js';
+import { ALICE, BOB, catchUnhandled, GROUP, MemoryPort, testBridge, TOKEN, withBridge } from '../support/bridge-harness.js';
 
 test('handshake: hello, subscribe, then status, directory and the favourites with bytes', () =>
   withBridge({ favourites: [ALICE, GROUP] }, async (h) => {
@@ -16,13 +19,14 @@ test('handshake: hello, subscribe, then status, directory and the favourites wit
     assert.ok(h.bridge.connected);
     assert.equal(h.server.authAttempts, ['ok']);
     assert.equal(h.server.whatsappCommandTypes().slice(0, 4), ['whatsapp/hello', 'whatsapp/subscribe', 'whatsapp/status', 'whatsapp/directory']);
-    assert.equal(h.sent('whatsapp/hello'), [{ protocol_version: 1, worker_version: '0.1.0-test' }]);
+    assert.equal(h.sent('whatsapp/hello'), [{ protocol_version: 1, worker_version: '0.1.0-test', worker_id: 'worker-under-test' }]);
     assert.equal(h.port.favouritesReceived, [[ALICE, GROUP]], 'the favourites from HA reached the worker');
-    const [directory] = h.sent<{ entries: DirectoryEntry[] }>('whatsapp/directory');
+    await h.server.waitFor(() => h.server.directory !== undefined, 'the directory');
     assert.equal(
-      directory!.entries.map((entry) => entry.jid),
+      h.server.directory?.map(([jid]) => jid),
       [ALICE, BOB, GROUP],
     );
+    assert.equal(h.server.refusals, [], 'HA accepted everything: every message fits protocol.json');
     const avatars = h.sent<AvatarUpdate>('whatsapp/avatar');
     assert.equal(avatars.map((avatar) => avatar.jid).sort(), [ALICE, GROUP].sort());
     for (const avatar of avatars) assert.is(Buffer.from(avatar.image!, 'base64').toString(), `jpeg of ${avatar.jid}`);
@@ -200,17 +204,34 @@ test('a subscribe rejected with unknown_command is retried on the same connectio
     assert.equal(h.server.commandsOfType('whatsapp/hello').length, 4, 'each retry repeats the handshake');
   }));
 
-test('an incompatible integration or a non-admin token is logged as an error and retried slowly', () =>
-  withBridge({ startBridge: false }, async (h) => {
-    h.server.setHandler('whatsapp/hello', () => ({ error: { code: 'unsupported_version', message: 'protocol version 1 is not supported' } }));
+test('an incompatible integration: one clear error, and no more tries on this connection', () => {
+  const clock = new FakeClock();
+  return withBridge({ clock, startBridge: false }, async (h) => {
+    h.server.setHandler('whatsapp/hello', () => ({ error: { code: 'unsupported_version', message: 'this integration speaks protocol 2, the worker 1' } }));
     await h.bridge.start();
-    await h.server.waitFor(() => h.server.commandsOfType('whatsapp/hello').length >= 2, 'a slow retry');
-    assert.match(h.bridge.lastProblem ?? '', /cannot talk protocol version 1/);
+    await h.server.waitFor(() => /cannot talk protocol version 1/.test(h.bridge.lastProblem ?? ''), 'the refusal');
+    clock.advance(60 * 60_000);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.is(h.server.commandsOfType('whatsapp/hello').length, 1, 'an hour later: still one hello');
+    const errors = h.logs.filter((entry) => entry.level === 50 && /protocol version 1/.test(entry.msg));
+    assert.is(errors.length, 1);
+    assert.match(errors[0]!.msg, /update the integration and the worker/);
+    // A new connection (HA or the worker restarted, e.g. after an update) tries again.
     h.server.setHandler('whatsapp/hello', undefined);
+    h.server.dropConnections();
+    await h.server.waitFor(() => clock.nextTimerAt() !== undefined && h.server.subscriberCount === 0, 'the reconnect timer');
+    clock.advance(1_000);
+    await h.server.waitFor(() => h.bridge.connected, 'the subscription after the update');
+  });
+});
+
+test('a non-admin token is logged as an error and retried slowly', () =>
+  withBridge({ startBridge: false }, async (h) => {
     h.server.setHandler('whatsapp/subscribe', () => ({ error: { code: 'unauthorized', message: 'Unauthorized' } }));
+    await h.bridge.start();
     await h.server.waitFor(() => h.server.commandsOfType('whatsapp/subscribe').length >= 2, 'the subscribe retried');
     assert.match(h.bridge.lastProblem ?? '', /must belong to an administrator/);
-    assert.ok(h.logs.some((entry) => entry.level === 50 && /protocol version/.test(entry.msg)));
+    assert.ok(h.logs.some((entry) => entry.level === 50 && /administrator/.test(entry.msg)));
     h.server.setHandler('whatsapp/subscribe', undefined);
     await h.server.waitFor(() => h.bridge.connected, 'the subscription once fixed');
     assert.is(h.bridge.lastProblem, undefined);
@@ -266,6 +287,133 @@ test('a picture too large for HA goes up without its bytes', () =>
     assert.is(update!.image, null);
     assert.is(update!.jid, ALICE);
     assert.ok(h.bridge.connected, 'HA did not have to drop the connection');
+  }));
+
+test("a picture over HA's 2 MiB cap goes up without its bytes and a clear log line, and HA never refuses it", () =>
+  withBridge({ favourites: [ALICE], startBridge: false }, async (h) => {
+    h.port.imageFor = () => Buffer.alloc(MAX_PICTURE_BYTES + 1, 0xff).toString('base64');
+    await h.bridge.start();
+    await h.waitForSent('whatsapp/avatar', 1, 'the favourite');
+    assert.is(h.sent<AvatarUpdate>('whatsapp/avatar')[0]!.image, null);
+    assert.equal(h.server.refusals, []);
+    assert.ok(h.logs.some((entry) => entry.level === 40 && /without its bytes: the picture is 2097153 bytes, over the 2097152/.test(entry.msg)));
+  }));
+
+test('a picture HA refuses (sha256_mismatch, invalid_image, image_too_large) is not sent again on that connection', async () => {
+  for (const code of ['sha256_mismatch', 'invalid_image', 'image_too_large']) {
+    await withBridge({ favourites: [ALICE], startBridge: false }, async (h) => {
+      h.server.setHandler('whatsapp/avatar', (message) =>
+        message.image === null ? { result: null } : { error: { code, message: 'the picture is refused' } },
+      );
+      await h.bridge.start();
+      await h.waitForSent('whatsapp/avatar', 2, 'the refused picture and its state');
+      for (let change = 0; change < 3; change++) h.port.avatarChanged(ALICE);
+      h.port.avatarChanged(BOB);
+      await h.server.waitFor(() => h.server.commandsOfType('whatsapp/avatar').some((command) => command.message.jid === BOB), 'a fence');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const withBytes = h.server.commandsOfType('whatsapp/avatar').filter((command) => command.message.image !== null);
+      assert.is(withBytes.length, 1, `${code}: the bytes went up once`);
+      assert.ok(h.bridge.connected);
+      assert.is(h.logs.filter((entry) => /refused the picture; it is not sent again/.test(entry.msg)).length, 1, code);
+    });
+  }
+});
+
+test('an entry that is not loaded: one warning, then quiet retries until it is', () =>
+  withBridge({ startBridge: false }, async (h) => {
+    let refusals = 0;
+    const notLoaded: CommandHandler = () =>
+      refusals++ < 8
+        ? { error: { code: 'not_loaded', message: 'the WhatsApp integration is not set up or not loaded' } }
+        : { result: { protocol_version: 1, integration_version: 't' } };
+    h.server.setHandler('whatsapp/hello', notLoaded);
+    await h.bridge.start();
+    await h.server.waitFor(() => h.bridge.connected, 'the subscription once loaded');
+    const warnings = h.logs.filter((entry) => entry.level >= 40 && /not loaded/.test(entry.msg));
+    assert.is(warnings.length, 1, 'one line says so');
+    assert.ok(h.logs.filter((entry) => entry.level === 20 && /still not loaded/.test(entry.msg)).length >= 6, 'the retries are debug lines');
+  }));
+
+test('not_loaded or hello_required on a push: the worker says hello and subscribes again', async () => {
+  for (const code of ['not_loaded', 'hello_required']) {
+    await withBridge({ favourites: [] }, async (h) => {
+      await h.server.waitFor(() => h.bridge.connected && h.server.directory !== undefined, 'the first subscription');
+      let refused = false;
+      h.server.setHandler('whatsapp/status', () => {
+        if (refused) return { result: null };
+        refused = true;
+        return { error: { code, message: 'refused' } };
+      });
+      h.port.emit({ type: 'status' });
+      await h.server.waitFor(() => h.server.commandsOfType('whatsapp/hello').length === 2 && h.bridge.connected, `${code}: hello again`);
+      assert.is(h.server.commandsOfType('whatsapp/subscribe').length, 2, code);
+      assert.ok(h.server.commands.every((command) => command.connection === 1), `${code}: on the same connection`);
+    });
+  }
+});
+
+test('a directory chunk HA refuses ends that transfer; the next push sends a whole new one', () => {
+  const clock = new FakeClock();
+  return withBridge({ clock, favourites: [] }, async (h) => {
+    await h.server.waitFor(() => h.server.directory !== undefined, 'the first directory');
+    h.server.directory = undefined;
+    h.server.setHandler('whatsapp/directory', () => ({ error: { code: 'invalid_chunk', message: 'out of order' } }));
+    h.port.emit({ type: 'directory' });
+    clock.advance(2_000);
+    await h.server.waitFor(() => h.server.refusals.length === 1, 'the refusal');
+    h.server.setHandler('whatsapp/directory', undefined);
+    h.port.emit({ type: 'directory' });
+    clock.advance(2_000);
+    await h.server.waitFor(() => h.server.directory !== undefined, 'the next whole directory');
+    // Read through the type: TypeScript narrowed `directory` to undefined at the assignment above.
+    assert.is((h.server as FakeHomeAssistant).directory?.length, 3);
+  });
+});
+
+test('a directory of 200,000 contacts and groups reaches HA whole, in chunks under its 4 MiB limit, on one connection', () =>
+  withBridge({ favourites: [], startBridge: false }, async (h) => {
+    h.port.directoryEntries = [
+      ...Array.from({ length: 190_000 }, (_, n) => ({ jid: `4917${String(n).padStart(8, '0')}@s.whatsapp.net`, kind: 'contact' as const, name: `Person ${n}`, state: 'unknown' as const })),
+      ...Array.from({ length: 10_000 }, (_, n) => ({ jid: `1203630${String(n).padStart(11, '0')}@g.us`, kind: 'group' as const, name: `Group ${n}`, state: 'fetched' as const })),
+    ];
+    await h.bridge.start();
+    await h.server.waitFor(() => h.server.directory !== undefined, 'the whole directory', 3_000);
+    assert.is(h.server.directory?.length, 200_000);
+    assert.is(h.server.oversizedMessages, 0, "no message over HA's limit");
+    assert.equal(h.server.refusals, []);
+    assert.ok(h.server.commands.every((command) => command.connection === 1), 'the connection was never dropped');
+    assert.ok(h.server.commandsOfType('whatsapp/directory').length >= 40);
+  }));
+
+test('the fake HA, like HA, drops a connection whose message passes 4 MiB (what the chunks avoid)', () =>
+  withBridge({ favourites: [] }, async (h) => {
+    await h.server.waitFor(() => h.bridge.connected, 'the session');
+    const client = new WebSocket(h.server.url);
+    await new Promise((resolve) => client.once('open', resolve));
+    client.send(JSON.stringify({ type: 'auth', access_token: TOKEN }));
+    client.send('x'.repeat(HA_MAX_MESSAGE_BYTES + 1));
+    await new Promise((resolve) => client.once('close', resolve));
+    await h.server.waitFor(() => h.server.oversizedMessages === 1, 'the oversized message');
+  }));
+
+test('a second worker is refused: it logs the error naming the first, retries slowly, and takes over once the first is gone', () =>
+  withBridge({ favourites: [ALICE], workerId: 'first-worker' }, async (h) => {
+    const logs: string[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => logs.push((JSON.parse(line) as { msg: string }).msg) });
+    const second = testBridge(h.server.url, new MemoryPort(), { logger, workerId: 'second-worker', seed: 7 });
+    try {
+      await h.server.waitFor(() => h.bridge.connected, 'the first worker');
+      await second.start();
+      await h.server.waitFor(() => h.server.refusals.filter((refusal) => refusal.code === 'already_subscribed').length >= 2, 'the second refused, then retried');
+      assert.not.ok(second.connected);
+      assert.ok(h.bridge.connected, 'the first keeps the link');
+      assert.match(second.lastProblem ?? '', /another worker is connected .*id first-worker/);
+      assert.ok(logs.some((message) => /another worker is connected .*id first-worker.*stop the other one/.test(message)));
+      await h.bridge.stop();
+      await h.server.waitFor(() => second.connected, 'the second worker taking over');
+    } finally {
+      await second.stop();
+    }
   }));
 
 test('stop closes the connection, unsubscribes from the worker, and does not reconnect', () =>

@@ -40,6 +40,8 @@ export class MemoryPort implements WorkerPort {
   readonly favouritesReceived: string[][] = [];
   readonly refreshCalls: RefreshAvatarCall[] = [];
   readonly refreshAllCalls: RefreshAvatarsCall[] = [];
+  /** Set to simulate a large account's directory. */
+  directoryEntries: DirectoryEntry[] | undefined;
   /** JIDs whose update the bridge read (on subscribe, for new favourites); a job's change is never read. */
   readonly avatarReads: string[] = [];
   queueLength = 0;
@@ -82,7 +84,7 @@ export class MemoryPort implements WorkerPort {
   }
 
   directory(): DirectoryEntry[] {
-    return [...this.known].map(([jid, { name, kind }]) => ({ jid, kind, name, state: 'fetched' }));
+    return this.directoryEntries ?? [...this.known].map(([jid, { name, kind }]) => ({ jid, kind, name, state: 'fetched' }));
   }
 
   async avatarUpdate(jid: string, withImage: boolean): Promise<AvatarUpdate | undefined> {
@@ -154,18 +156,24 @@ export interface BridgeOptions {
   integrationLoaded?: boolean;
   timing?: Partial<BridgeTiming>;
   startBridge?: boolean;
+  workerId?: string;
 }
 
 /** A bridge on the test settings (fast timings, a fixed seed) towards `url`. */
-export function testBridge(url: string, port: WorkerPort, options: { token?: string; clock?: Clock; timing?: Partial<BridgeTiming>; logger?: pino.Logger } = {}): HomeAssistantBridge {
+export function testBridge(
+  url: string,
+  port: WorkerPort,
+  options: { token?: string; clock?: Clock; timing?: Partial<BridgeTiming>; logger?: pino.Logger; workerId?: string | null; seed?: number } = {},
+): HomeAssistantBridge {
   return new HomeAssistantBridge({
     url,
     token: options.token ?? TOKEN,
     port,
     logger: options.logger ?? pino({ level: 'silent' }),
     clock: options.clock ?? systemClock,
-    random: seededRandom(42),
+    random: seededRandom(options.seed ?? 42),
     workerVersion: '0.1.0-test',
+    workerId: options.workerId === undefined ? 'worker-under-test' : options.workerId,
     timing: { ...FAST_TIMING, ...options.timing },
   });
 }
@@ -200,7 +208,7 @@ export async function withBridge(options: BridgeOptions, body: (h: Harness) => P
     },
   );
   const port = new MemoryPort();
-  const bridge = testBridge(server.url, port, { token: options.token, clock: options.clock, timing: options.timing, logger });
+  const bridge = testBridge(server.url, port, { token: options.token, clock: options.clock, timing: options.timing, logger, workerId: options.workerId });
   const harness: Harness = {
     server,
     port,
