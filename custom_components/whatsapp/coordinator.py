@@ -83,11 +83,14 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
         )
         self._start_gone_timer()
 
-    @callback
-    def async_stop(self) -> None:
-        """Cancel the timer and let go of the worker; the issues stay, they describe the worker."""
+    async def async_stop(self) -> None:
+        """Let go of the worker, cancel the timer, write what waits to be saved.
+
+        The issues stay: they describe the worker, not the entry.
+        """
         self.link.async_close()
         self._stop_gone_timer()
+        await self.directory_store.async_flush()
 
     def _stop_gone_timer(self) -> None:
         if self._cancel_gone_timer is not None:
