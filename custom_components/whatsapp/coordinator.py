@@ -257,6 +257,18 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
         self.async_send_favourites()
 
     @callback
+    def async_take_over_worker(self) -> None:
+        """Hold a worker subscription left open by the previous entry (a reload), and catch up.
+
+        HA keeps the worker's subscription across the reload, but the new entry starts with no
+        status and no directory (the stored directory may be older), so it asks the worker to send
+        everything again: status, directory and every favourite's picture.
+        """
+        if self.link.async_take_over_parked():
+            self.async_send_favourites()
+            self.link.async_send({"type": "resend"})
+
+    @callback
     def async_send_favourites(self) -> None:
         """Send the favourites down the subscription (at subscribe and on every change)."""
         self.link.async_send({"type": "favourites", "jids": list(self.data.favourites)})
