@@ -20,8 +20,13 @@ from .const import (
     DOMAIN,
     EVENT_AVATAR_UPDATED,
     ISSUE_LOGGED_OUT,
+    ISSUE_WHATSAPP_DOWN,
+    ISSUE_WHATSAPP_DOWN_APP,
     ISSUE_WORKER_GONE,
+    LINKED_DEVICES_HELP_URL,
     LOGGER,
+    WHATSAPP_DOWN_ISSUE_DELAY,
+    WHATSAPP_DOWN_STATES,
     WORKER_GONE_ISSUE_DELAY,
 )
 from .jids import is_subject_jid
@@ -67,6 +72,7 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
         self.pictures = PictureStore(hass)
         self.directory_store = DirectoryStore(hass)
         self._cancel_gone_timer: CALLBACK_TYPE | None = None
+        self._cancel_whatsapp_down_timer: CALLBACK_TYPE | None = None
         self.data = WorkerData()
 
     async def async_start(self) -> None:
@@ -90,6 +96,7 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
         """
         self.link.async_close()
         self._stop_gone_timer()
+        self._stop_whatsapp_down_timer()
         await self.directory_store.async_flush()
 
     def _stop_gone_timer(self) -> None:
@@ -111,6 +118,8 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
         else:
             self._start_gone_timer()
             async_clear_pairing_issue(self.hass)
+            # What the worker last said about WhatsApp no longer holds; "worker gone" takes over.
+            self._whatsapp_back()
         self._update(worker_connected=connected)
 
     def _start_gone_timer(self) -> None:
@@ -156,11 +165,63 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
                 is_fixable=False,
                 severity=ir.IssueSeverity.ERROR,
                 translation_key=ISSUE_LOGGED_OUT,
+                learn_more_url=LINKED_DEVICES_HELP_URL,
             )
         elif status.connection == "open":
             ir.async_delete_issue(self.hass, DOMAIN, ISSUE_LOGGED_OUT)
         async_update_pairing_issue(self.hass, self.config_entry.entry_id, status)
         self._update(status=status, pairing_qr_received_at=self._pairing_qr_received_at(status))
+        self._follow_whatsapp_connection(status)
+
+    # WhatsApp out of reach ------------------------------------------------------------------
+
+    def _follow_whatsapp_connection(self, status: WorkerStatus) -> None:
+        """Start the clock when the worker loses WhatsApp; keep a raised issue's reason current."""
+        if status.connection not in WHATSAPP_DOWN_STATES:
+            self._whatsapp_back()
+        elif ir.async_get(self.hass).async_get_issue(DOMAIN, ISSUE_WHATSAPP_DOWN) is not None:
+            # Raised before (by this entry, or before a reload): keep its reason current.
+            self._report_whatsapp_down(status)
+        elif self._cancel_whatsapp_down_timer is None:
+            self._cancel_whatsapp_down_timer = async_call_later(
+                self.hass, WHATSAPP_DOWN_ISSUE_DELAY, self._whatsapp_down_too_long
+            )
+
+    @callback
+    def _whatsapp_down_too_long(self, _now: datetime) -> None:
+        self._cancel_whatsapp_down_timer = None
+        if (status := self.data.status) is None:
+            return
+        LOGGER.warning(
+            "The WhatsApp worker has not reached WhatsApp for %s: %s",
+            WHATSAPP_DOWN_ISSUE_DELAY,
+            status.connection_detail or "no reason given",
+        )
+        self._report_whatsapp_down(status)
+
+    def _report_whatsapp_down(self, status: WorkerStatus) -> None:
+        # Unchanged arguments leave the issue as it is; a new reason updates it.
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            ISSUE_WHATSAPP_DOWN,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=ISSUE_WHATSAPP_DOWN_APP if status.runs_in_app else ISSUE_WHATSAPP_DOWN,
+            translation_placeholders={
+                "minutes": str(int(WHATSAPP_DOWN_ISSUE_DELAY.total_seconds() // 60)),
+                "reason": status.connection_detail or "-",
+            },
+        )
+
+    def _whatsapp_back(self) -> None:
+        self._stop_whatsapp_down_timer()
+        ir.async_delete_issue(self.hass, DOMAIN, ISSUE_WHATSAPP_DOWN)
+
+    def _stop_whatsapp_down_timer(self) -> None:
+        if self._cancel_whatsapp_down_timer is not None:
+            self._cancel_whatsapp_down_timer()
+            self._cancel_whatsapp_down_timer = None
 
     def _pairing_qr_received_at(self, status: WorkerStatus) -> datetime | None:
         """Return a new time only for new QR bytes.

@@ -16,6 +16,7 @@ from .const import (
     AVATAR_STATES,
     CALL_ERROR_CODES,
     CONNECTION_STATES,
+    MAX_CONNECTION_DETAIL_LENGTH,
     MAX_DIRECTORY_ENTRIES,
     MAX_NAME_LENGTH,
     REFRESH_SCOPES,
@@ -136,6 +137,12 @@ STATUS_FIELDS: dict[Any, Any] = {
     ),
     vol.Required("rate_limited_until"): OPTIONAL_TIME,
     vol.Required("counts"): {vol.Required(kind): _COUNTS_BY_STATE for kind in SUBJECT_KINDS},
+    # Why WhatsApp is not connected, in the worker's words (English: an attribute and a repair's
+    # detail), and when it tries next; null while connected or pairing. Whether it runs as the app,
+    # so a repair names the log that exists. Optional: a worker from before them keeps working.
+    vol.Optional("connection_detail", default=None): vol.Any(None, _bounded_text(MAX_CONNECTION_DETAIL_LENGTH)),
+    vol.Optional("reconnect_at", default=None): OPTIONAL_TIME,
+    vol.Optional("runs_in_app", default=False): bool,
 }
 
 DIRECTORY_ENTRY = vol.Schema(

@@ -12,6 +12,7 @@ import type { AvatarJob, AvatarRecord, EnqueueRequest, JobReason } from '../avat
 import { queryDownloadAndStorePicture, type PictureFetchDependencies } from './query-download-store.js';
 import { Favourites } from './favourites.js';
 import { Pairing, type PairingInfo } from './pairing.js';
+import { nextTrouble, type ConnectionTrouble } from './connection-trouble.js';
 import { formatProgress, ProgressTracker } from '../avatars/progress.js';
 import { parseRatePolicySnapshot, RatePolicy, type RatePolicySnapshot, type RateSettings } from '../avatars/rate-policy.js';
 import { AvatarScheduler } from '../avatars/scheduler.js';
@@ -66,6 +67,8 @@ export class AvatarWorker {
   private readonly listeners = new Listeners<WorkerEvent>((error, event) => this.options.logger.error({ err: error, event: event.type }, 'a worker event listener failed'));
   private readonly favourites: Favourites;
   private connection: ConnectionState = 'closed';
+  /** Why WhatsApp is not connected and when the next attempt is due; kept through `connecting`, gone once open. */
+  private connectionTrouble: ConnectionTrouble | undefined;
   private readonly pairing: Pairing;
   /** This run's account delivered its history (the stored flag is only for `status`). */
   private historySynced = false;
@@ -156,6 +159,10 @@ export class AvatarWorker {
     return this.connection;
   }
 
+  get connectionProblem(): ConnectionTrouble | undefined {
+    return this.connectionTrouble;
+  }
+
   get pairingInfo(): PairingInfo | undefined {
     return this.pairing.info;
   }
@@ -222,8 +229,9 @@ export class AvatarWorker {
     switch (event.type) {
       case 'connection':
         this.connection = event.state;
+        this.connectionTrouble = nextTrouble(this.connectionTrouble, event);
         this.policy.connectionChanged(event.state === 'open', now);
-        this.state.set(STATE_KEYS.connection, { state: event.state, at: now, detail: event.detail ?? null });
+        this.state.set(STATE_KEYS.connection, { state: event.state, at: now, detail: event.detail ?? null, retryAt: event.retryAt ?? null });
         if (event.state === 'open') this.pairing.linked();
         this.scheduler.wake();
         this.listeners.emit({ type: 'status' });

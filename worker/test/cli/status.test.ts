@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert';
 import { formatReport, readStatus } from '../../src/cli/status.js';
 import { openDatabase } from '../../src/store/database.js';
 import { SubjectStore } from '../../src/store/subjects.js';
+import { STATE_KEYS, WorkerState } from '../../src/store/worker-state.js';
 import type { Jid } from '../../src/jid.js';
 import { testJid } from '../support/jids.js';
 
@@ -38,6 +39,21 @@ test('status counts refused and failing subjects on their own, beside the states
     const text = formatReport(report);
     assert.match(text, /contacts\s+4 total: 1 fetched, 0 no picture, 1 hidden, 2 not checked yet; 2 refused, 0 failing/);
     assert.match(text, /groups\s+1 total: .*; 0 refused, 1 failing/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('status says why WhatsApp is not connected and when the worker tries again', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'status-'));
+  try {
+    const db = openDatabase(dir);
+    const detail = 'cannot reach WhatsApp (getaddrinfo ENOTFOUND web.whatsapp.com)';
+    new WorkerState(db).set(STATE_KEYS.connection, { state: 'closed', at: NOW, detail, retryAt: NOW + 4_000 });
+    db.close();
+    const report = readStatus(dir, join(dir, 'media', 'avatars'), NOW);
+    assert.equal(report.connection, { state: 'closed', at: '2026-11-01T00:00:00.000Z', detail, retry_at: '2026-11-01T00:00:04.000Z' });
+    assert.ok(formatReport(report).includes(`closed since 2026-11-01T00:00:00.000Z (${detail}; retrying at 2026-11-01T00:00:04.000Z)`), formatReport(report));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

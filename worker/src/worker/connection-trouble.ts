@@ -1,0 +1,20 @@
+// Why the account is not connected to WhatsApp, kept across the attempts in between, for Home
+// Assistant's status: "Connection: Disconnected" alone does not say what to do.
+
+import type { AccountEvent } from '../avatars/ports.js';
+
+/** Why the account is not connected to WhatsApp, in the account's words, and the next attempt. */
+export interface ConnectionTrouble {
+  readonly detail: string;
+  readonly retryAt?: number;
+}
+
+/**
+ * A reason lasts until the account is open (or pairing, which has its own story); an attempt in
+ * between (`connecting`, which names no reason) keeps it but is the retry that was due.
+ */
+export function nextTrouble(previous: ConnectionTrouble | undefined, event: Extract<AccountEvent, { type: 'connection' }>): ConnectionTrouble | undefined {
+  if (event.state === 'open' || event.state === 'pairing') return undefined;
+  if (event.detail !== undefined) return { detail: event.detail, ...(event.retryAt === undefined ? {} : { retryAt: event.retryAt }) };
+  return previous === undefined ? undefined : { detail: previous.detail };
+}
