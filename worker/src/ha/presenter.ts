@@ -5,6 +5,7 @@ import type { Clock } from '../clock.js';
 import type { PictureFiles } from '../avatars/ports.js';
 import type { AvatarRecord, EnqueueRequest, JobReason } from '../avatars/model.js';
 import { CallError, type WorkerChange, type WorkerPort } from './port.js';
+import { MAX_CONNECTION_DETAIL_LENGTH } from './protocol.js';
 import type {
   AvatarOutcome,
   AvatarUpdate,
@@ -23,6 +24,7 @@ import type { AvatarWorker } from '../worker/avatar-worker.js';
 export const MAX_CALL_WAIT_SECONDS = 300;
 
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
+const cut = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
 
 // A bulk refresh never outranks favourites or picture-change notifications.
 const BULK_REASON: Readonly<Record<RefreshScope, JobReason>> = {
@@ -50,6 +52,8 @@ export class WorkerService implements WorkerPort {
     private readonly worker: AvatarWorker,
     private readonly files: PictureFiles,
     private readonly clock: Clock,
+    /** The worker runs as the Home Assistant app (addon/run.mjs says so), not on its own. */
+    private readonly runsInApp = false,
   ) {}
 
   async refreshAvatar(call: RefreshAvatarCall): Promise<RefreshAvatarResponse> {
@@ -117,6 +121,7 @@ export class WorkerService implements WorkerPort {
   status(): WorkerStatus {
     const progress = this.worker.progressSnapshot();
     const pairing = this.worker.pairingInfo;
+    const trouble = this.worker.connectionProblem;
     return {
       connection: this.worker.connectionState,
       pairing:
@@ -130,6 +135,9 @@ export class WorkerService implements WorkerPort {
           : { done: progress.done, total: progress.total, rate_per_hour: Math.round(progress.ratePerHour), eta_seconds: progress.etaSeconds },
       rate_limited_until: iso(this.worker.policy.pausedUntil),
       counts: this.worker.subjects.totals(),
+      connection_detail: trouble === undefined ? null : cut(trouble.detail, MAX_CONNECTION_DETAIL_LENGTH),
+      reconnect_at: iso(trouble?.retryAt),
+      runs_in_app: this.runsInApp,
     };
   }
 

@@ -78,6 +78,9 @@ class MemoryPort implements WorkerPort {
       progress: null,
       rate_limited_until: null,
       counts: { contact: { ...zero, fetched: 2 }, group: { ...zero, fetched: 1 } },
+      connection_detail: null,
+      reconnect_at: null,
+      runs_in_app: false,
     };
   }
 
@@ -227,6 +230,43 @@ test('a favourites change reaches the worker and sends the new favourite with by
     const bob = payload(h.server.commandsOfType('whatsapp/avatar')[1]!) as unknown as AvatarUpdate;
     assert.is(bob.jid, BOB);
     assert.ok(bob.image !== null, 'a new favourite gets its bytes');
+  } finally {
+    await h.close();
+  }
+});
+
+test('a favourite dropped and picked again gets its bytes again (HA deleted them)', async () => {
+  const h = await harness({ favourites: [ALICE, BOB] });
+  try {
+    await h.server.waitFor(() => h.server.commandsOfType('whatsapp/avatar').length === 2, 'both favourites pushed');
+    h.server.setFavourites([ALICE]);
+    h.server.setFavourites([ALICE, BOB]);
+    await h.server.waitFor(() => h.server.commandsOfType('whatsapp/avatar').length === 3, 'the re-picked favourite pushed');
+    const again = payload(h.server.commandsOfType('whatsapp/avatar')[2]!) as unknown as AvatarUpdate;
+    assert.is(again.jid, BOB);
+    assert.is(Buffer.from(again.image!, 'base64').toString(), `jpeg of ${BOB}`);
+    // Alice stayed a favourite all along: HA still has her bytes.
+    assert.is(h.server.commandsOfType('whatsapp/avatar').filter((command) => payload(command).jid === ALICE).length, 1);
+  } finally {
+    await h.close();
+  }
+});
+
+test('resend: status, directory and every favourite with bytes go up again on the same subscription', async () => {
+  const h = await harness({ favourites: [ALICE, GROUP] });
+  try {
+    await h.server.waitFor(() => h.server.commandsOfType('whatsapp/avatar').length === 2, 'both favourites pushed');
+    const subscribes = h.server.commandsOfType('whatsapp/subscribe').length;
+    const statuses = h.server.commandsOfType('whatsapp/status').length;
+    const directories = h.server.commandsOfType('whatsapp/directory').length;
+    h.server.sendDownstream({ type: 'resend' });
+    await h.server.waitFor(() => h.server.commandsOfType('whatsapp/avatar').length === 4, 'both favourites pushed again');
+    assert.is(h.server.commandsOfType('whatsapp/status').length, statuses + 1, 'the status again');
+    assert.is(h.server.commandsOfType('whatsapp/directory').length, directories + 1, 'the directory again');
+    assert.is(h.server.commandsOfType('whatsapp/subscribe').length, subscribes, 'no new subscription');
+    const again = h.server.commandsOfType('whatsapp/avatar').slice(2).map((command) => payload(command) as unknown as AvatarUpdate);
+    assert.equal(again.map((avatar) => avatar.jid).sort(), [ALICE, GROUP].sort());
+    for (const avatar of again) assert.ok(avatar.image !== null, `${avatar.jid} with its bytes`);
   } finally {
     await h.close();
   }

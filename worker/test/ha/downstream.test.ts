@@ -7,6 +7,10 @@ import { CallError, type WorkerPort } from '../../src/ha/port.js';
 
 const silent = pino({ level: 'silent' });
 
+test('resend parses: HA asks for everything again', () => {
+  assert.equal(parseDownstream({ type: 'resend' }), { ok: true, message: { type: 'resend' } });
+});
+
 test('favourites and calls parse into typed messages, with defaults for optional fields', () => {
   assert.equal(parseDownstream({ type: 'favourites', jids: ['1@s.whatsapp.net'] }), {
     ok: true,
