@@ -1,4 +1,4 @@
-"""Payloads a worker sends, built as worker/src/ha/protocol.ts describes them."""
+"""Payloads a worker sends, built as protocol/protocol.json describes them."""
 
 from __future__ import annotations
 
@@ -71,18 +71,17 @@ def status_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-def directory_payload(*entries: tuple[str, str | None]) -> dict[str, Any]:
-    """Return a `whatsapp/directory` payload of (jid, name) entries."""
+def directory_payload(
+    *entries: tuple[str, str | None], transfer_id: str = "t1", chunk: int = 0, chunks: int = 1
+) -> dict[str, Any]:
+    """Return a `whatsapp/directory` chunk of (jid, name) entries: by default a whole directory in one."""
     return {
+        "transfer_id": transfer_id,
+        "chunk": chunk,
+        "chunks": chunks,
         "entries": [
-            {
-                "jid": jid,
-                "kind": "group" if jid.endswith("@g.us") else "contact",
-                "name": name,
-                "state": "unknown",
-            }
-            for jid, name in entries
-        ]
+            [jid, "group" if jid.endswith("@g.us") else "contact", name, "unknown"] for jid, name in entries
+        ],
     }
 
 

@@ -10,7 +10,10 @@ from typing import Final
 DOMAIN: Final = "whatsapp"
 LOGGER = logging.getLogger(__package__)
 
-# The wire protocol with the worker (worker/src/ha/protocol.ts); bumped only on breaking changes.
+# The wire protocol with the worker, described once in protocol/protocol.json (outside this
+# folder: HACS installs only custom_components/whatsapp, so the integration keeps its own copy).
+# tests/test_protocol.py fails when a version, limit, enum, default or error code here differs
+# from the description. PROTOCOL_VERSION is bumped only on breaking changes.
 PROTOCOL_VERSION: Final = 1
 
 CONF_FAVOURITES: Final = "favourites"
@@ -38,9 +41,18 @@ MAX_PAIRING_QR_BYTES: Final = 256 * 1024
 PNG_MAGIC: Final = b"\x89PNG\r\n\x1a\n"
 PAIRING_QR_CONTENT_TYPE: Final = "image/png"
 
-# The picker must hold a whole address book; anything larger is a bug or an attack on memory.
-MAX_DIRECTORY_ENTRIES: Final = 50_000
+# The picker must hold a whole address book (200,000 contacts and groups work); anything larger is
+# a bug or an attack on memory. The directory comes in chunks (HA's websocket takes at most 4 MiB
+# in one message), in order, under one transfer id.
+MAX_DIRECTORY_ENTRIES: Final = 250_000
+MAX_DIRECTORY_CHUNK_ENTRIES: Final = 5_000
+MAX_DIRECTORY_CHUNKS: Final = 1_000
 MAX_NAME_LENGTH: Final = 256
+MAX_WORKER_VERSION_LENGTH: Final = 64
+MAX_WORKER_ID_LENGTH: Final = 64
+MAX_PAIRING_QR_TEXT_LENGTH: Final = 1024
+MAX_PAIRING_CODE_LENGTH: Final = 64
+MAX_CALL_ERROR_MESSAGE_LENGTH: Final = 1024
 
 CONNECTION_STATES: Final = ("connecting", "pairing", "pairing-stopped", "open", "closed", "logged-out")
 AVATAR_STATES: Final = ("unknown", "fetched", "none", "hidden")
@@ -55,7 +67,12 @@ REFUSAL_LOG_INTERVAL: Final = timedelta(minutes=10)
 # refresh_avatar may wait this long for the outcome; WhatsApp answers a picture query within
 # seconds, but a long queue ahead of an explicit job can take minutes.
 MAX_WAIT_SECONDS: Final = 300
+# Defaults of the service calls (protocol.json `defaults`, and services.yaml): a user calling
+# refresh_avatar expects the new picture's outcome in the answer; `missing` is the polite bulk
+# refresh, `all` queues the whole address book against WhatsApp's rate limits.
 DEFAULT_WAIT_SECONDS: Final = 30
+DEFAULT_FORCE: Final = False
+DEFAULT_REFRESH_SCOPE: Final = "missing"
 # How long past the requested wait HA keeps waiting for the worker's answer: the worker answers
 # as soon as its own wait runs out, so this only covers the round trip and a busy event loop.
 CALL_RESPONSE_MARGIN_SECONDS: Final = 15

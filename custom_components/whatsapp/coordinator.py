@@ -29,6 +29,7 @@ from .const import (
     WHATSAPP_DOWN_STATES,
     WORKER_GONE_ISSUE_DELAY,
 )
+from .directory import DirectoryTransfer
 from .jids import is_subject_jid
 from .models import DirectoryEntry, Picture, WorkerData, WorkerStatus, frozen_mapping
 from .pairing import async_clear_pairing_issue, async_update_pairing_issue
@@ -71,6 +72,7 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
         self.link = WorkerLink(hass, self._worker_connected_changed)
         self.pictures = PictureStore(hass)
         self.directory_store = DirectoryStore(hass)
+        self.directory_transfer = DirectoryTransfer()
         self._cancel_gone_timer: CALLBACK_TYPE | None = None
         self._cancel_whatsapp_down_timer: CALLBACK_TYPE | None = None
         self.data = WorkerData()
@@ -116,6 +118,8 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
             self._stop_gone_timer()
             ir.async_delete_issue(self.hass, DOMAIN, ISSUE_WORKER_GONE)
         else:
+            # A transfer the worker could not finish never replaces the last whole directory.
+            self.directory_transfer.reset()
             self._start_gone_timer()
             async_clear_pairing_issue(self.hass)
             # What the worker last said about WhatsApp no longer holds; "worker gone" takes over.

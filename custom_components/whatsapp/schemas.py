@@ -1,4 +1,4 @@
-"""Schemas for the wire protocol (worker/src/ha/protocol.ts).
+"""Schemas for the wire protocol (described in protocol/protocol.json; tests/test_protocol.py).
 
 Written with probatio, Home Assistant's voluptuous successor, and shared by the websocket commands and the service-call results.
 """
@@ -16,9 +16,15 @@ from .const import (
     AVATAR_STATES,
     CALL_ERROR_CODES,
     CONNECTION_STATES,
+    MAX_CALL_ERROR_MESSAGE_LENGTH,
     MAX_CONNECTION_DETAIL_LENGTH,
-    MAX_DIRECTORY_ENTRIES,
+    MAX_DIRECTORY_CHUNK_ENTRIES,
+    MAX_DIRECTORY_CHUNKS,
     MAX_NAME_LENGTH,
+    MAX_PAIRING_CODE_LENGTH,
+    MAX_PAIRING_QR_TEXT_LENGTH,
+    MAX_WORKER_ID_LENGTH,
+    MAX_WORKER_VERSION_LENGTH,
     REFRESH_SCOPES,
     SUBJECT_KINDS,
 )
@@ -93,7 +99,9 @@ CALL_ID = _pattern(CALL_ID_RE, "call id")
 
 HELLO_FIELDS: dict[Any, Any] = {
     vol.Required("protocol_version"): strict_int,
-    vol.Required("worker_version"): _bounded_text(64),
+    vol.Required("worker_version"): _bounded_text(MAX_WORKER_VERSION_LENGTH),
+    # Stable per worker data folder; None from a worker that predates it.
+    vol.Optional("worker_id", default=None): vol.Any(None, _bounded_text(MAX_WORKER_ID_LENGTH)),
 }
 
 AVATAR_FIELDS: dict[Any, Any] = {
@@ -116,11 +124,11 @@ STATUS_FIELDS: dict[Any, Any] = {
     vol.Required("pairing"): vol.Any(
         None,
         {
-            vol.Required("qr"): vol.Any(None, _bounded_text(1024)),
+            vol.Required("qr"): vol.Any(None, _bounded_text(MAX_PAIRING_QR_TEXT_LENGTH)),
             # Base64 PNG, decoded and checked by the handler, which answers with a precise error
             # code. Optional so a worker from before the QR picture keeps working.
             vol.Optional("qr_image", default=None): vol.Any(None, str),
-            vol.Required("code"): vol.Any(None, _bounded_text(64)),
+            vol.Required("code"): vol.Any(None, _bounded_text(MAX_PAIRING_CODE_LENGTH)),
         },
     ),
     vol.Required("queue_length"): _count(),
@@ -145,18 +153,17 @@ STATUS_FIELDS: dict[Any, Any] = {
     vol.Optional("runs_in_app", default=False): bool,
 }
 
-DIRECTORY_ENTRY = vol.Schema(
-    {
-        vol.Required("jid"): jid,
-        vol.Required("kind"): vol.In(SUBJECT_KINDS),
-        vol.Required("name"): OPTIONAL_NAME,
-        vol.Required("state"): vol.In(AVATAR_STATES),
-    }
+# [jid, kind, name, state]: a tuple, so 200,000 entries stay small on the wire.
+DIRECTORY_ENTRY = vol.ExactSequence(
+    [jid, vol.In(SUBJECT_KINDS), OPTIONAL_NAME, vol.In(AVATAR_STATES)]
 )
 
 DIRECTORY_FIELDS: dict[Any, Any] = {
+    vol.Required("transfer_id"): CALL_ID,
+    vol.Required("chunk"): vol.All(strict_int, vol.Range(min=0, max=MAX_DIRECTORY_CHUNKS - 1)),
+    vol.Required("chunks"): vol.All(strict_int, vol.Range(min=1, max=MAX_DIRECTORY_CHUNKS)),
     vol.Required("entries"): vol.All(
-        [DIRECTORY_ENTRY], vol.Length(max=MAX_DIRECTORY_ENTRIES)
+        [DIRECTORY_ENTRY], vol.Length(max=MAX_DIRECTORY_CHUNK_ENTRIES)
     ),
 }
 
@@ -167,7 +174,7 @@ CALL_RESULT_FIELDS: dict[Any, Any] = {
     vol.Optional("response"): dict,
     vol.Optional("error"): {
         vol.Required("code"): vol.In(CALL_ERROR_CODES),
-        vol.Required("message"): _bounded_text(1024),
+        vol.Required("message"): _bounded_text(MAX_CALL_ERROR_MESSAGE_LENGTH),
     },
 }
 

@@ -18,6 +18,8 @@ from homeassistant.helpers import config_validation as cv, service
 
 from .const import (
     CALL_RESPONSE_MARGIN_SECONDS,
+    DEFAULT_FORCE,
+    DEFAULT_REFRESH_SCOPE,
     DEFAULT_WAIT_SECONDS,
     DOMAIN,
     MAX_WAIT_SECONDS,
@@ -46,7 +48,7 @@ SURROUNDING_SPACES = " "
 REFRESH_AVATAR_SCHEMA = vol.Schema(
     {
         vol.Required(ATTR_JID): cv.string,
-        vol.Optional(ATTR_FORCE, default=False): cv.boolean,
+        vol.Optional(ATTR_FORCE, default=DEFAULT_FORCE): cv.boolean,
         vol.Optional(ATTR_WAIT, default=DEFAULT_WAIT_SECONDS): vol.All(
             vol.Coerce(int), vol.Range(min=0, max=MAX_WAIT_SECONDS)
         ),
@@ -55,8 +57,8 @@ REFRESH_AVATAR_SCHEMA = vol.Schema(
 
 REFRESH_AVATARS_SCHEMA = vol.Schema(
     {
-        vol.Optional(ATTR_SCOPE, default="missing"): vol.In(REFRESH_SCOPES),
-        vol.Optional(ATTR_FORCE, default=False): cv.boolean,
+        vol.Optional(ATTR_SCOPE, default=DEFAULT_REFRESH_SCOPE): vol.In(REFRESH_SCOPES),
+        vol.Optional(ATTR_FORCE, default=DEFAULT_FORCE): cv.boolean,
     }
 )
 

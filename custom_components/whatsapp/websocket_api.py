@@ -1,4 +1,4 @@
-"""The websocket commands the worker uses (the contract is worker/src/ha/protocol.ts).
+"""The websocket commands the worker uses (described in protocol/protocol.json).
 
 Every command is admin-only and validated; a bad payload gets an error result with a stable
 snake_case code and a log line, never an exception that could break the integration.
@@ -35,7 +35,8 @@ from .const import (
     REFUSAL_LOG_INTERVAL,
 )
 from .coordinator import WhatsAppConfigEntry, WhatsAppCoordinator, sha256_hex
-from .models import DirectoryEntry, WorkerStatus
+from .directory import ChunkError
+from .models import WorkerStatus
 from .refusals import RefusalLog
 from .schemas import (
     AVATAR_FIELDS,
@@ -47,7 +48,8 @@ from .schemas import (
 )
 from .worker_link import InvalidCallResultError, UnknownCallError
 
-# Stable error codes the worker can act on.
+# Stable error codes the worker can act on (protocol.json `ha_errors`, with websocket_api's own
+# invalid_format, unauthorized and unknown_command).
 ERR_NOT_LOADED = "not_loaded"
 ERR_UNSUPPORTED_VERSION = "unsupported_version"
 ERR_UNKNOWN_CALL = "unknown_call"
@@ -56,6 +58,8 @@ ERR_INVALID_IMAGE = "invalid_image"
 ERR_IMAGE_TOO_LARGE = "image_too_large"
 ERR_SHA256_MISMATCH = "sha256_mismatch"
 ERR_HELLO_REQUIRED = "hello_required"
+ERR_INVALID_CHUNK = "invalid_chunk"
+ERR_ALREADY_SUBSCRIBED = "already_subscribed"
 # Enough to name the field and show what was wrong with it.
 MAX_REFUSAL_MESSAGE_CHARS = 500
 
@@ -286,11 +290,14 @@ def websocket_status(hass: HomeAssistant, connection: ActiveConnection, msg: dic
 @_command("whatsapp/directory", DIRECTORY_FIELDS)
 @callback
 def websocket_directory(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]) -> None:
-    """Replace the contact directory for the favourites picker."""
+    """Take one chunk of the contact directory; the last chunk of a transfer replaces the directory."""
     if (coordinator := _coordinator(hass, connection, msg)) is None:
         return
-    coordinator.async_apply_directory(
-        DirectoryEntry(jid=item["jid"], kind=item["kind"], name=item["name"], state=item["state"])
-        for item in msg["entries"]
-    )
+    try:
+        whole = coordinator.directory_transfer.add(msg["transfer_id"], msg["chunk"], msg["chunks"], msg["entries"])
+    except ChunkError as err:
+        _refuse(connection, msg, ERR_INVALID_CHUNK, str(err))
+        return
+    if whole is not None:
+        coordinator.async_apply_directory(whole)
     connection.send_result(msg["id"])

@@ -4,6 +4,7 @@
 // commands load this module with `import()`, so `status` and `refresh` never load Baileys, got,
 // the simulation or the HA socket.
 
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { systemClock, type Clock, type Random } from '../clock.js';
 import type { RateSettings } from '../avatars/rate-policy.js';
@@ -15,6 +16,7 @@ import { HomeAssistantBridge } from '../ha/bridge.js';
 import { WorkerService } from '../ha/presenter.js';
 import { homeAssistantTarget } from '../ha/target.js';
 import { openDatabase, type SqliteDatabase } from '../store/database.js';
+import { WorkerState } from '../store/worker-state.js';
 import { AvatarWorker } from '../worker/avatar-worker.js';
 import { UsageError } from './options.js';
 import { packageVersion } from '../package-version.js';
@@ -69,7 +71,8 @@ export class WorkerApp {
         random: config.random,
         logger: config.logger,
       });
-      const bridge = createBridge(config, new WorkerService(worker, files, clock, process.env[IN_APP_ENV] === '1'), clock);
+      const service = new WorkerService(worker, files, clock, process.env[IN_APP_ENV] === '1');
+      const bridge = createBridge(config, service, clock, new WorkerState(db).workerId(randomUUID));
       this.running = { db, worker, bridge };
       watch?.(worker);
       await worker.start();
@@ -124,7 +127,7 @@ export async function runWorker(config: WorkerConfig): Promise<number> {
   }
 }
 
-function createBridge(config: WorkerConfig, port: WorkerService, clock: Clock): HomeAssistantBridge | undefined {
+function createBridge(config: WorkerConfig, port: WorkerService, clock: Clock, workerId: string): HomeAssistantBridge | undefined {
   const env = process.env;
   if (config.haUrl === undefined && env.WHATSAPP_HA_URL === undefined && env.SUPERVISOR_TOKEN === undefined) {
     config.logger.info('no Home Assistant configured (--ha-url, WHATSAPP_HA_URL or SUPERVISOR_TOKEN): running without it');
@@ -140,5 +143,6 @@ function createBridge(config: WorkerConfig, port: WorkerService, clock: Clock): 
     clock,
     random: config.random,
     workerVersion: WORKER_VERSION,
+    workerId,
   });
 }

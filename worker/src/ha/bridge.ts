@@ -75,6 +75,8 @@ export interface BridgeOptions {
   readonly clock: Clock;
   readonly random: Random;
   readonly workerVersion: string;
+  /** Stable per data folder, so HA tells this worker's reconnect from a second worker (protocol.json, `whatsapp/hello`). */
+  readonly workerId: string | null;
   /** Overrides for tests and tuning. */
   readonly timing?: Partial<BridgeTiming>;
 }
@@ -228,6 +230,7 @@ export class HomeAssistantBridge {
         random: this.options.random,
         timing: this.timing,
         workerVersion: this.options.workerVersion,
+        workerId: this.options.workerId,
         onSubscribed: (subscribed) => this.onSubscribed(subscribed),
         onProblem: (problem) => {
           this.problem = problem;

@@ -3,7 +3,7 @@
 
 import type { Logger } from 'pino';
 import { CallError, type WorkerPort } from './port.js';
-import type { CallResult, DownstreamMessage } from './protocol.js';
+import { MAX_CALL_ERROR_MESSAGE_LENGTH, type CallErrorCode, type CallResult, type DownstreamMessage } from './protocol.js';
 
 type CallMessage = Extract<DownstreamMessage, { type: 'call' }>;
 
@@ -14,20 +14,22 @@ export async function answerCall(port: WorkerPort, call: CallMessage, logger: Lo
   } catch (error) {
     if (error instanceof CallError) {
       logger.info({ callId: call.call_id, service: call.service, code: error.code }, `service call refused: ${error.message}`);
-      return { call_id: call.call_id, ok: false, error: { code: error.code, message: error.message } };
+      return failed(call.call_id, error.code, error.message);
     }
     logger.error({ err: error, callId: call.call_id, service: call.service }, 'service call failed inside the worker');
-    return {
-      call_id: call.call_id,
-      ok: false,
-      error: { code: 'internal_error', message: `the worker failed to handle ${call.service}: ${describe(error)}` },
-    };
+    return failed(call.call_id, 'internal_error', `the worker failed to handle ${call.service}: ${describe(error)}`);
   }
 }
 
 /** The answer to a call whose message was malformed (a version skew between worker and integration). */
 export function malformedCallResult(callId: string, reason: string, badJid: boolean): CallResult {
-  return { call_id: callId, ok: false, error: { code: badJid ? 'invalid_jid' : 'internal_error', message: reason } };
+  return failed(callId, badJid ? 'invalid_jid' : 'internal_error', reason);
+}
+
+/** A failed result, its message cut to what HA accepts (protocol.json `max_call_error_message_length`). */
+function failed(callId: string, code: CallErrorCode, message: string): CallResult {
+  const cut = message.length > MAX_CALL_ERROR_MESSAGE_LENGTH ? `${message.slice(0, MAX_CALL_ERROR_MESSAGE_LENGTH - 1)}…` : message;
+  return { call_id: callId, ok: false, error: { code, message: cut } };
 }
 
 function describe(error: unknown): string {

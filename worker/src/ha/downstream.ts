@@ -1,9 +1,15 @@
 // Validates what Home Assistant sends down the subscription. The integration validates too, but
 // a version skew between the two must give a clear message, not a crash deep in the worker.
 
-import type { DownstreamMessage, RefreshAvatarCall, RefreshAvatarsCall, RefreshScope } from './protocol.js';
-
-const REFRESH_SCOPES: readonly RefreshScope[] = ['all', 'missing', 'stale', 'favourites'];
+import {
+  CALL_DEFAULTS,
+  MAX_WAIT_SECONDS,
+  REFRESH_SCOPES,
+  type DownstreamMessage,
+  type RefreshAvatarCall,
+  type RefreshAvatarsCall,
+  type RefreshScope,
+} from './protocol.js';
 
 export type ParsedDownstream =
   | { readonly ok: true; readonly message: DownstreamMessage }
@@ -30,32 +36,33 @@ function parseCall(input: Record<string, unknown>): ParsedDownstream {
   }
   const data = input.data ?? {};
   if (!isRecord(data)) return { ok: false, callId, reason: `call ${callId}: 'data' must be an object, got ${describeType(data)}` };
-  const force = data.force ?? false;
+  const service = input.service;
+  if (service !== 'refresh_avatar' && service !== 'refresh_avatars') {
+    return { ok: false, callId, reason: `call ${callId}: unknown service ${JSON.stringify(service)}; expected refresh_avatar or refresh_avatars` };
+  }
+  const force = data.force ?? CALL_DEFAULTS[service].force;
   if (typeof force !== 'boolean') return { ok: false, callId, reason: `call ${callId}: 'force' must be true or false, got ${describeType(force)}` };
-  if (input.service === 'refresh_avatar') {
+  if (service === 'refresh_avatar') {
     if (typeof data.jid !== 'string') {
       return { ok: false, callId, badJid: true, reason: `call ${callId}: 'jid' must be a string, got ${describeType(data.jid)}` };
     }
-    const wait = data.wait ?? 0;
-    if (typeof wait !== 'number' || !Number.isFinite(wait) || wait < 0) {
-      return { ok: false, callId, reason: `call ${callId}: 'wait' must be a number of seconds ≥ 0, got ${JSON.stringify(wait) ?? 'nothing'}` };
+    const wait = data.wait ?? CALL_DEFAULTS.refresh_avatar.wait;
+    if (typeof wait !== 'number' || !Number.isFinite(wait) || wait < 0 || wait > MAX_WAIT_SECONDS) {
+      return {
+        ok: false,
+        callId,
+        reason: `call ${callId}: 'wait' must be a number of seconds from 0 to ${MAX_WAIT_SECONDS}, got ${JSON.stringify(wait) ?? 'nothing'}`,
+      };
     }
     const call: RefreshAvatarCall = { jid: data.jid, force, wait };
     return { ok: true, message: { type: 'call', call_id: callId, service: 'refresh_avatar', data: call } };
   }
-  if (input.service === 'refresh_avatars') {
-    const scope = data.scope ?? 'all';
-    if (!REFRESH_SCOPES.includes(scope as RefreshScope)) {
-      return { ok: false, callId, reason: `call ${callId}: 'scope' must be one of ${REFRESH_SCOPES.join(', ')}, got ${JSON.stringify(scope)}` };
-    }
-    const call: RefreshAvatarsCall = { scope: scope as RefreshScope, force };
-    return { ok: true, message: { type: 'call', call_id: callId, service: 'refresh_avatars', data: call } };
+  const scope = data.scope ?? CALL_DEFAULTS.refresh_avatars.scope;
+  if (!REFRESH_SCOPES.includes(scope as RefreshScope)) {
+    return { ok: false, callId, reason: `call ${callId}: 'scope' must be one of ${REFRESH_SCOPES.join(', ')}, got ${JSON.stringify(scope)}` };
   }
-  return {
-    ok: false,
-    callId,
-    reason: `call ${callId}: unknown service ${JSON.stringify(input.service)}; expected refresh_avatar or refresh_avatars`,
-  };
+  const call: RefreshAvatarsCall = { scope: scope as RefreshScope, force };
+  return { ok: true, message: { type: 'call', call_id: callId, service: 'refresh_avatars', data: call } };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -5,23 +5,22 @@ import type { Clock } from '../clock.js';
 import type { PictureFiles } from '../avatars/ports.js';
 import type { AvatarRecord, EnqueueRequest, JobReason } from '../avatars/model.js';
 import { CallError, type WorkerChange, type WorkerPort } from './port.js';
-import { MAX_CONNECTION_DETAIL_LENGTH } from './protocol.js';
-import type {
-  AvatarOutcome,
-  AvatarUpdate,
-  DirectoryEntry,
-  RefreshAvatarCall,
-  RefreshAvatarResponse,
-  RefreshAvatarsCall,
-  RefreshAvatarsResponse,
-  RefreshScope,
-  WorkerStatus,
+import { wireName } from './directory-chunks.js';
+import {
+  MAX_CONNECTION_DETAIL_LENGTH,
+  MAX_WAIT_SECONDS,
+  type AvatarOutcome,
+  type AvatarUpdate,
+  type DirectoryEntry,
+  type RefreshAvatarCall,
+  type RefreshAvatarResponse,
+  type RefreshAvatarsCall,
+  type RefreshAvatarsResponse,
+  type RefreshScope,
+  type WorkerStatus,
 } from './protocol.js';
 import { parseJid } from '../jid.js';
 import type { AvatarWorker } from '../worker/avatar-worker.js';
-
-// HA's service call waits at most this long; a longer `wait` is cut to it.
-export const MAX_CALL_WAIT_SECONDS = 300;
 
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
 const cut = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
@@ -62,7 +61,7 @@ export class WorkerService implements WorkerPort {
     const now = this.clock.now();
     const jid = this.worker.subjects.resolve(parsed.jid) ?? this.worker.subjects.ensure(parsed.jid, now).jid;
     const before = this.worker.subjects.get(jid);
-    const finished = this.waitForJob(jid, Math.min(Math.max(call.wait, 0), MAX_CALL_WAIT_SECONDS) * 1000);
+    const finished = this.waitForJob(jid, Math.min(Math.max(call.wait, 0), MAX_WAIT_SECONDS) * 1000);
     const summary = this.worker.enqueue([{ jid, kind: parsed.kind, reason: 'explicit', force: call.force }]);
     const queued = summary.changes.get(jid) !== 'unchanged';
     const waited = call.wait > 0 ? await finished.promise : (finished.cancel(), false);
@@ -157,7 +156,7 @@ export class WorkerService implements WorkerPort {
     return {
       jid,
       kind: record.kind,
-      name: record.name ?? null,
+      name: wireName(record.name ?? null),
       state: record.state,
       picture_id: record.pictureId ?? null,
       sha256: record.sha256 ?? null,

@@ -1,22 +1,92 @@
-// The one wire protocol between the worker and the `whatsapp` integration, over Home Assistant's
-// websocket API. Every command is `require_admin` and namespaced `whatsapp/`. The Python side
-// validates exactly these shapes with probatio (custom_components/whatsapp/schemas.py, used by
-// websocket_api.py for the commands and by services.py for the call results).
+// The worker's copy of the wire protocol between the worker and the `whatsapp` integration, over
+// Home Assistant's websocket API. The description both sides are checked against is
+// protocol/protocol.json: worker/test/ha/protocol.test.ts fails when a version, limit, enum,
+// default or error code here differs from it, and validates what the worker builds against its
+// JSON Schemas; tests/test_protocol.py does the same for the integration (const.py, schemas.py).
 // Field names are snake_case because they cross into Python; times are ISO 8601 UTC strings.
 
 export const PROTOCOL_VERSION = 1;
 
+// Limits (protocol.json `limits`, those the worker checks). ------------------------------------
+
+/**
+ * The largest message the worker sends, UTF-8 bytes of its JSON: HA's websocket (aiohttp's
+ * default `max_msg_size`) closes the connection on a message over 4 MiB; 64 KiB stay spare.
+ */
+export const MAX_UPSTREAM_MESSAGE_BYTES = 4 * 1024 * 1024 - 64 * 1024;
+/** Decoded picture bytes HA accepts; a larger picture goes up without `image`. */
+export const MAX_PICTURE_BYTES = 2 * 1024 * 1024;
+/** HA keeps at most this many directory entries; the worker sends no more. */
+export const MAX_DIRECTORY_ENTRIES = 250_000;
+/** Entries in one `whatsapp/directory` chunk at most. */
+export const MAX_DIRECTORY_CHUNK_ENTRIES = 5_000;
+/** JSON bytes of one chunk's entries at most, so a chunk stays far below the message limit whatever the names. */
+export const MAX_DIRECTORY_CHUNK_BYTES = 1024 * 1024;
+/** Names longer than this (in UTF-16 code units, as Python counts code points for BMP text) are cut. */
+export const MAX_NAME_LENGTH = 256;
+/** A call error's message is cut to this. */
+export const MAX_CALL_ERROR_MESSAGE_LENGTH = 1024;
+/** refresh_avatar waits at most this long; a longer `wait` is cut to it. */
+export const MAX_WAIT_SECONDS = 300;
+
+// Enums (protocol.json `$defs`). --------------------------------------------------------------
+
 /** `pairing-stopped`: pairing codes expired unused too often; the worker waits for a restart. */
-export type ConnectionStateWire = 'connecting' | 'pairing' | 'pairing-stopped' | 'open' | 'closed' | 'logged-out';
-export type AvatarStateWire = 'unknown' | 'fetched' | 'none' | 'hidden';
-export type SubjectKindWire = 'contact' | 'group';
-export type RefreshScope = 'all' | 'missing' | 'stale' | 'favourites';
+export const CONNECTION_STATES = ['connecting', 'pairing', 'pairing-stopped', 'open', 'closed', 'logged-out'] as const;
+export const AVATAR_STATES = ['unknown', 'fetched', 'none', 'hidden'] as const;
+export const SUBJECT_KINDS = ['contact', 'group'] as const;
+export const REFRESH_SCOPES = ['all', 'missing', 'stale', 'favourites'] as const;
+/** Stable codes of a failed call; HA maps each to a translated error. */
+export const CALL_ERROR_CODES = ['invalid_jid', 'unknown_jid', 'not_connected', 'internal_error'] as const;
+export const SERVICES = ['refresh_avatar', 'refresh_avatars'] as const;
+
+export type ConnectionStateWire = (typeof CONNECTION_STATES)[number];
+export type AvatarStateWire = (typeof AVATAR_STATES)[number];
+export type SubjectKindWire = (typeof SUBJECT_KINDS)[number];
+export type RefreshScope = (typeof REFRESH_SCOPES)[number];
+export type CallErrorCode = (typeof CALL_ERROR_CODES)[number];
+
+/**
+ * What HA answers a refused command with (`error.code`), each with what the worker does about it
+ * (protocol.json `ha_errors`; session.ts acts on them). `unknown_command`, `invalid_format` and
+ * `unauthorized` are HA's websocket_api's own, the rest the integration's.
+ */
+export const HA_ERROR_CODES = [
+  'unknown_command',
+  'not_loaded',
+  'unsupported_version',
+  'hello_required',
+  'already_subscribed',
+  'unauthorized',
+  'invalid_format',
+  'invalid_image',
+  'image_too_large',
+  'sha256_mismatch',
+  'invalid_chunk',
+  'unknown_call',
+  'invalid_response',
+] as const;
+export type HaErrorCode = (typeof HA_ERROR_CODES)[number];
+
+// Defaults (protocol.json `defaults`): fields a call may leave out. ---------------------------
+
+export const CALL_DEFAULTS = {
+  /** 30 s: a user calling refresh_avatar expects the new picture's outcome in the answer. */
+  refresh_avatar: { force: false, wait: 30 },
+  /** `missing`: the polite bulk refresh; `all` queues the whole address book. */
+  refresh_avatars: { scope: 'missing', force: false },
+} as const satisfies { refresh_avatar: Omit<RefreshAvatarCall, 'jid'>; refresh_avatars: RefreshAvatarsCall };
+
+// Messages. ----------------------------------------------------------------------------------
 
 /** Commands the worker sends; each answers with a websocket `result`. */
 export interface WorkerCommands {
-  /** Version handshake, sent first after every (re)connect. HA answers `unsupported_version` if it cannot talk `protocol_version`. */
+  /**
+   * Version handshake, sent first after every (re)connect. `worker_id` is stable per data folder:
+   * HA lets the same worker's reconnect replace its old subscription and refuses another worker.
+   */
   'whatsapp/hello': {
-    request: { protocol_version: number; worker_version: string };
+    request: { protocol_version: number; worker_version: string; worker_id: string | null };
     response: { protocol_version: number; integration_version: string };
   };
   /**
@@ -26,12 +96,12 @@ export interface WorkerCommands {
   'whatsapp/subscribe': { request: Record<string, never>; response: null };
   /** The answer to one service call. */
   'whatsapp/call_result': { request: CallResult; response: null };
-  /** A picture's state changed (or the worker re-sends favourites after a reconnect). */
+  /** A picture's state changed (or a favourite's picture once per connection). */
   'whatsapp/avatar': { request: AvatarUpdate; response: null };
-  /** Worker status: connection, pairing, queue, progress, rate limit, totals. */
+  /** Worker status: connection, pairing, queue, progress, rate limit, counts. */
   'whatsapp/status': { request: WorkerStatus; response: null };
-  /** The whole contact directory, for the favourites picker; replaces the previous one. */
-  'whatsapp/directory': { request: { entries: DirectoryEntry[] }; response: null };
+  /** One chunk of the contact directory; the last chunk of a transfer replaces the previous directory. */
+  'whatsapp/directory': { request: DirectoryChunk; response: null };
 }
 
 export type DownstreamMessage =
@@ -59,9 +129,6 @@ export interface RefreshAvatarsCall {
 export type CallResult =
   | { call_id: string; ok: true; response: RefreshAvatarResponse | RefreshAvatarsResponse }
   | { call_id: string; ok: false; error: { code: CallErrorCode; message: string } };
-
-/** Stable codes; HA maps each to a translated error. */
-export type CallErrorCode = 'invalid_jid' | 'unknown_jid' | 'not_connected' | 'internal_error';
 
 export interface RefreshAvatarResponse {
   jid: string;
@@ -107,13 +174,6 @@ export interface AvatarUpdate {
   image: string | null;
 }
 
-/**
- * HA refuses larger pictures. Base64 grows them by a third and HA drops a connection whose
- * message passes 4 MiB (aiohttp's default), so 2 MiB leaves room; WhatsApp's full-size pictures
- * are a few hundred kB.
- */
-export const MAX_PICTURE_BYTES = 2 * 1024 * 1024;
-
 export interface ProgressWire {
   done: number;
   total: number;
@@ -121,6 +181,8 @@ export interface ProgressWire {
   rate_per_hour: number;
   eta_seconds: number | null;
 }
+
+export type CountsWire = Record<SubjectKindWire, Record<AvatarStateWire, number>>;
 
 export interface WorkerStatus {
   connection: ConnectionStateWire;
@@ -132,7 +194,7 @@ export interface WorkerStatus {
   queue_length: number;
   progress: ProgressWire | null;
   rate_limited_until: string | null;
-  counts: Record<SubjectKindWire, Record<AvatarStateWire, number>>;
+  counts: CountsWire;
   /** Why WhatsApp is not connected, in the worker's words; null while open or pairing. */
   connection_detail: string | null;
   /** When the worker next tries to reach WhatsApp; null when no attempt is scheduled. */
@@ -144,9 +206,21 @@ export interface WorkerStatus {
 /** HA refuses a longer `connection_detail`; the worker cuts its reason to it. */
 export const MAX_CONNECTION_DETAIL_LENGTH = 512;
 
+/** One contact or group as the worker's port reports it; it goes up as a `DirectoryEntryWire`. */
 export interface DirectoryEntry {
   jid: string;
   kind: SubjectKindWire;
   name: string | null;
   state: AvatarStateWire;
+}
+
+/** `[jid, kind, name, state]`: a tuple, so 200,000 entries stay small on the wire. */
+export type DirectoryEntryWire = [jid: string, kind: SubjectKindWire, name: string | null, state: AvatarStateWire];
+
+/** Chunks 0..chunks-1 of one transfer go up in order; HA replaces its directory only after the last. */
+export interface DirectoryChunk {
+  transfer_id: string;
+  chunk: number;
+  chunks: number;
+  entries: DirectoryEntryWire[];
 }

@@ -8,28 +8,21 @@ import type { Logger } from 'pino';
 import type WebSocket from 'ws';
 import type { Clock, Random } from '../clock.js';
 import { Backoff, type BackoffPolicy } from './backoff.js';
+import { randomUUID } from 'node:crypto';
 import { answerCall, malformedCallResult } from './calls.js';
+import { directoryTransfer } from './directory-chunks.js';
 import { parseDownstream } from './downstream.js';
 import { ConnectionScope, ScopeEndedError } from './lifetime.js';
 import type { WorkerPort } from './port.js';
-import { PROTOCOL_VERSION, type AvatarUpdate, type CallResult, type DownstreamMessage, type WorkerCommands } from './protocol.js';
-import {
-  describeWireError,
-  isConnectionLost,
-  UNAUTHORIZED,
-  UNKNOWN_COMMAND,
-  UNSUPPORTED_VERSION,
-  wireErrorCode,
-} from './wire-errors.js';
+import { outgoingProblem, withinPictureCap } from './outgoing.js';
+import { PROTOCOL_VERSION, type AvatarUpdate, type CallResult, type DownstreamMessage, type HaErrorCode, type WorkerCommands } from './protocol.js';
+import { describeWireError, isConnectionLost, wireErrorCode } from './wire-errors.js';
 
-/**
- * HA's websocket (aiohttp's default) refuses an incoming message over 4 MiB and drops the whole
- * connection; we keep 64 KiB below it for the JSON around a picture.
- */
-export const MAX_UPSTREAM_MESSAGE_CHARS = 4 * 1024 * 1024 - 64 * 1024;
+/** How one upstream command ended: HA took it, refused it (with its code), or it never got there. */
+type SendOutcome = { readonly sent: true } | { readonly sent: false; readonly code?: string | number };
 
-/** Repeat the "integration still not loaded" warning this often while retrying, so it is not spam. */
-const WARN_EVERY_ATTEMPTS = 10;
+/** HA's refusals of a picture: the same bytes would be refused again on this connection. */
+const PICTURE_REFUSALS: ReadonlySet<string | number | undefined> = new Set<HaErrorCode>(['invalid_image', 'image_too_large', 'sha256_mismatch']);
 
 export interface SessionTiming {
   /** Retrying hello/subscribe while the integration is not loaded (HA still starting). */
@@ -50,6 +43,8 @@ export interface SessionOptions {
   readonly random: Random;
   readonly timing: SessionTiming;
   readonly workerVersion: string;
+  /** Stable per data folder (protocol.json, `whatsapp/hello`); HA refuses a second worker with another id. */
+  readonly workerId: string | null;
   /** Called once the subscription stands: the bridge pushes status and directory. */
   readonly onSubscribed: (session: HomeAssistantSession) => void;
   /** Why the subscription does not stand yet, for the bridge's status. */
@@ -67,6 +62,12 @@ export class HomeAssistantSession {
   private readonly imagesSent = new Set<string>();
   /** Avatar pushes in flight, and whether another change came meanwhile. */
   private readonly avatarPushes = new Map<string, { again: boolean }>();
+  /** Pictures (`jid sha256`) HA refused on this connection: sent again without their bytes only. */
+  private readonly refusedPictures = new Set<string>();
+  /** The directory transfer in flight, and whether the directory changed meanwhile. */
+  private directoryPush: { again: boolean } | undefined;
+  /** Set once HA said it cannot talk our protocol version: nothing more is tried on this connection. */
+  private incompatible = false;
 
   constructor(private readonly options: SessionOptions) {
     this.scope = new ConnectionScope(options.clock, options.logger);
@@ -97,10 +98,41 @@ export class HomeAssistantSession {
     if (status !== undefined) void this.send('whatsapp/status', status);
   }
 
+  /** Sends the whole directory in chunks; a change while a transfer runs sends it again afterwards. */
   pushDirectory(): void {
     if (!this.subscribed) return;
+    if (this.directoryPush !== undefined) {
+      this.directoryPush.again = true;
+      return;
+    }
+    const push = { again: false };
+    this.directoryPush = push;
+    void (async () => {
+      do {
+        push.again = false;
+        await this.sendDirectory();
+      } while (push.again && this.subscribed);
+      this.directoryPush = undefined;
+    })();
+  }
+
+  private async sendDirectory(): Promise<void> {
     const entries = this.read('directory', () => this.options.port.directory());
-    if (entries !== undefined) void this.send('whatsapp/directory', { entries });
+    if (entries === undefined) return;
+    const { chunks, leftOut } = directoryTransfer(entries, randomUUID());
+    if (leftOut > 0) {
+      this.options.logger.warn(
+        { sent: entries.length - leftOut, leftOut },
+        `the directory has ${entries.length} contacts and groups; Home Assistant keeps at most ${entries.length - leftOut}, so ${leftOut} are left out of the favourites picker`,
+      );
+    }
+    for (const chunk of chunks) {
+      if (!this.subscribed) return;
+      const outcome = await this.send('whatsapp/directory', chunk);
+      // A refused chunk ends the transfer; HA keeps the last whole directory until the next push.
+      if (!outcome.sent) return;
+    }
+    this.options.logger.debug({ entries: entries.length - leftOut, chunks: chunks.length }, 'directory sent to Home Assistant');
   }
 
   /** Sends every favourite's picture that has not gone up on this connection yet. */
@@ -135,7 +167,7 @@ export class HomeAssistantSession {
   }
 
   private async establish(): Promise<void> {
-    if (this.establishing) return;
+    if (this.establishing || this.incompatible) return;
     this.establishing = true;
     const { connection, logger, timing, random } = this.options;
     const backoff = new Backoff(timing.setupRetry, random);
@@ -147,6 +179,7 @@ export class HomeAssistantSession {
               type: 'whatsapp/hello',
               protocol_version: PROTOCOL_VERSION,
               worker_version: this.options.workerVersion,
+              worker_id: this.options.workerId,
             }),
           );
           logger.info(
@@ -164,7 +197,7 @@ export class HomeAssistantSession {
         } catch (error) {
           if (this.ended || error instanceof ScopeEndedError || isConnectionLost(error)) return;
           const delayMs = this.setupRetryDelayMs(error, backoff);
-          if (!(await this.scope.sleep(delayMs))) return;
+          if (delayMs === undefined || !(await this.scope.sleep(delayMs))) return;
         }
       }
     } finally {
@@ -172,37 +205,54 @@ export class HomeAssistantSession {
     }
   }
 
-  private setupRetryDelayMs(error: unknown, backoff: Backoff): number {
+  /**
+   * What to do after HA refused the handshake (protocol.json `ha_errors`): the delay before the
+   * next attempt, or undefined to stop trying on this connection.
+   */
+  private setupRetryDelayMs(error: unknown, backoff: Backoff): number | undefined {
     const { logger, timing } = this.options;
-    const code = wireErrorCode(error);
+    const code = wireErrorCode(error) as HaErrorCode | number | undefined;
     const detail = describeWireError(error);
-    if (code === UNSUPPORTED_VERSION) {
-      const problem = `the whatsapp integration in Home Assistant cannot talk protocol version ${PROTOCOL_VERSION} (${detail}): update the integration and the worker to matching releases`;
-      this.options.onProblem(problem);
-      logger.error({ retryInMs: timing.refusedRetryMs }, problem);
-      return timing.refusedRetryMs;
+    switch (code) {
+      case 'unsupported_version': {
+        // Only an update changes the answer, and an update restarts HA or the worker: a new connection.
+        const problem = `the whatsapp integration in Home Assistant cannot talk protocol version ${PROTOCOL_VERSION} (${detail}): update the integration and the worker to matching releases; not trying again until Home Assistant or the worker restarts`;
+        this.incompatible = true;
+        this.options.onProblem(problem);
+        logger.error(problem);
+        return undefined;
+      }
+      case 'unauthorized':
+        return this.refused(`Home Assistant refused the whatsapp commands (${detail}): the access token must belong to an administrator`);
+      case 'already_subscribed':
+        return this.refused(
+          `another worker is connected to Home Assistant's whatsapp integration (${detail}); one account needs one worker: stop the other one. Trying again in ${Math.round(timing.refusedRetryMs / 60_000)} minutes`,
+        );
+      case 'unknown_command':
+      case 'not_loaded': {
+        const delayMs = backoff.nextDelayMs();
+        const why = code === 'not_loaded' ? 'set up but not loaded (disabled, failed or reloading)' : 'not loaded (not installed, or Home Assistant still starting)';
+        this.options.onProblem(`the whatsapp integration is ${why} in Home Assistant`);
+        // One line says so; the retries are quiet (the status carries the problem meanwhile).
+        if (backoff.attempts === 1) logger.warn({ retryInMs: delayMs }, `the whatsapp integration is ${why} in Home Assistant; retrying quietly until it is`);
+        else logger.debug({ retryInMs: delayMs, attempt: backoff.attempts }, `the whatsapp integration is still ${code === 'not_loaded' ? 'not loaded' : 'unknown'}`);
+        return delayMs;
+      }
+      default: {
+        const delayMs = backoff.nextDelayMs();
+        this.options.onProblem(`the handshake with Home Assistant failed (${detail})`);
+        logger.warn({ retryInMs: delayMs }, `the handshake with Home Assistant failed (${detail}); retrying`);
+        return delayMs;
+      }
     }
-    if (code === UNAUTHORIZED) {
-      const problem = `Home Assistant refused the whatsapp commands (${detail}): the access token must belong to an administrator`;
-      this.options.onProblem(problem);
-      logger.error({ retryInMs: timing.refusedRetryMs }, problem);
-      return timing.refusedRetryMs;
-    }
-    const delayMs = backoff.nextDelayMs();
-    if (code === UNKNOWN_COMMAND) {
-      this.options.onProblem('the whatsapp integration is not loaded in Home Assistant');
-      const attempt = backoff.attempts;
-      const message =
-        attempt === 1
-          ? 'the whatsapp integration is not loaded in Home Assistant yet (unknown command); retrying'
-          : `the whatsapp integration is still not loaded after ${attempt} attempts: is it installed and configured?`;
-      if (attempt === 1 || attempt % WARN_EVERY_ATTEMPTS === 0) logger.warn({ retryInMs: delayMs }, message);
-      else logger.debug({ retryInMs: delayMs, attempt }, message);
-      return delayMs;
-    }
-    this.options.onProblem(`the handshake with Home Assistant failed (${detail})`);
-    logger.warn({ retryInMs: delayMs }, `the handshake with Home Assistant failed (${detail}); retrying`);
-    return delayMs;
+  }
+
+  /** A refusal a human must fix: said once per attempt as an error, retried slowly. */
+  private refused(problem: string): number {
+    const { logger, timing } = this.options;
+    this.options.onProblem(problem);
+    logger.error({ retryInMs: timing.refusedRetryMs }, problem);
+    return timing.refusedRetryMs;
   }
 
   /** Everything HA sends down the subscription. Runs inside the socket's message handler: never throws. */
@@ -275,41 +325,67 @@ export class HomeAssistantSession {
       return;
     }
     if (!this.subscribed) return;
-    await this.send('whatsapp/avatar', this.withinMessageLimit(update));
+    const refusedKey = `${update.jid} ${update.sha256 ?? ''}`;
+    if (update.image !== null && this.refusedPictures.has(refusedKey)) update = { ...update, image: null };
+    const capped = withinPictureCap(update);
+    if (capped.dropped !== undefined) {
+      this.options.logger.warn({ jid: update.jid }, `sending the picture's state without its bytes: ${capped.dropped}`);
+    }
+    const outcome = await this.send('whatsapp/avatar', capped.update);
+    if (!outcome.sent && capped.update.image !== null && PICTURE_REFUSALS.has(outcome.code)) {
+      // The same bytes would be refused again: from now on this picture goes up as state only.
+      this.refusedPictures.add(refusedKey);
+      this.options.logger.warn({ jid: update.jid, code: outcome.code }, 'Home Assistant refused the picture; it is not sent again on this connection');
+      if (this.subscribed) await this.send('whatsapp/avatar', { ...capped.update, image: null });
+    }
   }
 
-  private withinMessageLimit(update: AvatarUpdate): AvatarUpdate {
-    if (update.image === null) return update;
-    // Everything but the image is a few hundred characters; the image dominates the size.
-    const size = update.image.length + JSON.stringify({ ...update, image: null }).length;
-    if (size <= MAX_UPSTREAM_MESSAGE_CHARS) return update;
-    this.options.logger.warn(
-      { jid: update.jid, base64Chars: update.image.length, limitChars: MAX_UPSTREAM_MESSAGE_CHARS },
-      "picture too large for Home Assistant's websocket; sending its state without the bytes",
-    );
-    return { ...update, image: null };
-  }
-
-  /** Sends one command and waits for its result; failures are logged, never thrown. */
-  private async send<K extends UpstreamCommand>(type: K, request: WorkerCommands[K]['request']): Promise<void> {
-    if (this.ended) return;
+  /** Sends one command and waits for its result; failures are logged and acted on, never thrown. */
+  private async send<K extends UpstreamCommand>(type: K, request: WorkerCommands[K]['request']): Promise<SendOutcome> {
+    if (this.ended) return { sent: false };
     const { connection, logger } = this.options;
+    const problem = outgoingProblem(type, request);
+    if (problem !== undefined) {
+      logger.error({ type }, `not sending ${type}: ${problem}`);
+      return { sent: false };
+    }
     try {
       await this.scope.untilEnded(connection.sendMessagePromise({ ...request, type }));
+      return { sent: true };
     } catch (error) {
       if (this.ended || error instanceof ScopeEndedError || isConnectionLost(error)) {
         logger.debug({ type }, 'not sent: the connection to Home Assistant ended');
-        return;
+        return { sent: false };
       }
-      if (wireErrorCode(error) === UNKNOWN_COMMAND && this.isSubscribed) {
-        // The integration was unloaded under a live connection: subscribe again once it is back.
-        logger.warn({ type }, 'the whatsapp integration disappeared from Home Assistant; waiting for it to return');
+      const code = wireErrorCode(error);
+      this.onRefused(type, code, describeWireError(error));
+      return { sent: false, code };
+    }
+  }
+
+  /** What the worker does about each of HA's refusals of a command (protocol.json `ha_errors`). */
+  private onRefused(type: UpstreamCommand, code: string | number | undefined, detail: string): void {
+    const { logger } = this.options;
+    switch (code as HaErrorCode | undefined) {
+      case 'unknown_command':
+      case 'not_loaded':
+      case 'hello_required':
+        if (!this.isSubscribed) return;
+        // The integration was unloaded or reloaded under a live connection, or HA forgot the
+        // handshake: say hello and subscribe again (quietly retried until it is back).
+        logger.warn({ type, code }, `Home Assistant refused ${type} (${detail}); saying hello and subscribing again`);
         this.isSubscribed = false;
         this.imagesSent.clear();
         void this.establish();
         return;
-      }
-      logger.warn({ type }, `Home Assistant refused ${type}: ${describeWireError(error)}`);
+      case 'unknown_call':
+        logger.debug({ type }, `Home Assistant no longer waits for this call: ${detail}`);
+        return;
+      case 'invalid_chunk':
+        logger.warn({ type }, `Home Assistant refused a directory chunk (${detail}); the next directory push starts over`);
+        return;
+      default:
+        logger.warn({ type, code }, `Home Assistant refused ${type}: ${detail}`);
     }
   }
 

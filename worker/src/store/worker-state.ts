@@ -22,6 +22,14 @@ export class WorkerState {
     this.statements.set.run(key, JSON.stringify(value));
   }
 
+  /** This data folder's worker id, made once (`newId`) and kept: HA tells a reconnect from a second worker by it. */
+  workerId(newId: () => string): string {
+    const known = this.get<string>(STATE_KEYS.workerId);
+    if (typeof known === 'string') return known;
+    const id = newId();
+    this.set(STATE_KEYS.workerId, id);
+    return id;
+  }
 }
 
 /** Keys of `meta` the worker writes and `status` reads. */
@@ -30,4 +38,5 @@ export const STATE_KEYS = {
   progress: 'progress',
   connection: 'connection',
   historySynced: 'history_synced',
+  workerId: 'worker_id',
 } as const;

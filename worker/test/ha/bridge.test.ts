@@ -139,6 +139,7 @@ async function harness(
     integrationLoaded?: boolean;
     timing?: Partial<BridgeTiming>;
     startBridge?: boolean;
+    workerId?: string;
   } = {},
 ): Promise<Harness> {
   const unhandled: unknown[] = [];
@@ -170,6 +171,7 @@ async function harness(
     clock: options.clock ?? systemClock,
     random: seededRandom(42),
     workerVersion: '0.1.0-test',
+    workerId: options.workerId ?? 'worker-under-test',
     timing: { ...FAST_TIMING, ...options.timing },
   });
   if (options.startBridge !== false) await bridge.start();
@@ -205,13 +207,14 @@ test('handshake: hello, subscribe, then status, directory and the favourites wit
     assert.equal(h.server.authAttempts, ['ok']);
     assert.equal(h.server.whatsappCommandTypes().slice(0, 4), ['whatsapp/hello', 'whatsapp/subscribe', 'whatsapp/status', 'whatsapp/directory']);
     const [hello] = h.server.commandsOfType('whatsapp/hello');
-    assert.equal(payload(hello!), { protocol_version: 1, worker_version: '0.1.0-test' });
+    assert.equal(payload(hello!), { protocol_version: 1, worker_version: '0.1.0-test', worker_id: 'worker-under-test' });
     assert.equal(h.port.favouritesReceived, [[ALICE, GROUP]], 'the favourites from HA reached the worker');
-    const directory = payload(h.server.commandsOfType('whatsapp/directory')[0]!) as { entries: DirectoryEntry[] };
+    await h.server.waitFor(() => h.server.directory !== undefined, 'the directory');
     assert.equal(
-      directory.entries.map((entry) => entry.jid),
+      h.server.directory?.map(([jid]) => jid),
       [ALICE, BOB, GROUP],
     );
+    assert.equal(h.server.refusals, [], 'HA accepted everything: every message fits protocol.json');
     const avatars = h.server.commandsOfType('whatsapp/avatar').map((command) => payload(command) as unknown as AvatarUpdate);
     assert.equal(avatars.map((avatar) => avatar.jid).sort(), [ALICE, GROUP].sort());
     for (const avatar of avatars) assert.is(Buffer.from(avatar.image!, 'base64').toString(), `jpeg of ${avatar.jid}`);
@@ -450,18 +453,38 @@ test('a subscribe rejected with unknown_command is retried on the same connectio
   }
 });
 
-test('an incompatible integration or a non-admin token is logged as an error and retried slowly', async () => {
+test('an incompatible integration: one clear error, and no more tries on this connection', async () => {
+  const clock = new FakeClock();
+  const h = await harness({ clock, startBridge: false });
+  try {
+    h.server.setHandler('whatsapp/hello', () => ({ error: { code: 'unsupported_version', message: 'this integration speaks protocol 2, the worker 1' } }));
+    await h.bridge.start();
+    await h.server.waitFor(() => /cannot talk protocol version 1/.test(h.bridge.lastProblem ?? ''), 'the refusal');
+    clock.advance(60 * 60_000);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.is(h.server.commandsOfType('whatsapp/hello').length, 1, 'an hour later: still one hello');
+    const errors = h.logs.filter((entry) => entry.level === 50 && /protocol version 1/.test(entry.msg));
+    assert.is(errors.length, 1);
+    assert.match(errors[0]!.msg, /update the integration and the worker/);
+    // A new connection (HA or the worker restarted, e.g. after an update) tries again.
+    h.server.setHandler('whatsapp/hello', undefined);
+    h.server.dropConnections();
+    await h.server.waitFor(() => clock.nextTimerAt() !== undefined && h.server.subscriberCount === 0, 'the reconnect timer');
+    clock.advance(1_000);
+    await h.server.waitFor(() => h.bridge.connected, 'the subscription after the update');
+  } finally {
+    await h.close();
+  }
+});
+
+test('a non-admin token is logged as an error and retried slowly', async () => {
   const h = await harness({ startBridge: false });
   try {
-    h.server.setHandler('whatsapp/hello', () => ({ error: { code: 'unsupported_version', message: 'protocol version 1 is not supported' } }));
-    await h.bridge.start();
-    await h.server.waitFor(() => h.server.commandsOfType('whatsapp/hello').length >= 2, 'a slow retry');
-    assert.match(h.bridge.lastProblem ?? '', /cannot talk protocol version 1/);
-    h.server.setHandler('whatsapp/hello', undefined);
     h.server.setHandler('whatsapp/subscribe', () => ({ error: { code: 'unauthorized', message: 'Unauthorized' } }));
+    await h.bridge.start();
     await h.server.waitFor(() => h.server.commandsOfType('whatsapp/subscribe').length >= 2, 'the subscribe retried');
     assert.match(h.bridge.lastProblem ?? '', /must belong to an administrator/);
-    assert.ok(h.logs.some((entry) => entry.level === 50 && /protocol version/.test(entry.msg)));
+    assert.ok(h.logs.some((entry) => entry.level === 50 && /administrator/.test(entry.msg)));
     h.server.setHandler('whatsapp/subscribe', undefined);
     await h.server.waitFor(() => h.bridge.connected, 'the subscription once fixed');
     assert.is(h.bridge.lastProblem, undefined);
@@ -575,6 +598,7 @@ test('stop while a connection attempt hangs ends it at once, without a rejection
     clock: new FakeClock(),
     random: seededRandom(1),
     workerVersion: '0.1.0-test',
+    workerId: null,
   });
   try {
     await bridge.start();

@@ -2,52 +2,13 @@ import pino from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { answerCall } from '../../src/ha/calls.js';
-import { parseDownstream } from '../../src/ha/downstream.js';
 import { CallError, type WorkerPort } from '../../src/ha/port.js';
+import { MAX_CALL_ERROR_MESSAGE_LENGTH } from '../../src/ha/protocol.js';
 
 const silent = pino({ level: 'silent' });
 
-test('resend parses: HA asks for everything again', () => {
-  assert.equal(parseDownstream({ type: 'resend' }), { ok: true, message: { type: 'resend' } });
-});
-
-test('favourites and calls parse into typed messages, with defaults for optional fields', () => {
-  assert.equal(parseDownstream({ type: 'favourites', jids: ['1@s.whatsapp.net'] }), {
-    ok: true,
-    message: { type: 'favourites', jids: ['1@s.whatsapp.net'] },
-  });
-  assert.equal(parseDownstream({ type: 'call', call_id: 'c1', service: 'refresh_avatar', data: { jid: '1@s.whatsapp.net' } }), {
-    ok: true,
-    message: { type: 'call', call_id: 'c1', service: 'refresh_avatar', data: { jid: '1@s.whatsapp.net', force: false, wait: 0 } },
-  });
-  assert.equal(parseDownstream({ type: 'call', call_id: 'c2', service: 'refresh_avatars', data: { scope: 'stale', force: true } }), {
-    ok: true,
-    message: { type: 'call', call_id: 'c2', service: 'refresh_avatars', data: { scope: 'stale', force: true } },
-  });
-});
-
-test('malformed messages are refused with a reason, keeping the call id to answer', () => {
-  const cases: [unknown, RegExp, string | undefined][] = [
-    ['text', /expected an object/, undefined],
-    [{ type: 'favourites', jids: 'x' }, /'jids' must be a list/, undefined],
-    [{ type: 'favourites', jids: [1] }, /must be a string/, undefined],
-    [{ type: 'mystery' }, /unknown message type "mystery"/, undefined],
-    [{ type: 'call', service: 'refresh_avatar' }, /'call_id'/, undefined],
-    [{ type: 'call', call_id: 'c', service: 'nope', data: {} }, /unknown service "nope"/, 'c'],
-    [{ type: 'call', call_id: 'c', service: 'refresh_avatar', data: { jid: 5 } }, /'jid' must be a string/, 'c'],
-    [{ type: 'call', call_id: 'c', service: 'refresh_avatar', data: { jid: 'j', wait: -1 } }, /'wait'/, 'c'],
-    [{ type: 'call', call_id: 'c', service: 'refresh_avatars', data: { scope: 'everything' } }, /'scope' must be one of/, 'c'],
-    [{ type: 'call', call_id: 'c', service: 'refresh_avatars', data: { force: 'yes' } }, /'force'/, 'c'],
-  ];
-  for (const [input, reason, callId] of cases) {
-    const parsed = parseDownstream(input);
-    assert.ok(!parsed.ok, JSON.stringify(input));
-    if (!parsed.ok) {
-      assert.match(parsed.reason, reason);
-      assert.is(parsed.callId, callId);
-    }
-  }
-});
+// What HA sends down the subscription, valid and malformed, is in protocol/fixtures/downstream.json;
+// protocol.test.ts runs every fixture through parseDownstream. This file covers the answers.
 
 function portThatThrows(error: unknown): WorkerPort {
   const fail = async (): Promise<never> => {
@@ -80,6 +41,13 @@ test('a CallError becomes ok:false with its code; anything else becomes internal
     assert.is(internal.error.code, 'internal_error');
     assert.match(internal.error.message, /boom/);
   }
+});
+
+test('a failure message longer than HA accepts is cut, so the answer is not refused', async () => {
+  const call = { type: 'call', call_id: 'c10', service: 'refresh_avatars', data: { scope: 'all', force: false } } as const;
+  const answer = await answerCall(portThatThrows(new Error('x'.repeat(5_000))), call, silent);
+  assert.ok(!answer.ok);
+  if (!answer.ok) assert.is(answer.error.message.length, MAX_CALL_ERROR_MESSAGE_LENGTH);
 });
 
 test.run();

@@ -1,12 +1,19 @@
 // A stand-in for Home Assistant's websocket API on 127.0.0.1, speaking its real wire protocol:
 // auth_required → auth → auth_ok / auth_invalid, then `id`-numbered commands answered with
 // `result` (success or `{ code, message }` error, `unknown_command` for unregistered types,
-// `id_reuse` for non-increasing ids), `event` messages for subscriptions, and ping/pong. The
-// `whatsapp/*` commands behave as the integration does and are recorded for the tests.
+// `id_reuse` for non-increasing ids), `event` messages for subscriptions, and ping/pong; like HA's
+// websocket (aiohttp's default) it closes a connection that sends a message over 4 MiB. The
+// `whatsapp/*` commands behave as the integration does and are recorded for the tests: every
+// payload is checked against protocol/protocol.json's schemas (a misfit is refused with
+// `invalid_format`, as the integration does), and directory chunks are put together as HA does.
 
 import type { AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
-import type { CallResult, DownstreamMessage } from '../../src/ha/protocol.js';
+import type { CallResult, DirectoryChunk, DirectoryEntryWire, DownstreamMessage } from '../../src/ha/protocol.js';
+import { description, responseSchemaProblem, upstreamSchemaProblem } from './protocol-description.js';
+
+/** HA's limit on one incoming websocket message (aiohttp's default `max_msg_size`). */
+export const HA_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 export const FAKE_HA_VERSION = '2026.11.0';
 
@@ -44,11 +51,18 @@ export class FakeHomeAssistant {
   readonly commands: RecordedCommand[] = [];
   /** Every auth message's outcome, in order. */
   readonly authAttempts: ('ok' | 'invalid')[] = [];
+  /** Every whatsapp/* command refused, with HA's code and message. */
+  readonly refusals: { type: string; code: string; message: string }[] = [];
+  /** The last whole directory, once a transfer's last chunk arrived. */
+  directory: DirectoryEntryWire[] | undefined;
+  /** Connections HA closed because a message was over its limit. */
+  oversizedMessages = 0;
   integrationLoaded: boolean;
   favourites: string[];
   private readonly handlers = new Map<string, CommandHandler>();
   private readonly clients = new Set<ClientState>();
-  private readonly pendingCalls = new Map<string, (result: CallResult) => void>();
+  private readonly pendingCalls = new Map<string, { service: string; resolve: (result: CallResult) => void }>();
+  private partialDirectory: { transferId: string; next: number; entries: DirectoryEntryWire[] } | undefined;
   private connectionCount = 0;
   private callCount = 0;
   private server: WebSocketServer | undefined;
@@ -108,7 +122,7 @@ export class FakeHomeAssistant {
   call(service: 'refresh_avatar' | 'refresh_avatars', data: Record<string, unknown>): Promise<CallResult> {
     const callId = `call-${++this.callCount}`;
     return new Promise((resolve) => {
-      this.pendingCalls.set(callId, resolve);
+      this.pendingCalls.set(callId, { service, resolve });
       this.sendDownstream({ type: 'call', call_id: callId, service, data });
     });
   }
@@ -143,7 +157,7 @@ export class FakeHomeAssistant {
   }
 
   private async listen(port: number): Promise<void> {
-    const server = new WebSocketServer({ host: '127.0.0.1', port, path: '/api/websocket' });
+    const server = new WebSocketServer({ host: '127.0.0.1', port, path: '/api/websocket', maxPayload: HA_MAX_MESSAGE_BYTES });
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
       server.once('error', reject);
@@ -160,7 +174,10 @@ export class FakeHomeAssistant {
     const client: ClientState = { number: ++this.connectionCount, socket, authenticated: false, lastId: 0, subscriptionId: undefined };
     this.clients.add(client);
     socket.on('close', () => this.clients.delete(client));
-    socket.on('error', () => socket.terminate());
+    socket.on('error', (error: Error & { code?: string }) => {
+      if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.oversizedMessages += 1;
+      socket.terminate();
+    });
     socket.on('message', (data) => this.receive(client, data.toString()));
     send(socket, { type: 'auth_required', ha_version: FAKE_HA_VERSION });
   }
@@ -208,6 +225,7 @@ export class FakeHomeAssistant {
     this.commands.push({ connection: client.number, type, message });
     const answer = this.answer(client, message, type);
     if (answer === 'no-answer') return;
+    if ('error' in answer && type.startsWith('whatsapp/')) this.refusals.push({ type, ...answer.error });
     if ('error' in answer) send(client.socket, { id, type: 'result', success: false, error: answer.error });
     else send(client.socket, { id, type: 'result', success: true, result: answer.result });
     if (type === 'whatsapp/subscribe' && 'result' in answer) {
@@ -225,29 +243,51 @@ export class FakeHomeAssistant {
       return 'no-answer';
     }
     if (type === 'supported_features' || type === 'unsubscribe_events') return { result: null };
-    if (!type.startsWith('whatsapp/') || !this.integrationLoaded) return { error: { code: 'unknown_command', message: 'Unknown command.' } };
+    if (!type.startsWith('whatsapp/') || !this.integrationLoaded || !(type in description.upstream)) {
+      return { error: { code: 'unknown_command', message: 'Unknown command.' } };
+    }
+    const { id: _id, type: _type, ...payload } = message;
+    const problem = upstreamSchemaProblem(type, payload);
+    if (problem !== undefined) return { error: { code: 'invalid_format', message: problem } };
     switch (type) {
       case 'whatsapp/hello':
-        if (message.protocol_version !== 1) {
-          return { error: { code: 'unsupported_version', message: `protocol version ${String(message.protocol_version)} is not supported` } };
+        if (payload.protocol_version !== description.protocol_version) {
+          return { error: { code: 'unsupported_version', message: `protocol version ${String(payload.protocol_version)} is not supported` } };
         }
-        return { result: { protocol_version: 1, integration_version: '0.1.0-test' } };
-      case 'whatsapp/call_result': {
-        const callId = message.call_id as string;
-        const resolve = this.pendingCalls.get(callId);
-        this.pendingCalls.delete(callId);
-        const { id: _id, type: _type, ...result } = message;
-        resolve?.(result as unknown as CallResult);
-        return { result: null };
-      }
-      case 'whatsapp/subscribe':
-      case 'whatsapp/avatar':
-      case 'whatsapp/status':
+        return { result: { protocol_version: description.protocol_version, integration_version: '0.1.0-test' } };
+      case 'whatsapp/call_result':
+        return this.resolveCall(payload as unknown as CallResult);
       case 'whatsapp/directory':
-        return { result: null };
+        return this.receiveChunk(payload as unknown as DirectoryChunk);
       default:
-        return { error: { code: 'unknown_command', message: 'Unknown command.' } };
+        return { result: null };
     }
+  }
+
+  private resolveCall(result: CallResult): ReturnType<CommandHandler> {
+    const pending = this.pendingCalls.get(result.call_id);
+    if (pending === undefined) return { error: { code: 'unknown_call', message: `no call ${result.call_id} is waiting` } };
+    this.pendingCalls.delete(result.call_id);
+    const problem = result.ok ? responseSchemaProblem(pending.service, result.response) : undefined;
+    pending.resolve(result);
+    return problem === undefined ? { result: null } : { error: { code: 'invalid_response', message: problem } };
+  }
+
+  /** As the integration does: chunks in order under one transfer; the last one replaces the directory. */
+  private receiveChunk(chunk: DirectoryChunk): ReturnType<CommandHandler> {
+    if (chunk.chunk === 0) this.partialDirectory = { transferId: chunk.transfer_id, next: 0, entries: [] };
+    const partial = this.partialDirectory;
+    if (partial === undefined || partial.transferId !== chunk.transfer_id || partial.next !== chunk.chunk || chunk.chunk >= chunk.chunks) {
+      this.partialDirectory = undefined;
+      return { error: { code: 'invalid_chunk', message: `chunk ${chunk.chunk} of ${chunk.transfer_id} does not continue a transfer` } };
+    }
+    partial.entries.push(...chunk.entries);
+    partial.next += 1;
+    if (partial.next === chunk.chunks) {
+      this.directory = partial.entries;
+      this.partialDirectory = undefined;
+    }
+    return { result: null };
   }
 }
 

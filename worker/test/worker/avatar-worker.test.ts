@@ -25,6 +25,7 @@ import { AvatarQueue } from '../../src/avatars/queue.js';
 import type { AccountEvent } from '../../src/avatars/ports.js';
 import { AvatarWorker } from '../../src/worker/avatar-worker.js';
 import { WorkerService } from '../../src/ha/presenter.js';
+import { responseSchemaProblem, upstreamSchemaProblem } from '../support/protocol-description.js';
 import { ScriptedAccount } from '../support/scripted-account.js';
 import { testJid } from '../support/jids.js';
 
@@ -330,9 +331,12 @@ test('explicit refreshes jump the queue; bad JIDs are refused; a waiting call ge
   assert.is(response.outcome?.state, 'fetched');
   assert.is(response.outcome?.picture_id, 'g9');
   assert.is(response.position, null);
+  assert.is(responseSchemaProblem('refresh_avatar', response), undefined, 'the response fits protocol.json');
   const status = service.status();
+  assert.is(upstreamSchemaProblem('whatsapp/status', status), undefined, 'the status fits protocol.json');
   assert.is(status.queue_length, 0);
   assert.is(status.counts.group.fetched, 1);
+  assert.is(responseSchemaProblem('refresh_avatars', await service.refreshAvatars({ scope: 'all', force: false })), undefined);
   await dispose(r);
 });
 
@@ -346,6 +350,7 @@ test('favourites come first and carry their picture bytes to Home Assistant', as
   assert.is(r.account.queries[0]!.jid, CAROL);
   const update = await service.avatarUpdate(CAROL, true);
   assert.equal(Buffer.from(update!.image!, 'base64'), renderPicture(CAROL, 'c1'));
+  assert.is(upstreamSchemaProblem('whatsapp/avatar', update), undefined, 'the update fits protocol.json');
   assert.is((await service.avatarUpdate(CAROL, false))!.image, null);
   assert.is(service.directory().length, 4);
   await dispose(r);
@@ -359,6 +364,7 @@ test('pairing reaches Home Assistant as text, code and a QR picture, and clears 
   assert.equal(service.status().pairing, { qr: '2@abcdefghijklmnopqrstuvwxyz,0123456789', qr_image: null, code: 'ABCD1234' });
   for (let i = 0; i < 200 && service.status().pairing?.qr_image === null; i++) await new Promise((resolve) => setTimeout(resolve, 5));
   const png = Buffer.from(service.status().pairing!.qr_image!, 'base64');
+  assert.is(upstreamSchemaProblem('whatsapp/status', service.status()), undefined, 'a pairing status fits protocol.json');
   assert.equal([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   r.account.emit({ type: 'pairing' });
   r.account.emit({ type: 'connection', state: 'open' });
