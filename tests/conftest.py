@@ -68,9 +68,12 @@ class FakeWorker:
         await self.client.send_json_auto_id({"type": command, **payload})
         return await self.client.receive_json()
 
-    async def hello(self, protocol_version: int = PROTOCOL_VERSION) -> dict[str, Any]:
+    async def hello(self, protocol_version: int = PROTOCOL_VERSION, worker_id: str | None = None) -> dict[str, Any]:
         """Send the version handshake, as the worker does first on every connection."""
-        return await self.command("whatsapp/hello", protocol_version=protocol_version, worker_version="0.1.0-test")
+        identity = {} if worker_id is None else {"worker_id": worker_id}
+        return await self.command(
+            "whatsapp/hello", protocol_version=protocol_version, worker_version="0.1.0-test", **identity
+        )
 
     async def subscribe(self) -> list[str]:
         """Subscribe and return the favourites HA sends at once."""
@@ -99,10 +102,10 @@ async def connect_worker(
 ) -> Callable[..., Awaitable[FakeWorker]]:
     """Connect a fake worker: hello, subscribe, favourites received."""
 
-    async def connect(subscribe: bool = True) -> FakeWorker:
+    async def connect(subscribe: bool = True, worker_id: str | None = None) -> FakeWorker:
         worker = FakeWorker(await hass_ws_client(hass))
         if subscribe:
-            hello = await worker.hello()
+            hello = await worker.hello(worker_id=worker_id)
             assert hello["success"], hello
             await worker.subscribe()
             await hass.async_block_till_done()

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from datetime import timedelta
+import json
 from typing import Any
 
+import aiohttp
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
 )
 
-from custom_components.whatsapp.const import CONF_FAVOURITES, DOMAIN
+from custom_components.whatsapp.const import (
+    CONF_FAVOURITES,
+    DOMAIN,
+    MAX_DIRECTORY_CHUNK_ENTRIES,
+)
+from custom_components.whatsapp.picker import SEARCH_RESULTS_MAX
 from custom_components.whatsapp.store import DIRECTORY_SAVE_DELAY_SECONDS
 from homeassistant.config_entries import SOURCE_HASSIO, SOURCE_USER
 from homeassistant.core import HomeAssistant
@@ -19,7 +26,7 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.service_info.hassio import HassioServiceInfo
 from homeassistant.util import dt as dt_util
 
-from .common import ANNA, BERT, GROUP, directory_payload
+from .common import ANNA, BERT, GROUP, directory_payload, status_payload
 from .conftest import FakeWorker, setup_entry
 
 DISCOVERY = HassioServiceInfo(config={}, name="WhatsApp Avatars", slug="whatsapp_avatars", uuid="1234")
@@ -110,12 +117,104 @@ async def test_options_keep_favourite_missing_from_directory(
 
 
 async def test_options_with_5000_contacts(hass: HomeAssistant, init_integration: MockConfigEntry, worker: FakeWorker) -> None:
-    """Options with 5000 contacts."""
+    """Above PICKER_ALL_OPTIONS_MAX the select holds the favourites only; a search adds one, then saving keeps both."""
     entries = [(f"49170{n:07d}@s.whatsapp.net", f"Contact {n}") for n in range(5000)]
     assert (await worker.command("whatsapp/directory", **directory_payload(*entries)))["success"]
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    assert result["description_placeholders"] == {"count": "5000"}
     options = result["data_schema"].schema[CONF_FAVOURITES].config["options"]
-    assert len(options) == 5001  # the directory and the current favourite
+    assert [option["value"] for option in options] == [ANNA]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_FAVOURITES: [ANNA], "search": "contact 4321"}
+    )
+    assert result["step_id"] == "search"
+    matches = result["data_schema"].schema["add"].config["options"]
+    assert matches[0] == {"value": "491700004321@s.whatsapp.net", "label": "Contact 4321 (+491700004321)"}
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {"add": ["491700004321@s.whatsapp.net"]})
+    assert result["step_id"] == "init"
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {CONF_FAVOURITES: result["data_schema"]({})[CONF_FAVOURITES]})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert dict(init_integration.options) == {CONF_FAVOURITES: sorted([ANNA, "491700004321@s.whatsapp.net"])}
+
+
+async def test_options_search_without_a_match_says_so(
+    hass: HomeAssistant, init_integration: MockConfigEntry, worker: FakeWorker
+) -> None:
+    """A search that finds nothing stays on the form with an error; the favourites are kept."""
+    await worker.command("whatsapp/directory", **directory_payload((BERT, "Bert")))
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {CONF_FAVOURITES: [ANNA], "search": "Zoe"})
+    assert result["step_id"] == "init"
+    assert result["errors"] == {"search": "no_match"}
+    assert result["data_schema"]({})[CONF_FAVOURITES] == [ANNA]
+
+
+async def test_options_search_step_untick_removes(
+    hass: HomeAssistant, init_integration: MockConfigEntry, worker: FakeWorker
+) -> None:
+    """A favourite shown among the matches and unticked there is no favourite any more."""
+    await worker.command("whatsapp/directory", **directory_payload((ANNA, "Anna"), (BERT, "Bert")))
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {CONF_FAVOURITES: [ANNA], "search": "ann"})
+    assert result["data_schema"]({})["add"] == [ANNA]
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {"add": []})
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {CONF_FAVOURITES: result["data_schema"]({})[CONF_FAVOURITES]})
+    assert dict(init_integration.options) == {CONF_FAVOURITES: []}
+
+
+async def test_directory_of_200000_reaches_ha_in_chunks_and_the_picker_finds_any(
+    hass: HomeAssistant, init_integration: MockConfigEntry, worker: FakeWorker
+) -> None:
+    """200,000 contacts and groups in chunks under HA's 4 MiB message limit: the connection stays, the picker finds by name and number."""
+    contacts = [[f"4917{n:08d}@s.whatsapp.net", "contact", f"Person {n:06d}", "unknown"] for n in range(190_000)]
+    groups = [[f"1203630{n:011d}@g.us", "group", f"Group {n:05d}", "fetched"] for n in range(10_000)]
+    entries = contacts + groups
+    size = MAX_DIRECTORY_CHUNK_ENTRIES
+    chunks = [entries[start : start + size] for start in range(0, len(entries), size)]
+    for index, chunk in enumerate(chunks):
+        payload = {"transfer_id": "big", "chunk": index, "chunks": len(chunks), "entries": chunk}
+        assert len(json.dumps(payload)) < 4 * 1024 * 1024 // 4
+        result = await worker.command("whatsapp/directory", **payload)
+        assert result["success"], result
+        if index < len(chunks) - 1:
+            # A half-received directory never replaces the whole one.
+            assert len(init_integration.runtime_data.coordinator.data.directory) == 0
+    assert len(init_integration.runtime_data.coordinator.data.directory) == 200_000
+    assert (await worker.command("whatsapp/status", **status_payload()))["success"], "the connection stayed open"
+
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    for query, expected in (
+        ("Person 123456", "491700123456@s.whatsapp.net"),
+        ("+49 170 0123457", "491700123457@s.whatsapp.net"),
+        ("group 09999", "120363000000009999@g.us"),
+    ):
+        chosen = result["data_schema"]({})[CONF_FAVOURITES]
+        result = await hass.config_entries.options.async_configure(result["flow_id"], {CONF_FAVOURITES: chosen, "search": query})
+        assert result["step_id"] == "search", query
+        matches = result["data_schema"].schema["add"].config["options"]
+        assert len(matches) <= SEARCH_RESULTS_MAX
+        assert matches[0]["value"] == expected, (query, matches[:3])
+        result = await hass.config_entries.options.async_configure(result["flow_id"], {"add": [expected]})
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {CONF_FAVOURITES: result["data_schema"]({})[CONF_FAVOURITES]})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert len(init_integration.options[CONF_FAVOURITES]) == 4
+
+
+async def test_one_message_over_4_mib_closes_the_connection(
+    hass: HomeAssistant, init_integration: MockConfigEntry, worker: FakeWorker
+) -> None:
+    """Why the directory comes in chunks: HA's websocket drops a client whose message passes 4 MiB."""
+    entries = [[f"4917{n:08d}@s.whatsapp.net", "contact", f"Person {n:06d}", "unknown"] for n in range(80_000)]
+    payload = {"transfer_id": "t", "chunk": 0, "chunks": 1, "entries": entries}
+    assert len(json.dumps(payload)) > 4 * 1024 * 1024
+    try:
+        await worker.client.send_json_auto_id({"type": "whatsapp/directory", **payload})
+        closed = (await worker.client.receive()).type
+    except ConnectionError:
+        # The server reset the connection while the message was still being written.
+        closed = aiohttp.WSMsgType.CLOSED
+    assert closed in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.ERROR)
+    assert len(init_integration.runtime_data.coordinator.data.directory) == 0
 
 
 async def test_options_abort_without_directory(hass: HomeAssistant, favourites: list[str], mock_config_entry: MockConfigEntry) -> None:
@@ -143,15 +242,26 @@ async def test_directory_survives_restart(
     assert "whatsapp.directory" not in hass_storage
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=DIRECTORY_SAVE_DELAY_SECONDS + 1))
     await hass.async_block_till_done()
-    assert hass_storage["whatsapp.directory"]["data"]["entries"] == [
-        {"jid": BERT, "kind": "contact", "name": "Bert", "state": "unknown"}
-    ]
+    assert hass_storage["whatsapp.directory"]["data"]["entries"] == [[BERT, "contact", "Bert", "unknown"]]
     await worker.close()
     assert await hass.config_entries.async_unload(init_integration.entry_id)
     await setup_entry(hass, init_integration)
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
     values = [option["value"] for option in result["data_schema"].schema[CONF_FAVOURITES].config["options"]]
     assert sorted(values) == [ANNA, BERT]
+
+
+async def test_directory_stored_as_objects_is_read(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, hass_storage: dict[str, Any]
+) -> None:
+    """A directory stored before entries became [jid, kind, name, state] still loads."""
+    hass_storage["whatsapp.directory"] = {
+        "version": 1,
+        "key": "whatsapp.directory",
+        "data": {"entries": [{"jid": BERT, "kind": "contact", "name": "Bert", "state": "unknown"}]},
+    }
+    await setup_entry(hass, mock_config_entry)
+    assert mock_config_entry.runtime_data.coordinator.data.directory[BERT].name == "Bert"
 
 
 async def test_unreadable_directory_is_ignored(
@@ -173,7 +283,7 @@ async def test_directory_pushed_just_before_a_reload_is_kept(
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=5))
     assert await hass.config_entries.async_reload(init_integration.entry_id)
     await hass.async_block_till_done()
-    assert [entry["jid"] for entry in hass_storage["whatsapp.directory"]["data"]["entries"]] == [BERT, GROUP]
+    assert [entry[0] for entry in hass_storage["whatsapp.directory"]["data"]["entries"]] == [BERT, GROUP]
     assert sorted(init_integration.runtime_data.coordinator.data.directory) == sorted([BERT, GROUP])
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
     values = [option["value"] for option in result["data_schema"].schema[CONF_FAVOURITES].config["options"]]

@@ -151,6 +151,52 @@ async def test_newer_subscription_replaces_older(hass: HomeAssistant, worker: Fa
     assert hass.states.get("binary_sensor.whatsapp_worker_connected").state == "off"
 
 
+async def test_a_second_worker_is_refused_naming_the_first(
+    hass: HomeAssistant, init_integration: MockConfigEntry, connect_worker: Any
+) -> None:
+    """Two workers for one account: the second is refused with a clear error until the first is gone."""
+    first = await connect_worker(worker_id="worker-a")
+    second = await connect_worker(subscribe=False)
+    assert (await second.hello(worker_id="worker-b"))["success"]
+    refused = await second.command("whatsapp/subscribe")
+    assert refused["error"]["code"] == "already_subscribed"
+    assert "id worker-a" in refused["error"]["message"]
+    assert "0.1.0-test" in refused["error"]["message"]
+    coordinator = init_integration.runtime_data.coordinator
+    assert coordinator.link.identity is not None
+    assert coordinator.link.identity.worker_id == "worker-a"
+    await first.close()
+    await hass.async_block_till_done()
+    assert hass.states.get("binary_sensor.whatsapp_worker_connected").state == "off"
+    # The worker retries later, and then it is the one.
+    assert await second.subscribe() == [ANNA]
+    await hass.async_block_till_done()
+    assert coordinator.link.identity is not None
+    assert coordinator.link.identity.worker_id == "worker-b"
+    assert hass.states.get("binary_sensor.whatsapp_worker_connected").state == "on"
+
+
+async def test_older_subscription_is_used_again_when_the_newer_drops(
+    hass: HomeAssistant, init_integration: MockConfigEntry, connect_worker: Any
+) -> None:
+    """The same worker subscribed twice (a reconnect before HA noticed): the older takes over when the newer drops."""
+    older = await connect_worker(worker_id="worker-a")
+    newer = await connect_worker(worker_id="worker-a")
+    await newer.close()
+    await hass.async_block_till_done()
+    assert hass.states.get("binary_sensor.whatsapp_worker_connected").state == "on"
+    # The older subscription gets the favourites again, then the calls.
+    assert await older.next_event() == {"type": "favourites", "jids": [ANNA]}
+    call = hass.async_create_task(
+        hass.services.async_call(DOMAIN, "refresh_avatars", {}, blocking=True, return_response=True)
+    )
+    event = await older.next_event()
+    assert event["service"] == "refresh_avatars"
+    response = {"scope": "missing", "queued": 0, "matched": 0, "queue_length": 0, "eta_seconds": None}
+    assert (await older.command("whatsapp/call_result", call_id=event["call_id"], ok=True, response=response))["success"]
+    assert await call == response
+
+
 async def test_options_change_sends_favourites(
     hass: HomeAssistant, init_integration: MockConfigEntry, worker: FakeWorker
 ) -> None:

@@ -1,6 +1,7 @@
 """Config flow: one entry, confirmed by the user or by one click after Supervisor discovery.
 
-Options: the favourites, picked from the contacts and groups the worker reported.
+Options: the favourites, picked from the contacts and groups the worker reported (searched by
+name or number in a large directory).
 """
 
 from __future__ import annotations
@@ -21,13 +22,17 @@ from homeassistant.helpers.selector import (
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
+    TextSelector,
 )
 from homeassistant.helpers.service_info.hassio import HassioServiceInfo
 
 from .const import CONF_FAVOURITES, DOMAIN, LOGGER
 from .coordinator import WhatsAppConfigEntry, favourites_of
+from .picker import PICKER_ALL_OPTIONS_MAX, label_of, search_directory
 
 TITLE = "WhatsApp"
+CONF_SEARCH = "search"
+CONF_ADD = "add"
 # The app's `slug` in addon/config.yaml. The Supervisor puts the repository's id in front of the
 # slug of an app from a third-party repository (`<id>_whatsapp_avatars`, `local_whatsapp_avatars`
 # for a local one), so the check is on the last part.
@@ -81,36 +86,85 @@ class WhatsAppConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class WhatsAppOptionsFlow(OptionsFlow):
-    """Favourites get an image entity and are kept fresh first."""
+    """Favourites get an image entity and are kept fresh first.
+
+    A directory of up to PICKER_ALL_OPTIONS_MAX entries is one searchable select; a larger one (up
+    to 200,000 and more) is searched by name or number, and the matches are offered to add.
+    """
+
+    def __init__(self) -> None:
+        """Nothing chosen yet: the first step starts from the entry's favourites."""
+        self._chosen: list[str] | None = None
+        self._query = ""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Pick favourites from the directory (thousands of entries: searchable, sorted)."""
-        if user_input is not None:
-            return self.async_create_entry(data={CONF_FAVOURITES: sorted(set(user_input[CONF_FAVOURITES]))})
+        """Show the favourites (all contacts to pick from in a small directory) and a search."""
         entry: WhatsAppConfigEntry = self.config_entry
         if entry.state is not ConfigEntryState.LOADED:
             return self.async_abort(reason="not_loaded")
         directory = entry.runtime_data.coordinator.data.directory
-        current = favourites_of(entry)
-        if not directory and not current:
+        if self._chosen is None:
+            self._chosen = list(favourites_of(entry))
+        if not directory and not self._chosen:
             return self.async_abort(reason="no_directory")
-        options = [SelectOptionDict(value=jid, label=item.label) for jid, item in directory.items()]
-        # A favourite the worker no longer reports stays pickable, so saving does not drop it.
-        options += [SelectOptionDict(value=jid, label=jid) for jid in current if jid not in directory]
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            self._chosen = sorted(set(user_input.get(CONF_FAVOURITES, [])))
+            if query := user_input.get(CONF_SEARCH, "").strip():
+                self._query = query
+                if search_directory(directory.values(), query, limit=1):
+                    return await self.async_step_search()
+                errors[CONF_SEARCH] = "no_match"
+            else:
+                return self.async_create_entry(data={CONF_FAVOURITES: self._chosen})
+        small = len(directory) <= PICKER_ALL_OPTIONS_MAX
+        listed = list(directory) if small else []
+        # A chosen favourite the worker no longer reports (or not in the list) stays pickable, so
+        # saving does not drop it.
+        listed += [jid for jid in self._chosen if jid not in directory or not small]
+        options = [SelectOptionDict(value=jid, label=label_of(jid, directory)) for jid in listed]
         return self.async_show_form(
             step_id="init",
             data_schema=vol.Schema(
                 {
-                    vol.Optional(CONF_FAVOURITES, default=list(current)): SelectSelector(
-                        SelectSelectorConfig(
-                            options=options,
-                            multiple=True,
-                            custom_value=False,
-                            sort=True,
-                            mode=SelectSelectorMode.DROPDOWN,
-                        )
+                    vol.Optional(CONF_FAVOURITES, default=list(self._chosen)): _select(options),
+                    vol.Optional(CONF_SEARCH, default=""): TextSelector(),
+                }
+            ),
+            errors=errors,
+            description_placeholders={"count": str(len(directory))},
+        )
+
+    async def async_step_search(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Offer the best matches of the search; the ones picked join the favourites."""
+        directory = self.config_entry.runtime_data.coordinator.data.directory
+        chosen = self._chosen or []
+        if user_input is not None:
+            shown = {item.jid for item in search_directory(directory.values(), self._query)}
+            self._chosen = sorted((set(chosen) - shown) | set(user_input.get(CONF_ADD, [])))
+            return await self.async_step_init()
+        matches = search_directory(directory.values(), self._query)
+        options = [SelectOptionDict(value=item.jid, label=item.label) for item in matches]
+        return self.async_show_form(
+            step_id="search",
+            data_schema=vol.Schema(
+                {
+                    vol.Optional(CONF_ADD, default=[item.jid for item in matches if item.jid in chosen]): _select(
+                        options, sort=False
                     )
                 }
             ),
-            description_placeholders={"count": str(len(directory))},
+            description_placeholders={"query": self._query, "shown": str(len(matches))},
         )
+
+
+def _select(options: list[SelectOptionDict], *, sort: bool = True) -> SelectSelector:
+    return SelectSelector(
+        SelectSelectorConfig(
+            options=options,
+            multiple=True,
+            custom_value=False,
+            sort=sort,
+            mode=SelectSelectorMode.DROPDOWN,
+        )
+    )

@@ -69,7 +69,7 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
     def __init__(self, hass: HomeAssistant, entry: WhatsAppConfigEntry) -> None:
         """Nothing is read or scheduled until `async_start`."""
         super().__init__(hass, LOGGER, config_entry=entry, name=DOMAIN, update_interval=None)
-        self.link = WorkerLink(hass, self._worker_connected_changed)
+        self.link = WorkerLink(hass, self._worker_connected_changed, self.async_send_favourites)
         self.pictures = PictureStore(hass)
         self.directory_store = DirectoryStore(hass)
         self.directory_transfer = DirectoryTransfer()
@@ -263,11 +263,11 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
         pictures = dict(self.data.pictures)
         pictures[jid] = picture
         directory = self.data.directory
-        if (entry := directory.get(jid)) is not None and (
-            entry.name != picture.name or entry.state != picture.state
-        ):
+        # Only a new name changes what the picker shows. A state change alone does not, and copying
+        # a directory of 200,000 entries for each of the worker's picture reports would not do.
+        if (entry := directory.get(jid)) is not None and picture.name and entry.name != picture.name:
             directory = frozen_mapping(
-                {**directory, jid: replace(entry, name=picture.name or entry.name, state=picture.state)}
+                {**directory, jid: replace(entry, name=picture.name, state=picture.state)}
             )
         # The snapshot changes before the first await, so a second update for the same JID that
         # arrives meanwhile compares against this one.

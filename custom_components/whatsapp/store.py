@@ -105,16 +105,21 @@ class DirectoryStore:
         self._save_pending = False
 
     async def async_load(self) -> dict[str, DirectoryEntry]:
-        """Return the stored directory; empty when there is none or it is unreadable."""
+        """Return the stored directory; empty when there is none or it is unreadable.
+
+        Entries are stored as [jid, kind, name, state] (200,000 of them stay a few MB); a file from
+        before that holds objects with those keys.
+        """
         data = await self._store.async_load()
         try:
-            return {
-                item["jid"]: DirectoryEntry(
-                    jid=item["jid"], kind=item["kind"], name=item.get("name"), state=item["state"]
-                )
+            entries = (
+                DirectoryEntry(jid=item["jid"], kind=item["kind"], name=item.get("name"), state=item["state"])
+                if isinstance(item, dict)
+                else DirectoryEntry(jid=item[0], kind=item[1], name=item[2], state=item[3])
                 for item in (data or {}).get("entries", [])
-            }
-        except (KeyError, TypeError) as err:
+            )
+            return {entry.jid: entry for entry in entries}
+        except (KeyError, IndexError, TypeError) as err:
             LOGGER.warning("Ignoring the unreadable stored directory: %s", err)
             return {}
 
@@ -141,9 +146,4 @@ class DirectoryStore:
 
     def _data(self) -> dict[str, Any]:
         self._save_pending = False
-        return {
-            "entries": [
-                {"jid": e.jid, "kind": e.kind, "name": e.name, "state": e.state}
-                for e in self._entries.values()
-            ]
-        }
+        return {"entries": [[e.jid, e.kind, e.name, e.state] for e in self._entries.values()]}

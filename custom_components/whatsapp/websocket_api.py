@@ -22,6 +22,7 @@ from homeassistant.components.websocket_api import (
 )
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.loader import async_get_integration
+from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
 from .const import (
@@ -46,7 +47,12 @@ from .schemas import (
     STATUS_FIELDS,
     base64_length,
 )
-from .worker_link import InvalidCallResultError, UnknownCallError
+from .worker_link import (
+    AlreadySubscribedError,
+    InvalidCallResultError,
+    UnknownCallError,
+    WorkerIdentity,
+)
 
 # Stable error codes the worker can act on (protocol.json `ha_errors`, with websocket_api's own
 # invalid_format, unauthorized and unknown_command).
@@ -72,8 +78,13 @@ class _HelloDone:
 
     The connection object takes no attributes and no weak references, but it calls (and drops)
     every entry of `subscriptions` when it closes, so the mark lives exactly as long as the
-    connection and survives an entry reload, after which the worker does not say hello again.
+    connection and survives an entry reload, after which the worker does not say hello again. It
+    remembers who said hello, to tell a reconnect of the same worker from a second worker.
     """
+
+    def __init__(self, identity: WorkerIdentity) -> None:
+        """Who said hello on this connection."""
+        self.identity = identity
 
     def __call__(self) -> None:
         """Nothing to end: the connection closed."""
@@ -172,7 +183,9 @@ async def websocket_hello(hass: HomeAssistant, connection: ActiveConnection, msg
         return
     # The handshake holds for the connection even while no entry is loaded (HA still starting),
     # so the worker's next commands are answered once it is.
-    connection.subscriptions[HELLO_DONE_KEY] = _HelloDone()
+    connection.subscriptions[HELLO_DONE_KEY] = _HelloDone(
+        WorkerIdentity(worker_id=msg["worker_id"], worker_version=msg["worker_version"], since=dt_util.utcnow())
+    )
     if (coordinator := _coordinator(hass, connection, msg)) is None:
         return
     coordinator.async_worker_hello(msg["worker_version"])
@@ -189,7 +202,13 @@ def websocket_subscribe(hass: HomeAssistant, connection: ActiveConnection, msg: 
     """Hold the worker's subscription: its life is the worker's liveness; calls and favourites go down it."""
     if (coordinator := _coordinator(hass, connection, msg)) is None:
         return
-    connection.subscriptions[msg["id"]] = coordinator.link.attach(connection, msg["id"])
+    hello = connection.subscriptions[HELLO_DONE_KEY]
+    assert isinstance(hello, _HelloDone)  # _coordinator refused the command otherwise
+    try:
+        connection.subscriptions[msg["id"]] = coordinator.link.attach(connection, msg["id"], hello.identity)
+    except AlreadySubscribedError as err:
+        _refuse(connection, msg, ERR_ALREADY_SUBSCRIBED, str(err))
+        return
     connection.send_result(msg["id"])
     coordinator.async_send_favourites()
 

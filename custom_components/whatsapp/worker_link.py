@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
@@ -38,9 +39,30 @@ CALLER_ERROR_CODES = frozenset({"invalid_jid", "unknown_jid"})
 
 
 @dataclass(frozen=True, slots=True)
+class WorkerIdentity:
+    """Who said hello on a connection: the worker's id (stable per data folder) and version."""
+
+    worker_id: str | None
+    worker_version: str
+    since: datetime
+
+    def describe(self) -> str:
+        """Name the worker for a log line or an error message."""
+        who = f"worker {self.worker_version}"
+        if self.worker_id is not None:
+            who += f" (id {self.worker_id})"
+        return f"{who}, connected since {self.since.isoformat(timespec='seconds')}"
+
+    def same_worker(self, other: WorkerIdentity) -> bool:
+        """Whether two hellos came from the same worker; a worker without an id cannot tell."""
+        return self.worker_id is None or other.worker_id is None or self.worker_id == other.worker_id
+
+
+@dataclass(frozen=True, slots=True)
 class _Subscription:
     connection: ActiveConnection
     msg_id: int
+    identity: WorkerIdentity
 
 
 # The worker's subscription while no entry holds it: between the unload and the setup of a reload
@@ -77,6 +99,10 @@ def _error(translation_key: str, caller_error: bool = False, **placeholders: str
     )
 
 
+class AlreadySubscribedError(Exception):
+    """Another worker holds the subscription; one account needs one worker."""
+
+
 class UnknownCallError(Exception):
     """A call result for a call that is not (or no longer) pending."""
 
@@ -86,16 +112,24 @@ class InvalidCallResultError(Exception):
 
 
 class WorkerLink:
-    """Holds the worker's subscription; a newer subscription replaces an older one.
+    """Holds the worker's subscription.
 
-    After a network drop the worker reconnects before HA notices the old socket is dead.
+    A newer subscription of the same worker replaces the older one: after a network drop the worker
+    reconnects before HA notices the old socket is dead. The older one stays on standby while its
+    socket is open, so if the newer drops first the older is used again. A subscription of another
+    worker (another worker_id) is refused while one holds the link.
     """
 
-    def __init__(self, hass: HomeAssistant, on_connected_changed: Callable[[bool], None]) -> None:
-        """`on_connected_changed` runs when the worker comes or goes."""
+    def __init__(
+        self, hass: HomeAssistant, on_connected_changed: Callable[[bool], None], on_takeover: Callable[[], None]
+    ) -> None:
+        """`on_connected_changed` runs when the worker comes or goes, `on_takeover` when an older subscription takes over."""
         self._hass = hass
         self._on_connected_changed = on_connected_changed
+        self._on_takeover = on_takeover
         self._subscription: _Subscription | None = None
+        # Replaced subscriptions whose sockets are still open, newest last.
+        self._standby: list[_Subscription] = []
         self._pending: dict[str, _PendingCall] = {}
 
     @property
@@ -103,27 +137,49 @@ class WorkerLink:
         """True while a worker holds the subscription."""
         return self._subscription is not None
 
+    @property
+    def identity(self) -> WorkerIdentity | None:
+        """Who holds the subscription."""
+        return self._subscription.identity if self._subscription is not None else None
+
     @callback
-    def attach(self, connection: ActiveConnection, msg_id: int) -> WorkerSubscription:
-        """Make this subscription the worker's; return what ends it (for connection.subscriptions)."""
-        subscription = _Subscription(connection, msg_id)
-        was_connected = self.connected
+    def attach(self, connection: ActiveConnection, msg_id: int, identity: WorkerIdentity) -> WorkerSubscription:
+        """Make this subscription the worker's; return what ends it (for connection.subscriptions).
+
+        Raise AlreadySubscribedError when another worker holds the link.
+        """
+        current = self._subscription
+        if current is not None and not current.identity.same_worker(identity):
+            raise AlreadySubscribedError(
+                f"another worker holds the subscription: {current.identity.describe()}; one WhatsApp account needs one worker"
+            )
+        subscription = _Subscription(connection, msg_id, identity)
+        if current is not None:
+            self._standby.append(current)
         self._subscription = subscription
-        if not was_connected:
+        if current is None:
             self._on_connected_changed(True)
         return WorkerSubscription(self, subscription)
 
     @callback
     def async_detach(self, subscription: _Subscription) -> None:
-        """End the link if `subscription` is still the worker's."""
+        """End a subscription; if it was the worker's, the newest one on standby takes over."""
         if self._hass.data.get(PARKED_SUBSCRIPTION_KEY) is subscription:
             # The socket closed while no entry held the subscription: nothing left to take over.
             del self._hass.data[PARKED_SUBSCRIPTION_KEY]
-        # An old socket closing after the worker reconnected must not end the new link.
+        if subscription in self._standby:
+            # An old socket closing after the worker reconnected does not end the new link.
+            self._standby.remove(subscription)
+            return
         if self._subscription is not subscription:
             return
-        self._subscription = None
         self._fail_pending(_error("worker_disconnected"))
+        if self._standby:
+            self._subscription = self._standby.pop()
+            LOGGER.info("The newer worker subscription ended; using the older one, still open: %s", self._subscription.identity.describe())
+            self._on_takeover()
+            return
+        self._subscription = None
         self._on_connected_changed(False)
 
     @callback
@@ -132,6 +188,7 @@ class WorkerLink:
         if self._subscription is not None:
             self._hass.data[PARKED_SUBSCRIPTION_KEY] = self._subscription
         self._subscription = None
+        self._standby.clear()
         self._fail_pending(_error("worker_disconnected"))
 
     @callback
@@ -140,7 +197,7 @@ class WorkerLink:
         if (parked := self._hass.data.pop(PARKED_SUBSCRIPTION_KEY, None)) is None:
             return False
         LOGGER.debug("Taking over the worker's open subscription %s after a reload", parked.msg_id)
-        parked.connection.subscriptions[parked.msg_id] = self.attach(parked.connection, parked.msg_id)
+        parked.connection.subscriptions[parked.msg_id] = self.attach(parked.connection, parked.msg_id, parked.identity)
         return True
 
     @callback

@@ -1,5 +1,7 @@
 // `whatsapp-worker status`: what the worker has done, read from its database. Never creates a
-// database: a folder without one is reported as such.
+// database: a folder without one is reported as such. `--json` speaks the wire's words
+// (protocol/protocol.json): snake_case throughout, `counts` by kind and state as `whatsapp/status`
+// has them (plus each kind's total and its refused and failing subjects), `progress` as on the wire.
 
 import { avatarsDirectory, COMMON_OPTIONS, dataDirectory } from './options.js';
 import type { Command } from './main.js';
@@ -22,13 +24,14 @@ export interface StatusReport {
    * that keeps refusing; retried after days) and `failing` (timeouts, dropped sockets, CDN errors;
    * retried after hours).
    */
-  totals: Record<'contact' | 'group', Record<AvatarState, number> & Record<FailureKind, number> & { total: number }>;
+  counts: Record<'contact' | 'group', Record<AvatarState, number> & Record<FailureKind, number> & { total: number }>;
   subjects: number;
   /** Subjects checked at least once: any state but `unknown`, or a job that gave up on them. */
   processed: number;
   queue_length: number;
   rate_limited_until: string | null;
-  progress: ProgressSnapshot | null;
+  /** The last batch's progress, as `whatsapp/status` has it. */
+  progress: { done: number; total: number; rate_per_hour: number; eta_seconds: number | null } | null;
   history_synced: boolean;
 }
 
@@ -39,13 +42,14 @@ export function readStatus(dataDir: string, avatarsDir: string, now: number): St
     const store = new SubjectStore(db);
     const raw = store.totals();
     const failures = store.failureTotals();
-    const totals = {
+    const counts = {
       contact: { ...raw.contact, total: Object.values(raw.contact).reduce((sum, count) => sum + count, 0), ...failures.contact },
       group: { ...raw.group, total: Object.values(raw.group).reduce((sum, count) => sum + count, 0), ...failures.group },
     };
-    const subjects = totals.contact.total + totals.group.total;
+    const subjects = counts.contact.total + counts.group.total;
     const pause = parseRatePolicySnapshot(state.get(STATE_KEYS.ratePolicy) ?? { pauseLevel: 0 }).pausedUntil;
     const connection = state.get<{ state: string; at: number; detail: string | null; retryAt?: number | null }>(STATE_KEYS.connection);
+    const progress = state.get<ProgressSnapshot>(STATE_KEYS.progress);
     return {
       data: dataDir,
       avatars: avatarsDir,
@@ -58,12 +62,12 @@ export function readStatus(dataDir: string, avatarsDir: string, now: number): St
               detail: connection.detail,
               retry_at: typeof connection.retryAt === 'number' ? new Date(connection.retryAt).toISOString() : null,
             },
-      totals,
+      counts,
       subjects,
-      processed: subjects - totals.contact.unknown - totals.group.unknown + store.uncheckedGivenUp(),
+      processed: subjects - counts.contact.unknown - counts.group.unknown + store.uncheckedGivenUp(),
       queue_length: new JobTable(db).count(),
       rate_limited_until: pause !== undefined && pause > now ? new Date(pause).toISOString() : null,
-      progress: state.get<ProgressSnapshot>(STATE_KEYS.progress) ?? null,
+      progress: progress === undefined ? null : { done: progress.done, total: progress.total, rate_per_hour: progress.ratePerHour, eta_seconds: progress.etaSeconds },
       history_synced: state.get<boolean>(STATE_KEYS.historySynced) ?? false,
     };
   } finally {
@@ -73,7 +77,7 @@ export function readStatus(dataDir: string, avatarsDir: string, now: number): St
 
 export function formatReport(report: StatusReport): string {
   const row = (kind: 'contact' | 'group'): string => {
-    const t = report.totals[kind];
+    const t = report.counts[kind];
     return `  ${`${kind}s`.padEnd(9)} ${String(t.total).padStart(6)} total: ${t.fetched} fetched, ${t.none} no picture, ${t.hidden} hidden, ${t.unknown} not checked yet; ${t.refused} refused, ${t.failing} failing`;
   };
   return [
@@ -83,7 +87,7 @@ export function formatReport(report: StatusReport): string {
     row('group'),
     `  processed ${report.processed}/${report.subjects}`,
     `  queue     ${report.queue_length} job(s)`,
-    `  progress  ${report.progress === null ? 'none yet' : formatProgress(report.progress)}`,
+    `  progress  ${report.progress === null ? 'none yet' : formatProgress({ done: report.progress.done, total: report.progress.total, ratePerHour: report.progress.rate_per_hour, etaSeconds: report.progress.eta_seconds })}`,
     `  rate limit ${report.rate_limited_until === null ? 'not paused' : `paused until ${report.rate_limited_until}`}`,
     `  pictures  ${report.avatars}`,
   ].join('\n');
@@ -93,7 +97,7 @@ export const statusCommand: Command = {
   usage: [
     'Usage: whatsapp-worker status --data DIR [--json]',
     '',
-    'Reads the worker database in DIR (it never creates one) and prints totals by state and kind,',
+    'Reads the worker database in DIR (it never creates one) and prints counts by state and kind,',
     'the queue length, any rate-limit pause, and progress with rate and ETA. "refused" counts',
     'subjects whose last check gave up on answers that do not get better by asking again (checked',
     'again after days), "failing" those that gave up on passing failures (checked again after hours);',
@@ -102,7 +106,7 @@ export const statusCommand: Command = {
     'Options:',
     '  --data DIR     the worker\'s data folder (required)',
     '  --avatars DIR  the pictures folder, if not DIR/media/avatars',
-    '  --json         print JSON instead of text',
+    '  --json         print JSON instead of text (snake_case; `counts` as Home Assistant gets them)',
   ].join('\n'),
   options: { data: COMMON_OPTIONS.data, avatars: COMMON_OPTIONS.avatars, json: { type: 'boolean' }, help: COMMON_OPTIONS.help },
   async execute(flags) {

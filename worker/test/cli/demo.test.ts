@@ -129,15 +129,15 @@ test('the demo processes every contact and group, and status reports it', () => 
   const status = cli(['status', '--data', data, '--json']);
   assert.is(status.status, 0, status.stderr);
   const report = JSON.parse(status.stdout);
-  assert.is(report.totals.contact.total, 300);
-  assert.ok(report.totals.group.total > 0);
+  assert.is(report.counts.contact.total, 300);
+  assert.ok(report.counts.group.total > 0);
   // Refused subjects keep their state (never checked) and are counted apart; all are processed.
   const planned = createPopulation({ ...demoPopulationOptions(300, 1), oddAnswers: ODD_ANSWERS_IN_DEMO });
   const refused = planned.subjects.filter((subject) => planned.expectedOutcome(subject.jid)!.state === 'refused').length;
   assert.ok(refused > 0, 'the plan has refused subjects');
   assert.is(report.processed, report.subjects);
-  assert.is(report.totals.contact.unknown + report.totals.group.unknown, refused);
-  assert.is(report.totals.contact.refused + report.totals.group.refused, refused);
+  assert.is(report.counts.contact.unknown + report.counts.group.unknown, refused);
+  assert.is(report.counts.contact.refused + report.counts.group.refused, refused);
   assert.is(report.queue_length, 0);
   assert.is(report.progress.done, report.progress.total);
   assertFinalState(data, 300, 1);

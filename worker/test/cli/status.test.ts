@@ -1,4 +1,4 @@
-// `status` on a real database file: totals by state and kind, and the refused and failing counts
+// `status` on a real database file: counts by state and kind, and the refused and failing counts
 // beside them (a failure never changes a subject's state), in JSON and in text.
 
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -31,8 +31,8 @@ test('status counts refused and failing subjects on their own, beside the states
     db.close();
 
     const report = readStatus(dir, join(dir, 'media', 'avatars'), NOW);
-    assert.equal(report.totals.contact, { unknown: 2, fetched: 1, none: 0, hidden: 1, total: 4, refused: 2, failing: 0 });
-    assert.equal(report.totals.group, { unknown: 1, fetched: 0, none: 0, hidden: 0, total: 1, refused: 0, failing: 1 });
+    assert.equal(report.counts.contact, { unknown: 2, fetched: 1, none: 0, hidden: 1, total: 4, refused: 2, failing: 0 });
+    assert.equal(report.counts.group, { unknown: 1, fetched: 0, none: 0, hidden: 0, total: 1, refused: 0, failing: 1 });
     // Tried and given up counts as processed; the one never asked does not.
     assert.is(report.processed, 4);
     assert.is(report.subjects, 5);
@@ -54,6 +54,31 @@ test('status says why WhatsApp is not connected and when the worker tries again'
     const report = readStatus(dir, join(dir, 'media', 'avatars'), NOW);
     assert.equal(report.connection, { state: 'closed', at: '2026-11-01T00:00:00.000Z', detail, retry_at: '2026-11-01T00:00:04.000Z' });
     assert.ok(formatReport(report).includes(`closed since 2026-11-01T00:00:00.000Z (${detail}; retrying at 2026-11-01T00:00:04.000Z)`), formatReport(report));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+function keysOf(value: unknown, path = ''): string[] {
+  if (typeof value !== 'object' || value === null) return [];
+  return Object.entries(value).flatMap(([key, inner]) => [`${path}${key}`, ...keysOf(inner, `${path}${key}.`)]);
+}
+
+test('status --json is snake_case throughout and says counts and progress as the wire does', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'status-'));
+  try {
+    const db = openDatabase(dir);
+    const state = new WorkerState(db);
+    state.set(STATE_KEYS.progress, { done: 3, total: 10, ratePerHour: 120, etaSeconds: 210 });
+    state.set(STATE_KEYS.connection, { state: 'open', at: NOW, detail: null });
+    db.close();
+    const report = readStatus(dir, join(dir, 'media', 'avatars'), NOW);
+    const keys = keysOf(JSON.parse(JSON.stringify(report)));
+    assert.equal(keys.filter((key) => /[A-Z]/.test(key)), [], 'no camelCase key');
+    assert.ok(keys.includes('counts.contact.fetched'));
+    assert.not.ok(keys.some((key) => key.startsWith('totals')));
+    assert.equal(report.progress, { done: 3, total: 10, rate_per_hour: 120, eta_seconds: 210 });
+    assert.match(formatReport(report), /progress\s+3\/10/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

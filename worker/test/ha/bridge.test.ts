@@ -6,20 +6,22 @@ import { createServer, type Socket } from 'node:net';
 import pino from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import WebSocket from 'ws';
 import { FakeClock, seededRandom, systemClock, type Clock } from '../../src/clock.js';
 import { HomeAssistantBridge, type BridgeTiming } from '../../src/ha/bridge.js';
 import { CallError, type WorkerChange, type WorkerPort } from '../../src/ha/port.js';
-import type {
-  AvatarUpdate,
-  CallResult,
-  DirectoryEntry,
-  RefreshAvatarCall,
-  RefreshAvatarResponse,
-  RefreshAvatarsCall,
-  RefreshAvatarsResponse,
-  WorkerStatus,
+import {
+  MAX_PICTURE_BYTES,
+  type AvatarUpdate,
+  type CallResult,
+  type DirectoryEntry,
+  type RefreshAvatarCall,
+  type RefreshAvatarResponse,
+  type RefreshAvatarsCall,
+  type RefreshAvatarsResponse,
+  type WorkerStatus,
 } from '../../src/ha/protocol.js';
-import { FakeHomeAssistant } from '../support/fake-ha-server.js';
+import { FakeHomeAssistant, HA_MAX_MESSAGE_BYTES, type CommandHandler } from '../support/fake-ha-server.js';
 
 const TOKEN = 'long-lived-token-4f9c2e';
 const ALICE = '4915112345678@s.whatsapp.net';
@@ -84,8 +86,11 @@ class MemoryPort implements WorkerPort {
     };
   }
 
+  /** Set to simulate a large account's directory. */
+  directoryEntries: DirectoryEntry[] | undefined;
+
   directory(): DirectoryEntry[] {
-    return [...this.known].map(([jid, { name, kind }]) => ({ jid, kind, name, state: 'fetched' }));
+    return this.directoryEntries ?? [...this.known].map(([jid, { name, kind }]) => ({ jid, kind, name, state: 'fetched' }));
   }
 
   async avatarUpdate(jid: string, withImage: boolean): Promise<AvatarUpdate | undefined> {
@@ -559,6 +564,168 @@ test('a picture too large for HA goes up without its bytes', async () => {
     assert.is(update.jid, ALICE);
     assert.ok(h.bridge.connected, 'HA did not have to drop the connection');
   } finally {
+    await h.close();
+  }
+});
+
+test('a picture over HA\'s 2 MiB cap goes up without its bytes and a clear log line, and HA never refuses it', async () => {
+  const h = await harness({ favourites: [ALICE], startBridge: false });
+  try {
+    h.port.imageFor = () => Buffer.alloc(MAX_PICTURE_BYTES + 1, 0xff).toString('base64');
+    await h.bridge.start();
+    await h.server.waitFor(() => h.server.commandsOfType('whatsapp/avatar').length === 1, 'the favourite');
+    const update = payload(h.server.commandsOfType('whatsapp/avatar')[0]!) as unknown as AvatarUpdate;
+    assert.is(update.image, null);
+    assert.equal(h.server.refusals, []);
+    assert.ok(h.logs.some((entry) => entry.level === 40 && /without its bytes: the picture is 2097153 bytes, over the 2097152/.test(entry.msg)));
+  } finally {
+    await h.close();
+  }
+});
+
+test('a picture HA refuses (sha256_mismatch, invalid_image, image_too_large) is not sent again on that connection', async () => {
+  for (const code of ['sha256_mismatch', 'invalid_image', 'image_too_large']) {
+    const h = await harness({ favourites: [ALICE], startBridge: false });
+    try {
+      h.server.setHandler('whatsapp/avatar', (message) =>
+        message.image === null ? { result: null } : { error: { code, message: 'the picture is refused' } },
+      );
+      await h.bridge.start();
+      await h.server.waitFor(() => h.server.commandsOfType('whatsapp/avatar').length === 2, 'the refused picture and its state');
+      for (let change = 0; change < 3; change++) h.port.emit({ type: 'avatar', jid: ALICE });
+      h.port.emit({ type: 'avatar', jid: BOB });
+      await h.server.waitFor(() => h.server.commandsOfType('whatsapp/avatar').some((command) => command.message.jid === BOB), 'a fence');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const withBytes = h.server.commandsOfType('whatsapp/avatar').filter((command) => command.message.image !== null);
+      assert.is(withBytes.length, 1, `${code}: the bytes went up once`);
+      assert.ok(h.bridge.connected);
+      assert.is(h.logs.filter((entry) => /refused the picture; it is not sent again/.test(entry.msg)).length, 1, code);
+    } finally {
+      await h.close();
+    }
+  }
+});
+
+test('an entry that is not loaded: one warning, then quiet retries until it is', async () => {
+  const h = await harness({ startBridge: false });
+  try {
+    let refusals = 0;
+    const notLoaded: CommandHandler = () =>
+      refusals++ < 8
+        ? { error: { code: 'not_loaded', message: 'the WhatsApp integration is not set up or not loaded' } }
+        : { result: { protocol_version: 1, integration_version: 't' } };
+    h.server.setHandler('whatsapp/hello', notLoaded);
+    await h.bridge.start();
+    await h.server.waitFor(() => h.bridge.connected, 'the subscription once loaded');
+    const warnings = h.logs.filter((entry) => entry.level >= 40 && /not loaded/.test(entry.msg));
+    assert.is(warnings.length, 1, 'one line says so');
+    assert.ok(h.logs.filter((entry) => entry.level === 20 && /still not loaded/.test(entry.msg)).length >= 6, 'the retries are debug lines');
+  } finally {
+    await h.close();
+  }
+});
+
+test('not_loaded or hello_required on a push: the worker says hello and subscribes again', async () => {
+  for (const code of ['not_loaded', 'hello_required']) {
+    const h = await harness({ favourites: [] });
+    try {
+      await h.server.waitFor(() => h.bridge.connected && h.server.directory !== undefined, 'the first subscription');
+      let refused = false;
+      h.server.setHandler('whatsapp/status', () => {
+        if (refused) return { result: null };
+        refused = true;
+        return { error: { code, message: 'refused' } };
+      });
+      h.port.emit({ type: 'status' });
+      await h.server.waitFor(() => h.server.commandsOfType('whatsapp/hello').length === 2 && h.bridge.connected, `${code}: hello again`);
+      assert.is(h.server.commandsOfType('whatsapp/subscribe').length, 2, code);
+      assert.ok(h.server.commands.every((command) => command.connection === 1), `${code}: on the same connection`);
+    } finally {
+      await h.close();
+    }
+  }
+});
+
+test('a directory chunk HA refuses ends that transfer; the next push sends a whole new one', async () => {
+  const clock = new FakeClock();
+  const h = await harness({ clock, favourites: [] });
+  try {
+    await h.server.waitFor(() => h.server.directory !== undefined, 'the first directory');
+    h.server.directory = undefined;
+    h.server.setHandler('whatsapp/directory', () => ({ error: { code: 'invalid_chunk', message: 'out of order' } }));
+    h.port.emit({ type: 'directory' });
+    clock.advance(2_000);
+    await h.server.waitFor(() => h.server.refusals.length === 1, 'the refusal');
+    h.server.setHandler('whatsapp/directory', undefined);
+    h.port.emit({ type: 'directory' });
+    clock.advance(2_000);
+    await h.server.waitFor(() => h.server.directory !== undefined, 'the next whole directory');
+    assert.is((h.server as FakeHomeAssistant).directory?.length, 3);
+  } finally {
+    await h.close();
+  }
+});
+
+test('a directory of 200,000 contacts and groups reaches HA whole, in chunks under its 4 MiB limit, on one connection', async () => {
+  const h = await harness({ favourites: [], startBridge: false });
+  try {
+    h.port.directoryEntries = [
+      ...Array.from({ length: 190_000 }, (_, n) => ({ jid: `4917${String(n).padStart(8, '0')}@s.whatsapp.net`, kind: 'contact' as const, name: `Person ${n}`, state: 'unknown' as const })),
+      ...Array.from({ length: 10_000 }, (_, n) => ({ jid: `1203630${String(n).padStart(11, '0')}@g.us`, kind: 'group' as const, name: `Group ${n}`, state: 'fetched' as const })),
+    ];
+    await h.bridge.start();
+    await h.server.waitFor(() => h.server.directory !== undefined, 'the whole directory', 3_000);
+    assert.is(h.server.directory?.length, 200_000);
+    assert.is(h.server.oversizedMessages, 0, 'no message over HA\'s limit');
+    assert.equal(h.server.refusals, []);
+    assert.ok(h.server.commands.every((command) => command.connection === 1), 'the connection was never dropped');
+    assert.ok(h.server.commandsOfType('whatsapp/directory').length >= 40);
+  } finally {
+    await h.close();
+  }
+});
+
+test('the fake HA, like HA, drops a connection whose message passes 4 MiB (what the chunks avoid)', async () => {
+  const h = await harness({ favourites: [] });
+  try {
+    await h.server.waitFor(() => h.bridge.connected, 'the session');
+    const client = new WebSocket(h.server.url);
+    await new Promise((resolve) => client.once('open', resolve));
+    client.send(JSON.stringify({ type: 'auth', access_token: TOKEN }));
+    client.send('x'.repeat(HA_MAX_MESSAGE_BYTES + 1));
+    await new Promise((resolve) => client.once('close', resolve));
+    await h.server.waitFor(() => h.server.oversizedMessages === 1, 'the oversized message');
+  } finally {
+    await h.close();
+  }
+});
+
+test('a second worker is refused: it logs the error naming the first, retries slowly, and takes over once the first is gone', async () => {
+  const h = await harness({ favourites: [ALICE], workerId: 'first-worker' });
+  const logs: string[] = [];
+  const second = new HomeAssistantBridge({
+    url: h.server.url,
+    token: TOKEN,
+    port: new MemoryPort(),
+    logger: pino({ level: 'debug' }, { write: (line: string) => logs.push((JSON.parse(line) as { msg: string }).msg) }),
+    clock: systemClock,
+    random: seededRandom(7),
+    workerVersion: '0.1.0-test',
+    workerId: 'second-worker',
+    timing: FAST_TIMING,
+  });
+  try {
+    await h.server.waitFor(() => h.bridge.connected, 'the first worker');
+    await second.start();
+    await h.server.waitFor(() => h.server.refusals.filter((refusal) => refusal.code === 'already_subscribed').length >= 2, 'the second refused, then retried');
+    assert.not.ok(second.connected);
+    assert.ok(h.bridge.connected, 'the first keeps the link');
+    assert.match(second.lastProblem ?? '', /another worker is connected .*id first-worker/);
+    assert.ok(logs.some((message) => /another worker is connected .*id first-worker.*stop the other one/.test(message)));
+    await h.bridge.stop();
+    await h.server.waitFor(() => second.connected, 'the second worker taking over');
+  } finally {
+    await second.stop();
     await h.close();
   }
 });

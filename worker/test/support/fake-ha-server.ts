@@ -45,6 +45,8 @@ interface ClientState {
   lastId: number;
   /** The id of this client's whatsapp/subscribe, once accepted. */
   subscriptionId: number | undefined;
+  /** The worker_id its hello named. */
+  workerId: string | null;
 }
 
 export class FakeHomeAssistant {
@@ -171,7 +173,7 @@ export class FakeHomeAssistant {
   }
 
   private accept(socket: WebSocket): void {
-    const client: ClientState = { number: ++this.connectionCount, socket, authenticated: false, lastId: 0, subscriptionId: undefined };
+    const client: ClientState = { number: ++this.connectionCount, socket, authenticated: false, lastId: 0, subscriptionId: undefined, workerId: null };
     this.clients.add(client);
     socket.on('close', () => this.clients.delete(client));
     socket.on('error', (error: Error & { code?: string }) => {
@@ -254,7 +256,16 @@ export class FakeHomeAssistant {
         if (payload.protocol_version !== description.protocol_version) {
           return { error: { code: 'unsupported_version', message: `protocol version ${String(payload.protocol_version)} is not supported` } };
         }
+        client.workerId = (payload.worker_id as string | null | undefined) ?? null;
         return { result: { protocol_version: description.protocol_version, integration_version: '0.1.0-test' } };
+      case 'whatsapp/subscribe': {
+        // As the integration: another worker's subscription is refused while one holds the link.
+        const holder = [...this.clients].find((other) => other !== client && other.subscriptionId !== undefined);
+        if (holder !== undefined && holder.workerId !== null && client.workerId !== null && holder.workerId !== client.workerId) {
+          return { error: { code: 'already_subscribed', message: `another worker holds the subscription: worker (id ${holder.workerId}); one WhatsApp account needs one worker` } };
+        }
+        return { result: null };
+      }
       case 'whatsapp/call_result':
         return this.resolveCall(payload as unknown as CallResult);
       case 'whatsapp/directory':
