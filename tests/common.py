@@ -97,3 +97,15 @@ def pairing_status(png: bytes | None = PNG_QR_A, **kwargs: Any) -> dict[str, Any
     return status_payload(
         connection="pairing", pairing=pairing(png, **kwargs), queue_length=0, progress=None, counts=counts()
     )
+
+
+def every_command() -> list[tuple[str, dict[str, Any]]]:
+    """Return one well-formed payload per worker command, hello first, as protocol.json lists them."""
+    return [
+        ("whatsapp/hello", {"protocol_version": 1, "worker_version": "1"}),
+        ("whatsapp/subscribe", {}),
+        ("whatsapp/call_result", {"call_id": "x", "ok": False, "error": {"code": "internal_error", "message": "m"}}),
+        ("whatsapp/avatar", avatar_payload()),
+        ("whatsapp/status", status_payload()),
+        ("whatsapp/directory", directory_payload((ANNA, "Anna"))),
+    ]

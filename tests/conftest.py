@@ -68,6 +68,23 @@ class FakeWorker:
         await self.client.send_json_auto_id({"type": command, **payload})
         return await self.client.receive_json()
 
+    async def accepted(self, command: str, **payload: Any) -> dict[str, Any]:
+        """Send one command that HA must accept; return its result message."""
+        result = await self.command(command, **payload)
+        assert result["success"], (command, result)
+        return result
+
+    async def refused(self, command: str, **payload: Any) -> str:
+        """Send one command that HA must refuse; return the error code."""
+        result = await self.command(command, **payload)
+        assert not result["success"], (command, result)
+        code: str = result["error"]["code"]
+        return code
+
+    async def refusal_codes(self, commands: list[tuple[str, dict[str, Any]]]) -> dict[str, str]:
+        """Send each command, which HA must refuse; return the code per command."""
+        return {command: await self.refused(command, **payload) for command, payload in commands}
+
     async def hello(self, protocol_version: int = PROTOCOL_VERSION, worker_id: str | None = None) -> dict[str, Any]:
         """Send the version handshake, as the worker does first on every connection."""
         identity = {} if worker_id is None else {"worker_id": worker_id}

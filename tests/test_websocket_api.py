@@ -22,6 +22,7 @@ from .common import (
     LID_USER,
     avatar_payload,
     directory_payload,
+    every_command,
     sha256,
     status_payload,
 )
@@ -51,14 +52,7 @@ async def test_commands_answer_not_loaded_without_entry(hass: HomeAssistant, con
     """While HA starts (integration set up, no entry loaded) the worker gets `not_loaded` and retries."""
     assert await async_setup_component(hass, DOMAIN, {})
     worker = await connect_worker(subscribe=False)
-    for command, payload in (
-        ("whatsapp/hello", {"protocol_version": PROTOCOL_VERSION, "worker_version": "1"}),
-        ("whatsapp/subscribe", {}),
-        ("whatsapp/status", status_payload()),
-    ):
-        result = await worker.command(command, **payload)
-        assert not result["success"]
-        assert result["error"]["code"] == "not_loaded"
+    assert await worker.refusal_codes(every_command()) == dict.fromkeys(dict(every_command()), "not_loaded")
 
 
 async def test_subscribe_sends_favourites_and_marks_worker_connected(
@@ -81,15 +75,8 @@ async def test_commands_before_hello_are_refused(
 ) -> None:
     """The version handshake comes first on every connection; nothing else is applied before it."""
     worker = await connect_worker(subscribe=False)
-    for command, payload in (
-        ("whatsapp/subscribe", {}),
-        ("whatsapp/status", status_payload()),
-        ("whatsapp/directory", directory_payload((ANNA, "Anna"))),
-        ("whatsapp/avatar", avatar_payload()),
-        ("whatsapp/call_result", {"call_id": "x", "ok": False, "error": {"code": "internal_error", "message": "m"}}),
-    ):
-        result = await worker.command(command, **payload)
-        assert result["error"]["code"] == "hello_required", command
+    commands = every_command()[1:]
+    assert await worker.refusal_codes(commands) == dict.fromkeys(dict(commands), "hello_required")
     coordinator = init_integration.runtime_data.coordinator
     assert not coordinator.link.connected
     assert coordinator.data.status is None
@@ -97,9 +84,9 @@ async def test_commands_before_hello_are_refused(
     assert ANNA not in coordinator.data.pictures
     # A refused version does not count as the handshake either.
     assert not (await worker.hello(protocol_version=PROTOCOL_VERSION + 1))["success"]
-    assert (await worker.command("whatsapp/status", **status_payload()))["error"]["code"] == "hello_required"
+    assert await worker.refused("whatsapp/status", **status_payload()) == "hello_required"
     assert (await worker.hello())["success"]
-    assert (await worker.command("whatsapp/status", **status_payload()))["success"]
+    await worker.accepted("whatsapp/status", **status_payload())
 
 
 async def test_hello_holds_across_a_reload(
@@ -122,8 +109,8 @@ async def test_jid_with_a_newline_is_refused_everywhere(
     hass: HomeAssistant, init_integration: MockConfigEntry, worker: FakeWorker, jid: str
 ) -> None:
     """`re.match(...$)` would take a trailing newline; every JID field is a full match."""
-    assert (await worker.command("whatsapp/avatar", **avatar_payload(jid=jid)))["error"]["code"] == "invalid_format"
-    assert (await worker.command("whatsapp/directory", **directory_payload((jid, "x"))))["error"]["code"] == "invalid_format"
+    assert await worker.refused("whatsapp/avatar", **avatar_payload(jid=jid)) == "invalid_format"
+    assert await worker.refused("whatsapp/directory", **directory_payload((jid, "x"))) == "invalid_format"
     coordinator = init_integration.runtime_data.coordinator
     assert jid not in coordinator.data.pictures
     assert jid not in coordinator.data.directory
@@ -131,8 +118,7 @@ async def test_jid_with_a_newline_is_refused_everywhere(
 
 async def test_unsubscribe_ends_the_link(hass: HomeAssistant, worker: FakeWorker) -> None:
     """An explicit unsubscribe is the worker leaving too."""
-    result = await worker.command("unsubscribe_events", subscription=worker.subscription_id)
-    assert result["success"]
+    await worker.accepted("unsubscribe_events", subscription=worker.subscription_id)
     await hass.async_block_till_done()
     assert hass.states.get("binary_sensor.whatsapp_worker_connected").state == "off"
 
@@ -193,7 +179,7 @@ async def test_older_subscription_is_used_again_when_the_newer_drops(
     event = await older.next_event()
     assert event["service"] == "refresh_avatars"
     response = {"scope": "missing", "queued": 0, "matched": 0, "queue_length": 0, "eta_seconds": None}
-    assert (await older.command("whatsapp/call_result", call_id=event["call_id"], ok=True, response=response))["success"]
+    await older.accepted("whatsapp/call_result", call_id=event["call_id"], ok=True, response=response)
     assert await call == response
 
 
@@ -212,22 +198,12 @@ async def test_non_admin_is_refused(
 ) -> None:
     """Every command is admin-only."""
     worker = FakeWorker(await hass_ws_client(hass, hass_read_only_access_token))
-    for command, payload in (
-        ("whatsapp/hello", {"protocol_version": PROTOCOL_VERSION, "worker_version": "1"}),
-        ("whatsapp/subscribe", {}),
-        ("whatsapp/status", status_payload()),
-        ("whatsapp/directory", directory_payload()),
-        ("whatsapp/avatar", avatar_payload()),
-        ("whatsapp/call_result", {"call_id": "x", "ok": False, "error": {"code": "internal_error", "message": "m"}}),
-    ):
-        result = await worker.command(command, **payload)
-        assert result["error"]["code"] == "unauthorized", command
+    assert await worker.refusal_codes(every_command()) == dict.fromkeys(dict(every_command()), "unauthorized")
 
 
 async def test_status_updates_sensors(hass: HomeAssistant, worker: FakeWorker) -> None:
     """A status push reaches the sensors."""
-    result = await worker.command("whatsapp/status", **status_payload())
-    assert result["success"]
+    await worker.accepted("whatsapp/status", **status_payload())
     await hass.async_block_till_done()
     assert hass.states.get("sensor.whatsapp_queue_length").state == "12"
 
@@ -236,8 +212,8 @@ async def test_directory_replaces_previous(
     hass: HomeAssistant, init_integration: MockConfigEntry, worker: FakeWorker
 ) -> None:
     """A directory push replaces the whole directory."""
-    assert (await worker.command("whatsapp/directory", **directory_payload((ANNA, "Anna"), (BERT, None))))["success"]
-    assert (await worker.command("whatsapp/directory", **directory_payload((GROUP, "Family"))))["success"]
+    await worker.accepted("whatsapp/directory", **directory_payload((ANNA, "Anna"), (BERT, None)))
+    await worker.accepted("whatsapp/directory", **directory_payload((GROUP, "Family")))
     assert list(init_integration.runtime_data.coordinator.data.directory) == [GROUP]
 
 
@@ -245,8 +221,7 @@ async def test_avatar_with_bytes_is_kept(
     hass: HomeAssistant, init_integration: MockConfigEntry, worker: FakeWorker
 ) -> None:
     """A favourite's picture arrives as bytes and is kept."""
-    result = await worker.command("whatsapp/avatar", **avatar_payload())
-    assert result["success"], result
+    await worker.accepted("whatsapp/avatar", **avatar_payload())
     picture = init_integration.runtime_data.coordinator.data.pictures[ANNA]
     assert picture.content == JPEG_A
     assert picture.sha256 == sha256(JPEG_A)
@@ -259,8 +234,7 @@ async def test_avatar_with_bytes_is_kept(
 async def test_group_and_lid_jids_are_accepted(hass: HomeAssistant, worker: FakeWorker) -> None:
     """Groups (old and new style) and LID users are valid subjects."""
     for jid in (GROUP, "491701234567-1600000000@g.us", "123456789012345@lid"):
-        result = await worker.command("whatsapp/avatar", **avatar_payload(jid=jid, with_image=False))
-        assert result["success"], (jid, result)
+        await worker.accepted("whatsapp/avatar", **avatar_payload(jid=jid, with_image=False))
 
 
 @pytest.mark.parametrize(
