@@ -1,5 +1,8 @@
 // Why the account is not connected to WhatsApp, kept across the attempts in between, for Home
-// Assistant's status: "Connection: Disconnected" alone does not say what to do.
+// Assistant's status: "Connection: Disconnected" alone does not say what to do. The reason is the
+// account's: wa/baileys/disconnect.ts reads it from Baileys' close error (the DisconnectReason
+// enum of @whiskeysockets/baileys 7.0.0-rc14 lib/Types/index.d.ts, or the Node error that
+// lib/Socket/socket.js wraps as Boom `WebSocket Error (…)` with the error in `data`).
 
 import type { AccountEvent } from '../avatars/ports.js';
 
