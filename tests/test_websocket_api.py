@@ -1,4 +1,4 @@
-"""The worker's websocket commands: the contract in worker/src/ha/protocol.ts."""
+"""The worker's websocket commands, as protocol/protocol.json describes them."""
 
 from __future__ import annotations
 

@@ -3,12 +3,12 @@
 // pushes that go up, and a heartbeat that notices a silently dead connection. A new socket gets a
 // new session; an ended session does nothing and rejects nothing.
 
+import { randomUUID } from 'node:crypto';
 import type { Connection } from 'home-assistant-js-websocket';
 import type { Logger } from 'pino';
 import type WebSocket from 'ws';
 import type { Clock, Random } from '../clock.js';
 import { Backoff, type BackoffPolicy } from './backoff.js';
-import { randomUUID } from 'node:crypto';
 import { answerCall, malformedCallResult } from './calls.js';
 import { directoryTransfer } from './directory-chunks.js';
 import { parseDownstream } from './downstream.js';

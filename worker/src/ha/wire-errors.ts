@@ -4,12 +4,8 @@
 
 import { ERR_CANNOT_CONNECT, ERR_CONNECTION_LOST, ERR_INVALID_AUTH } from 'home-assistant-js-websocket';
 
-/** HA's code for a command no integration registered: the `whatsapp` integration is not loaded. */
-export const UNKNOWN_COMMAND = 'unknown_command';
-/** The integration cannot talk our protocol version. */
-export const UNSUPPORTED_VERSION = 'unsupported_version';
-/** The token's user is not an administrator (the commands are `require_admin`). */
-export const UNAUTHORIZED = 'unauthorized';
+// HA's codes themselves, and what the worker does about each, are protocol.ts's HA_ERROR_CODES
+// (protocol/protocol.json `ha_errors`).
 
 const LIBRARY_ERRORS: Readonly<Record<number, string>> = {
   [ERR_CANNOT_CONNECT]: 'cannot connect',
