@@ -306,11 +306,12 @@ async function main() {
   }
 
   const argv = workerArguments(options, { dataDir, workerBin });
-  const workerEnv = { ...env, WHATSAPP_HA_URL: homeAssistant.url, WHATSAPP_HA_TOKEN: homeAssistant.token };
+  // WHATSAPP_IN_APP: the worker tells Home Assistant it runs as the app, so repairs name the app's log.
+  const workerEnv = { ...env, WHATSAPP_HA_URL: homeAssistant.url, WHATSAPP_HA_TOKEN: homeAssistant.token, WHATSAPP_IN_APP: '1' };
 
   if (dryRun) {
     process.stdout.write(
-      `${JSON.stringify({ command: [process.execPath, ...argv], env: { WHATSAPP_HA_URL: homeAssistant.url, WHATSAPP_HA_TOKEN: '<redacted>' } })}\n`,
+      `${JSON.stringify({ command: [process.execPath, ...argv], env: { WHATSAPP_HA_URL: homeAssistant.url, WHATSAPP_HA_TOKEN: '<redacted>', WHATSAPP_IN_APP: workerEnv.WHATSAPP_IN_APP } })}\n`,
     );
     return 0;
   }

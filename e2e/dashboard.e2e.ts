@@ -1,6 +1,8 @@
 // docs/dashboard.md's example dashboard in a real Home Assistant, seen through a real headless
 // Chromium logged in with HA's own login form: every avatar picture on it loads, and the
-// screenshot becomes docs/dashboard.png.
+// screenshot becomes docs/dashboard.png. Then what a user sees when something is away: a
+// favourite without a picture shows the placeholder, and with the worker stopped every card still
+// shows its last picture.
 
 import { copyFileSync, mkdirSync, existsSync } from 'node:fs';
 import { suite } from 'uvu';
@@ -21,6 +23,24 @@ const PICTURES_TIMEOUT_MS = 60_000;
 // Must contain a hyphen (HA's rule for dashboard URLs).
 const DASHBOARD_URL_PATH = 'whatsapp-favourites';
 const IMAGE_PROXY_PATH = '/api/image_proxy/';
+const NO_PICTURE_URL_PATH = 'whatsapp-no-picture';
+
+/** Waits until every picture on the page has loaded (at least `count`, one per entity) and returns them. */
+async function waitForLoadedPictures(browser: HaBrowser, entityIds: readonly string[], count = entityIds.length): Promise<{ src: string; naturalWidth: number }[]> {
+  return waitFor(
+    `${count} pictures of ${entityIds.join(', ')} to load`,
+    async () => {
+      const found = await browser.images('hui-root', IMAGE_PROXY_PATH);
+      const loaded = found.filter((img) => img.complete && img.naturalWidth > 0);
+      const missing = entityIds.filter((entityId) => !loaded.some((img) => img.src.includes(`${IMAGE_PROXY_PATH}${entityId}?`)));
+      if (found.length < count || loaded.length !== found.length || missing.length > 0) {
+        throw new Error(`${loaded.length} loaded of ${found.length} found, not shown: ${missing.join(', ')}: ${JSON.stringify(found)}`);
+      }
+      return loaded;
+    },
+    { timeoutMs: PICTURES_TIMEOUT_MS, intervalMs: 250 },
+  );
+}
 
 const e2e = suite('the dashboard of docs/dashboard.md in Chromium');
 let env: E2eEnvironment | undefined;
@@ -47,7 +67,7 @@ e2e('the example dashboard shows every favourite picture in a real browser', asy
     const ws = await world.connect();
     const dataDir = world.path('worker-data');
     mkdirSync(dataDir);
-    world.startWorker('worker', dataDir);
+    const worker = world.startWorker('worker', dataDir);
     const queueLength = await entityIdOf(ws, `${world.entryId}_queue_length`);
     const expectedSubjects = demoPopulationOptions(DEMO_CONTACTS, 1).subjects;
     const subjects = await waitFor(
@@ -118,6 +138,45 @@ e2e('the example dashboard shows every favourite picture in a real browser', asy
     await browser.settle();
     await browser.page.screenshot({ path: DASHBOARD_SCREENSHOT });
     copyFileSync(DASHBOARD_SCREENSHOT, world.path('dashboard.png'));
+
+    // A favourite without a picture: a calm placeholder that loads, not a broken image.
+    const pictureless = subjects.find((choice) => !existsSync(storedPicturePath(dataDir, choice.value)));
+    assert.ok(pictureless, 'the simulated account has a subject without a picture');
+    await setFavourites(world.rest, world.entryId, [...favourites, pictureless].map((choice) => choice.value));
+    const placeholderEntity = await entityIdOf(ws, pictureUniqueId(pictureless.value));
+    const placeholderState = await world.waitForState(placeholderEntity, 'to have a picture URL', (state) => typeof state?.attributes.entity_picture === 'string', LIVENESS_TIMEOUT_MS);
+    assert.ok(['none', 'hidden', 'unknown'].includes(String(placeholderState?.attributes.picture_state)), `picture_state says why: ${placeholderState?.attributes.picture_state}`);
+    const placeholder = await world.rest.getBytes(String(placeholderState?.attributes.entity_picture));
+    assert.is(placeholder.status, 200, 'the image proxy serves the placeholder, not an error');
+    assert.is(placeholder.contentType, 'image/svg+xml');
+    await ws.command({
+      type: 'lovelace/dashboards/create',
+      url_path: NO_PICTURE_URL_PATH,
+      title: 'No picture',
+      icon: 'mdi:account-question',
+      show_in_sidebar: false,
+      require_admin: false,
+      mode: 'storage',
+    });
+    await ws.command({
+      type: 'lovelace/config/save',
+      url_path: NO_PICTURE_URL_PATH,
+      config: { views: [{ path: 'one', cards: [{ type: 'picture-entity', entity: placeholderEntity, show_name: true, show_state: false }] }] },
+    });
+    await browser.page.goto(`${world.haUrl}/${NO_PICTURE_URL_PATH}/one`);
+    await waitForLoadedPictures(browser, [placeholderEntity]);
+
+    // The worker stops: the pictures are HA's and stay on show, after a fresh page load too.
+    const workerConnected = await entityIdOf(ws, `${world.entryId}_worker_connected`);
+    await worker.kill();
+    await world.waitForState(workerConnected, 'to turn off', (state) => state?.state === 'off', LIVENESS_TIMEOUT_MS);
+    for (const entityId of imageEntities) {
+      const state = await world.state(entityId);
+      assert.ok(state !== undefined && state.state !== 'unavailable', `${entityId} stays available while the worker is away`);
+    }
+    await browser.page.goto(`${world.haUrl}/${DASHBOARD_URL_PATH}/${views[0]!.path}`);
+    const whileAway = await waitForLoadedPictures(browser, imageEntities, expectedPictures);
+    assert.is(whileAway.length, expectedPictures, 'every picture card shows its last picture while the worker is away');
     if (browser.blockedRequests.length > 0) {
       process.stderr.write(`e2e: the browser tried to reach beyond loopback (blocked): ${browser.blockedRequests.join(', ')}\n`);
     }

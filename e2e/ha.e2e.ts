@@ -26,6 +26,8 @@ const RECONNECT_TIMEOUT_MS = 120_000;
 // Long enough for one job at the demo's interval, short enough to fail fast.
 const REFRESH_WAIT_SECONDS = 20;
 const FAVOURITE_COUNT = 3;
+// What issue 12 promises after a reload or a re-picked favourite.
+const STATE_BACK_SECONDS = 10;
 
 interface World {
   readonly env: E2eEnvironment;
@@ -80,8 +82,8 @@ e2e.before(async () => {
         },
         { timeoutMs: FIRST_PASS_TIMEOUT_MS },
       );
+      // The first test reloads the entry right after this first directory, before the queue empties.
       world = { env, ws, dataDir, worker, workerConnected, queueLength, subjects, favourites: [] };
-      await waitForQueueEmpty(world);
     } catch (error) {
       env.reportLogs();
       await env.dispose();
@@ -107,6 +109,26 @@ function check(name: string, body: () => Promise<void>): void {
     }
   });
 }
+
+/** Reloads the entry as the integrations page does (⋮ → Reload). */
+async function reloadEntry(w: World): Promise<void> {
+  const answer = await w.env.rest.postJson<{ require_restart: boolean }>(`/api/config/config_entries/entry/${w.env.entryId}/reload`, {});
+  assert.is(answer.require_restart, false, 'the entry reloads without a restart');
+}
+
+check('a reload seconds after the first directory keeps it, even with the worker gone meanwhile', async () => {
+  const w = ready();
+  // The directory just arrived (HA writes it to disk only 30 s after the last push) and the
+  // worker is gone, so nothing can send it again: only what HA wrote on unload can fill the picker.
+  const exit = await w.worker.kill();
+  assert.is(exit.signal, 'SIGKILL');
+  await reloadEntry(w);
+  const listed = await favouriteChoices(w.env.rest, w.env.entryId);
+  assert.equal(listed.map((choice) => choice.value).sort(), w.subjects.map((choice) => choice.value).sort(), 'the picker lists every contact and group after the reload');
+  w.worker = w.env.startWorker('worker', w.dataDir);
+  await w.env.waitForState(w.workerConnected, 'to turn on again', (state) => state?.state === 'on', LIVENESS_TIMEOUT_MS);
+  await waitForQueueEmpty(w);
+});
 
 check('the services are listed for Developer Tools with their fields, names and descriptions', async () => {
   const { ws } = ready();
@@ -250,6 +272,43 @@ check('favourites get image entities that serve exactly the stored bytes; removi
   await waitForQueueEmpty(w);
 });
 
+check('a favourite dropped and picked again serves its picture again within seconds', async () => {
+  const w = ready();
+  const favourite = w.favourites[0]!;
+  await setFavourites(w.env.rest, w.env.entryId, w.favourites.slice(1).map((f) => f.jid));
+  await w.env.waitForState(favourite.entityId, 'to be removed', (state) => state === undefined, LIVENESS_TIMEOUT_MS);
+  const pickedAt = Date.now();
+  await setFavourites(w.env.rest, w.env.entryId, w.favourites.map((f) => f.jid));
+  const entityId = await entityIdOf(w.ws, pictureUniqueId(favourite.jid));
+  w.favourites[0] = { jid: favourite.jid, entityId };
+  const { served, stored, contentType } = await waitForServedFile(w.env, entityId, storedPicturePath(w.dataDir, favourite.jid));
+  const seconds = (Date.now() - pickedAt) / 1000;
+  assert.ok(served.equals(stored), `${entityId} serves the stored bytes again`);
+  assert.is(contentType, 'image/jpeg', 'the picture, not the placeholder');
+  assert.ok(seconds <= STATE_BACK_SECONDS, `served ${seconds.toFixed(1)} s after it was picked again (at most ${STATE_BACK_SECONDS} s)`);
+});
+
+check('reloading the entry with the worker connected: still connected, status and pictures back within seconds, calls answered', async () => {
+  const w = ready();
+  const connection = await entityIdOf(w.ws, `${w.env.entryId}_connection`);
+  await waitForQueueEmpty(w);
+  const reloadedAt = Date.now();
+  await reloadEntry(w);
+  // The status (and so the Connection sensor) comes only from the worker: it is there again only
+  // if the worker was asked to send everything again.
+  await w.env.waitForState(w.workerConnected, 'to be on after the reload', (state) => state?.state === 'on', STATE_BACK_SECONDS * 1000);
+  await w.env.waitForState(connection, 'to show the worker connected to WhatsApp after the reload', (state) => state?.state === 'open', STATE_BACK_SECONDS * 1000);
+  for (const { jid, entityId } of w.favourites) {
+    const { served, stored } = await waitForServedFile(w.env, entityId, storedPicturePath(w.dataDir, jid));
+    assert.ok(served.equals(stored), `${entityId} serves the stored bytes after the reload`);
+  }
+  const seconds = (Date.now() - reloadedAt) / 1000;
+  assert.ok(seconds <= STATE_BACK_SECONDS, `connected, status and pictures ${seconds.toFixed(1)} s after the reload (at most ${STATE_BACK_SECONDS} s)`);
+  const answered = await w.ws.callService<RefreshAvatarResponse>('whatsapp', 'refresh_avatar', { jid: w.favourites[0]!.jid, wait: 0 });
+  assert.ok(answered.success, `refresh_avatar is answered right after the reload: ${JSON.stringify(answered)}`);
+  await waitForQueueEmpty(w);
+});
+
 check('a killed worker turns its liveness off, the pictures stay available and calls fail translated; started again, everything comes back', async () => {
   const w = ready();
   assert.ok(w.favourites.length > 0, 'the favourites test ran first');
@@ -319,6 +378,31 @@ check('after a Home Assistant restart the running worker reconnects by itself an
     const { served, stored } = await waitForServedFile(w.env, entityId, storedPicturePath(w.dataDir, jid));
     assert.ok(served.equals(stored), `${entityId} still serves the stored bytes after the restart`);
   }
+});
+
+check('a worker that cannot reach WhatsApp: HA shows Disconnected with the reason and the next attempt', async () => {
+  const w = ready();
+  await w.worker.kill();
+  await w.env.waitForState(w.workerConnected, 'to turn off', (state) => state?.state === 'off', LIVENESS_TIMEOUT_MS);
+  const dataDir = w.env.path('unreachable-data');
+  mkdirSync(dataDir);
+  // Port 1 on loopback: nothing listens, so the connection is refused at once.
+  w.worker = w.env.startUnreachableWorker('unreachable-worker', dataDir, 'ws://127.0.0.1:1/ws/chat');
+  await w.env.waitForState(w.workerConnected, 'to turn on for the real worker', (state) => state?.state === 'on', LIVENESS_TIMEOUT_MS);
+  const connection = await entityIdOf(w.ws, `${w.env.entryId}_connection`);
+  const shown = await w.env.waitForState(
+    connection,
+    'to say why WhatsApp is not connected',
+    (state) => state?.state === 'closed' && typeof state.attributes.reason === 'string',
+    RECONNECT_TIMEOUT_MS,
+  );
+  assert.match(String(shown?.attributes.reason), /^cannot reach WhatsApp \(connect ECONNREFUSED 127\.0\.0\.1:1\)$/);
+  const next = Date.parse(String(shown?.attributes.reconnect_at));
+  assert.ok(Number.isFinite(next), `reconnect_at is a time: ${JSON.stringify(shown?.attributes.reconnect_at)}`);
+  assert.ok(next > Date.now() - 60_000 && next < Date.now() + 10 * 60_000, `the next attempt is minutes away at most: ${shown?.attributes.reconnect_at}`);
+  // The worker itself is there: a call is answered, its job waits for WhatsApp.
+  const queued = await w.ws.callService<RefreshAvatarResponse>('whatsapp', 'refresh_avatar', { jid: w.favourites[0]!.jid, wait: 0 });
+  assert.ok(queued.success && queued.result.queued && queued.result.position === 1, `refresh_avatar without WhatsApp is queued: ${JSON.stringify(queued)}`);
 });
 
 e2e.run();

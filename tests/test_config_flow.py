@@ -271,3 +271,29 @@ async def test_unreadable_directory_is_ignored(
     hass_storage["whatsapp.directory"] = {"version": 1, "key": "whatsapp.directory", "data": {"entries": [{"name": 1}]}}
     await setup_entry(hass, mock_config_entry)
     assert dict(mock_config_entry.runtime_data.coordinator.data.directory) == {}
+
+
+async def test_directory_pushed_just_before_a_reload_is_kept(
+    hass: HomeAssistant, init_integration: MockConfigEntry, worker: FakeWorker, hass_storage: dict[str, Any]
+) -> None:
+    """Unloading writes a directory still waiting for its delayed save; the reloaded entry reads it."""
+    await worker.command("whatsapp/directory", **directory_payload((BERT, "Bert"), (GROUP, "Family")))
+    assert "whatsapp.directory" not in hass_storage
+    # Well inside the save delay: only the flush on unload can have written it.
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=5))
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert [entry[0] for entry in hass_storage["whatsapp.directory"]["data"]["entries"]] == [BERT, GROUP]
+    assert sorted(init_integration.runtime_data.coordinator.data.directory) == sorted([BERT, GROUP])
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    values = [option["value"] for option in result["data_schema"].schema[CONF_FAVOURITES].config["options"]]
+    assert sorted(values) == sorted([ANNA, BERT, GROUP])
+
+
+async def test_unload_without_a_new_directory_writes_nothing(
+    hass: HomeAssistant, init_integration: MockConfigEntry, hass_storage: dict[str, Any]
+) -> None:
+    """Nothing pending, nothing written: an unload does not create an empty directory file."""
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert "whatsapp.directory" not in hass_storage

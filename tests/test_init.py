@@ -29,23 +29,58 @@ async def test_worker_connects(hass: HomeAssistant, worker: FakeWorker) -> None:
     assert hass.states.get("binary_sensor.whatsapp_worker_connected").state == "on"
 
 
-async def test_reload_adopts_the_open_subscription(
+async def test_reload_takes_over_the_open_subscription_and_asks_for_everything(
     hass: HomeAssistant, init_integration: MockConfigEntry, worker: FakeWorker
 ) -> None:
-    """After a reload the worker's next message hands its open subscription to the new entry.
+    """A reload keeps the worker connected: the new entry holds its open subscription at once.
 
-    The subscription is still open on its socket; its next message hands it to the new entry, which sends the favourites again.
+    It sends the favourites and asks the worker to resend status, directory and pictures, and
+    service calls go down the same subscription, without the worker sending anything first.
     """
     assert await hass.config_entries.async_reload(init_integration.entry_id)
     await hass.async_block_till_done()
-    assert hass.states.get("binary_sensor.whatsapp_worker_connected").state == "off"
-
-    await worker.client.send_json_auto_id({"type": "whatsapp/status", **status_payload()})
-    # The favourites go down the adopted subscription before the status is answered.
-    assert await worker.next_event() == {"type": "favourites", "jids": [ANNA]}
-    assert (await worker.client.receive_json())["success"]
-    await hass.async_block_till_done()
     assert hass.states.get("binary_sensor.whatsapp_worker_connected").state == "on"
+    assert await worker.next_event() == {"type": "favourites", "jids": [ANNA]}
+    assert await worker.next_event() == {"type": "resend"}
+
+    task = hass.async_create_task(
+        hass.services.async_call(DOMAIN, "refresh_avatars", {}, blocking=True, return_response=True)
+    )
+    call = await worker.next_event()
+    assert call["service"] == "refresh_avatars"
+    response = {"scope": "missing", "queued": 0, "matched": 0, "queue_length": 0, "eta_seconds": None}
+    result = await worker.command("whatsapp/call_result", call_id=call["call_id"], ok=True, response=response)
+    assert result["success"], result
+    assert await task == response
+
+    # What the worker resends lands in the loaded entry.
+    assert (await worker.command("whatsapp/status", **status_payload()))["success"]
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.whatsapp_queue_length").state == "12"
+
+
+async def test_reload_keeps_the_worker_version(
+    hass: HomeAssistant, init_integration: MockConfigEntry, worker: FakeWorker
+) -> None:
+    """The worker says hello once per connection, not after a reload: its device keeps the version."""
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, init_integration.entry_id), init_integration.entry_id
+    )
+    assert device is not None
+    assert device.sw_version == "0.1.0-test"
+
+
+async def test_worker_that_left_while_unloaded_is_not_taken_over(
+    hass: HomeAssistant, init_integration: MockConfigEntry, worker: FakeWorker
+) -> None:
+    """A socket that closed while no entry was loaded leaves nothing to take over."""
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    await worker.close()
+    await hass.async_block_till_done()
+    await setup_entry(hass, init_integration)
+    assert hass.states.get("binary_sensor.whatsapp_worker_connected").state == "off"
 
 
 async def test_hello_records_version_on_device(

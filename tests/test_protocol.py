@@ -230,3 +230,14 @@ async def test_service_calls_send_the_downstream_fixtures(
     result = await worker.command("whatsapp/call_result", call_id=event["call_id"], ok=True, response=response)
     assert result["success"], result
     assert await asyncio.wait_for(call, 5) == response
+
+
+async def test_reload_sends_the_resend_fixture(
+    hass: HomeAssistant, init_integration: MockConfigEntry, worker: FakeWorker
+) -> None:
+    """What a reloaded entry asks the worker for is the downstream fixture the worker parses."""
+    resend = next(fixture for fixture in DOWNSTREAM["valid"] if fixture["name"] == "resend")
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert (await worker.next_event())["type"] == "favourites"
+    assert await worker.next_event() == resend["message"]

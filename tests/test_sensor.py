@@ -86,3 +86,29 @@ async def test_worker_entities_are_diagnostic(hass: HomeAssistant, init_integrat
         entry = registry.async_get(entity_id)
         assert entry is not None, entity_id
         assert entry.entity_category is EntityCategory.DIAGNOSTIC, entity_id
+
+
+async def test_connection_says_why_and_when_it_tries_again(hass: HomeAssistant, worker: FakeWorker) -> None:
+    """Disconnected, with the worker's reason and its next attempt as attributes; none once open."""
+    reason = "cannot reach WhatsApp (getaddrinfo ENOTFOUND web.whatsapp.com)"
+    await worker.command(
+        "whatsapp/status",
+        **status_payload(connection="closed", connection_detail=reason, reconnect_at="2026-11-01T10:05:00.000Z"),
+    )
+    await hass.async_block_till_done()
+    state = hass.states.get(CONNECTION)
+    assert state.state == "closed"
+    assert state.attributes["reason"] == reason
+    assert state.attributes["reconnect_at"] == "2026-11-01T10:05:00+00:00"
+    await worker.command("whatsapp/status", **status_payload())
+    await hass.async_block_till_done()
+    state = hass.states.get(CONNECTION)
+    assert state.attributes["reason"] is None
+    assert state.attributes["reconnect_at"] is None
+
+
+async def test_status_with_too_long_a_reason_is_refused(hass: HomeAssistant, worker: FakeWorker) -> None:
+    """The reason is one sentence; a kilobyte of it is a broken worker."""
+    result = await worker.command("whatsapp/status", **status_payload(connection="closed", connection_detail="x" * 513))
+    assert not result["success"]
+    assert result["error"]["code"] == "invalid_format"

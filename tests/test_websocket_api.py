@@ -95,10 +95,10 @@ async def test_hello_holds_across_a_reload(
     """The worker does not say hello again when only the entry reloads: its socket stays."""
     assert await hass.config_entries.async_reload(init_integration.entry_id)
     await hass.async_block_till_done()
-    await worker.client.send_json_auto_id({"type": "whatsapp/status", **status_payload()})
-    # The reloaded entry adopts the open subscription and sends the favourites down it first.
+    # The reloaded entry holds the open subscription: favourites and a resend request come first.
     assert await worker.next_event() == {"type": "favourites", "jids": [ANNA]}
-    assert (await worker.client.receive_json())["success"]
+    assert await worker.next_event() == {"type": "resend"}
+    assert (await worker.command("whatsapp/status", **status_payload()))["success"]
 
 
 @pytest.mark.parametrize(

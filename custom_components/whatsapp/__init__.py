@@ -42,6 +42,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: WhatsAppConfigEntry) -> 
     entry.runtime_data = WhatsAppRuntimeData(coordinator=coordinator, worker_device_id=worker_device.id)
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    # Last, with no await after it: HA sets the entry LOADED before it runs anything else
+    # (homeassistant/config_entries.py, 2026.10.4, ConfigEntry.async_setup), so what the worker
+    # sends in answer finds a loaded entry.
+    coordinator.async_take_over_worker()
     return True
 
 

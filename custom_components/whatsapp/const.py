@@ -82,8 +82,22 @@ REFRESH_AVATARS_TIMEOUT_SECONDS: Final = 30
 # A worker that is away this long is more than a restart or an update: tell the user.
 WORKER_GONE_ISSUE_DELAY: Final = timedelta(minutes=15)
 
+# The worker is connected to HA but not to WhatsApp this long (through its own retries): more than a
+# network blip or a WhatsApp hiccup, so the user learns why (the worker's reason) and where to look.
+WHATSAPP_DOWN_ISSUE_DELAY: Final = timedelta(minutes=15)
+# Connection states in which the worker is trying to reach WhatsApp again by itself.
+WHATSAPP_DOWN_STATES: Final = ("connecting", "closed")
+# The worker's reason is one sentence; longer text is refused as a malformed status.
+MAX_CONNECTION_DETAIL_LENGTH: Final = 512
+
 ISSUE_WORKER_GONE: Final = "worker_gone"
 ISSUE_LOGGED_OUT: Final = "logged_out"
+# WhatsApp's help page on linked devices (why they are logged out, how to link again); shown as the
+# logged-out repair's "Learn more" link (hassfest allows no URL in the strings themselves).
+LINKED_DEVICES_HELP_URL: Final = "https://faq.whatsapp.com/378279804439436"
+# One issue id; its translation names the log that exists: the app's, or the standalone worker's.
+ISSUE_WHATSAPP_DOWN: Final = "whatsapp_down"
+ISSUE_WHATSAPP_DOWN_APP: Final = "whatsapp_down_app"
 # One issue id while the worker waits to be linked; its translation says how, by code or by QR.
 ISSUE_PAIRING: Final = "pairing"
 ISSUE_PAIRING_CODE: Final = "pairing_code"

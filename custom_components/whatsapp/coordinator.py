@@ -9,9 +9,8 @@ import hashlib
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
-from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
@@ -20,11 +19,17 @@ from .const import (
     DOMAIN,
     EVENT_AVATAR_UPDATED,
     ISSUE_LOGGED_OUT,
+    ISSUE_WHATSAPP_DOWN,
+    ISSUE_WHATSAPP_DOWN_APP,
     ISSUE_WORKER_GONE,
+    LINKED_DEVICES_HELP_URL,
     LOGGER,
+    WHATSAPP_DOWN_ISSUE_DELAY,
+    WHATSAPP_DOWN_STATES,
     WORKER_GONE_ISSUE_DELAY,
 )
 from .directory import DirectoryTransfer
+from .issue_clock import IssueClock
 from .jids import is_subject_jid
 from .models import DirectoryEntry, Picture, WorkerData, WorkerStatus, frozen_mapping
 from .pairing import async_clear_pairing_issue, async_update_pairing_issue
@@ -68,7 +73,8 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
         self.pictures = PictureStore(hass)
         self.directory_store = DirectoryStore(hass)
         self.directory_transfer = DirectoryTransfer()
-        self._cancel_gone_timer: CALLBACK_TYPE | None = None
+        self._gone_clock = IssueClock(hass, WORKER_GONE_ISSUE_DELAY, self._worker_gone_too_long)
+        self._whatsapp_down_clock = IssueClock(hass, WHATSAPP_DOWN_ISSUE_DELAY, self._whatsapp_down_too_long)
         self.data = WorkerData()
 
     async def async_start(self) -> None:
@@ -83,18 +89,17 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
             pictures=frozen_mapping(pictures),
             favourites=favourites,
         )
-        self._start_gone_timer()
+        self._gone_clock.start()
 
-    @callback
-    def async_stop(self) -> None:
-        """Cancel the timer and let go of the worker; the issues stay, they describe the worker."""
+    async def async_stop(self) -> None:
+        """Let go of the worker, cancel the timer, write what waits to be saved.
+
+        The issues stay: they describe the worker, not the entry.
+        """
         self.link.async_close()
-        self._stop_gone_timer()
-
-    def _stop_gone_timer(self) -> None:
-        if self._cancel_gone_timer is not None:
-            self._cancel_gone_timer()
-            self._cancel_gone_timer = None
+        self._gone_clock.stop()
+        self._whatsapp_down_clock.stop()
+        await self.directory_store.async_flush()
 
     def _update(self, **changes: Any) -> None:
         self.async_set_updated_data(replace(self.data, **changes))
@@ -105,24 +110,19 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
     def _worker_connected_changed(self, connected: bool) -> None:
         LOGGER.info("The WhatsApp worker %s", "connected" if connected else "disconnected")
         if connected:
-            self._stop_gone_timer()
+            self._gone_clock.stop()
             ir.async_delete_issue(self.hass, DOMAIN, ISSUE_WORKER_GONE)
         else:
             # A transfer the worker could not finish never replaces the last whole directory.
             self.directory_transfer.reset()
-            self._start_gone_timer()
+            self._gone_clock.start()
             async_clear_pairing_issue(self.hass)
+            # What the worker last said about WhatsApp no longer holds; "worker gone" takes over.
+            self._whatsapp_back()
         self._update(worker_connected=connected)
 
-    def _start_gone_timer(self) -> None:
-        if self._cancel_gone_timer is None:
-            self._cancel_gone_timer = async_call_later(
-                self.hass, WORKER_GONE_ISSUE_DELAY, self._worker_gone_too_long
-            )
-
     @callback
-    def _worker_gone_too_long(self, _now: datetime) -> None:
-        self._cancel_gone_timer = None
+    def _worker_gone_too_long(self) -> None:
         LOGGER.warning("No WhatsApp worker has connected for %s", WORKER_GONE_ISSUE_DELAY)
         ir.async_create_issue(
             self.hass,
@@ -131,7 +131,7 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
             is_fixable=False,
             severity=ir.IssueSeverity.WARNING,
             translation_key=ISSUE_WORKER_GONE,
-            translation_placeholders={"minutes": str(int(WORKER_GONE_ISSUE_DELAY.total_seconds() // 60))},
+            translation_placeholders={"minutes": self._gone_clock.minutes},
         )
 
     @callback
@@ -157,11 +157,55 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
                 is_fixable=False,
                 severity=ir.IssueSeverity.ERROR,
                 translation_key=ISSUE_LOGGED_OUT,
+                learn_more_url=LINKED_DEVICES_HELP_URL,
             )
         elif status.connection == "open":
             ir.async_delete_issue(self.hass, DOMAIN, ISSUE_LOGGED_OUT)
         async_update_pairing_issue(self.hass, self.config_entry.entry_id, status)
         self._update(status=status, pairing_qr_received_at=self._pairing_qr_received_at(status))
+        self._follow_whatsapp_connection(status)
+
+    # WhatsApp out of reach ------------------------------------------------------------------
+
+    def _follow_whatsapp_connection(self, status: WorkerStatus) -> None:
+        """Start the clock when the worker loses WhatsApp; keep a raised issue's reason current."""
+        if status.connection not in WHATSAPP_DOWN_STATES:
+            self._whatsapp_back()
+        elif ir.async_get(self.hass).async_get_issue(DOMAIN, ISSUE_WHATSAPP_DOWN) is not None:
+            # Raised before (by this entry, or before a reload): keep its reason current.
+            self._report_whatsapp_down(status)
+        else:
+            self._whatsapp_down_clock.start()
+
+    @callback
+    def _whatsapp_down_too_long(self) -> None:
+        if (status := self.data.status) is None:
+            return
+        LOGGER.warning(
+            "The WhatsApp worker has not reached WhatsApp for %s: %s",
+            WHATSAPP_DOWN_ISSUE_DELAY,
+            status.connection_detail or "no reason given",
+        )
+        self._report_whatsapp_down(status)
+
+    def _report_whatsapp_down(self, status: WorkerStatus) -> None:
+        # Unchanged arguments leave the issue as it is; a new reason updates it.
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            ISSUE_WHATSAPP_DOWN,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=ISSUE_WHATSAPP_DOWN_APP if status.runs_in_app else ISSUE_WHATSAPP_DOWN,
+            translation_placeholders={
+                "minutes": self._whatsapp_down_clock.minutes,
+                "reason": status.connection_detail or "-",
+            },
+        )
+
+    def _whatsapp_back(self) -> None:
+        self._whatsapp_down_clock.stop()
+        ir.async_delete_issue(self.hass, DOMAIN, ISSUE_WHATSAPP_DOWN)
 
     def _pairing_qr_received_at(self, status: WorkerStatus) -> datetime | None:
         """Return a new time only for new QR bytes.
@@ -256,6 +300,18 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
                 pictures.pop(jid, None)
         self._update(favourites=favourites, pictures=frozen_mapping(pictures))
         self.async_send_favourites()
+
+    @callback
+    def async_take_over_worker(self) -> None:
+        """Hold a worker subscription left open by the previous entry (a reload), and catch up.
+
+        HA keeps the worker's subscription across the reload, but the new entry starts with no
+        status and no directory (the stored directory may be older), so it asks the worker to send
+        everything again: status, directory and every favourite's picture.
+        """
+        if self.link.async_take_over_parked():
+            self.async_send_favourites()
+            self.link.async_send({"type": "resend"})
 
     @callback
     def async_send_favourites(self) -> None:

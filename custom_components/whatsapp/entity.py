@@ -12,12 +12,13 @@ from .models import shown_address
 
 def worker_device_info(coordinator: WhatsAppCoordinator) -> DeviceInfo:
     """Describe the worker, which every status entity belongs to: a piece of software, so a service."""
+    # No sw_version: it is unknown until the worker says hello (which writes it to the registry),
+    # and the worker does not say hello again after a reload; leaving it out keeps the registry's.
     return DeviceInfo(
         identifiers={(DOMAIN, coordinator.config_entry.entry_id)},
         name="WhatsApp",
         manufacturer="WhatsApp Avatars",
         model="Worker",
-        sw_version=coordinator.data.worker_version,
         entry_type=DeviceEntryType.SERVICE,
     )
 

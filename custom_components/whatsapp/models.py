@@ -37,6 +37,11 @@ class WorkerStatus:
     progress: Progress | None
     rate_limited_until: datetime | None
     counts: Mapping[str, Mapping[str, int]]
+    # Why WhatsApp is not connected (the worker's words) and the next attempt.
+    connection_detail: str | None = None
+    reconnect_at: datetime | None = None
+    # The worker runs as the app (its log is the app's log), not on its own.
+    runs_in_app: bool = False
     # The PNG of `pairing_qr` once the worker rendered it (decoded and checked).
     pairing_qr_image: bytes | None = None
 
@@ -61,6 +66,9 @@ class WorkerStatus:
             progress=Progress(**progress) if progress is not None else None,
             rate_limited_until=payload["rate_limited_until"],
             counts=payload["counts"],
+            connection_detail=payload["connection_detail"],
+            reconnect_at=payload["reconnect_at"],
+            runs_in_app=payload["runs_in_app"],
         )
 
 

@@ -17,6 +17,7 @@ from .const import (
     CALL_ERROR_CODES,
     CONNECTION_STATES,
     MAX_CALL_ERROR_MESSAGE_LENGTH,
+    MAX_CONNECTION_DETAIL_LENGTH,
     MAX_DIRECTORY_CHUNK_ENTRIES,
     MAX_DIRECTORY_CHUNKS,
     MAX_NAME_LENGTH,
@@ -144,6 +145,12 @@ STATUS_FIELDS: dict[Any, Any] = {
     ),
     vol.Required("rate_limited_until"): OPTIONAL_TIME,
     vol.Required("counts"): {vol.Required(kind): _COUNTS_BY_STATE for kind in SUBJECT_KINDS},
+    # Why WhatsApp is not connected, in the worker's words (English: an attribute and a repair's
+    # detail), and when it tries next; null while connected or pairing. Whether it runs as the app,
+    # so a repair names the log that exists. Optional: a worker from before them keeps working.
+    vol.Optional("connection_detail", default=None): vol.Any(None, _bounded_text(MAX_CONNECTION_DETAIL_LENGTH)),
+    vol.Optional("reconnect_at", default=None): OPTIONAL_TIME,
+    vol.Optional("runs_in_app", default=False): bool,
 }
 
 _KINDS = frozenset(SUBJECT_KINDS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -35,6 +36,7 @@ class WhatsAppSensorEntityDescription(SensorEntityDescription):
     """A worker sensor, read from the last status."""
 
     value_fn: Callable[[WorkerStatus], str | int | float | datetime | None]
+    attributes_fn: Callable[[WorkerStatus], dict[str, Any]] | None = None
 
 
 SENSORS: tuple[WhatsAppSensorEntityDescription, ...] = (
@@ -45,6 +47,12 @@ SENSORS: tuple[WhatsAppSensorEntityDescription, ...] = (
         options=[connection_option(state) for state in CONNECTION_STATES],
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda status: connection_option(status.connection),
+        # Why it is not connected and when the worker tries again: "Disconnected" alone does not
+        # say whether to wait, fix the network or look at the phone.
+        attributes_fn=lambda status: {
+            "reason": status.connection_detail,
+            "reconnect_at": status.reconnect_at.isoformat() if status.reconnect_at else None,
+        },
     ),
     WhatsAppSensorEntityDescription(
         key="queue_length",
@@ -96,6 +104,14 @@ class WhatsAppSensor(WhatsAppWorkerEntity, SensorEntity):
         """A status from a worker that is gone describes the past."""
         data = self.coordinator.data
         return super().available and data.worker_connected and data.status is not None
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """What the description adds to the value, from the same status."""
+        status = self.coordinator.data.status
+        if self.entity_description.attributes_fn is None or status is None:
+            return None
+        return self.entity_description.attributes_fn(status)
 
     @property
     def native_value(self) -> str | int | float | datetime | None:

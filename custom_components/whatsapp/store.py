@@ -102,6 +102,7 @@ class DirectoryStore:
         """Nothing is read until `async_load`."""
         self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, DIRECTORY_KEY)
         self._entries: dict[str, DirectoryEntry] = {}
+        self._save_pending = False
 
     async def async_load(self) -> dict[str, DirectoryEntry]:
         """Return the stored directory; empty when there is none or it is unreadable.
@@ -129,7 +130,20 @@ class DirectoryStore:
     def async_schedule_save(self, entries: dict[str, DirectoryEntry]) -> None:
         """Save a while later; a newer directory replaces a pending one."""
         self._entries = entries
+        self._save_pending = True
         self._store.async_delay_save(self._data, DIRECTORY_SAVE_DELAY_SECONDS)
 
+    async def async_flush(self) -> None:
+        """Write a pending directory now: the entry unloads, and a reloaded entry reads the file.
+
+        Store writes a delayed save by itself only when HA stops (its final write); a reload would
+        read the older file and the pending write would land after it, unseen until the next start.
+        `async_save` cancels the pending delayed write (homeassistant/helpers/storage.py, 2026.10.4).
+        """
+        if not self._save_pending:
+            return
+        await self._store.async_save(self._data())
+
     def _data(self) -> dict[str, Any]:
+        self._save_pending = False
         return {"entries": [[e.jid, e.kind, e.name, e.state] for e in self._entries.values()]}

@@ -52,7 +52,6 @@ from .worker_link import (
     InvalidCallResultError,
     UnknownCallError,
     WorkerIdentity,
-    WorkerSubscription,
 )
 
 # Stable error codes the worker can act on (protocol.json `ha_errors`, with websocket_api's own
@@ -166,27 +165,7 @@ def _coordinator(hass: HomeAssistant, connection: ActiveConnection, msg: dict[st
     if not entries:
         _refuse(connection, msg, ERR_NOT_LOADED, "the WhatsApp integration is not set up or not loaded")
         return None
-    coordinator = entries[0].runtime_data.coordinator
-    if not coordinator.link.connected:
-        _adopt_open_subscription(coordinator, connection)
-    return coordinator
-
-
-def _adopt_open_subscription(coordinator: WhatsAppCoordinator, connection: ActiveConnection) -> None:
-    """Hand the worker's subscription from before an entry reload to the reloaded entry.
-
-    After a reload the subscription is still open on the worker's socket, but nothing tells the
-    worker to subscribe again: the first message it sends hands it over.
-    """
-    for unsubscribe in list(connection.subscriptions.values()):
-        if isinstance(unsubscribe, WorkerSubscription) and unsubscribe.link is not coordinator.link:
-            msg_id = unsubscribe.subscription.msg_id
-            LOGGER.debug("Adopting the worker's open subscription %s after a reload", msg_id)
-            connection.subscriptions[msg_id] = coordinator.link.attach(
-                connection, msg_id, unsubscribe.subscription.identity
-            )
-            coordinator.async_send_favourites()
-            return
+    return entries[0].runtime_data.coordinator
 
 
 @_command("whatsapp/hello", HELLO_FIELDS)

@@ -17,6 +17,7 @@ import probatio as vol
 from homeassistant.components.websocket_api import ActiveConnection, event_message
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN, LOGGER, SERVICE_REFRESH_AVATAR, SERVICE_REFRESH_AVATARS
 from .schemas import REFRESH_AVATAR_RESPONSE, REFRESH_AVATARS_RESPONSE
@@ -64,14 +65,17 @@ class _Subscription:
     identity: WorkerIdentity
 
 
-class WorkerSubscription:
-    """What `connection.subscriptions` holds for the worker; calling it ends the link.
+# The worker's subscription while no entry holds it: between the unload and the setup of a reload
+# (or while the entry is unloaded). The worker keeps it open on its socket and cannot tell that
+# the entry went, so the next entry takes it over at once instead of waiting for its next message.
+PARKED_SUBSCRIPTION_KEY: HassKey[_Subscription] = HassKey(f"{DOMAIN}_parked_subscription")
 
-    It remembers its connection so an entry loaded later (a reload) can adopt a subscription that is still open.
-    """
+
+class WorkerSubscription:
+    """What `connection.subscriptions` holds for the worker; calling it ends the link."""
 
     def __init__(self, link: WorkerLink, subscription: _Subscription) -> None:
-        """Ties one subscription to one link."""
+        """Ties one subscription to one link; a reloaded entry's link replaces it."""
         self.link = link
         self.subscription = subscription
 
@@ -160,6 +164,9 @@ class WorkerLink:
     @callback
     def async_detach(self, subscription: _Subscription) -> None:
         """End a subscription; if it was the worker's, the newest one on standby takes over."""
+        if self._hass.data.get(PARKED_SUBSCRIPTION_KEY) is subscription:
+            # The socket closed while no entry held the subscription: nothing left to take over.
+            del self._hass.data[PARKED_SUBSCRIPTION_KEY]
         if subscription in self._standby:
             # An old socket closing after the worker reconnected does not end the new link.
             self._standby.remove(subscription)
@@ -177,10 +184,21 @@ class WorkerLink:
 
     @callback
     def async_close(self) -> None:
-        """Let go as the entry unloads: fail what waits; a reloaded entry adopts the open subscription."""
+        """Let go as the entry unloads: fail what waits, park the open subscription for the next entry."""
+        if self._subscription is not None:
+            self._hass.data[PARKED_SUBSCRIPTION_KEY] = self._subscription
         self._subscription = None
         self._standby.clear()
         self._fail_pending(_error("worker_disconnected"))
+
+    @callback
+    def async_take_over_parked(self) -> bool:
+        """Hold the subscription the previous entry parked; True when there was one."""
+        if (parked := self._hass.data.pop(PARKED_SUBSCRIPTION_KEY, None)) is None:
+            return False
+        LOGGER.debug("Taking over the worker's open subscription %s after a reload", parked.msg_id)
+        parked.connection.subscriptions[parked.msg_id] = self.attach(parked.connection, parked.msg_id, parked.identity)
+        return True
 
     @callback
     def async_send(self, message: dict[str, Any]) -> bool:

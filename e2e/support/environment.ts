@@ -14,7 +14,7 @@ import { addWhatsAppEntry } from './integration.js';
 import { E2E_OWNER, onboardOwner, type Owner } from './onboarding.js';
 import type { ManagedProcess } from './processes.js';
 import { waitFor } from './wait.js';
-import { startDemoWorker } from './worker.js';
+import { startDemoWorker, startUnreachableRunWorker } from './worker.js';
 
 /** A free TCP port on loopback (the kernel picks it; HA binds it a moment later). */
 export async function freePort(): Promise<number> {
@@ -86,6 +86,11 @@ export class E2eEnvironment {
   /** Starts the demo worker on `dataDir`, connected to this HA. */
   startWorker(name: string, dataDir: string): ManagedProcess {
     return this.track(startDemoWorker({ name, dataDir, haUrl: this.haUrl, token: this.token, logDir: this.root }));
+  }
+
+  /** `whatsapp-worker run` with WhatsApp's websocket at an address that does not answer. */
+  startUnreachableWorker(name: string, dataDir: string, webSocketUrl: string): ManagedProcess {
+    return this.track(startUnreachableRunWorker({ name, dataDir, haUrl: this.haUrl, token: this.token, logDir: this.root, webSocketUrl }));
   }
 
   /** Remembers a process so `dispose` stops it. */

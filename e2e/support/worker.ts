@@ -36,6 +36,27 @@ export function startDemoWorker(options: DemoWorkerOptions): ManagedProcess {
   });
 }
 
+/**
+ * Starts the real `whatsapp-worker run` (Baileys, no simulation) with WhatsApp's websocket at
+ * `webSocketUrl`: an address that refuses connections shows what Home Assistant sees when WhatsApp
+ * is out of reach, whatever the machine's network.
+ */
+export function startUnreachableRunWorker(options: DemoWorkerOptions & { readonly webSocketUrl: string }): ManagedProcess {
+  return ManagedProcess.start(options.name, {
+    command: process.execPath,
+    args: [WORKER_BIN, 'run', '--data', options.dataDir, '--ha-url', options.haUrl],
+    env: {
+      ...process.env,
+      WHATSAPP_HA_TOKEN: options.token,
+      WHATSAPP_WEB_SOCKET_URL: options.webSocketUrl,
+      WHATSAPP_HA_URL: undefined,
+      SUPERVISOR_TOKEN: undefined,
+      WHATSAPP_IN_APP: undefined,
+    },
+    logPath: join(options.logDir, `${options.name}.log`),
+  });
+}
+
 /** `<data>/media/avatars/<jid>.jpg`, where the worker stores a picture. */
 export function storedPicturePath(dataDir: string, jid: string): string {
   return join(dataDir, 'media', 'avatars', `${jid}.jpg`);

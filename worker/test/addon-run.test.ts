@@ -23,7 +23,7 @@ test('the default options become the worker command line', () => {
     '--picture-type', 'image',
     '--log-level', 'info',
   ]);
-  assert.equal(env, { WHATSAPP_HA_URL: TEST_HA.WHATSAPP_HA_URL, WHATSAPP_HA_TOKEN: '<redacted>' });
+  assert.equal(env, { WHATSAPP_HA_URL: TEST_HA.WHATSAPP_HA_URL, WHATSAPP_HA_TOKEN: '<redacted>', WHATSAPP_IN_APP: '1' }, 'the worker learns it runs as the app');
 });
 
 test('every option maps onto its flag: phone digits, pino log level, /share folder', () => {
@@ -58,7 +58,7 @@ test('missing options take their defaults; a cleared phone number means QR linki
 
 test('under the Supervisor the worker goes through the proxy with the Supervisor token', () => {
   const { env } = dryRun(configDefaults(), { SUPERVISOR_TOKEN: 'supervisor-token' });
-  assert.equal(env, { WHATSAPP_HA_URL: 'ws://supervisor/core/websocket', WHATSAPP_HA_TOKEN: '<redacted>' });
+  assert.equal(env, { WHATSAPP_HA_URL: 'ws://supervisor/core/websocket', WHATSAPP_HA_TOKEN: '<redacted>', WHATSAPP_IN_APP: '1' });
 });
 
 test('WHATSAPP_HA_URL and its token win over the Supervisor proxy', () => {

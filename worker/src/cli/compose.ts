@@ -22,6 +22,8 @@ import { UsageError } from './options.js';
 import { packageVersion } from '../package-version.js';
 
 export const WORKER_VERSION = packageVersion();
+/** Set to 1 by the app's start script (addon/run.mjs): Home Assistant then names the app's log. */
+export const IN_APP_ENV = 'WHATSAPP_IN_APP';
 
 export interface WorkerConfig {
   readonly dataDir: string;
@@ -69,7 +71,8 @@ export class WorkerApp {
         random: config.random,
         logger: config.logger,
       });
-      const bridge = createBridge(config, new WorkerService(worker, files, clock), clock, new WorkerState(db).workerId(randomUUID));
+      const service = new WorkerService(worker, files, clock, process.env[IN_APP_ENV] === '1');
+      const bridge = createBridge(config, service, clock, new WorkerState(db).workerId(randomUUID));
       this.running = { db, worker, bridge };
       watch?.(worker);
       await worker.start();

@@ -33,6 +33,10 @@ export const runCommand: Command = {
     '                        long-lived access token in WHATSAPP_HA_TOKEN (in the add-on the',
     '                        Supervisor proxy and SUPERVISOR_TOKEN are used by themselves)',
     '  --log-level LEVEL     trace, debug, info, warning or error (default info)',
+    '',
+    'Environment:',
+    '  WHATSAPP_WEB_SOCKET_URL  WhatsApp\'s websocket, if not Baileys\' default (tests point it at',
+    '                        an address that does not answer, to see what Home Assistant shows then)',
   ].join('\n'),
   options: {
     ...COMMON_OPTIONS,
@@ -50,6 +54,10 @@ export const runCommand: Command = {
     if (typeof flags.phone === 'string' && phone === undefined) {
       throw new UsageError('--phone must be a phone number in international form, e.g. +491701234567');
     }
+    const webSocketUrl = process.env.WHATSAPP_WEB_SOCKET_URL?.trim() || undefined;
+    if (webSocketUrl !== undefined && !/^wss?:\/\//.test(webSocketUrl)) {
+      throw new UsageError(`WHATSAPP_WEB_SOCKET_URL must be a ws:// or wss:// URL; got '${webSocketUrl}'`);
+    }
     const logger = createLogger(logLevel(flags));
     const random = seededRandom(Date.now());
     return runWorker({
@@ -63,6 +71,7 @@ export const runCommand: Command = {
           phoneNumber: phone,
           pictureType: pictureType as PictureType,
           printQrInTerminal: process.stdout.isTTY === true,
+          ...(webSocketUrl === undefined ? {} : { webSocketUrl }),
         }),
       avatarsDir: avatarsDirectory(flags, dataDir),
       download: DEFAULT_DOWNLOAD_SETTINGS,

@@ -16,7 +16,8 @@ import type { AvatarState, FailureKind } from '../avatars/model.js';
 export interface StatusReport {
   data: string;
   avatars: string;
-  connection: { state: string; at: string; detail: string | null } | null;
+  /** The last connection change; `retry_at` is the next attempt while WhatsApp is not connected. */
+  connection: { state: string; at: string; detail: string | null; retry_at: string | null } | null;
   /**
    * By kind: subjects per state, their total, and (overlapping the states, which a failure never
    * changes) how many gave up their last job: `refused` (fixed errors, unreadable answers, a CDN
@@ -47,12 +48,20 @@ export function readStatus(dataDir: string, avatarsDir: string, now: number): St
     };
     const subjects = counts.contact.total + counts.group.total;
     const pause = parseRatePolicySnapshot(state.get(STATE_KEYS.ratePolicy) ?? { pauseLevel: 0 }).pausedUntil;
-    const connection = state.get<{ state: string; at: number; detail: string | null }>(STATE_KEYS.connection);
+    const connection = state.get<{ state: string; at: number; detail: string | null; retryAt?: number | null }>(STATE_KEYS.connection);
     const progress = state.get<ProgressSnapshot>(STATE_KEYS.progress);
     return {
       data: dataDir,
       avatars: avatarsDir,
-      connection: connection === undefined ? null : { ...connection, at: new Date(connection.at).toISOString() },
+      connection:
+        connection === undefined
+          ? null
+          : {
+              state: connection.state,
+              at: new Date(connection.at).toISOString(),
+              detail: connection.detail,
+              retry_at: typeof connection.retryAt === 'number' ? new Date(connection.retryAt).toISOString() : null,
+            },
       counts,
       subjects,
       processed: subjects - counts.contact.unknown - counts.group.unknown + store.uncheckedGivenUp(),
@@ -73,7 +82,7 @@ export function formatReport(report: StatusReport): string {
   };
   return [
     `WhatsApp worker at ${report.data}`,
-    `  connection ${report.connection === null ? 'never connected' : `${report.connection.state} since ${report.connection.at}${report.connection.detail ? ` (${report.connection.detail})` : ''}`}`,
+    `  connection ${report.connection === null ? 'never connected' : `${report.connection.state} since ${report.connection.at}${report.connection.detail ? ` (${report.connection.detail}${report.connection.retry_at ? `; retrying at ${report.connection.retry_at}` : ''})` : ''}`}`,
     row('contact'),
     row('group'),
     `  processed ${report.processed}/${report.subjects}`,

@@ -24,6 +24,7 @@ export function parseDownstream(input: unknown): ParsedDownstream {
     if (notString !== undefined) return { ok: false, reason: `favourites: every JID must be a string, got ${describeType(notString)}` };
     return { ok: true, message: { type: 'favourites', jids: input.jids as string[] } };
   }
+  if (input.type === 'resend') return { ok: true, message: { type: 'resend' } };
   if (input.type === 'call') return parseCall(input);
   return { ok: false, reason: `unknown message type ${JSON.stringify(input.type)}` };
 }

@@ -9,6 +9,7 @@ import type { AvatarRecord, EnqueueRequest, JobReason } from '../avatars/model.j
 import { CallError, type WorkerChange, type WorkerPort } from './port.js';
 import { wireName } from './directory-chunks.js';
 import {
+  MAX_CONNECTION_DETAIL_LENGTH,
   MAX_WAIT_SECONDS,
   type AvatarOutcome,
   type AvatarUpdate,
@@ -24,6 +25,7 @@ import { parseJid } from '../jid.js';
 import type { AvatarWorker } from '../worker/avatar-worker.js';
 
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
+const cut = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
 
 // A bulk refresh never outranks favourites or picture-change notifications.
 const BULK_REASON: Readonly<Record<RefreshScope, JobReason>> = {
@@ -66,6 +68,8 @@ export class WorkerService implements WorkerPort {
     private readonly worker: AvatarWorker,
     private readonly files: PictureFiles,
     private readonly clock: Clock,
+    /** The worker runs as the Home Assistant app (addon/run.mjs says so), not on its own. */
+    private readonly runsInApp = false,
   ) {}
 
   async refreshAvatar(call: RefreshAvatarCall): Promise<RefreshAvatarResponse> {
@@ -132,6 +136,7 @@ export class WorkerService implements WorkerPort {
   status(): WorkerStatus {
     const progress = this.worker.progressSnapshot();
     const pairing = this.worker.pairingInfo;
+    const trouble = this.worker.connectionProblem;
     return {
       connection: this.worker.connectionState,
       pairing:
@@ -145,6 +150,9 @@ export class WorkerService implements WorkerPort {
           : { done: progress.done, total: progress.total, rate_per_hour: Math.round(progress.ratePerHour), eta_seconds: progress.etaSeconds },
       rate_limited_until: iso(this.worker.policy.pausedUntil),
       counts: this.worker.subjects.totals(),
+      connection_detail: trouble === undefined ? null : cut(trouble.detail, MAX_CONNECTION_DETAIL_LENGTH),
+      reconnect_at: iso(trouble?.retryAt),
+      runs_in_app: this.runsInApp,
     };
   }
 

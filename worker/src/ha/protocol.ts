@@ -106,6 +106,11 @@ export interface WorkerCommands {
 
 export type DownstreamMessage =
   | { type: 'favourites'; jids: string[] }
+  /**
+   * HA lost what the worker sent on this subscription (the entry reloaded under it): send status,
+   * directory and every favourite's picture again.
+   */
+  | { type: 'resend' }
   | { type: 'call'; call_id: string; service: 'refresh_avatar'; data: RefreshAvatarCall }
   | { type: 'call'; call_id: string; service: 'refresh_avatars'; data: RefreshAvatarsCall };
 
@@ -190,7 +195,16 @@ export interface WorkerStatus {
   progress: ProgressWire | null;
   rate_limited_until: string | null;
   counts: CountsWire;
+  /** Why WhatsApp is not connected, in the worker's words; null while open or pairing. */
+  connection_detail: string | null;
+  /** When the worker next tries to reach WhatsApp; null when no attempt is scheduled. */
+  reconnect_at: string | null;
+  /** The worker runs as the Home Assistant app, so its log is the app's log. */
+  runs_in_app: boolean;
 }
+
+/** HA refuses a longer `connection_detail`; the worker cuts its reason to it. */
+export const MAX_CONNECTION_DETAIL_LENGTH = 512;
 
 /** One contact or group as the worker's port reports it; it goes up as a `DirectoryEntryWire`. */
 export interface DirectoryEntry {

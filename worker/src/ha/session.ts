@@ -276,6 +276,7 @@ export class HomeAssistantSession {
       }
       const message = parsed.message;
       if (message.type === 'favourites') this.applyFavourites(message.jids);
+      else if (message.type === 'resend') this.resendEverything();
       else void this.handleCall(message);
     } catch (error) {
       this.options.logger.error({ err: error }, 'failed to handle a message from Home Assistant');
@@ -291,7 +292,20 @@ export class HomeAssistantSession {
       return;
     }
     logger.info({ count: jids.length }, 'favourites received from Home Assistant');
+    // HA deletes a dropped favourite's picture: picked again, it needs the bytes again.
+    const favourites = new Set(this.read('favourites', () => port.favourites()) ?? []);
+    for (const jid of this.imagesSent) if (!favourites.has(jid)) this.imagesSent.delete(jid);
     if (this.subscribed) void this.pushFavouriteAvatars();
+  }
+
+  /** HA asked for everything again (its entry reloaded under this subscription). */
+  private resendEverything(): void {
+    if (!this.subscribed) return;
+    this.options.logger.info('Home Assistant asked for everything again: sending status, directory and pictures');
+    this.imagesSent.clear();
+    this.pushStatus();
+    this.pushDirectory();
+    void this.pushFavouriteAvatars();
   }
 
   private async handleCall(call: Extract<DownstreamMessage, { type: 'call' }>): Promise<void> {

@@ -9,6 +9,7 @@ import { withCheckedAnswers } from '../avatars/answer-check.js';
 import { DurableQueue } from '../avatars/durable-queue.js';
 import type { EnqueueRequest } from '../avatars/model.js';
 import { Favourites } from './favourites.js';
+import type { ConnectionTrouble } from './connection-trouble.js';
 import { Pairing, type PairingInfo } from './pairing.js';
 import { ProgressTracker } from '../avatars/progress.js';
 import { parseRatePolicySnapshot, RatePolicy, type RatePolicySnapshot, type RateSettings } from '../avatars/rate-policy.js';
@@ -163,6 +164,10 @@ export class AvatarWorker {
 
   get connectionState(): ConnectionState {
     return this.ingest.connection;
+  }
+
+  get connectionProblem(): ConnectionTrouble | undefined {
+    return this.ingest.connectionProblem;
   }
 
   get pairingInfo(): PairingInfo | undefined {

@@ -10,6 +10,7 @@ import type { RatePolicy } from '../avatars/rate-policy.js';
 import type { SubjectStore } from '../store/subjects.js';
 import { STATE_KEYS, type WorkerState } from '../store/worker-state.js';
 import type { WorkerBus } from './events.js';
+import { nextTrouble, type ConnectionTrouble } from './connection-trouble.js';
 import type { Pairing } from './pairing.js';
 
 export interface IngestDependencies {
@@ -26,6 +27,8 @@ export interface IngestDependencies {
 
 export class AccountIngest {
   private current: ConnectionState = 'closed';
+  /** Why WhatsApp is not connected and when the next attempt is due; kept through `connecting`, gone once open. */
+  private trouble: ConnectionTrouble | undefined;
   /** This run's account delivered its history (the stored flag is only for `status`). */
   private synced = false;
 
@@ -33,6 +36,10 @@ export class AccountIngest {
 
   get connection(): ConnectionState {
     return this.current;
+  }
+
+  get connectionProblem(): ConnectionTrouble | undefined {
+    return this.trouble;
   }
 
   get historySynced(): boolean {
@@ -45,8 +52,9 @@ export class AccountIngest {
     switch (event.type) {
       case 'connection':
         this.current = event.state;
+        this.trouble = nextTrouble(this.trouble, event);
         this.deps.policy.connectionChanged(event.state === 'open', now);
-        state.set(STATE_KEYS.connection, { state: event.state, at: now, detail: event.detail ?? null });
+        state.set(STATE_KEYS.connection, { state: event.state, at: now, detail: event.detail ?? null, retryAt: event.retryAt ?? null });
         if (event.state === 'open') this.deps.pairing.linked();
         bus.emit({ type: 'connection', state: event.state });
         bus.emit({ type: 'status' });

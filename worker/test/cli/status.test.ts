@@ -45,6 +45,21 @@ test('status counts refused and failing subjects on their own, beside the states
   }
 });
 
+test('status says why WhatsApp is not connected and when the worker tries again', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'status-'));
+  try {
+    const db = openDatabase(dir);
+    const detail = 'cannot reach WhatsApp (getaddrinfo ENOTFOUND web.whatsapp.com)';
+    new WorkerState(db).set(STATE_KEYS.connection, { state: 'closed', at: NOW, detail, retryAt: NOW + 4_000 });
+    db.close();
+    const report = readStatus(dir, join(dir, 'media', 'avatars'), NOW);
+    assert.equal(report.connection, { state: 'closed', at: '2026-11-01T00:00:00.000Z', detail, retry_at: '2026-11-01T00:00:04.000Z' });
+    assert.ok(formatReport(report).includes(`closed since 2026-11-01T00:00:00.000Z (${detail}; retrying at 2026-11-01T00:00:04.000Z)`), formatReport(report));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 function keysOf(value: unknown, path = ''): string[] {
   if (typeof value !== 'object' || value === null) return [];
   return Object.entries(value).flatMap(([key, inner]) => [`${path}${key}`, ...keysOf(inner, `${path}${key}.`)]);

@@ -43,6 +43,35 @@ test('a favourites change reaches the worker and sends the new favourite with by
     assert.ok(bob.image !== null, 'a new favourite gets its bytes');
   }));
 
+test('a favourite dropped and picked again gets its bytes again (HA deleted them)', () =>
+  withBridge({ favourites: [ALICE, BOB] }, async (h) => {
+    await h.waitForSent('whatsapp/avatar', 2, 'both favourites pushed');
+    h.server.setFavourites([ALICE]);
+    h.server.setFavourites([ALICE, BOB]);
+    await h.waitForSent('whatsapp/avatar', 3, 'the re-picked favourite pushed');
+    const again = h.sent<AvatarUpdate>('whatsapp/avatar')[2]!;
+    assert.is(again.jid, BOB);
+    assert.is(Buffer.from(again.image!, 'base64').toString(), `jpeg of ${BOB}`);
+    // Alice stayed a favourite all along: HA still has her bytes.
+    assert.is(h.sent<AvatarUpdate>('whatsapp/avatar').filter((update) => update.jid === ALICE).length, 1);
+  }));
+
+test('resend: status, directory and every favourite with bytes go up again on the same subscription', () =>
+  withBridge({ favourites: [ALICE, GROUP] }, async (h) => {
+    await h.waitForSent('whatsapp/avatar', 2, 'both favourites pushed');
+    const subscribes = h.server.commandsOfType('whatsapp/subscribe').length;
+    const statuses = h.server.commandsOfType('whatsapp/status').length;
+    const directories = h.server.commandsOfType('whatsapp/directory').length;
+    h.server.sendDownstream({ type: 'resend' });
+    await h.waitForSent('whatsapp/avatar', 4, 'both favourites pushed again');
+    assert.is(h.server.commandsOfType('whatsapp/status').length, statuses + 1, 'the status again');
+    assert.is(h.server.commandsOfType('whatsapp/directory').length, directories + 1, 'the directory again');
+    assert.is(h.server.commandsOfType('whatsapp/subscribe').length, subscribes, 'no new subscription');
+    const again = h.sent<AvatarUpdate>('whatsapp/avatar').slice(2);
+    assert.equal(again.map((avatar) => avatar.jid).sort(), [ALICE, GROUP].sort());
+    for (const avatar of again) assert.ok(avatar.image !== null, `${avatar.jid} with its bytes`);
+  }));
+
 test('avatar changes go up as the worker pushed them (bytes only for favourites), never read back', () =>
   withBridge({ favourites: [ALICE] }, async (h) => {
     await h.waitForSent('whatsapp/avatar', 1, 'the favourite pushed');

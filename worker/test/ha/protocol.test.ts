@@ -72,6 +72,7 @@ test('the JSON Schemas use exactly the description\'s limits and enums', () => {
     ['pairing QR base64', up('whatsapp/status').properties.pairing.oneOf[1].properties.qr_image.maxLength, base64Length(limit('max_pairing_qr_bytes'))],
     ['pairing QR text', up('whatsapp/status').properties.pairing.oneOf[1].properties.qr.maxLength, limit('max_pairing_qr_text_length')],
     ['pairing code', up('whatsapp/status').properties.pairing.oneOf[1].properties.code.maxLength, limit('max_pairing_code_length')],
+    ['connection reason', up('whatsapp/status').properties.connection_detail.maxLength, limit('max_connection_detail_length')],
     ['worker version', up('whatsapp/hello').properties.worker_version.maxLength, limit('max_worker_version_length')],
     ['worker id', up('whatsapp/hello').properties.worker_id.maxLength, limit('max_worker_id_length')],
     ['call error message', up('whatsapp/call_result').oneOf[1].properties.error.properties.message.maxLength, limit('max_call_error_message_length')],

@@ -80,6 +80,9 @@ export class MemoryPort implements WorkerPort {
       progress: null,
       rate_limited_until: null,
       counts: { contact: { ...zero, fetched: 2 }, group: { ...zero, fetched: 1 } },
+      connection_detail: null,
+      reconnect_at: null,
+      runs_in_app: false,
     };
   }
 

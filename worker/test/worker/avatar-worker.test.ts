@@ -17,7 +17,7 @@ import { DEFAULT_TTL_SETTINGS } from '../../src/avatars/transitions.js';
 import { seededRandom } from '../../src/clock.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { CallError } from '../../src/ha/port.js';
-import type { AvatarUpdate } from '../../src/ha/protocol.js';
+import { MAX_CONNECTION_DETAIL_LENGTH, type AvatarUpdate } from '../../src/ha/protocol.js';
 import { generateLoopbackCertificate } from '../../src/sim/certificate.js';
 import { renderPicture } from '../../src/sim/jpeg.js';
 import { openDatabase, type SqliteDatabase } from '../../src/store/database.js';
@@ -251,6 +251,25 @@ test('no query while disconnected; the queue waits instead of failing', async ()
   r.account.emit({ type: 'connection', state: 'open' });
   await runUntil(r, () => r.worker.idle);
   assert.is(r.account.queries.length, 4);
+  await dispose(r);
+});
+
+test('the status tells Home Assistant why WhatsApp is not connected, when the worker tries again, and where it runs', async () => {
+  const r = rig([...SYNC, { type: 'connection', state: 'closed', detail: 'cannot reach WhatsApp (connect ECONNREFUSED 127.0.0.1:1)', retryAt: Date.UTC(2026, 10, 1, 10, 5) }]);
+  const service = new WorkerService(r.worker, r.files, r.clock, true);
+  await r.worker.start();
+  await settleIo();
+  assert.equal(
+    { connection: service.status().connection, detail: service.status().connection_detail, at: service.status().reconnect_at, app: service.status().runs_in_app },
+    { connection: 'closed', detail: 'cannot reach WhatsApp (connect ECONNREFUSED 127.0.0.1:1)', at: '2026-11-01T10:05:00.000Z', app: true },
+  );
+  r.account.emit({ type: 'connection', state: 'connecting' });
+  assert.equal([service.status().connection_detail, service.status().reconnect_at], ['cannot reach WhatsApp (connect ECONNREFUSED 127.0.0.1:1)', null], 'the reason stays through the attempt');
+  r.account.emit({ type: 'connection', state: 'closed', detail: 'x'.repeat(MAX_CONNECTION_DETAIL_LENGTH + 50) });
+  assert.is(service.status().connection_detail?.length, MAX_CONNECTION_DETAIL_LENGTH, 'cut to what HA accepts');
+  r.account.emit({ type: 'connection', state: 'open' });
+  assert.equal([service.status().connection_detail, service.status().reconnect_at], [null, null]);
+  assert.is(new WorkerService(r.worker, r.files, r.clock).status().runs_in_app, false, 'standalone unless told');
   await dispose(r);
 });
 

@@ -418,7 +418,8 @@ export class BaileysAccount implements WhatsAppAccount {
     const detail = `${action.detail}; retrying at ${formatClockTime(retryAt)}`;
     if (action.pace === 'banned') logger.error({ failures: this.failures }, detail);
     else logger.warn({ failures: this.failures }, detail);
-    this.setState('closed', detail, retryAt);
+    // The reason and the time apart: Home Assistant shows the time in its own zone.
+    this.setState('closed', action.detail, retryAt);
     this.scheduleReconnect(delayMs, detail);
   }
 

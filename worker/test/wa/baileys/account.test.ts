@@ -22,7 +22,7 @@ import type { AccountEvent } from '../../../src/avatars/ports.js';
 import { BaileysAccount, BaileysAccountConfigError, type BaileysAccountOptions, type BaileysSocket } from '../../../src/wa/baileys/account.js';
 import { useSqliteAuthState } from '../../../src/wa/baileys/auth-state.js';
 import { MAX_PAIRING_ROUNDS, PAIRING_CODE_BROWSER, PAIRING_ROUND_BACKOFF_FACTOR, PAIRING_ROUND_BASE_DELAY_MS, QR_BROWSER } from '../../../src/wa/baileys/account.js';
-import { formatClockTime, RECONNECT_BANNED_BASE_DELAY_MS, RECONNECT_BASE_DELAY_MS, RECONNECT_JITTER_RATIO, RECONNECT_SLOW_DELAY_MS } from '../../../src/wa/baileys/disconnect.js';
+import { RECONNECT_BANNED_BASE_DELAY_MS, RECONNECT_BASE_DELAY_MS, RECONNECT_JITTER_RATIO, RECONNECT_SLOW_DELAY_MS } from '../../../src/wa/baileys/disconnect.js';
 import { PINNED_WA_WEB_VERSION } from '../../../src/wa/baileys/version.js';
 import { testJid } from '../../support/jids.js';
 
@@ -235,7 +235,7 @@ test(
       const delay = closed.retryAt! - failedAt;
       const base = RECONNECT_BASE_DELAY_MS * 2 ** (attempt - 1);
       assert.ok(delay >= base * (1 - RECONNECT_JITTER_RATIO) && delay <= base * (1 + RECONNECT_JITTER_RATIO), `attempt ${attempt}: ${delay} ms`);
-      assert.is(closed.detail, `cannot reach WhatsApp (getaddrinfo ENOTFOUND web.whatsapp.com); retrying at ${formatClockTime(closed.retryAt!)}`);
+      assert.is(closed.detail, 'cannot reach WhatsApp (getaddrinfo ENOTFOUND web.whatsapp.com)', 'the reason; the time is retryAt');
       delays.push(delay);
       h.clock.advance(delay - 1);
       await settle();
@@ -290,7 +290,7 @@ test(
       for (let attempt = 1; attempt <= 3; attempt++) {
         const closed = h.connections().at(-1) as Extract<AccountEvent, { type: 'connection' }>;
         assert.is(closed.state, 'closed');
-        assert.match(closed.detail ?? '', /cannot reach WhatsApp \(getaddrinfo ENOTFOUND web\.whatsapp\.com\); retrying at \d\d:\d\d:\d\d/);
+        assert.is(closed.detail, 'cannot reach WhatsApp (getaddrinfo ENOTFOUND web.whatsapp.com)');
         h.clock.advance(closed.retryAt! - h.clock.now());
         await settle();
       }
@@ -666,7 +666,7 @@ test('a real Baileys socket pointed at a closed loopback port reports it cannot 
     });
     await account.start();
     const event = await closed;
-    assert.match(event.detail ?? '', new RegExp(`cannot reach WhatsApp \\(connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\); retrying at`));
+    assert.is(event.detail, `cannot reach WhatsApp (connect ECONNREFUSED 127.0.0.1:${port})`);
     assert.ok(event.retryAt !== undefined && event.retryAt > clock.now());
   } finally {
     await account.stop();
