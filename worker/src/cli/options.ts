@@ -3,6 +3,7 @@
 
 import { resolve, join } from 'node:path';
 import { LOG_LEVELS, pinoLevel } from '../log-levels.js';
+import { defaultLogFormat, LOG_FORMATS, type LogAudience, type LogFormat } from '../log-format.js';
 import { DEFAULT_RATE_SETTINGS, rateSettingsProblems, type RateSettings } from '../avatars/rate-policy.js';
 
 export class UsageError extends Error {
@@ -18,6 +19,7 @@ export const COMMON_OPTIONS = {
   'hourly-cap': { type: 'string' },
   'quiet-period': { type: 'string' },
   'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
   'ha-url': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -40,6 +42,22 @@ export function logLevel(flags: Flags): string {
   const known = pinoLevel(level);
   if (known === undefined) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}; got '${level}'`);
   return known;
+}
+
+/**
+ * --log-format, or the default for who reads the log: pretty on a terminal and in the app, JSON
+ * lines otherwise. The app's start script (addon/run.mjs) sets WHATSAPP_IN_APP=1.
+ */
+export function logFormat(flags: Flags, audience: LogAudience = currentLogAudience()): LogFormat {
+  const given = flags['log-format'];
+  if (given === undefined) return defaultLogFormat(audience);
+  if (typeof given === 'string' && (LOG_FORMATS as readonly string[]).includes(given)) return given as LogFormat;
+  throw new UsageError(`--log-format must be one of ${LOG_FORMATS.join(', ')}; got '${String(given)}'`);
+}
+
+/** The log goes to stderr (logger.ts): whether that is a terminal, and whether the app started us. */
+export function currentLogAudience(): LogAudience {
+  return { terminal: process.stderr.isTTY === true, inApp: process.env.WHATSAPP_IN_APP === '1' };
 }
 
 /** A number option as given, refused with its name when it is not a finite number (a blank one is not 0). */
