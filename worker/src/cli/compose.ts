@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import { systemClock, type Clock, type Random } from '../clock.js';
 import type { RateSettings } from '../avatars/rate-policy.js';
+import { BackfillForecast } from '../avatars/backfill-forecast.js';
 import type { TtlSettings } from '../avatars/transitions.js';
 import type { WhatsAppAccount } from '../avatars/ports.js';
 import { cdnDownloader, type DownloadSettings } from '../cdn/download.js';
@@ -42,6 +43,7 @@ interface Running {
   readonly db: SqliteDatabase;
   readonly worker: AvatarWorker;
   readonly bridge: HomeAssistantBridge | undefined;
+  readonly stopForecast: () => void;
 }
 
 export class WorkerApp {
@@ -68,7 +70,7 @@ export class WorkerApp {
         logger: config.logger,
       });
       const bridge = createBridge(config, new WorkerService(worker, files, clock), clock);
-      this.running = { db, worker, bridge };
+      this.running = { db, worker, bridge, stopForecast: forecastLongWork(worker, config) };
       watch?.(worker);
       await worker.start();
       await bridge?.start();
@@ -82,6 +84,7 @@ export class WorkerApp {
     const running = this.running;
     this.running = undefined;
     if (running === undefined) return;
+    running.stopForecast();
     await running.bridge?.stop();
     await running.worker.stop();
     running.db.close();
@@ -120,6 +123,17 @@ export async function runWorker(config: WorkerConfig): Promise<number> {
     process.off('SIGTERM', onSignal);
     await app.stop();
   }
+}
+
+/** Logs, up front and in words, how long a long queue will take (avatars/backfill-forecast.ts). */
+function forecastLongWork(worker: AvatarWorker, config: WorkerConfig): () => void {
+  const forecast = new BackfillForecast(config.rate);
+  return worker.onEvent((event) => {
+    if (event.type !== 'status') return;
+    const snapshot = worker.progressSnapshot();
+    const line = forecast.observe(snapshot);
+    if (line !== undefined) config.logger.info({ pending: snapshot.total - snapshot.done, etaSeconds: snapshot.etaSeconds }, line);
+  });
 }
 
 function createBridge(config: WorkerConfig, port: WorkerService, clock: Clock): HomeAssistantBridge | undefined {
