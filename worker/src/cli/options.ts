@@ -46,7 +46,8 @@ export function logLevel(flags: Flags): string {
 
 /**
  * --log-format, or the default for who reads the log: pretty on a terminal and in the app, JSON
- * lines otherwise. The app's start script (addon/run.mjs) sets WHATSAPP_IN_APP=1.
+ * lines otherwise. WHATSAPP_IN_APP=1 says the app started the worker (its start script also
+ * passes the app's log_format option as --log-format).
  */
 export function logFormat(flags: Flags, audience: LogAudience = currentLogAudience()): LogFormat {
   const given = flags['log-format'];
