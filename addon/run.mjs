@@ -44,6 +44,8 @@ const SAFE_PATH_SEGMENT = /^[0-9A-Za-z._-]+$/;
 // Home Assistant's level names mapped onto pino's, which the worker uses.
 const LOG_LEVELS = { trace: 'trace', debug: 'debug', info: 'info', warning: 'warn', error: 'error' };
 const PICTURE_SIZES = ['image', 'preview'];
+// The worker's --log-format values (worker/src/log-format.ts).
+const LOG_FORMATS = ['pretty', 'json'];
 
 /** The options the add-on accepts, each with its default (undefined: optional, no default). */
 const OPTION_DEFAULTS = {
@@ -52,6 +54,7 @@ const OPTION_DEFAULTS = {
   picture_size: 'image',
   phone_number: undefined,
   log_level: 'info',
+  log_format: 'pretty',
   // undefined here: the default follows the data folder (<data>/media/avatars), see below.
   avatars_folder: undefined,
 };
@@ -125,6 +128,11 @@ function validateOptions(raw, dataDir) {
     throw new OptionError('log_level', `expected one of ${Object.keys(LOG_LEVELS).join(', ')}, got ${describe(logLevel)}`);
   }
 
+  const logFormat = given.log_format;
+  if (typeof logFormat !== 'string' || !LOG_FORMATS.includes(logFormat)) {
+    throw new OptionError('log_format', `expected one of ${LOG_FORMATS.join(', ')}, got ${describe(logFormat)}`);
+  }
+
   const avatarsFolder = validateAvatarsFolder(given.avatars_folder ?? `${dataDir}/media/avatars`, dataDir);
 
   return {
@@ -133,6 +141,7 @@ function validateOptions(raw, dataDir) {
     pictureSize,
     phoneNumber: typeof phoneNumber === 'string' && phoneNumber !== '' ? phoneNumber : undefined,
     logLevel: /** @type {keyof typeof LOG_LEVELS} */ (logLevel),
+    logFormat,
     avatarsFolder,
   };
 }
@@ -213,7 +222,7 @@ function workerArguments(options, paths) {
   ];
   // Baileys' pairing code wants the bare digits of the number.
   if (options.phoneNumber !== undefined) args.push('--phone', options.phoneNumber.replace(/^\+/, ''));
-  args.push('--log-level', LOG_LEVELS[options.logLevel]);
+  args.push('--log-level', LOG_LEVELS[options.logLevel], '--log-format', options.logFormat);
   return [paths.workerBin, ...args];
 }
 

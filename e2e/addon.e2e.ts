@@ -64,7 +64,7 @@ e2e('the options reach the worker and the worker reaches Home Assistant', async 
     const dataDir = world.path('addon-data');
     mkdirSync(dataDir);
     const avatarsFolder = `${dataDir}/media/avatars`;
-    const options = { interval: 2.5, hourly_cap: 500, picture_size: 'preview', log_level: 'debug', avatars_folder: avatarsFolder, phone_number: null };
+    const options = { interval: 2.5, hourly_cap: 500, picture_size: 'preview', log_level: 'debug', log_format: 'json', avatars_folder: avatarsFolder, phone_number: null };
     const optionsPath = world.path('options.json');
     writeFileSync(optionsPath, JSON.stringify(options));
     const argvPath = world.path('worker-argv.json');
@@ -103,6 +103,7 @@ e2e('the options reach the worker and the worker reaches Home Assistant', async 
       '--hourly-cap', String(options.hourly_cap),
       '--picture-type', options.picture_size,
       '--log-level', options.log_level,
+      '--log-format', options.log_format,
     ]);
     // ...and taken up by the worker: its own log reports the interval.
     const lines = await waitFor(

@@ -249,9 +249,11 @@ async def test_event_fired_only_when_a_favourites_picture_changes(hass: HomeAssi
     await worker.command("whatsapp/avatar", **avatar_payload(content=JPEG_B))
     await worker.command("whatsapp/avatar", **avatar_payload(content=None, state="none"))
     await hass.async_block_till_done()
+    entity_id = picture_entity_id(hass, ANNA)
+    assert entity_id is not None
     assert [event.data for event in events] == [
-        {"jid": ANNA, "name": "Anna", "state": "fetched", "sha256": sha256(JPEG_B)},
-        {"jid": ANNA, "name": "Anna", "state": "none", "sha256": None},
+        {"jid": ANNA, "name": "Anna", "state": "fetched", "sha256": sha256(JPEG_B), "entity_id": entity_id},
+        {"jid": ANNA, "name": "Anna", "state": "none", "sha256": None, "entity_id": entity_id},
     ]
 
 

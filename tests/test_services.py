@@ -20,7 +20,7 @@ from custom_components.whatsapp.const import (
     DOMAIN,
     REFRESH_AVATARS_TIMEOUT_SECONDS,
 )
-from custom_components.whatsapp.services import normalise_jid
+from custom_components.whatsapp.services import normalise_jid, phone_number_digits
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.setup import async_setup_component
@@ -29,6 +29,8 @@ from homeassistant.util import dt as dt_util
 from .common import ANNA, GROUP, LID_USER
 from .conftest import FakeWorker
 
+# The phone-number cases worker/test/phone-number.test.ts checks too: one rule on both sides.
+PHONE_NUMBER_CASES = json.loads((Path(__file__).parent / "fixtures" / "phone-numbers.json").read_text(encoding="utf-8"))
 INTEGRATION_TRANSLATIONS = Path(__file__).parent.parent / "custom_components" / "whatsapp" / "translations"
 
 REFRESH_AVATAR_RESPONSE = {
@@ -105,6 +107,19 @@ async def test_refresh_avatar_default_wait(hass: HomeAssistant, worker: FakeWork
 def test_normalise_jid(typed: str, expected: str) -> None:
     """Normalise jid."""
     assert normalise_jid(typed) == expected
+
+
+@pytest.mark.parametrize(("typed", "digits"), sorted(PHONE_NUMBER_CASES["numbers"].items()))
+def test_phone_number_rule_matches_the_worker(typed: str, digits: str) -> None:
+    """A number as people write it names that number's contact, by the worker's rule."""
+    assert phone_number_digits(typed) == digits
+    assert normalise_jid(typed) == f"{digits}@s.whatsapp.net"
+
+
+@pytest.mark.parametrize("typed", PHONE_NUMBER_CASES["not_numbers"])
+def test_phone_number_rule_refuses_what_the_worker_refuses(typed: str) -> None:
+    """What the worker does not take for a phone number is none here either."""
+    assert phone_number_digits(typed) is None
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,11 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
@@ -35,6 +39,11 @@ from .models import DirectoryEntry, Picture, WorkerData, WorkerStatus, frozen_ma
 from .pairing import async_clear_pairing_issue, async_update_pairing_issue
 from .store import DirectoryStore, PictureStore
 from .worker_link import WorkerLink
+
+
+def subject_unique_id(jid: str, key: str) -> str:
+    """Return the unique id of a contact's or group's entity: from the JID, never a name."""
+    return f"{jid}_{key}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -275,7 +284,17 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
         if favourite and previous is not None and content_changed:
             self.hass.bus.async_fire(
                 EVENT_AVATAR_UPDATED,
-                {"jid": jid, "name": picture.name, "state": picture.state, "sha256": picture.sha256},
+                {
+                    "jid": jid,
+                    "name": picture.name,
+                    "state": picture.state,
+                    "sha256": picture.sha256,
+                    # The favourite's image entity, so an automation can show the new picture
+                    # (its `entity_picture`) without knowing how entity ids are made.
+                    "entity_id": er.async_get(self.hass).async_get_entity_id(
+                        "image", DOMAIN, subject_unique_id(jid, "picture")
+                    ),
+                },
             )
         if favourite and previous != picture:
             await self.pictures.async_save(picture)

@@ -6,7 +6,7 @@ from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
-from .coordinator import WhatsAppCoordinator
+from .coordinator import WhatsAppCoordinator, subject_unique_id
 from .models import shown_address
 
 
@@ -44,7 +44,7 @@ class WhatsAppContactEntity(CoordinatorEntity[WhatsAppCoordinator]):
         """Ties the entity to the subject's device, named after the contact as WhatsApp knows it."""
         super().__init__(coordinator)
         self.jid = jid
-        self._attr_unique_id = f"{jid}_{key}"
+        self._attr_unique_id = subject_unique_id(jid, key)
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, jid)},
             name=self.subject_name(),

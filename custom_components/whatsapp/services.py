@@ -36,8 +36,11 @@ ATTR_FORCE = "force"
 ATTR_WAIT = "wait"
 ATTR_SCOPE = "scope"
 
-# What people paste: a phone number with +, spaces, dashes or brackets (always `fullmatch`).
-PHONE_NUMBER_RE = re.compile(r"\+?[0-9 ()\-]{5,30}")
+# The phone-number rule of worker/src/phone-number.ts, checked by both suites against
+# tests/fixtures/phone-numbers.json: spaces, dashes, brackets and one leading + are how people
+# write a number; what is left is 7 to 15 digits, country code first, no leading 0.
+PHONE_NUMBER_SEPARATORS_RE = re.compile(r"[ ()\-]")
+PHONE_NUMBER_DIGITS_RE = re.compile(r"[1-9][0-9]{6,14}")
 # A device (`:12`) or agent (`_1`) suffix on the user part, as in worker/src/jid.ts. `\Z`, not
 # `$`, which would also match before a trailing newline.
 DEVICE_SUFFIX_RE = re.compile(r"[:_][0-9]+\Z")
@@ -68,11 +71,17 @@ def shown_input(text: str) -> str:
     return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text[:60])
 
 
+def phone_number_digits(text: str) -> str | None:
+    """Return the digits of a phone number as people write it (`+49 170 1234567`), or None if it is not one."""
+    digits = PHONE_NUMBER_SEPARATORS_RE.sub("", text).removeprefix("+")
+    return digits if PHONE_NUMBER_DIGITS_RE.fullmatch(digits) else None
+
+
 def normalise_jid(text: str) -> str:
     """Return a JID as the worker stores it, from what a user typed; ServiceValidationError if it is none."""
     raw = text.strip(SURROUNDING_SPACES)
-    if PHONE_NUMBER_RE.fullmatch(raw):
-        digits = re.sub(r"[^0-9]", "", raw)
+    digits = phone_number_digits(raw)
+    if digits is not None:
         raw = f"{digits}@s.whatsapp.net"
     user, at, server = raw.partition("@")
     server = server.lower()

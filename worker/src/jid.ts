@@ -2,6 +2,8 @@
 // normalised, and whether they have a profile picture at all. A JID later becomes a file name, so
 // everything that reaches the disk or the queue passes through `parseJid` first.
 
+import { phoneNumberDigits } from './phone-number.js';
+
 export type SubjectKind = 'contact' | 'group';
 
 declare const JID_BRAND: unique symbol;
@@ -87,6 +89,24 @@ export function parseJid(input: unknown): ParsedJid {
   const jid = `${user}@${normalisedServer}` as Jid;
   if (PICTURELESS_JIDS.has(jid)) return { ok: false, reason: `JID '${jid}' has no profile picture` };
   return { ok: true, jid, kind };
+}
+
+/**
+ * What a person typed to name a subject: a JID, or a phone number as people write it
+ * (`+49 170 1234567`, phone-number.ts), which names that number's contact. The integration's
+ * refresh_avatar action reads its `jid` field the same way (services.py `normalise_jid`).
+ */
+export function parseJidOrPhoneNumber(input: string): ParsedJid {
+  if (input.includes('@')) return parseJid(input);
+  const digits = phoneNumberDigits(input.trim());
+  if (digits !== undefined) return parseJid(`${digits}@s.whatsapp.net`);
+  const shown = input.length > 40 ? `${input.slice(0, 40)}…` : input;
+  return {
+    ok: false,
+    reason:
+      `'${shown}' is neither a JID (491701234567@s.whatsapp.net, <id>@lid, <id>@g.us) nor a phone number ` +
+      '(7 to 15 digits, country code first, no leading 0, e.g. +49 170 1234567)',
+  };
 }
 
 /** True for a JID that is worth a picture query; used to skip broadcast lists, channels and the like. */

@@ -85,7 +85,7 @@ test('every option has a schema entry, and every required one a default', () => 
   for (const [key, type] of Object.entries(schema)) {
     if (!type.endsWith('?')) assert.ok(key in options, `required option ${key} has no default`);
   }
-  assert.equal(Object.keys(schema).sort(), ['avatars_folder', 'hourly_cap', 'interval', 'log_level', 'phone_number', 'picture_size']);
+  assert.equal(Object.keys(schema).sort(), ['avatars_folder', 'hourly_cap', 'interval', 'log_format', 'log_level', 'phone_number', 'picture_size']);
 });
 
 test('option types follow the rate policy (interval never below 2 s)', () => {
@@ -96,6 +96,8 @@ test('option types follow the rate policy (interval never below 2 s)', () => {
   assert.is(options.hourly_cap, 900);
   assert.is(schema.picture_size, 'list(image|preview)');
   assert.is(schema.log_level, 'list(trace|debug|info|warning|error)');
+  assert.is(schema.log_format, 'list(pretty|json)');
+  assert.is(options.log_format, 'pretty', "the app's log is read by a person");
 });
 
 test('the phone number pattern accepts E.164 numbers and refuses the rest', () => {

@@ -22,6 +22,7 @@ test('the default options become the worker command line', () => {
     '--hourly-cap', '900',
     '--picture-type', 'image',
     '--log-level', 'info',
+    '--log-format', 'pretty',
   ]);
   assert.equal(env, { WHATSAPP_HA_URL: TEST_HA.WHATSAPP_HA_URL, WHATSAPP_HA_TOKEN: '<redacted>', WHATSAPP_IN_APP: '1' }, 'the worker learns it runs as the app');
 });
@@ -33,6 +34,7 @@ test('every option maps onto its flag: phone digits, pino log level, /share fold
     picture_size: 'preview',
     phone_number: '+491701234567',
     log_level: 'warning',
+    log_format: 'json',
     avatars_folder: '/share/whatsapp/avatars/',
   });
   assert.equal(command.slice(2), [
@@ -44,6 +46,7 @@ test('every option maps onto its flag: phone digits, pino log level, /share fold
     '--picture-type', 'preview',
     '--phone', '491701234567',
     '--log-level', 'warn',
+    '--log-format', 'json',
   ]);
 });
 
@@ -83,6 +86,7 @@ const BAD_OPTIONS: [string, Record<string, unknown>, string][] = [
   ['phone_number', { phone_number: '+49-170-1234567' }, 'country code'],
   ['phone_number', { phone_number: 491701234567 }, 'country code'],
   ['log_level', { log_level: 'verbose' }, 'trace, debug, info, warning, error'],
+  ['log_format', { log_format: 'text' }, 'pretty, json'],
   ['avatars_folder', { avatars_folder: 'media/avatars' }, 'not an absolute path'],
   ['avatars_folder', { avatars_folder: '/config/avatars' }, 'outside the folders'],
   ['avatars_folder', { avatars_folder: '/data/../etc' }, "'..'"],
@@ -128,6 +132,7 @@ test('a real start offers the integration, then runs the worker with the proxy s
     '--picture-type', 'image',
     '--phone', '491701234567',
     '--log-level', 'info',
+    '--log-format', 'pretty',
   ]);
   assert.is(result.recorded.haUrl, 'ws://supervisor/core/websocket');
   assert.is(result.recorded.haToken, 'supervisor-secret');

@@ -25,6 +25,11 @@ export interface RateSettings {
 }
 
 
+/** Queries per hour at full speed under these settings: the tighter of the interval and the hourly cap. */
+export function queriesPerHour(settings: Pick<RateSettings, 'intervalMs' | 'hourlyCap'>): number {
+  return Math.min(HOUR_MS / settings.intervalMs, settings.hourlyCap);
+}
+
 export const DEFAULT_RATE_SETTINGS: Readonly<RateSettings> = Object.freeze({
   // 3 s ≈ 1,200 queries an hour: a few thousand contacts refresh within a few hours, far below
   // the pace that gets WhatsApp Web accounts flagged.
@@ -202,7 +207,7 @@ export class RatePolicy {
 
   /** Queries per hour at full speed: the tighter of the interval and the hourly cap. */
   budgetPerHour(): number {
-    return Math.min(HOUR_MS / this.settings.intervalMs, this.settings.hourlyCap);
+    return queriesPerHour(this.settings);
   }
 
   /**

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { systemClock, type Clock, type Random } from '../clock.js';
 import type { RateSettings } from '../avatars/rate-policy.js';
+import { BackfillForecast } from '../avatars/backfill-forecast.js';
 import type { TtlSettings } from '../avatars/transitions.js';
 import type { WhatsAppAccount } from '../avatars/ports.js';
 import { cdnDownloader, type DownloadSettings } from '../cdn/download.js';
@@ -18,12 +19,10 @@ import { homeAssistantTarget } from '../ha/target.js';
 import { openDatabase, type SqliteDatabase } from '../store/database.js';
 import { WorkerState } from '../store/worker-state.js';
 import { AvatarWorker } from '../worker/avatar-worker.js';
-import { UsageError } from './options.js';
+import { runsInApp, UsageError } from './options.js';
 import { packageVersion } from '../package-version.js';
 
 export const WORKER_VERSION = packageVersion();
-/** Set to 1 by the app's start script (addon/run.mjs): Home Assistant then names the app's log. */
-export const IN_APP_ENV = 'WHATSAPP_IN_APP';
 
 export interface WorkerConfig {
   readonly dataDir: string;
@@ -46,6 +45,7 @@ interface Running {
   readonly db: SqliteDatabase;
   readonly worker: AvatarWorker;
   readonly bridge: HomeAssistantBridge | undefined;
+  readonly stopForecast: () => void;
 }
 
 export class WorkerApp {
@@ -71,9 +71,9 @@ export class WorkerApp {
         random: config.random,
         logger: config.logger,
       });
-      const service = new WorkerService(worker, files, clock, process.env[IN_APP_ENV] === '1');
+      const service = new WorkerService(worker, files, clock, runsInApp());
       const bridge = createBridge(config, service, clock, new WorkerState(db).workerId(randomUUID));
-      this.running = { db, worker, bridge };
+      this.running = { db, worker, bridge, stopForecast: forecastLongWork(worker, config) };
       watch?.(worker);
       await worker.start();
       await bridge?.start();
@@ -87,6 +87,7 @@ export class WorkerApp {
     const running = this.running;
     this.running = undefined;
     if (running === undefined) return;
+    running.stopForecast();
     await running.bridge?.stop();
     await running.worker.stop();
     running.db.close();
@@ -125,6 +126,17 @@ export async function runWorker(config: WorkerConfig): Promise<number> {
     process.off('SIGTERM', onSignal);
     await app.stop();
   }
+}
+
+/** Logs, up front and in words, how long a long queue will take (avatars/backfill-forecast.ts). */
+function forecastLongWork(worker: AvatarWorker, config: WorkerConfig): () => void {
+  const forecast = new BackfillForecast(config.rate);
+  return worker.onEvent((event) => {
+    if (event.type !== 'status') return;
+    const snapshot = worker.progressSnapshot();
+    const line = forecast.observe(snapshot);
+    if (line !== undefined) config.logger.info({ pending: snapshot.total - snapshot.done, etaSeconds: snapshot.etaSeconds }, line);
+  });
 }
 
 function createBridge(config: WorkerConfig, port: WorkerService, clock: Clock, workerId: string): HomeAssistantBridge | undefined {

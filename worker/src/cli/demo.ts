@@ -16,7 +16,7 @@ import { BaileysAccount } from '../wa/baileys/account.js';
 import { PINNED_WA_WEB_VERSION } from '../wa/baileys/version.js';
 import type { SqliteDatabase } from '../store/database.js';
 import type { Command } from './main.js';
-import { avatarsDirectory, COMMON_OPTIONS, dataDirectory, logLevel, nonNegativeNumber, positiveNumber, rateSettings, UsageError } from './options.js';
+import { avatarsDirectory, COMMON_OPTIONS, dataDirectory, logFormat, logLevel, nonNegativeNumber, positiveNumber, rateSettings, UsageError } from './options.js';
 import { runWorker } from './compose.js';
 
 const DEFAULT_DEMO_CONTACTS = 200;
@@ -95,6 +95,8 @@ export const demoCommand: Command = {
     '  --exit-when-idle     exit once every subject is processed and the queue is empty',
     '  --ha-url URL         also connect to Home Assistant (token in WHATSAPP_HA_TOKEN)',
     '  --log-level LEVEL    trace, debug, info, warning or error (default info)',
+    '  --log-format FORMAT  pretty (one readable line per event) or json (JSON lines); default',
+    '                       pretty on a terminal and in the app, json otherwise',
   ].join('\n'),
   options: {
     ...COMMON_OPTIONS,
@@ -120,7 +122,7 @@ export const demoCommand: Command = {
     const ttl = { ...DEFAULT_TTL_SETTINGS, ...scaled.ttl };
     const quirks = demoQuirks(typeof flags.quirks === 'string' ? flags.quirks : undefined);
     const oddAnswers = ODD_ANSWERS.filter((answer: OddAnswer) => quirks.includes(answer));
-    const logger = createLogger(logLevel(flags));
+    const logger = createLogger(logLevel(flags), undefined, undefined, logFormat(flags));
     // The simulation keeps its query log in the data folder, before the database is opened there.
     mkdirSync(dataDir, { recursive: true });
     const simulation = await startSimulation({

@@ -3,6 +3,7 @@
 
 import { resolve, join } from 'node:path';
 import { LOG_LEVELS, pinoLevel } from '../log-levels.js';
+import { defaultLogFormat, LOG_FORMATS, type LogAudience, type LogFormat } from '../log-format.js';
 import { DEFAULT_RATE_SETTINGS, rateSettingsProblems, type RateSettings } from '../avatars/rate-policy.js';
 
 export class UsageError extends Error {
@@ -18,6 +19,7 @@ export const COMMON_OPTIONS = {
   'hourly-cap': { type: 'string' },
   'quiet-period': { type: 'string' },
   'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
   'ha-url': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -40,6 +42,30 @@ export function logLevel(flags: Flags): string {
   const known = pinoLevel(level);
   if (known === undefined) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}; got '${level}'`);
   return known;
+}
+
+/**
+ * --log-format, or the default for who reads the log: pretty on a terminal and in the app, JSON
+ * lines otherwise. WHATSAPP_IN_APP=1 says the app started the worker (its start script also
+ * passes the app's log_format option as --log-format).
+ */
+export function logFormat(flags: Flags, audience: LogAudience = currentLogAudience()): LogFormat {
+  const given = flags['log-format'];
+  if (given === undefined) return defaultLogFormat(audience);
+  if (typeof given === 'string' && (LOG_FORMATS as readonly string[]).includes(given)) return given as LogFormat;
+  throw new UsageError(`--log-format must be one of ${LOG_FORMATS.join(', ')}; got '${String(given)}'`);
+}
+
+/** Set to 1 by the app's start script (addon/run.mjs): the worker runs as the Home Assistant app. */
+export const IN_APP_ENV = 'WHATSAPP_IN_APP';
+
+export function runsInApp(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env[IN_APP_ENV] === '1';
+}
+
+/** The log goes to stderr (logger.ts): whether that is a terminal, and whether the app started us. */
+export function currentLogAudience(): LogAudience {
+  return { terminal: process.stderr.isTTY === true, inApp: runsInApp() };
 }
 
 /** A number option as given, refused with its name when it is not a finite number (a blank one is not 0). */

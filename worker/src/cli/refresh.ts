@@ -1,9 +1,10 @@
-// `whatsapp-worker refresh JID...`: puts JIDs at the top of the persistent queue. A worker running
-// on the same folder picks them up within a second. Every JID is validated before anything is
-// written: one bad JID refuses the whole call.
+// `whatsapp-worker refresh JID|NUMBER...`: puts subjects at the top of the persistent queue. A
+// worker running on the same folder picks them up within a second. A phone number names that
+// number's contact, as in the refresh_avatar action. Every argument is validated before anything
+// is written: one bad one refuses the whole call.
 
 import { AvatarQueue } from '../avatars/queue.js';
-import { parseJid } from '../jid.js';
+import { parseJidOrPhoneNumber } from '../jid.js';
 import { databasePath, openDatabase } from '../store/database.js';
 import { JobTable } from '../store/job-table.js';
 import { SubjectStore } from '../store/subjects.js';
@@ -12,10 +13,11 @@ import { COMMON_OPTIONS, dataDirectory, UsageError } from './options.js';
 
 export const refreshCommand: Command = {
   usage: [
-    'Usage: whatsapp-worker refresh --data DIR [--force] JID...',
+    'Usage: whatsapp-worker refresh --data DIR [--force] JID|NUMBER...',
     '',
-    'Queues a picture check for each JID with the highest priority. JIDs look like',
-    '491701234567@s.whatsapp.net, 123456789012345@lid or 120363012345678901@g.us.',
+    'Queues a picture check for each contact or group with the highest priority. JIDs look like',
+    '491701234567@s.whatsapp.net, 123456789012345@lid or 120363012345678901@g.us; a phone number',
+    'as people write it (\'+49 170 1234567\', country code first) names that number\'s contact.',
     '',
     'Options:',
     '  --data DIR  the worker\'s data folder (required)',
@@ -25,8 +27,8 @@ export const refreshCommand: Command = {
   allowPositionals: true,
   async execute(flags, positionals) {
     const dataDir = dataDirectory(flags);
-    if (positionals.length === 0) throw new UsageError('name at least one JID to refresh');
-    const parsed = positionals.map((input) => ({ input, result: parseJid(input) }));
+    if (positionals.length === 0) throw new UsageError('name at least one JID or phone number to refresh');
+    const parsed = positionals.map((input) => ({ input, result: parseJidOrPhoneNumber(input) }));
     const refused = parsed.flatMap(({ result }) => (result.ok ? [] : [result.reason]));
     if (refused.length > 0) throw new UsageError(`refused, nothing was queued: ${refused.join('; ')}`);
     const db = openDatabase(dataDir);

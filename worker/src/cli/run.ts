@@ -8,7 +8,7 @@ import { BaileysAccount } from '../wa/baileys/account.js';
 import { PICTURE_TYPES, type PictureType } from '../wa/baileys/picture-query.js';
 import { phoneNumberDigits } from '../phone-number.js';
 import type { Command } from './main.js';
-import { avatarsDirectory, COMMON_OPTIONS, dataDirectory, logLevel, rateSettings, UsageError } from './options.js';
+import { avatarsDirectory, COMMON_OPTIONS, dataDirectory, logFormat, logLevel, rateSettings, UsageError } from './options.js';
 import { runWorker } from './compose.js';
 import { systemClock } from '../clock.js';
 
@@ -33,6 +33,8 @@ export const runCommand: Command = {
     '                        long-lived access token in WHATSAPP_HA_TOKEN (in the add-on the',
     '                        Supervisor proxy and SUPERVISOR_TOKEN are used by themselves)',
     '  --log-level LEVEL     trace, debug, info, warning or error (default info)',
+    '  --log-format FORMAT   pretty (one readable line per event) or json (JSON lines); default',
+    '                        pretty on a terminal and in the app, json otherwise',
     '',
     'Environment:',
     '  WHATSAPP_WEB_SOCKET_URL  WhatsApp\'s websocket, if not Baileys\' default (tests point it at',
@@ -58,7 +60,7 @@ export const runCommand: Command = {
     if (webSocketUrl !== undefined && !/^wss?:\/\//.test(webSocketUrl)) {
       throw new UsageError(`WHATSAPP_WEB_SOCKET_URL must be a ws:// or wss:// URL; got '${webSocketUrl}'`);
     }
-    const logger = createLogger(logLevel(flags));
+    const logger = createLogger(logLevel(flags), undefined, undefined, logFormat(flags));
     const random = seededRandom(Date.now());
     return runWorker({
       dataDir,

@@ -265,6 +265,24 @@ test('refresh refuses bad JIDs with a clear message and writes nothing', () => {
   rmSync(empty, { recursive: true, force: true });
 });
 
+test('refresh takes a phone number as people write it, as the HA action does, and refuses what is neither', () => {
+  const data = tempDir('refresh-phone');
+  const result = cli(['refresh', '--data', data, '+49 (170) 123-4567', '49-170-7654321']);
+  assert.is(result.status, 0, result.stderr);
+  assert.match(result.stdout, /^491701234567@s\.whatsapp\.net: queued, position 1$/m);
+  assert.match(result.stdout, /^491707654321@s\.whatsapp\.net: queued, position 2$/m);
+  assert.is(JSON.parse(cli(['status', '--data', data, '--json']).stdout).queue_length, 2);
+  const before = storedRows(data);
+  for (const typed of ['anna', '0170 1234567', '+49 17']) {
+    const refused = cli(['refresh', '--data', data, '+49 170 5555555', typed]);
+    assert.is.not(refused.status, 0, `accepted ${typed}`);
+    assert.match(refused.stderr, /is neither a JID .* nor a phone number \(7 to 15 digits, country code first/);
+    assert.match(refused.stderr, /nothing was queued/);
+  }
+  assert.equal(storedRows(data), before);
+  rmSync(data, { recursive: true, force: true });
+});
+
 test('status on a folder without a database says so and creates nothing', () => {
   const empty = tempDir('status-empty');
   const result = cli(['status', '--data', empty, '--json']);

@@ -3,7 +3,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { nonNegativeNumber, positiveNumber, UsageError } from '../../src/cli/options.js';
+import { logFormat, nonNegativeNumber, positiveNumber, UsageError } from '../../src/cli/options.js';
 
 const refusal = (read: () => unknown): string => {
   try {
@@ -33,6 +33,15 @@ test('nonNegativeNumber takes 0 and more, and refuses negatives and non-numbers'
   assert.is(refusal(() => nonNegativeNumber({ seed: '-1' }, 'seed')), "--seed must be a number of 0 or more; got '-1'");
   assert.is(refusal(() => nonNegativeNumber({ seed: '  ' }, 'seed')), "--seed must be a number of 0 or more; got '  '");
   assert.is(refusal(() => nonNegativeNumber({ seed: true }, 'seed')), "--seed must be a number of 0 or more; got 'true'");
+});
+
+test('--log-format: pretty on a terminal and in the app, JSON lines for a file or pipe outside it; a bad value is refused', () => {
+  assert.is(logFormat({}, { terminal: true, inApp: false }), 'pretty');
+  assert.is(logFormat({}, { terminal: false, inApp: true }), 'pretty', "the app's log is read by a person");
+  assert.is(logFormat({}, { terminal: false, inApp: false }), 'json');
+  assert.is(logFormat({ 'log-format': 'json' }, { terminal: true, inApp: true }), 'json', 'given wins');
+  assert.is(logFormat({ 'log-format': 'pretty' }, { terminal: false, inApp: false }), 'pretty');
+  assert.is(refusal(() => logFormat({ 'log-format': 'text' }, { terminal: true, inApp: false })), "--log-format must be one of pretty, json; got 'text'");
 });
 
 test.run();
