@@ -88,6 +88,7 @@ async function main(): Promise<number> {
     startedAt,
     machine,
     totalWallMs: Math.round(elapsedMs(started)),
+    summary: Object.assign({}, ...results.map((result) => result.keys ?? {})) as Record<string, number>,
     benchmarks: results,
   };
   writeReport(options.out, report);

@@ -18,7 +18,7 @@ import { AvatarScheduler } from '../avatars/scheduler.js';
 import { sweepReason, transition, unstoredFailureDelayMs, type TtlSettings } from '../avatars/transitions.js';
 import type { SqliteDatabase } from '../store/database.js';
 import { JobTable } from '../store/job-table.js';
-import { SubjectStore } from '../store/subjects.js';
+import { SubjectStore, type StoredSubject } from '../store/subjects.js';
 import { FavouriteTable } from '../store/favourites.js';
 import { STATE_KEYS, WorkerState } from '../store/worker-state.js';
 import type { AccountEvent, ConnectionState, PictureDownloader, PictureFiles, WhatsAppAccount } from '../avatars/ports.js';
@@ -194,7 +194,7 @@ export class AvatarWorker {
   }
 
   /** The reason to queue a subject now, if any: favourites first, active chats before the rest. */
-  reasonFor(record: AvatarRecord, now: number): EnqueueRequest | undefined {
+  reasonFor(record: StoredSubject, now: number): EnqueueRequest | undefined {
     const reason = sweepReason(record, this.favourites.has(record.jid), now);
     if (reason === undefined) return undefined;
     const activeChat = (reason === 'never-fetched' || reason === 'stale') && record.lastActivityAt !== undefined;
@@ -231,22 +231,34 @@ export class AvatarWorker {
       case 'pairing':
         this.pairing.show(event.qr, event.code);
         return;
+      // A batch is stored and its subjects queued in one transaction: one commit per batch.
       case 'contacts': {
-        const { jids, mergedAway } = this.subjects.upsertContacts(event.contacts, now);
+        const { mergedAway } = this.options.db.transaction(() => {
+          const stored = this.subjects.upsertContacts(event.contacts, now);
+          this.queueArrivals(stored.records, now);
+          return stored;
+        })();
         for (const jid of mergedAway) void this.forgetDuplicate(jid);
-        this.queueArrivals(jids, now);
+        this.listeners.emit({ type: 'directory' });
         return;
       }
       case 'identities': {
-        const { jids, mergedAway } = this.subjects.linkIdentities(event.pairs, now);
+        const { mergedAway } = this.options.db.transaction(() => {
+          const stored = this.subjects.linkIdentities(event.pairs, now);
+          this.queueArrivals(stored.records, now);
+          return stored;
+        })();
         for (const jid of mergedAway) void this.forgetDuplicate(jid);
-        this.queueArrivals(jids, now);
+        this.listeners.emit({ type: 'directory' });
         return;
       }
       case 'chats': {
-        const askedWrongly = this.subjects.communitiesAskedWrongly(event.chats);
-        this.queueArrivals(this.subjects.upsertChats(event.chats, now), now);
-        this.enqueue(askedWrongly.map((jid) => ({ jid, kind: 'group', reason: this.favourites.has(jid) ? 'favourite' : 'changed' })));
+        this.options.db.transaction(() => {
+          const askedWrongly = this.subjects.communitiesAskedWrongly(event.chats);
+          this.queueArrivals(this.subjects.storeChats(event.chats, now).records, now);
+          this.enqueue(askedWrongly.map((jid) => ({ jid, kind: 'group', reason: this.favourites.has(jid) ? 'favourite' : 'changed' })));
+        })();
+        this.listeners.emit({ type: 'directory' });
         return;
       }
       case 'picture-changed': {
@@ -279,17 +291,16 @@ export class AvatarWorker {
     }
   }
 
-  private queueArrivals(jids: readonly Jid[], now: number): void {
+  /** Queues what a stored batch needs: a kept picture hint, and each subject's own reason. */
+  private queueArrivals(records: readonly StoredSubject[], now: number): void {
+    const hinted = this.subjects.takeHints(records.map((record) => record.jid));
     const requests: EnqueueRequest[] = [];
-    for (const jid of jids) {
-      const record = this.subjects.get(jid);
-      if (record === undefined) continue;
-      if (this.subjects.takeHint(jid)) requests.push({ jid, kind: record.kind, reason: 'changed' });
+    for (const record of records) {
+      if (hinted.has(record.jid)) requests.push({ jid: record.jid, kind: record.kind, reason: 'changed' });
       const request = this.reasonFor(record, now);
       if (request !== undefined) requests.push(request);
     }
     this.enqueue(requests);
-    this.listeners.emit({ type: 'directory' });
   }
 
   private scheduleSweep(delayMs: number): void {

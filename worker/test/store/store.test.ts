@@ -110,6 +110,20 @@ test('a LID and its phone number stay one contact; two rows joined by a mapping 
   });
 });
 
+test('one batch holding a LID and then its phone number stores one contact, returned once', () => {
+  withDatabase((db) => {
+    const store = new SubjectStore(db);
+    const stored = store.upsertContacts([{ jid: LID, alternateJid: PHONE, notify: 'A' }, { jid: PHONE, name: 'Ada' }], NOW);
+    assert.equal(stored.jids, [LID, LID], 'the phone number lands on the row its LID just made');
+    assert.equal(stored.records.map((record) => record.jid), [LID]);
+    assert.is(store.resolve(PHONE), LID);
+    assert.is(store.get(LID)!.name, 'Ada');
+    assert.is(store.totals().contact.unknown, 1);
+    const chats = store.storeChats([{ jid: PHONE, kind: 'contact', lastActivityAt: NOW - 3 }], NOW);
+    assert.equal(chats.records, [{ jid: LID, kind: 'contact', lastActivityAt: NOW - 3 }], "a one-to-one chat under the phone number returns its contact's row");
+  });
+});
+
 test('identity pairs join known contacts and never add strangers', () => {
   withDatabase((db) => {
     const store = new SubjectStore(db);
