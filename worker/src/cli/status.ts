@@ -36,8 +36,7 @@ export function readStatus(dataDir: string, avatarsDir: string, now: number): St
   try {
     const state = new WorkerState(db);
     const store = new SubjectStore(db);
-    const raw = store.totals();
-    const failures = store.failureTotals();
+    const { totals: raw, failures, uncheckedGivenUp } = store.counts();
     const totals = {
       contact: { ...raw.contact, total: Object.values(raw.contact).reduce((sum, count) => sum + count, 0), ...failures.contact },
       group: { ...raw.group, total: Object.values(raw.group).reduce((sum, count) => sum + count, 0), ...failures.group },
@@ -51,7 +50,7 @@ export function readStatus(dataDir: string, avatarsDir: string, now: number): St
       connection: connection === undefined ? null : { ...connection, at: new Date(connection.at).toISOString() },
       totals,
       subjects,
-      processed: subjects - totals.contact.unknown - totals.group.unknown + store.uncheckedGivenUp(),
+      processed: subjects - totals.contact.unknown - totals.group.unknown + uncheckedGivenUp,
       queue_length: new JobTable(db).count(),
       rate_limited_until: pause !== undefined && pause > now ? new Date(pause).toISOString() : null,
       progress: state.get<ProgressSnapshot>(STATE_KEYS.progress) ?? null,

@@ -13,6 +13,13 @@ const STATES: readonly AvatarState[] = ['unknown', 'fetched', 'none', 'hidden'];
 type Totals = Record<SubjectKind, Record<AvatarState, number>>;
 type FailureTotals = Record<SubjectKind, Record<FailureKind, number>>;
 
+export interface SubjectCounts {
+  readonly totals: Totals;
+  readonly failures: FailureTotals;
+  /** Subjects never answered well whose jobs gave up: tried, so processed, though still `unknown`. */
+  readonly uncheckedGivenUp: number;
+}
+
 interface SubjectRow {
   jid: string;
   name: string | null;
@@ -140,15 +147,11 @@ export class SubjectStore {
       allGroups: db.prepare(`SELECT * FROM chats WHERE kind = 'group' ORDER BY jid`),
       dueContacts: db.prepare('SELECT * FROM contacts WHERE next_check_at IS NULL OR next_check_at <= ? LIMIT ?'),
       dueGroups: db.prepare(`SELECT * FROM chats WHERE kind = 'group' AND (next_check_at IS NULL OR next_check_at <= ?) LIMIT ?`),
-      totalsContacts: db.prepare('SELECT picture_state AS state, COUNT(*) AS count FROM contacts GROUP BY picture_state'),
-      totalsGroups: db.prepare(`SELECT picture_state AS state, COUNT(*) AS count FROM chats WHERE kind = 'group' GROUP BY picture_state`),
-      failuresContacts: db.prepare('SELECT failure_kind AS kind, COUNT(*) AS count FROM contacts WHERE failure_kind IS NOT NULL GROUP BY failure_kind'),
-      failuresGroups: db.prepare(
-        `SELECT failure_kind AS kind, COUNT(*) AS count FROM chats WHERE kind = 'group' AND failure_kind IS NOT NULL GROUP BY failure_kind`,
+      // One pass per table yields the state totals, the failure totals and the unchecked give-ups.
+      countsContacts: db.prepare('SELECT picture_state AS state, failure_kind AS failure, COUNT(*) AS count FROM contacts GROUP BY picture_state, failure_kind'),
+      countsGroups: db.prepare(
+        `SELECT picture_state AS state, failure_kind AS failure, COUNT(*) AS count FROM chats WHERE kind = 'group' GROUP BY picture_state, failure_kind`,
       ),
-      uncheckedGivenUp: db.prepare(`
-        SELECT (SELECT COUNT(*) FROM contacts WHERE picture_state = 'unknown' AND failure_kind IS NOT NULL)
-             + (SELECT COUNT(*) FROM chats WHERE kind = 'group' AND picture_state = 'unknown' AND failure_kind IS NOT NULL) AS count`),
       addHint: db.prepare(`INSERT INTO picture_hints (jid, removed, received_at) VALUES (?, ?, ?)
         ON CONFLICT (jid) DO UPDATE SET removed = excluded.removed, received_at = excluded.received_at`),
       takeHint: db.prepare('DELETE FROM picture_hints WHERE jid = ? RETURNING removed'),
@@ -311,16 +314,7 @@ export class SubjectStore {
   }
 
   totals(): Totals {
-    const empty = (): Record<AvatarState, number> =>
-      Object.fromEntries(STATES.map((state) => [state, 0])) as Record<AvatarState, number>;
-    const totals: Totals = { contact: empty(), group: empty() };
-    for (const [kind, statement] of [
-      ['contact', this.statements.totalsContacts],
-      ['group', this.statements.totalsGroups],
-    ] as const) {
-      for (const row of statement.all() as { state: AvatarState; count: number }[]) totals[kind][row.state] = row.count;
-    }
-    return totals;
+    return this.counts().totals;
   }
 
   /**
@@ -328,19 +322,33 @@ export class SubjectStore {
    * totals (a refused subject keeps its state and its last good picture).
    */
   failureTotals(): FailureTotals {
-    const totals: FailureTotals = { contact: { refused: 0, failing: 0 }, group: { refused: 0, failing: 0 } };
-    for (const [kind, statement] of [
-      ['contact', this.statements.failuresContacts],
-      ['group', this.statements.failuresGroups],
-    ] as const) {
-      for (const row of statement.all() as { kind: FailureKind; count: number }[]) totals[kind][row.kind] = row.count;
-    }
-    return totals;
+    return this.counts().failures;
   }
 
   /** Subjects never answered well whose jobs gave up: tried, so processed, though still `unknown`. */
   uncheckedGivenUp(): number {
-    return (this.statements.uncheckedGivenUp.get() as { count: number }).count;
+    return this.counts().uncheckedGivenUp;
+  }
+
+  /** `totals`, `failureTotals` and `uncheckedGivenUp` at once, from one pass over each table. */
+  counts(): SubjectCounts {
+    const empty = (): Record<AvatarState, number> =>
+      Object.fromEntries(STATES.map((state) => [state, 0])) as Record<AvatarState, number>;
+    const totals: Totals = { contact: empty(), group: empty() };
+    const failures: FailureTotals = { contact: { refused: 0, failing: 0 }, group: { refused: 0, failing: 0 } };
+    let uncheckedGivenUp = 0;
+    for (const [kind, statement] of [
+      ['contact', this.statements.countsContacts],
+      ['group', this.statements.countsGroups],
+    ] as const) {
+      for (const row of statement.all() as { state: AvatarState; failure: FailureKind | null; count: number }[]) {
+        totals[kind][row.state] += row.count;
+        if (row.failure === null) continue;
+        failures[kind][row.failure] += row.count;
+        if (row.state === 'unknown') uncheckedGivenUp += row.count;
+      }
+    }
+    return { totals, failures, uncheckedGivenUp };
   }
 
   /** A picture change for a JID we do not know yet: kept until the subject arrives. */
