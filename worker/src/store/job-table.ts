@@ -68,7 +68,11 @@ export class JobTable implements JobStore {
   }
 
   loadAll(): AvatarJob[] {
-    return (this.statements.all.all() as JobRow[]).map(toJob);
+    return [...this.eachJob()];
+  }
+
+  *eachJob(): Generator<AvatarJob> {
+    for (const row of this.statements.all.iterate() as Iterable<JobRow>) yield toJob(row);
   }
 
   /** Jobs written (by any process) after `revision`, and the revision to ask from next time. */

@@ -5,6 +5,7 @@ import type { AvatarPatch } from '../avatars/transitions.js';
 import type { AvatarRecord, AvatarState, FailureKind } from '../avatars/model.js';
 import { parseJid, storedJid, type Jid, type SubjectKind } from '../jid.js';
 import type { ChatInfo, ContactInfo } from '../avatars/ports.js';
+import type Database from 'better-sqlite3';
 import type { SqliteDatabase } from './database.js';
 
 const TABLE: Readonly<Record<SubjectKind, 'contacts' | 'chats'>> = { contact: 'contacts', group: 'chats' };
@@ -69,6 +70,9 @@ function toRecord(row: SubjectRow, kind: SubjectKind): AvatarRecord {
 /** What a stored row says about whether to queue it: all a batch's upsert returns. */
 export type StoredSubject = Pick<AvatarRecord, 'jid' | 'kind' | 'nextCheckAt' | 'checkedAt' | 'lastActivityAt'>;
 
+// The columns a StoredSubject is read from.
+const ARRIVAL_COLUMNS = 'jid, next_check_at, profile_picture_timestamp, last_activity_at';
+
 interface ArrivalRow {
   jid: string;
   alternate_jid?: string | null;
@@ -103,6 +107,7 @@ const PATCH_COLUMNS: Readonly<Record<keyof AvatarPatch, string>> = {
 
 export class SubjectStore {
   private readonly statements;
+  private readonly patchStatements = new Map<string, Database.Statement>();
 
   constructor(private readonly db: SqliteDatabase) {
     this.statements = {
@@ -145,8 +150,8 @@ export class SubjectStore {
       exists: db.prepare(`SELECT 1 FROM contacts WHERE jid = @jid UNION ALL SELECT 1 FROM chats WHERE jid = @jid AND kind = 'group'`),
       allContacts: db.prepare('SELECT * FROM contacts ORDER BY jid'),
       allGroups: db.prepare(`SELECT * FROM chats WHERE kind = 'group' ORDER BY jid`),
-      dueContacts: db.prepare('SELECT * FROM contacts WHERE next_check_at IS NULL OR next_check_at <= ? LIMIT ?'),
-      dueGroups: db.prepare(`SELECT * FROM chats WHERE kind = 'group' AND (next_check_at IS NULL OR next_check_at <= ?) LIMIT ?`),
+      dueContacts: db.prepare(`SELECT ${ARRIVAL_COLUMNS} FROM contacts WHERE next_check_at IS NULL OR next_check_at <= ? LIMIT ?`),
+      dueGroups: db.prepare(`SELECT ${ARRIVAL_COLUMNS} FROM chats WHERE kind = 'group' AND (next_check_at IS NULL OR next_check_at <= ?) LIMIT ?`),
       // One pass per table yields the state totals, the failure totals and the unchecked give-ups.
       countsContacts: db.prepare('SELECT picture_state AS state, failure_kind AS failure, COUNT(*) AS count FROM contacts GROUP BY picture_state, failure_kind'),
       countsGroups: db.prepare(
@@ -293,11 +298,20 @@ export class SubjectStore {
 
   applyPatch(record: Pick<AvatarRecord, 'jid' | 'kind'>, patch: AvatarPatch, now: number): void {
     const entries = Object.entries(patch).filter(([, value]) => value !== undefined) as [keyof AvatarPatch, unknown][];
-    const assignments = entries.map(([field]) => `${PATCH_COLUMNS[field]} = @${field}`);
-    const statement = this.db.prepare(
-      `UPDATE ${TABLE[record.kind]} SET ${[...assignments, 'updated_at = @now'].join(', ')} WHERE jid = @jid`,
-    );
-    statement.run({ ...Object.fromEntries(entries), now, jid: record.jid });
+    const fields = entries.map(([field]) => field);
+    this.patchStatement(record.kind, fields).run({ ...Object.fromEntries(entries), now, jid: record.jid });
+  }
+
+  /** The UPDATE for one table and set of fields, compiled once: a job's outcome touches one of a few shapes. */
+  private patchStatement(kind: SubjectKind, fields: readonly (keyof AvatarPatch)[]): Database.Statement {
+    const key = `${kind}:${fields.join(',')}`;
+    let statement = this.patchStatements.get(key);
+    if (statement === undefined) {
+      const assignments = fields.map((field) => `${PATCH_COLUMNS[field]} = @${field}`);
+      statement = this.db.prepare(`UPDATE ${TABLE[kind]} SET ${[...assignments, 'updated_at = @now'].join(', ')} WHERE jid = @jid`);
+      this.patchStatements.set(key, statement);
+    }
+    return statement;
   }
 
   *all(): Generator<AvatarRecord> {
@@ -306,10 +320,10 @@ export class SubjectStore {
   }
 
   /** Subjects never checked or due for a check, at most `limit` of each kind. */
-  due(now: number, limit: number): AvatarRecord[] {
+  due(now: number, limit: number): StoredSubject[] {
     return [
-      ...(this.statements.dueContacts.all(now, limit) as SubjectRow[]).map((row) => toRecord(row, 'contact')),
-      ...(this.statements.dueGroups.all(now, limit) as SubjectRow[]).map((row) => toRecord(row, 'group')),
+      ...(this.statements.dueContacts.all(now, limit) as ArrivalRow[]).map((row) => toStoredSubject(row, 'contact')),
+      ...(this.statements.dueGroups.all(now, limit) as ArrivalRow[]).map((row) => toStoredSubject(row, 'group')),
     ];
   }
 

@@ -20,6 +20,7 @@ import type { SqliteDatabase } from '../store/database.js';
 import { JobTable } from '../store/job-table.js';
 import { SubjectStore, type StoredSubject } from '../store/subjects.js';
 import { FavouriteTable } from '../store/favourites.js';
+import { RateStateTable } from '../store/rate-state.js';
 import { STATE_KEYS, WorkerState } from '../store/worker-state.js';
 import type { AccountEvent, ConnectionState, PictureDownloader, PictureFiles, WhatsAppAccount } from '../avatars/ports.js';
 
@@ -60,6 +61,7 @@ export class AvatarWorker {
   readonly state: WorkerState;
   readonly queue: DurableQueue;
   readonly policy: RatePolicy;
+  private readonly rateState: RateStateTable;
   private readonly scheduler: AvatarScheduler;
   private readonly progress = new ProgressTracker();
   // A listener's bug (the HA bridge, say) must not turn into a failed picture check.
@@ -83,6 +85,7 @@ export class AvatarWorker {
     this.pictureFetch = { ...options, account: withCheckedAnswers(options.account) };
     this.subjects = new SubjectStore(db);
     this.state = new WorkerState(db);
+    this.rateState = new RateStateTable(db);
     this.favourites = new Favourites(new FavouriteTable(db));
     this.pairing = new Pairing(() => this.listeners.emit({ type: 'status' }), logger);
     this.queue = new DurableQueue(new JobTable(db));
@@ -102,7 +105,7 @@ export class AvatarWorker {
 
   /** The persisted pause and recent query times; a damaged value starts fresh rather than failing. */
   private restoredRateState(): RatePolicySnapshot | undefined {
-    const stored = this.state.get<unknown>(STATE_KEYS.ratePolicy);
+    const stored = this.rateState.load(this.options.clock.now());
     if (stored === undefined) return undefined;
     try {
       return parseRatePolicySnapshot(stored);
@@ -361,7 +364,7 @@ export class AvatarWorker {
       this.subjects.applyPatch(record, outcome.patch, now);
       this.state.set(STATE_KEYS.progress, this.progressSnapshot(completed ? 1 : 0));
       // Persisted so a restart keeps a rate-limit pause (and its doubling) instead of hammering again.
-      this.state.set(STATE_KEYS.ratePolicy, this.policy.snapshot());
+      this.rateState.save(this.policy.snapshot(), now);
       // Last, so the in-memory queue changes only once every write above has succeeded.
       if (completed) this.queue.complete(job.jid);
       else if (outcome.job.action === 'retry') this.queue.retryLater(job.jid, outcome.job.notBefore);
