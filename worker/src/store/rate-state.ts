@@ -48,7 +48,10 @@ export class RateStateTable {
       this.state.set(STATE_KEYS.ratePolicy, JSON.parse(pause));
       this.savedPause = pause;
     }
-    for (const at of this.legacyStarts) this.statements.add.run(at);
+    for (const at of this.legacyStarts) {
+      this.statements.add.run(at);
+      this.savedUpTo = Math.max(this.savedUpTo, at);
+    }
     this.legacyStarts = [];
     const starts = snapshot.recentStarts ?? [];
     let first = starts.length;

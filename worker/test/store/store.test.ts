@@ -12,7 +12,8 @@ import { MIGRATIONS } from '../../src/store/migrations.js';
 import { JobTable } from '../../src/store/job-table.js';
 import { SubjectStore } from '../../src/store/subjects.js';
 import { FavouriteTable } from '../../src/store/favourites.js';
-import { WorkerState } from '../../src/store/worker-state.js';
+import { STATE_KEYS, WorkerState } from '../../src/store/worker-state.js';
+import { RateStateTable } from '../../src/store/rate-state.js';
 import { testJid } from '../support/jids.js';
 
 const NOW = Date.UTC(2026, 10, 1);
@@ -174,6 +175,26 @@ test('picture hints for unknown JIDs are kept until the subject arrives', () => 
     store.keepHint(PHONE, false, NOW);
     assert.ok(store.takeHint(PHONE));
     assert.not.ok(store.takeHint(PHONE));
+  });
+});
+
+test('the rate state keeps the last hour of query starts and the pause across a restart, and takes an older whole snapshot', () => {
+  withDatabase((db, dir) => {
+    const HOUR = 3_600_000;
+    const rate = new RateStateTable(db);
+    assert.is(rate.load(NOW), undefined);
+    rate.save({ pauseLevel: 0, recentStarts: [NOW - HOUR - 1, NOW - 10] }, NOW);
+    rate.save({ pauseLevel: 1, pausedUntil: NOW + 60_000, recentStarts: [NOW - HOUR - 1, NOW - 10, NOW] }, NOW);
+    const second = openDatabase(dir);
+    assert.equal(new RateStateTable(second).load(NOW), { pauseLevel: 1, pausedUntil: NOW + 60_000, recentStarts: [NOW - 10, NOW] });
+    second.close();
+    // An older worker stored the starts inside the JSON value: they still count, and move to the table.
+    new WorkerState(db).set(STATE_KEYS.ratePolicy, { pauseLevel: 0, recentStarts: [NOW - 5] });
+    db.prepare('DELETE FROM rate_query_starts').run();
+    const upgraded = new RateStateTable(db);
+    assert.equal(upgraded.load(NOW), { pauseLevel: 0, recentStarts: [NOW - 5] });
+    upgraded.save({ pauseLevel: 0, recentStarts: [NOW - 5, NOW + 1] }, NOW + 1);
+    assert.equal(new RateStateTable(db).load(NOW + 1), { pauseLevel: 0, recentStarts: [NOW - 5, NOW + 1] });
   });
 });
 
