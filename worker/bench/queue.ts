@@ -6,7 +6,8 @@
 import { join } from 'node:path';
 import { DurableQueue } from '../src/avatars/durable-queue.js';
 import { AvatarQueue } from '../src/avatars/queue.js';
-import { FakeClock, seededRandom } from '../src/clock.js';
+import { seededRandom } from '../src/clock.js';
+import { FakeClock } from '../test/support/fake-clock.js';
 import { openDatabase } from '../src/store/database.js';
 import { JobTable } from '../src/store/job-table.js';
 import { buildJobMix, type JobMix } from './job-mix.js';

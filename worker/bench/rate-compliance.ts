@@ -9,7 +9,8 @@ import { AvatarQueue } from '../src/avatars/queue.js';
 import { DEFAULT_RATE_SETTINGS, HOUR_MS, RatePolicy, type RateSettings } from '../src/avatars/rate-policy.js';
 import { AvatarScheduler } from '../src/avatars/scheduler.js';
 import type { AvatarJob } from '../src/avatars/model.js';
-import { FakeClock, seededRandom, type Random } from '../src/clock.js';
+import { seededRandom, type Random } from '../src/clock.js';
+import { FakeClock } from '../test/support/fake-clock.js';
 import { checked, type BenchmarkResult } from './report.js';
 import { elapsedMs, mostInAnyWindow, smallestGap } from './stats.js';
 

@@ -172,6 +172,14 @@ test('worker/src keeps the house rules', () => {
   assert.equal(problems, [], `\n${problems.join('\n')}`);
 });
 
+test('test fakes live in worker/test/support, not in the production tree', () => {
+  const fakes = sourceFiles(SOURCE_ROOT).flatMap((path) => {
+    const declared = [...withoutComments(readFileSync(path, 'utf8')).matchAll(/^export\s+(?:class|const|function)\s+(Fake\w*)/gm)];
+    return declared.map((match) => `${relative(SOURCE_ROOT, path).split(sep).join('/')}: ${match[1]}`);
+  });
+  assert.equal(fakes, [], 'a fake exported under worker/src');
+});
+
 /** Every package and file a compiled module loads before it runs: static imports, followed; `import()` not. */
 export function staticallyLoaded(entry: string, read: (file: string) => string): { files: Set<string>; packages: Set<string> } {
   const files = new Set<string>();

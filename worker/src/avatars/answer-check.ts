@@ -4,34 +4,36 @@
 // never a throw that loops, and never a download written over the stored picture. whatsmeow reads
 // a picture's `id` and `url` with its strict attribute getter and fails the query without them
 // (user.go `GetProfilePictureInfo`, commit 33cfac5116293e4cb86f8e4099e8eaf6de7ebc08): the same rule.
+// This is the edge for picture ids: past it they are `PictureId`s (picture-id.ts).
 
-import type { PictureQueryOutcome, RefusalReason, TransientCause, WhatsAppAccount } from './ports.js';
+import { isPictureId } from './picture-id.js';
+import type { CheckedAccount, CheckedPictureOutcome, RefusalReason, TransientCause, WhatsAppAccount } from './ports.js';
 
 const REFUSAL_REASONS: ReadonlySet<string> = new Set<RefusalReason>(['fixed-error', 'unreadable-answer', 'cdn']);
 const TRANSIENT_CAUSES: ReadonlySet<string> = new Set<TransientCause>(['timeout', 'socket-closed', 'server-error', 'network']);
 
-function unreadable(detail: string): PictureQueryOutcome {
+function unreadable(detail: string): CheckedPictureOutcome {
   return { kind: 'refused', reason: 'unreadable-answer', detail };
 }
 
 const nonEmptyString = (value: unknown): value is string => typeof value === 'string' && value !== '';
 
 /** The outcome as given when its shape is sound, else a refusal saying what is wrong with it. */
-export function checkedOutcome(value: unknown): PictureQueryOutcome {
+export function checkedOutcome(value: unknown): CheckedPictureOutcome {
   if (typeof value !== 'object' || value === null) return unreadable(`the account gave no outcome (${value === null ? 'null' : typeof value})`);
   const outcome = value as Record<string, unknown>;
   switch (outcome.kind) {
     case 'picture':
-      if (!nonEmptyString(outcome.pictureId)) return unreadable(`a picture answer without a picture id (${JSON.stringify(outcome.pictureId)})`);
+      if (!isPictureId(outcome.pictureId)) return unreadable(`a picture answer without a picture id (${JSON.stringify(outcome.pictureId)})`);
       if (!nonEmptyString(outcome.url)) return unreadable('a picture answer without a URL');
-      return value as PictureQueryOutcome;
+      return { kind: 'picture', pictureId: outcome.pictureId, url: outcome.url };
     case 'unchanged':
-      if (!nonEmptyString(outcome.pictureId)) return unreadable(`an unchanged answer without a picture id (${JSON.stringify(outcome.pictureId)})`);
-      return value as PictureQueryOutcome;
+      if (!isPictureId(outcome.pictureId)) return unreadable(`an unchanged answer without a picture id (${JSON.stringify(outcome.pictureId)})`);
+      return { kind: 'unchanged', pictureId: outcome.pictureId };
     case 'none':
     case 'hidden':
     case 'rate-limited':
-      return value as PictureQueryOutcome;
+      return { kind: outcome.kind };
     case 'refused':
       if (typeof outcome.reason !== 'string' || !REFUSAL_REASONS.has(outcome.reason)) {
         return unreadable(`a refusal with an unknown reason ${JSON.stringify(outcome.reason)}`);
@@ -57,7 +59,7 @@ export function checkedOutcome(value: unknown): PictureQueryOutcome {
 }
 
 /** The same account, with every picture outcome checked. A throw still propagates: it is the job's failure. */
-export function withCheckedAnswers(account: WhatsAppAccount): WhatsAppAccount {
+export function withCheckedAnswers(account: WhatsAppAccount): CheckedAccount {
   return {
     start: () => account.start(),
     stop: () => account.stop(),

@@ -1,6 +1,7 @@
 // The avatar domain: what the worker knows about each subject's picture and each queued job.
 
 import type { Jid, SubjectKind } from '../jid.js';
+import type { PictureId } from './picture-id.js';
 
 export type AvatarState = 'unknown' | 'fetched' | 'none' | 'hidden';
 
@@ -18,7 +19,7 @@ export interface AvatarRecord {
   readonly name?: string;
   readonly state: AvatarState;
   /** WhatsApp's id of the current picture; sent back with the next query. */
-  readonly pictureId?: string;
+  readonly pictureId?: PictureId;
   readonly sha256?: string;
   readonly size?: number;
   /** Local file path (`profile_picture`), set only while a file exists. */

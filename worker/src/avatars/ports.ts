@@ -6,15 +6,24 @@
 
 import type { Jid, SubjectKind } from '../jid.js';
 import type { AvatarJob } from './model.js';
+import type { PictureId } from './picture-id.js';
 
 export type { Clock, Random } from '../clock.js';
 
-/** What one `w:profile:picture` query answered, already classified for the state machine. */
-export type PictureQueryOutcome =
+/**
+ * What one `w:profile:picture` query answered, as the account's adapter classified it. Still
+ * input from the network: `checkedOutcome` (answer-check.ts) checks it into a `CheckedPictureOutcome`.
+ */
+export type PictureQueryOutcome = PictureOutcome<string>;
+
+/** An outcome whose shape was checked: its picture ids are `PictureId`s. */
+export type CheckedPictureOutcome = PictureOutcome<PictureId>;
+
+type PictureOutcome<Id extends string> =
   /** A picture whose id differs from the one we sent (or we sent none): download `url` now. */
-  | { readonly kind: 'picture'; readonly pictureId: string; readonly url: string }
+  | { readonly kind: 'picture'; readonly pictureId: Id; readonly url: string }
   /** The picture id we sent is still current: nothing to download. */
-  | { readonly kind: 'unchanged'; readonly pictureId: string }
+  | { readonly kind: 'unchanged'; readonly pictureId: Id }
   /** `item-not-found` (404) or an answer without a picture: the subject has no picture. */
   | { readonly kind: 'none' }
   /** `not-authorized` (401) or `forbidden` (403): hidden by privacy settings, blocked, or anti-scraping. */
@@ -108,6 +117,11 @@ export interface WhatsAppAccount {
    * picture costs no download. Never throws for WhatsApp's answers; every answer is classified.
    */
   queryPicture(jid: Jid, knownPictureId: string | undefined, timeoutMs: number, hints?: PictureQueryHints): Promise<PictureQueryOutcome>;
+}
+
+/** An account whose every picture outcome is checked (answer-check.ts `withCheckedAnswers`). */
+export interface CheckedAccount extends Omit<WhatsAppAccount, 'queryPicture'> {
+  queryPicture(jid: Jid, knownPictureId: PictureId | undefined, timeoutMs: number, hints?: PictureQueryHints): Promise<CheckedPictureOutcome>;
 }
 
 /** `refused`: an answer that asking again soon will not fix (a host we do not trust, 4xx, too big, not a JPEG). */

@@ -6,6 +6,7 @@ import type { Random } from '../clock.js';
 import { DAY_MS, HOUR_MS } from '../time.js';
 import { jittered } from './backoff.js';
 import type { RefusalReason, TransientCause } from './ports.js';
+import { isPictureId, type PictureId } from './picture-id.js';
 import type { AvatarJob, AvatarRecord, AvatarState, FailureKind, JobReason } from './model.js';
 
 
@@ -81,9 +82,9 @@ export const PER_SUBJECT_DAILY_QUERY_BOUND = 12;
 /** How one job's picture query ended, as the pipeline saw it. */
 export type Resolution =
   /** A new picture, already downloaded and written atomically to `path` by the caller. */
-  | { kind: 'downloaded'; pictureId: string; sha256: string; size: number; path: string }
+  | { kind: 'downloaded'; pictureId: PictureId; sha256: string; size: number; path: string }
   /** The picture id we sent is still current: nothing downloaded. */
-  | { kind: 'unchanged'; pictureId: string }
+  | { kind: 'unchanged'; pictureId: PictureId }
   | { kind: 'none' }
   | { kind: 'hidden' }
   | { kind: 'rate-limited' }
@@ -97,7 +98,7 @@ export type Resolution =
 /** Subject columns to write; an absent field is left alone, `null` clears the column. */
 export interface AvatarPatch {
   state?: AvatarState;
-  pictureId?: string | null;
+  pictureId?: PictureId | null;
   sha256?: string | null;
   size?: number | null;
   path?: string | null;
@@ -140,7 +141,7 @@ function nextTtlCheck(context: TransitionContext): number {
 function resolutionProblem(resolution: Resolution): string | undefined {
   switch (resolution.kind) {
     case 'downloaded':
-      if (typeof resolution.pictureId !== 'string' || resolution.pictureId === '') return 'a downloaded picture needs a picture id';
+      if (!isPictureId(resolution.pictureId)) return 'a downloaded picture needs a picture id';
       if (typeof resolution.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(resolution.sha256)) {
         return `a downloaded picture needs a sha256 of 64 lowercase hex digits, got ${JSON.stringify(resolution.sha256)}`;
       }
@@ -150,7 +151,7 @@ function resolutionProblem(resolution: Resolution): string | undefined {
       if (typeof resolution.path !== 'string' || resolution.path === '') return 'a downloaded picture needs the path it was written to';
       return undefined;
     case 'unchanged':
-      if (typeof resolution.pictureId !== 'string' || resolution.pictureId === '') return 'an unchanged picture needs its picture id';
+      if (!isPictureId(resolution.pictureId)) return 'an unchanged picture needs its picture id';
       return undefined;
     case 'none':
     case 'hidden':

@@ -106,7 +106,7 @@ export const demoCommand: Command = {
   async execute(flags) {
     const dataDir = dataDirectory(flags);
     const contacts = positiveNumber(flags, 'contacts') ?? DEFAULT_DEMO_CONTACTS;
-    if (!Number.isInteger(contacts) || contacts < 1 || contacts > MAX_DEMO_CONTACTS) {
+    if (!Number.isInteger(contacts) || contacts > MAX_DEMO_CONTACTS) {
       throw new UsageError(`--contacts must be a whole number from 1 to ${MAX_DEMO_CONTACTS}; got ${contacts}`);
     }
     const seed = nonNegativeNumber(flags, 'seed') ?? 1;

@@ -42,19 +42,28 @@ export function logLevel(flags: Flags): string {
   return known;
 }
 
-/** A number option that may be 0 (a quiet period, a seed); refused with its name when not a number. */
-export function nonNegativeNumber(flags: Flags, name: string): number | undefined {
+/** A number option as given, refused with its name when it is not a finite number (a blank one is not 0). */
+function numberOption(flags: Flags, name: string, wanted: string): number | undefined {
   const raw = flags[name];
   if (raw === undefined) return undefined;
-  const value = typeof raw === 'string' ? Number(raw) : Number.NaN;
-  if (!Number.isFinite(value) || value < 0) throw new UsageError(`--${name} must be a number of 0 or more; got '${String(raw)}'`);
+  const value = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
+  if (!Number.isFinite(value)) throw new UsageError(`--${name} must be ${wanted}; got '${String(raw)}'`);
   return value;
 }
 
-/** A number option that must be above 0 (a count); refused with its name otherwise. */
+/** A number option that may be 0 (a quiet period, a seed); refused with its name otherwise. */
+export function nonNegativeNumber(flags: Flags, name: string): number | undefined {
+  const wanted = 'a number of 0 or more';
+  const value = numberOption(flags, name, wanted);
+  if (value !== undefined && value < 0) throw new UsageError(`--${name} must be ${wanted}; got '${String(flags[name])}'`);
+  return value;
+}
+
+/** A number option that must be above 0 (a count): 0 and negatives are refused alike, with its name. */
 export function positiveNumber(flags: Flags, name: string): number | undefined {
-  const value = nonNegativeNumber(flags, name);
-  if (value === 0) throw new UsageError(`--${name} must be a number above 0; got '${String(flags[name])}'`);
+  const wanted = 'a number above 0';
+  const value = numberOption(flags, name, wanted);
+  if (value !== undefined && !(value > 0)) throw new UsageError(`--${name} must be ${wanted}; got '${String(flags[name])}'`);
   return value;
 }
 

@@ -274,7 +274,7 @@ export class HomeAssistantBridge {
           this.directoryDebounce.request();
           return;
         case 'avatar':
-          this.session?.requestAvatar(change.jid);
+          this.session?.pushAvatarUpdate(change.update);
           return;
       }
     } catch (error) {

@@ -27,7 +27,8 @@ export class CallError extends Error {
 export type WorkerChange =
   | { readonly type: 'status' }
   | { readonly type: 'directory' }
-  | { readonly type: 'avatar'; readonly jid: string };
+  /** A finished job's update, built from what the job's event carried: sent as it is. */
+  | { readonly type: 'avatar'; readonly jid: string; readonly update: AvatarUpdate };
 
 export interface WorkerPort {
   /** Queues one JID (validated here; throws CallError) and, if asked, waits for its outcome. */
@@ -37,9 +38,12 @@ export interface WorkerPort {
   setFavourites(jids: readonly string[]): void;
   status(): WorkerStatus;
   directory(): DirectoryEntry[];
-  /** The current update for one subject, with the picture bytes when `withImage` and a file exists. */
+  /**
+   * The current update for one subject, with the picture bytes when `withImage` and a file exists:
+   * read on (re)subscribe and for new favourites; a finished job's update comes with its change.
+   */
   avatarUpdate(jid: string, withImage: boolean): Promise<AvatarUpdate | undefined>;
   favourites(): readonly string[];
-  /** Notifies what changed so the bridge pushes it; returns the unsubscribe. */
+  /** Notifies what changed (an avatar change with its update) so the bridge pushes it; returns the unsubscribe. */
   onChange(listener: (change: WorkerChange) => void): () => void;
 }

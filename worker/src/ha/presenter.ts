@@ -1,5 +1,7 @@
 // The worker as Home Assistant sees it: service calls, status, the contact directory and picture
-// updates, in the wire protocol's shapes. Implements the port the HA bridge talks to.
+// updates, in the wire protocol's shapes. Implements the port the HA bridge talks to. A finished
+// job's update is built from what its event carries (the stored record, the downloaded bytes):
+// pushed, never read back from the store or the disk.
 
 import type { Clock } from '../clock.js';
 import type { PictureFiles } from '../avatars/ports.js';
@@ -45,6 +47,21 @@ function inScope(scope: RefreshScope, record: AvatarRecord, favourite: boolean, 
   }
 }
 
+/** The wire shape of one subject's picture; `bytes` only when HA should get the picture itself. */
+function toAvatarUpdate(record: AvatarRecord, bytes: Buffer | undefined): AvatarUpdate {
+  return {
+    jid: record.jid,
+    kind: record.kind,
+    name: record.name ?? null,
+    state: record.state,
+    picture_id: record.pictureId ?? null,
+    sha256: record.sha256 ?? null,
+    checked_at: iso(record.checkedAt),
+    changed_at: iso(record.changedAt),
+    image: bytes === undefined || record.state === 'none' ? null : bytes.toString('base64'),
+  };
+}
+
 export class WorkerService implements WorkerPort {
   constructor(
     private readonly worker: AvatarWorker,
@@ -61,26 +78,25 @@ export class WorkerService implements WorkerPort {
     const finished = this.waitForJob(jid, Math.min(Math.max(call.wait, 0), MAX_CALL_WAIT_SECONDS) * 1000);
     const summary = this.worker.enqueue([{ jid, kind: parsed.kind, reason: 'explicit', force: call.force }]);
     const queued = summary.changes.get(jid) !== 'unchanged';
-    const waited = call.wait > 0 ? await finished.promise : (finished.cancel(), false);
+    const after = call.wait > 0 ? await finished.promise : (finished.cancel(), undefined);
     const position = this.worker.queue.memory.position(jid) ?? null;
-    const after = this.worker.subjects.get(jid);
     const outcome: AvatarOutcome | null =
-      waited && after !== undefined
-        ? {
+      after === undefined
+        ? null
+        : {
             state: after.state,
             changed: after.sha256 !== before?.sha256,
             picture_id: after.pictureId ?? null,
             sha256: after.sha256 ?? null,
             checked_at: iso(after.checkedAt),
-          }
-        : null;
+          };
     return {
       jid,
       queued,
       position,
       eta_seconds: position === null ? null : Math.round(this.worker.policy.estimateSeconds(position, this.clock.now())),
       outcome,
-      timed_out: call.wait > 0 && !waited,
+      timed_out: call.wait > 0 && after === undefined,
     };
   }
 
@@ -146,40 +162,34 @@ export class WorkerService implements WorkerPort {
     const record = this.worker.subjects.get(jid);
     if (record === undefined) return undefined;
     const bytes = withImage && record.state !== 'none' && record.path !== undefined ? await this.files.read(jid) : undefined;
-    return {
-      jid,
-      kind: record.kind,
-      name: record.name ?? null,
-      state: record.state,
-      picture_id: record.pictureId ?? null,
-      sha256: record.sha256 ?? null,
-      checked_at: iso(record.checkedAt),
-      changed_at: iso(record.changedAt),
-      image: bytes === undefined ? null : bytes.toString('base64'),
-    };
+    return toAvatarUpdate(record, bytes);
   }
 
   onChange(listener: (change: WorkerChange) => void): () => void {
     return this.worker.onEvent((event) => {
-      if (event.type === 'job-finished') listener({ type: 'avatar', jid: event.jid });
-      else if (event.type === 'status' || event.type === 'directory') listener({ type: event.type });
+      if (event.type === 'job-finished') {
+        // Favourites get their bytes, when the job downloaded new ones; otherwise HA keeps the
+        // picture it has (every favourite's bytes go up once per connection, see the session).
+        const bytes = this.worker.isFavourite(event.jid) ? event.picture : undefined;
+        listener({ type: 'avatar', jid: event.jid, update: toAvatarUpdate(event.record, bytes) });
+      } else if (event.type === 'status' || event.type === 'directory') listener({ type: event.type });
     });
   }
 
-  /** Resolves true when the JID's job has left the queue with an outcome, false on timeout. */
-  private waitForJob(jid: string, timeoutMs: number): { promise: Promise<boolean>; cancel: () => void } {
+  /** Resolves with the stored record once the JID's job has left the queue with an outcome, undefined on timeout. */
+  private waitForJob(jid: string, timeoutMs: number): { promise: Promise<AvatarRecord | undefined>; cancel: () => void } {
     let cancel = (): void => undefined;
-    const promise = new Promise<boolean>((resolve) => {
+    const promise = new Promise<AvatarRecord | undefined>((resolve) => {
       const unsubscribe = this.worker.onEvent((event) => {
-        if (event.type === 'job-finished' && event.jid === jid && !this.worker.queue.memory.has(jid)) finish(true);
+        if (event.type === 'job-finished' && event.jid === jid && !this.worker.queue.memory.has(jid)) finish(event.record);
       });
-      const cancelTimer = this.clock.setTimer(() => finish(false), timeoutMs);
-      function finish(done: boolean): void {
+      const cancelTimer = this.clock.setTimer(() => finish(undefined), timeoutMs);
+      function finish(record: AvatarRecord | undefined): void {
         unsubscribe();
         cancelTimer();
-        resolve(done);
+        resolve(record);
       }
-      cancel = () => finish(false);
+      cancel = () => finish(undefined);
     });
     return { promise, cancel };
   }

@@ -59,14 +59,20 @@ export interface SessionOptions {
 type UpstreamCommand = keyof WorkerCommands;
 type HelloResponse = WorkerCommands['whatsapp/hello']['response'];
 
+/** `newer`, carrying `older`'s bytes when `newer` has none and both describe the same picture. */
+function newestKeepingBytes(newer: AvatarUpdate, older: AvatarUpdate | undefined): AvatarUpdate {
+  if (newer.image !== null || older?.image == null || newer.state === 'none' || older.sha256 !== newer.sha256) return newer;
+  return { ...newer, image: older.image };
+}
+
 export class HomeAssistantSession {
   private readonly scope: ConnectionScope;
   private isSubscribed = false;
   private establishing = false;
   /** Favourites whose bytes went up on this connection; HA needs them once per connection. */
   private readonly imagesSent = new Set<string>();
-  /** Avatar pushes in flight, and whether another change came meanwhile. */
-  private readonly avatarPushes = new Map<string, { again: boolean }>();
+  /** Avatar pushes in flight, and the newest update that came meanwhile. */
+  private readonly avatarPushes = new Map<string, { next: AvatarUpdate | undefined }>();
 
   constructor(private readonly options: SessionOptions) {
     this.scope = new ConnectionScope(options.clock, options.logger);
@@ -114,23 +120,27 @@ export class HomeAssistantSession {
     }
   }
 
-  /** A subject's picture changed: push it, coalescing changes that arrive while a push runs. */
-  requestAvatar(jid: string): void {
+  /**
+   * A finished job's update, pushed as it came. Pushes for one JID go one at a time; updates that
+   * arrive while one is in flight collapse into the newest, which goes next (with the bytes of a
+   * collapsed one for the same picture, so a new picture never goes up without them).
+   */
+  pushAvatarUpdate(update: AvatarUpdate): void {
     if (!this.subscribed) return;
-    const running = this.avatarPushes.get(jid);
+    const running = this.avatarPushes.get(update.jid);
     if (running !== undefined) {
-      running.again = true;
+      running.next = newestKeepingBytes(update, running.next);
       return;
     }
-    const entry = { again: false };
-    this.avatarPushes.set(jid, entry);
+    const entry: { next: AvatarUpdate | undefined } = { next: update };
+    this.avatarPushes.set(update.jid, entry);
     void (async () => {
-      do {
-        entry.again = false;
-        const favourites = this.read('favourites', () => this.options.port.favourites()) ?? [];
-        await this.pushAvatar(jid, favourites.includes(jid));
-      } while (entry.again && this.subscribed);
-      this.avatarPushes.delete(jid);
+      while (entry.next !== undefined && this.subscribed) {
+        const current = entry.next;
+        entry.next = undefined;
+        await this.send('whatsapp/avatar', this.withinMessageLimit(current));
+      }
+      this.avatarPushes.delete(update.jid);
     })();
   }
 

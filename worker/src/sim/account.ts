@@ -14,43 +14,11 @@ import { TimerGroup, type Clock } from '../clock.js';
 import { parseJid, type Jid } from '../jid.js';
 import { Listeners } from '../listeners.js';
 import type { AccountEvent, AccountListener, PictureQueryOutcome, WhatsAppAccount } from '../avatars/ports.js';
-import { simulatedPicturePath, type SimulatedCdnAddress } from './cdn.js';
+import { DEFAULT_SIMULATED_BEHAVIOUR, type SimulatedBehaviour } from './behaviour.js';
+import { signedPictureUrl, type SimulatedCdnAddress } from './cdn.js';
 import { QueryLuck } from './luck.js';
 import type { SimulatedPopulation } from './population.js';
 import { appendQueryRecord, countQueryRecords } from './query-log.js';
-
-export interface SimulatedBehaviour {
-  /** From 'connecting' to 'open'. */
-  readonly connectDelayMs: number;
-  /** Contacts or chats per history-sync event. */
-  readonly historyBatchSize: number;
-  /** Between two history-sync events. */
-  readonly historyBatchGapMs: number;
-  /** Share of queries that time out (408). */
-  readonly timeoutShare: number;
-  /** Average number of queries between two rate-limit bursts; 0 turns them off. */
-  readonly rateLimitEveryQueries: number;
-  /** How long an answer takes; 0 answers at once. */
-  readonly latencyMs: number;
-  /** How long a picture URL stays valid (the `oe=` expiry). */
-  readonly urlLifetimeMs: number;
-}
-
-export const DEFAULT_SIMULATED_BEHAVIOUR: SimulatedBehaviour = {
-  // A linked device reconnects in about a second.
-  connectDelayMs: 1_000,
-  // Baileys delivers a history sync in chunks of a few hundred records.
-  historyBatchSize: 200,
-  historyBatchGapMs: 250,
-  // Real picture queries time out now and then under load.
-  timeoutShare: 0.02,
-  // Rare enough that a polite queue sees few, frequent enough that a demo shows the pause.
-  rateLimitEveryQueries: 150,
-  // A picture query round trip to WhatsApp takes a few hundred milliseconds.
-  latencyMs: 0,
-  // WhatsApp's picture URLs expire after 24–48 h; the middle of that.
-  urlLifetimeMs: 36 * 60 * 60 * 1000,
-};
 
 export interface SimulatedAccountOptions {
   readonly population: SimulatedPopulation;
@@ -150,33 +118,17 @@ export class SimulatedAccount implements WhatsAppAccount {
   }
 
   private answer(query: number, jid: string, knownPictureId: string | undefined, timeoutMs: number): PictureQueryOutcome {
-    if (this.inRateLimitBurst(query)) return { kind: 'rate-limited' };
-    if (this.luck(query) < this.behaviour.timeoutShare) {
-      return { kind: 'transient', cause: 'timeout', detail: `simulated: no answer within ${timeoutMs} ms (408)` };
-    }
+    const failure = this.queryLuck.failure(query, this.behaviour.timeoutShare);
+    if (failure === 'rate-limited') return { kind: 'rate-limited' };
+    if (failure === 'timeout') return { kind: 'transient', cause: 'timeout', detail: `simulated: no answer within ${timeoutMs} ms (408)` };
     const parsed = parseJid(jid);
     const picture = parsed.ok ? this.population.pictureAfterQueries(parsed.jid, query) : undefined;
     // WhatsApp answers item-not-found for addresses it does not know.
     if (!parsed.ok || picture === undefined) return { kind: 'none' };
     if (picture.kind !== 'picture') return { kind: picture.kind };
     if (knownPictureId === picture.pictureId) return { kind: 'unchanged', pictureId: picture.pictureId };
-    return { kind: 'picture', pictureId: picture.pictureId, url: this.pictureUrl(parsed.jid, picture.pictureId) };
-  }
-
-  private pictureUrl(jid: string, pictureId: string): string {
-    const path = simulatedPicturePath(jid, pictureId);
-    const expiry = Math.floor((this.options.clock.now() + this.behaviour.urlLifetimeMs) / 1000)
-      .toString(16)
-      .toUpperCase();
-    return `${this.options.cdn.pictureOrigin(jid)}${path}?oe=${expiry}&oh=${this.population.signature(path, expiry)}`;
-  }
-
-  private luck(query: number): number {
-    return this.queryLuck.draw(query);
-  }
-
-  private inRateLimitBurst(query: number): boolean {
-    return this.queryLuck.inRateLimitBurst(query);
+    const url = signedPictureUrl(this.population, this.options.cdn, parsed.jid, picture.pictureId, this.options.clock.now() + this.behaviour.urlLifetimeMs);
+    return { kind: 'picture', pictureId: picture.pictureId, url };
   }
 
   private deliverHistory(): void {

@@ -63,6 +63,21 @@ export function simulatedPicturePath(jid: string, pictureId: string): string {
   return `/v/t61/${encodeURIComponent(jid)}/${pictureId}.jpg`;
 }
 
+/** A picture URL as WhatsApp hands it out: the subject's host, `oe=` (expiry, hex seconds) and `oh=` (the signature this CDN checks). */
+export function signedPictureUrl(
+  population: Pick<SimulatedPopulation, 'signature'>,
+  cdn: Pick<SimulatedCdnAddress, 'pictureOrigin'>,
+  jid: string,
+  pictureId: string,
+  expiresAtMs: number,
+): string {
+  const path = simulatedPicturePath(jid, pictureId);
+  const expiry = Math.floor(expiresAtMs / 1000)
+    .toString(16)
+    .toUpperCase();
+  return `${cdn.pictureOrigin(jid)}${path}?oe=${expiry}&oh=${population.signature(path, expiry)}`;
+}
+
 export interface SimulatedCdnStats {
   readonly served: number;
   readonly serverErrors: number;

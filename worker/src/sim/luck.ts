@@ -3,6 +3,9 @@
 
 import { seededRandom, type Random } from '../clock.js';
 
+// The salt of the timeout draw; other decisions use their own salts (picture-answers.ts).
+const SALT_TIMEOUT = 0;
+
 export class QueryLuck {
   private readonly bursts: { start: number; length: number }[] = [];
   private readonly burstRandom: Random;
@@ -18,6 +21,16 @@ export class QueryLuck {
   /** A number in [0, 1) that depends only on the seed, the query number and a salt. */
   draw(query: number, salt = 0): number {
     return seededRandom((this.seed ^ Math.imul(query, 0x9e3779b1) ^ Math.imul(salt, 0x85ebca6b)) >>> 0)();
+  }
+
+  /**
+   * Whether this query meets a rate-limit burst or a timeout (in that order), the same for both
+   * simulations; undefined when it is answered.
+   */
+  failure(query: number, timeoutShare: number): 'rate-limited' | 'timeout' | undefined {
+    if (this.inRateLimitBurst(query)) return 'rate-limited';
+    if (this.draw(query, SALT_TIMEOUT) < timeoutShare) return 'timeout';
+    return undefined;
   }
 
   inRateLimitBurst(query: number): boolean {

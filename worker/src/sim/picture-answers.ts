@@ -13,7 +13,7 @@
 
 import { createHash } from 'node:crypto';
 import { getBinaryNodeChild, type BinaryNode } from '@whiskeysockets/baileys';
-import { simulatedPicturePath, type SimulatedCdnAddress } from './cdn.js';
+import { signedPictureUrl, type SimulatedCdnAddress } from './cdn.js';
 import type { QueryLuck } from './luck.js';
 import type { OddAnswer, SimulatedPopulation } from './population.js';
 
@@ -34,8 +34,7 @@ export interface PictureAnswerContext {
   readonly timeoutShare: number;
 }
 
-// Salts for QueryLuck.draw, so each decision has its own dice.
-const SALT_TIMEOUT = 0;
+// The salt for QueryLuck.draw's unchanged-shape decision (0 is the timeout's, in luck.ts).
 const SALT_UNCHANGED_SHAPE = 1;
 // WhatsApp's error texts for its codes (whatsmeow errors.go names the same codes).
 const ERROR_TEXT: Record<number, string> = {
@@ -91,8 +90,9 @@ function resultReply(request: BinaryNode, content: BinaryNode[], wrapped: boolea
 /** Answers one picture IQ (either form); `query` is the 1-based number of this picture query. */
 export function answerPictureIq(context: PictureAnswerContext, node: BinaryNode, query: number): PictureAnswer {
   const { population, luck } = context;
-  if (luck.inRateLimitBurst(query)) return { kind: 'rate-limited', node: errorReply(node, 429) };
-  if (luck.draw(query, SALT_TIMEOUT) < context.timeoutShare) return { kind: 'timeout' };
+  const failure = luck.failure(query, context.timeoutShare);
+  if (failure === 'rate-limited') return { kind: 'rate-limited', node: errorReply(node, 429) };
+  if (failure === 'timeout') return { kind: 'timeout' };
   const request = readRequest(node);
   // A query WhatsApp cannot parse is a bad request.
   if (request === undefined) return { kind: 'bad-request', node: errorReply(node, 400) };
@@ -122,7 +122,7 @@ export function answerPictureIq(context: PictureAnswerContext, node: BinaryNode,
     const content: BinaryNode[] = luck.draw(query, SALT_UNCHANGED_SHAPE) < 0.5 ? [] : [{ tag: 'picture', attrs: { status: '304' } }];
     return { kind: 'unchanged', node: resultReply(node, content, wrapped) };
   }
-  const url = pictureUrl(context, request.jid, picture.pictureId);
+  const url = signedPictureUrl(population, context.cdn, request.jid, picture.pictureId, context.nowMs + context.urlLifetimeMs);
   const attrs = {
     id: odd === 'empty-id' ? '' : picture.pictureId,
     url,
@@ -130,14 +130,6 @@ export function answerPictureIq(context: PictureAnswerContext, node: BinaryNode,
     direct_path: new URL(url).pathname,
   };
   return { kind: odd === 'empty-id' ? 'empty-id' : 'picture', node: resultReply(node, [{ tag: 'picture', attrs }], wrapped), host: new URL(url).hostname };
-}
-
-function pictureUrl(context: PictureAnswerContext, jid: string, pictureId: string): string {
-  const path = simulatedPicturePath(jid, pictureId);
-  const expiry = Math.floor((context.nowMs + context.urlLifetimeMs) / 1000)
-    .toString(16)
-    .toUpperCase();
-  return `${context.cdn.pictureOrigin(jid)}${path}?oe=${expiry}&oh=${context.population.signature(path, expiry)}`;
 }
 
 /** A fixed number in [0, 1) per JID. */

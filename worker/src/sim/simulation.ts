@@ -4,7 +4,8 @@
 import type { Logger } from 'pino';
 import { DEFAULT_DOWNLOAD_SETTINGS, type DownloadSettings } from '../cdn/download.js';
 import type { Clock } from '../clock.js';
-import { SimulatedAccount, type SimulatedBehaviour } from './account.js';
+import { SimulatedAccount } from './account.js';
+import type { SimulatedBehaviour } from './behaviour.js';
 import { SimulatedCdn, type SimulatedCdnOptions } from './cdn.js';
 import { createPopulation, type PopulationOptions, type SimulatedPopulation } from './population.js';
 import { SimulatedWhatsApp, type SimulatedPhone, type SimulatedQuirk, type SimulatedWhatsAppBehaviour } from './whatsapp.js';
@@ -13,8 +14,9 @@ export interface SimulationOptions extends PopulationOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly queryLogPath?: string;
+  /** How WhatsApp behaves, for both the outcome-level account and the socket-level WhatsApp. */
   readonly behaviour?: Partial<SimulatedBehaviour>;
-  /** The socket-level simulation's behaviour (what the real BaileysAccount talks to). */
+  /** What only the socket-level WhatsApp (behind the real BaileysAccount) has, over `behaviour`. */
   readonly whatsapp?: Partial<SimulatedWhatsAppBehaviour>;
   readonly phone?: SimulatedPhone;
   readonly quirks?: readonly SimulatedQuirk[];
@@ -55,7 +57,7 @@ export async function startSimulation(options: SimulationOptions): Promise<Simul
     clock: options.clock,
     logger: options.logger.child({ component: 'simulated-whatsapp' }),
     ...(options.queryLogPath === undefined ? {} : { queryLogPath: options.queryLogPath }),
-    ...(options.whatsapp === undefined ? {} : { behaviour: options.whatsapp }),
+    behaviour: { ...options.behaviour, ...options.whatsapp },
     ...(options.phone === undefined ? {} : { phone: options.phone }),
     ...(options.quirks === undefined ? {} : { quirks: options.quirks }),
   });

@@ -11,6 +11,7 @@ import type { BinaryNode, UserFacingSocketConfig } from '@whiskeysockets/baileys
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { BaileysSocket, SocketFactory } from '../wa/baileys/account.js';
+import { DEFAULT_SIMULATED_BEHAVIOUR, type SimulatedBehaviour } from './behaviour.js';
 import type { SimulatedCdnAddress } from './cdn.js';
 import { IqTally, iqKind, isPictureIq } from './iq-kinds.js';
 import { QueryLuck } from './luck.js';
@@ -23,19 +24,8 @@ import { appendQueryRecord, countQueryRecords } from './query-log.js';
 export const SIMULATED_QUIRKS = ['forbidden', 'bad-request', 'not-acceptable', 'empty-id', 'empty-answer', 'pending-before-open'] as const;
 export type SimulatedQuirk = (typeof SIMULATED_QUIRKS)[number];
 
-export interface SimulatedWhatsAppBehaviour {
-  /** From the socket's start to WhatsApp's answer (QR refs, or login success). */
-  readonly connectDelayMs: number;
-  /** Contacts or chats per history-sync chunk. */
-  readonly historyBatchSize: number;
-  readonly historyBatchGapMs: number;
-  /** Share of picture queries WhatsApp never answers. */
-  readonly timeoutShare: number;
-  /** Average number of picture queries between two 429 bursts; 0 turns them off. */
-  readonly rateLimitEveryQueries: number;
-  /** How long an answer takes. */
-  readonly latencyMs: number;
-  readonly urlLifetimeMs: number;
+/** The shared behaviour (behaviour.ts), and what only the socket-level simulation has. */
+export interface SimulatedWhatsAppBehaviour extends SimulatedBehaviour {
   /**
    * The demo shortens the socket's wait for an answer that never comes (the worker asks for
    * 20 s); the rejection is still Baileys' Boom 408. Infinity keeps the asked-for timeout.
@@ -46,15 +36,7 @@ export interface SimulatedWhatsAppBehaviour {
 }
 
 export const DEFAULT_SIMULATED_WHATSAPP_BEHAVIOUR: SimulatedWhatsAppBehaviour = {
-  connectDelayMs: 1_000,
-  // Baileys delivers a history sync in chunks of a few hundred records.
-  historyBatchSize: 200,
-  historyBatchGapMs: 250,
-  timeoutShare: 0.02,
-  rateLimitEveryQueries: 150,
-  latencyMs: 0,
-  // WhatsApp's picture URLs expire after 24–48 h; the middle of that.
-  urlLifetimeMs: 36 * 60 * 60 * 1000,
+  ...DEFAULT_SIMULATED_BEHAVIOUR,
   maxTimeoutWaitMs: Number.POSITIVE_INFINITY,
   pendingBeforeOpenShare: 0.3,
 };

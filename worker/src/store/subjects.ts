@@ -3,6 +3,7 @@
 
 import type { AvatarPatch } from '../avatars/transitions.js';
 import type { AvatarRecord, AvatarState, FailureKind } from '../avatars/model.js';
+import { storedPictureId } from '../avatars/picture-id.js';
 import { parseJid, storedJid, type Jid, type SubjectKind } from '../jid.js';
 import type { ChatInfo, ContactInfo } from '../avatars/ports.js';
 import type Database from 'better-sqlite3';
@@ -51,7 +52,7 @@ function toRecord(row: SubjectRow, kind: SubjectKind): AvatarRecord {
     kind,
     name: optional(row.name) ?? optional(row.notify),
     state: row.picture_state,
-    pictureId: optional(row.picture_id),
+    pictureId: row.picture_id === null ? undefined : storedPictureId(row.picture_id),
     sha256: optional(row.picture_sha256),
     size: optional(row.picture_size),
     path: optional(row.profile_picture),

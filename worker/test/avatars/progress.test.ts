@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FakeClock } from '../../src/clock.js';
+import { FakeClock } from '../support/fake-clock.js';
 import { ProgressTracker, formatDuration, formatProgress } from '../../src/avatars/progress.js';
 
 const MINUTE_MS = 60_000;

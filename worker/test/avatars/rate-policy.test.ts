@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FakeClock, seededRandom } from '../../src/clock.js';
+import { seededRandom } from '../../src/clock.js';
+import { FakeClock } from '../support/fake-clock.js';
 import {
   DEFAULT_RATE_SETTINGS,
   HOUR_MS,

@@ -7,7 +7,8 @@ import * as assert from 'uvu/assert';
 import { AvatarQueue } from '../../src/avatars/queue.js';
 import { DEFAULT_RATE_SETTINGS, RatePolicy } from '../../src/avatars/rate-policy.js';
 import { AvatarScheduler } from '../../src/avatars/scheduler.js';
-import { FakeClock, seededRandom } from '../../src/clock.js';
+import { seededRandom } from '../../src/clock.js';
+import { FakeClock } from '../support/fake-clock.js';
 import { testJid } from '../support/jids.js';
 
 const POISON = testJid('491700000001@s.whatsapp.net');

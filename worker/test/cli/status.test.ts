@@ -11,6 +11,7 @@ import { openDatabase } from '../../src/store/database.js';
 import { SubjectStore } from '../../src/store/subjects.js';
 import type { Jid } from '../../src/jid.js';
 import { testJid } from '../support/jids.js';
+import { testPictureId } from '../support/picture-ids.js';
 
 const NOW = Date.UTC(2026, 10, 1);
 
@@ -23,7 +24,7 @@ test('status counts refused and failing subjects on their own, beside the states
     store.upsertContacts(contacts.map((jid) => ({ jid })), NOW);
     store.upsertChats([{ jid: testJid('120363000000000001@g.us'), kind: 'group' }], NOW);
     const contact = (jid: Jid) => ({ jid, kind: 'contact' as const });
-    store.applyPatch(contact(contacts[0]!), { state: 'fetched', pictureId: 'p', failureStreak: 1, failureKind: 'refused', failureDetail: 'fixed-error: 406' }, NOW);
+    store.applyPatch(contact(contacts[0]!), { state: 'fetched', pictureId: testPictureId('p'), failureStreak: 1, failureKind: 'refused', failureDetail: 'fixed-error: 406' }, NOW);
     store.applyPatch(contact(contacts[1]!), { failureStreak: 2, failureKind: 'refused' }, NOW);
     store.applyPatch(contact(contacts[2]!), { state: 'hidden', failureStreak: 0 }, NOW);
     store.applyPatch({ jid: testJid('120363000000000001@g.us'), kind: 'group' }, { failureStreak: 3, failureKind: 'failing' }, NOW);

@@ -1,256 +1,72 @@
 // The bridge against a fake Home Assistant on 127.0.0.1 that speaks HA's real websocket protocol.
 // Network behaviour (restarts, retries) runs on the system clock with millisecond backoffs; the
-// push schedule (status throttle, heartbeat) runs on a FakeClock.
+// push schedule (status throttle, heartbeat) runs on a FakeClock. The frame (server, in-memory
+// worker, bridge, log, final checks) is support/bridge-harness.ts; each test says what differs.
 
 import { createServer, type Socket } from 'node:net';
-import pino from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FakeClock, seededRandom, systemClock, type Clock } from '../../src/clock.js';
-import { HomeAssistantBridge, type BridgeTiming } from '../../src/ha/bridge.js';
-import { CallError, type WorkerChange, type WorkerPort } from '../../src/ha/port.js';
-import type {
-  AvatarUpdate,
-  CallResult,
-  DirectoryEntry,
-  RefreshAvatarCall,
-  RefreshAvatarResponse,
-  RefreshAvatarsCall,
-  RefreshAvatarsResponse,
-  WorkerStatus,
-} from '../../src/ha/protocol.js';
-import { FakeHomeAssistant } from '../support/fake-ha-server.js';
+import type { AvatarUpdate, CallResult, DirectoryEntry, WorkerStatus } from '../../src/ha/protocol.js';
+import { FakeClock } from '../support/fake-clock.js';
+import { ALICE, BOB, catchUnhandled, GROUP, MemoryPort, testBridge, withBridge } from '../support/bridge-harness.js';
 
-const TOKEN = 'long-lived-token-4f9c2e';
-const ALICE = '4915112345678@s.whatsapp.net';
-const BOB = '4915187654321@s.whatsapp.net';
-const GROUP = '120363025246125486@g.us';
-
-// Short enough for a test to see several retries, long enough not to spin.
-const FAST_TIMING: Partial<BridgeTiming> = {
-  reconnect: { initialMs: 20, maxMs: 100, factor: 2, jitterRatio: 0.2 },
-  setupRetry: { initialMs: 20, maxMs: 100, factor: 2, jitterRatio: 0.2 },
-  refusedRetryMs: 40,
-  connectTimeoutMs: 2_000,
-  heartbeatIntervalMs: 60_000,
-  heartbeatTimeoutMs: 10_000,
-};
-
-/** The worker side, in memory: records what HA asked and answers from fixed data. */
-class MemoryPort implements WorkerPort {
-  favouriteJids: string[] = [];
-  readonly favouritesReceived: string[][] = [];
-  readonly refreshCalls: RefreshAvatarCall[] = [];
-  readonly refreshAllCalls: RefreshAvatarsCall[] = [];
-  queueLength = 0;
-  imageFor: (jid: string) => string = (jid) => Buffer.from(`jpeg of ${jid}`).toString('base64');
-  private readonly listeners = new Set<(change: WorkerChange) => void>();
-  private readonly known = new Map<string, { name: string; kind: 'contact' | 'group' }>([
-    [ALICE, { name: 'Alice', kind: 'contact' }],
-    [BOB, { name: 'Bob', kind: 'contact' }],
-    [GROUP, { name: 'Family', kind: 'group' }],
-  ]);
-
-  async refreshAvatar(call: RefreshAvatarCall): Promise<RefreshAvatarResponse> {
-    this.refreshCalls.push(call);
-    if (call.jid === 'explode@s.whatsapp.net') throw new Error('database is locked');
-    if (!call.jid.includes('@')) throw new CallError('invalid_jid', `'${call.jid}' is not a JID`);
-    if (!this.known.has(call.jid)) throw new CallError('unknown_jid', `${call.jid} is not a known contact or group`);
-    return { jid: call.jid, queued: true, position: 1, eta_seconds: 3, outcome: null, timed_out: false };
-  }
-
-  async refreshAvatars(call: RefreshAvatarsCall): Promise<RefreshAvatarsResponse> {
-    this.refreshAllCalls.push(call);
-    return { scope: call.scope, queued: this.known.size, matched: this.known.size, queue_length: this.known.size, eta_seconds: 9 };
-  }
-
-  setFavourites(jids: readonly string[]): void {
-    this.favouritesReceived.push([...jids]);
-    this.favouriteJids = [...jids];
-  }
-
-  status(): WorkerStatus {
-    const zero = { unknown: 0, fetched: 0, none: 0, hidden: 0 };
-    return {
-      connection: 'open',
-      pairing: null,
-      queue_length: this.queueLength,
-      progress: null,
-      rate_limited_until: null,
-      counts: { contact: { ...zero, fetched: 2 }, group: { ...zero, fetched: 1 } },
-    };
-  }
-
-  directory(): DirectoryEntry[] {
-    return [...this.known].map(([jid, { name, kind }]) => ({ jid, kind, name, state: 'fetched' }));
-  }
-
-  async avatarUpdate(jid: string, withImage: boolean): Promise<AvatarUpdate | undefined> {
-    const subject = this.known.get(jid);
-    if (subject === undefined) return undefined;
-    return {
-      jid,
-      kind: subject.kind,
-      name: subject.name,
-      state: 'fetched',
-      picture_id: '1700000000',
-      sha256: 'ab'.repeat(32),
-      checked_at: '2026-01-01T00:00:00.000Z',
-      changed_at: '2026-01-01T00:00:00.000Z',
-      image: withImage ? this.imageFor(jid) : null,
-    };
-  }
-
-  favourites(): readonly string[] {
-    return this.favouriteJids;
-  }
-
-  onChange(listener: (change: WorkerChange) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  emit(change: WorkerChange): void {
-    for (const listener of this.listeners) listener(change);
-  }
-
-  get listenerCount(): number {
-    return this.listeners.size;
-  }
-}
-
-interface Harness {
-  readonly server: FakeHomeAssistant;
-  readonly port: MemoryPort;
-  readonly bridge: HomeAssistantBridge;
-  readonly logs: { level: number; msg: string; line: string }[];
-  readonly unhandled: unknown[];
-  close(): Promise<void>;
-}
-
-async function harness(
-  options: {
-    clock?: Clock;
-    token?: string;
-    favourites?: string[];
-    integrationLoaded?: boolean;
-    timing?: Partial<BridgeTiming>;
-    startBridge?: boolean;
-  } = {},
-): Promise<Harness> {
-  const unhandled: unknown[] = [];
-  const onUnhandled = (reason: unknown): void => {
-    unhandled.push(reason);
-  };
-  process.on('unhandledRejection', onUnhandled);
-  const server = await FakeHomeAssistant.start({
-    token: TOKEN,
-    favourites: options.favourites ?? [ALICE],
-    integrationLoaded: options.integrationLoaded ?? true,
-  });
-  const logs: Harness['logs'] = [];
-  const logger = pino(
-    { level: 'debug' },
-    {
-      write(line: string) {
-        const parsed = JSON.parse(line) as { level: number; msg: string };
-        logs.push({ level: parsed.level, msg: parsed.msg, line });
-      },
-    },
-  );
-  const port = new MemoryPort();
-  const bridge = new HomeAssistantBridge({
-    url: server.url,
-    token: options.token ?? TOKEN,
-    port,
-    logger,
-    clock: options.clock ?? systemClock,
-    random: seededRandom(42),
-    workerVersion: '0.1.0-test',
-    timing: { ...FAST_TIMING, ...options.timing },
-  });
-  if (options.startBridge !== false) await bridge.start();
-  return {
-    server,
-    port,
-    bridge,
-    logs,
-    unhandled,
-    async close() {
-      await bridge.stop();
-      await server.stop();
-      // Give late rejections a turn to surface before the listener goes.
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      process.off('unhandledRejection', onUnhandled);
-      const tokenLeaks = logs.filter((entry) => entry.line.includes(options.token ?? TOKEN));
-      assert.equal(tokenLeaks, [], 'the token must never be logged');
-      assert.equal(unhandled, [], 'no unhandled rejection');
-    },
-  };
-}
-
-function payload(command: { message: Record<string, unknown> }): Record<string, unknown> {
-  const { id: _id, type: _type, ...rest } = command.message;
-  return rest;
-}
-
-test('handshake: hello, subscribe, then status, directory and the favourites with bytes', async () => {
-  const h = await harness({ favourites: [ALICE, GROUP] });
-  try {
-    await h.server.waitFor(() => h.server.commandsOfType('whatsapp/avatar').length === 2, 'both favourites pushed');
+test('handshake: hello, subscribe, then status, directory and the favourites with bytes', () =>
+  withBridge({ favourites: [ALICE, GROUP] }, async (h) => {
+    await h.waitForSent('whatsapp/avatar', 2, 'both favourites pushed');
     assert.ok(h.bridge.connected);
     assert.equal(h.server.authAttempts, ['ok']);
     assert.equal(h.server.whatsappCommandTypes().slice(0, 4), ['whatsapp/hello', 'whatsapp/subscribe', 'whatsapp/status', 'whatsapp/directory']);
-    const [hello] = h.server.commandsOfType('whatsapp/hello');
-    assert.equal(payload(hello!), { protocol_version: 1, worker_version: '0.1.0-test' });
+    assert.equal(h.sent('whatsapp/hello'), [{ protocol_version: 1, worker_version: '0.1.0-test' }]);
     assert.equal(h.port.favouritesReceived, [[ALICE, GROUP]], 'the favourites from HA reached the worker');
-    const directory = payload(h.server.commandsOfType('whatsapp/directory')[0]!) as { entries: DirectoryEntry[] };
+    const [directory] = h.sent<{ entries: DirectoryEntry[] }>('whatsapp/directory');
     assert.equal(
-      directory.entries.map((entry) => entry.jid),
+      directory!.entries.map((entry) => entry.jid),
       [ALICE, BOB, GROUP],
     );
-    const avatars = h.server.commandsOfType('whatsapp/avatar').map((command) => payload(command) as unknown as AvatarUpdate);
+    const avatars = h.sent<AvatarUpdate>('whatsapp/avatar');
     assert.equal(avatars.map((avatar) => avatar.jid).sort(), [ALICE, GROUP].sort());
     for (const avatar of avatars) assert.is(Buffer.from(avatar.image!, 'base64').toString(), `jpeg of ${avatar.jid}`);
-  } finally {
-    await h.close();
-  }
-});
+  }));
 
-test('a favourites change reaches the worker and sends the new favourite with bytes', async () => {
-  const h = await harness({ favourites: [ALICE] });
-  try {
-    await h.server.waitFor(() => h.server.commandsOfType('whatsapp/avatar').length === 1, 'the first favourite pushed');
+test('a favourites change reaches the worker and sends the new favourite with bytes', () =>
+  withBridge({ favourites: [ALICE] }, async (h) => {
+    await h.waitForSent('whatsapp/avatar', 1, 'the first favourite pushed');
     h.server.setFavourites([ALICE, BOB]);
-    await h.server.waitFor(() => h.server.commandsOfType('whatsapp/avatar').length === 2, 'the new favourite pushed');
+    await h.waitForSent('whatsapp/avatar', 2, 'the new favourite pushed');
     assert.equal(h.port.favouritesReceived, [[ALICE], [ALICE, BOB]]);
-    const bob = payload(h.server.commandsOfType('whatsapp/avatar')[1]!) as unknown as AvatarUpdate;
+    const bob = h.sent<AvatarUpdate>('whatsapp/avatar')[1]!;
     assert.is(bob.jid, BOB);
     assert.ok(bob.image !== null, 'a new favourite gets its bytes');
-  } finally {
-    await h.close();
-  }
-});
+  }));
 
-test('avatar changes go up with bytes only for favourites', async () => {
-  const h = await harness({ favourites: [ALICE] });
-  try {
-    await h.server.waitFor(() => h.server.commandsOfType('whatsapp/avatar').length === 1, 'the favourite pushed');
-    h.port.emit({ type: 'avatar', jid: BOB });
-    h.port.emit({ type: 'avatar', jid: ALICE });
-    await h.server.waitFor(() => h.server.commandsOfType('whatsapp/avatar').length === 3, 'both changes pushed');
-    const updates = h.server.commandsOfType('whatsapp/avatar').slice(1).map((command) => payload(command) as unknown as AvatarUpdate);
-    const byJid = new Map(updates.map((update) => [update.jid, update]));
+test('avatar changes go up as the worker pushed them (bytes only for favourites), never read back', () =>
+  withBridge({ favourites: [ALICE] }, async (h) => {
+    await h.waitForSent('whatsapp/avatar', 1, 'the favourite pushed');
+    const readsOnSubscribe = [...h.port.avatarReads];
+    h.port.avatarChanged(BOB);
+    h.port.avatarChanged(ALICE, Buffer.from('new jpeg of alice').toString('base64'));
+    await h.waitForSent('whatsapp/avatar', 3, 'both changes pushed');
+    const byJid = new Map(h.sent<AvatarUpdate>('whatsapp/avatar').slice(1).map((update) => [update.jid, update]));
     assert.is(byJid.get(BOB)?.image, null, 'no bytes for a non-favourite');
-    assert.ok(byJid.get(ALICE)?.image, 'bytes for a favourite');
-  } finally {
-    await h.close();
-  }
-});
+    assert.is(Buffer.from(byJid.get(ALICE)!.image!, 'base64').toString(), 'new jpeg of alice', 'the bytes the change carried');
+    assert.equal(h.port.avatarReads, readsOnSubscribe, 'a change is sent as it came, not read back');
+  }));
 
-test('service calls round-trip to the worker and back as call results', async () => {
-  const h = await harness();
-  try {
+test('changes that come while a push is in flight collapse into the newest, keeping the bytes of a new picture', () =>
+  withBridge({ favourites: [ALICE] }, async (h) => {
+    await h.waitForSent('whatsapp/avatar', 1, 'the favourite pushed');
+    const newBytes = Buffer.from('new jpeg of alice').toString('base64');
+    h.port.avatarChanged(ALICE, 'AAAA'); // goes up at once
+    h.port.avatarChanged(ALICE, newBytes); // a new picture while that push runs…
+    h.port.avatarChanged(ALICE, null); // …then an unchanged check of it: one push, with the bytes
+    await h.waitForSent('whatsapp/avatar', 3, 'the push in flight and the collapsed one');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const pushed = h.sent<AvatarUpdate>('whatsapp/avatar').slice(1);
+    assert.equal(pushed.map((update) => update.image), ['AAAA', newBytes]);
+  }));
+
+test('service calls round-trip to the worker and back as call results', () =>
+  withBridge({}, async (h) => {
     await h.server.waitFor(() => h.bridge.connected, 'the subscription');
     const single = await h.server.call('refresh_avatar', { jid: ALICE, force: true, wait: 0 });
     assert.equal(single, {
@@ -262,14 +78,10 @@ test('service calls round-trip to the worker and back as call results', async ()
     const all = await h.server.call('refresh_avatars', { scope: 'missing', force: false });
     assert.equal(all.ok, true);
     assert.equal(h.port.refreshAllCalls, [{ scope: 'missing', force: false }]);
-  } finally {
-    await h.close();
-  }
-});
+  }));
 
-test('a CallError keeps its code; any other failure is internal_error; malformed calls are answered', async () => {
-  const h = await harness();
-  try {
+test('a CallError keeps its code; any other failure is internal_error; malformed calls are answered', () =>
+  withBridge({}, async (h) => {
     await h.server.waitFor(() => h.bridge.connected, 'the subscription');
     const errorOf = (result: CallResult): { code: string; message: string } => {
       assert.is(result.ok, false);
@@ -287,24 +99,20 @@ test('a CallError keeps its code; any other failure is internal_error; malformed
     assert.is(malformed.code, 'internal_error');
     assert.match(malformed.message, /'scope' must be one of/);
     assert.ok(h.bridge.connected, 'bad calls do not disturb the connection');
-  } finally {
-    await h.close();
-  }
-});
+  }));
 
-test('status pushes are throttled to one per second with the trailing change kept', async () => {
+test('status pushes are throttled to one per second with the trailing change kept', () => {
   const clock = new FakeClock();
-  const h = await harness({ clock, favourites: [] });
-  try {
-    await h.server.waitFor(() => h.server.commandsOfType('whatsapp/directory').length === 1, 'the initial pushes');
+  return withBridge({ clock, favourites: [] }, async (h) => {
+    await h.waitForSent('whatsapp/directory', 1, 'the initial pushes');
     const statusCount = (): number => h.server.commandsOfType('whatsapp/status').length;
     assert.is(statusCount(), 1);
     // An avatar push goes out after any status sent before it, so its arrival shows what was sent.
     let fences = 0;
     const fence = async (): Promise<void> => {
       fences += 1;
-      h.port.emit({ type: 'avatar', jid: BOB });
-      await h.server.waitFor(() => h.server.commandsOfType('whatsapp/avatar').length === fences, 'the fence');
+      h.port.avatarChanged(BOB);
+      await h.waitForSent('whatsapp/avatar', fences, 'the fence');
     };
     clock.advance(1_000);
     for (let change = 1; change <= 5; change++) {
@@ -318,46 +126,39 @@ test('status pushes are throttled to one per second with the trailing change kep
     await fence();
     assert.is(statusCount(), 2, 'still inside the second');
     clock.advance(1);
-    await h.server.waitFor(() => statusCount() === 3, 'the trailing status');
-    const last = payload(h.server.commandsOfType('whatsapp/status')[2]!) as unknown as WorkerStatus;
-    assert.is(last.queue_length, 5, 'the trailing push carries the latest state');
+    await h.waitForSent('whatsapp/status', 3, 'the trailing status');
+    assert.is(h.sent<WorkerStatus>('whatsapp/status')[2]!.queue_length, 5, 'the trailing push carries the latest state');
     clock.advance(5_000);
     await fence();
     assert.is(statusCount(), 3, 'nothing more without changes');
-  } finally {
-    await h.close();
-  }
+  });
 });
 
-test('directory changes are debounced into one push', async () => {
+test('directory changes are debounced into one push', () => {
   const clock = new FakeClock();
-  const h = await harness({ clock, favourites: [], timing: { directoryQuietMs: 2_000, directoryMaxWaitMs: 30_000 } });
-  try {
-    await h.server.waitFor(() => h.server.commandsOfType('whatsapp/directory').length === 1, 'the initial directory');
+  return withBridge({ clock, favourites: [], timing: { directoryQuietMs: 2_000, directoryMaxWaitMs: 30_000 } }, async (h) => {
+    await h.waitForSent('whatsapp/directory', 1, 'the initial directory');
     for (let change = 0; change < 10; change++) {
       h.port.emit({ type: 'directory' });
       clock.advance(500);
     }
     clock.advance(2_000);
-    await h.server.waitFor(() => h.server.commandsOfType('whatsapp/directory').length === 2, 'the debounced directory');
-    h.port.emit({ type: 'avatar', jid: BOB });
-    await h.server.waitFor(() => h.server.commandsOfType('whatsapp/avatar').length === 1, 'a fence');
+    await h.waitForSent('whatsapp/directory', 2, 'the debounced directory');
+    h.port.avatarChanged(BOB);
+    await h.waitForSent('whatsapp/avatar', 1, 'a fence');
     assert.is(h.server.commandsOfType('whatsapp/directory').length, 2, 'ten changes, one push');
-  } finally {
-    await h.close();
-  }
+  });
 });
 
-test('HA restart: the bridge reconnects and subscribes again, with no unhandled rejection', async () => {
-  const h = await harness({ favourites: [ALICE] });
-  try {
-    await h.server.waitFor(() => h.server.commandsOfType('whatsapp/avatar').length === 1, 'the first session');
+test('HA restart: the bridge reconnects and subscribes again, with no unhandled rejection', () =>
+  withBridge({ favourites: [ALICE] }, async (h) => {
+    await h.waitForSent('whatsapp/avatar', 1, 'the first session');
     await h.server.stop();
     await h.server.waitFor(() => !h.bridge.connected, 'the bridge noticing');
     // Let a few reconnects fail against the closed port.
     await new Promise((resolve) => setTimeout(resolve, 150));
     await h.server.restart();
-    await h.server.waitFor(() => h.server.commandsOfType('whatsapp/avatar').length === 2, 'the second session');
+    await h.waitForSent('whatsapp/avatar', 2, 'the second session');
     assert.ok(h.bridge.connected);
     const second = h.server.commands.filter((command) => command.connection > 1 && command.type.startsWith('whatsapp/'));
     assert.equal(
@@ -365,14 +166,10 @@ test('HA restart: the bridge reconnects and subscribes again, with no unhandled 
       ['whatsapp/hello', 'whatsapp/subscribe', 'whatsapp/status', 'whatsapp/directory', 'whatsapp/avatar'],
     );
     assert.ok(h.logs.some((entry) => /lost the connection/.test(entry.msg)));
-  } finally {
-    await h.close();
-  }
-});
+  }));
 
-test('HA restarting before the integration loads: unknown_command is retried until it loads', async () => {
-  const h = await harness();
-  try {
+test('HA restarting before the integration loads: unknown_command is retried until it loads', () =>
+  withBridge({}, async (h) => {
     await h.server.waitFor(() => h.bridge.connected, 'the first session');
     h.server.integrationLoaded = false;
     h.server.dropConnections();
@@ -383,14 +180,10 @@ test('HA restarting before the integration loads: unknown_command is retried unt
     h.server.integrationLoaded = true;
     await h.server.waitFor(() => h.bridge.connected, 'the subscription after the integration loaded');
     assert.is(h.server.subscriberCount, 1);
-  } finally {
-    await h.close();
-  }
-});
+  }));
 
-test('a subscribe rejected with unknown_command is retried on the same connection until accepted', async () => {
-  const h = await harness({ startBridge: false });
-  try {
+test('a subscribe rejected with unknown_command is retried on the same connection until accepted', () =>
+  withBridge({ startBridge: false }, async (h) => {
     let refusals = 0;
     h.server.setHandler('whatsapp/subscribe', () => {
       if (refusals < 3) {
@@ -405,14 +198,10 @@ test('a subscribe rejected with unknown_command is retried on the same connectio
     assert.is(refusals, 3);
     assert.ok(h.server.commands.every((command) => command.connection === 1), 'no reconnect was needed');
     assert.equal(h.server.commandsOfType('whatsapp/hello').length, 4, 'each retry repeats the handshake');
-  } finally {
-    await h.close();
-  }
-});
+  }));
 
-test('an incompatible integration or a non-admin token is logged as an error and retried slowly', async () => {
-  const h = await harness({ startBridge: false });
-  try {
+test('an incompatible integration or a non-admin token is logged as an error and retried slowly', () =>
+  withBridge({ startBridge: false }, async (h) => {
     h.server.setHandler('whatsapp/hello', () => ({ error: { code: 'unsupported_version', message: 'protocol version 1 is not supported' } }));
     await h.bridge.start();
     await h.server.waitFor(() => h.server.commandsOfType('whatsapp/hello').length >= 2, 'a slow retry');
@@ -425,14 +214,10 @@ test('an incompatible integration or a non-admin token is logged as an error and
     h.server.setHandler('whatsapp/subscribe', undefined);
     await h.server.waitFor(() => h.bridge.connected, 'the subscription once fixed');
     assert.is(h.bridge.lastProblem, undefined);
-  } finally {
-    await h.close();
-  }
-});
+  }));
 
-test('HA unreachable at start: the bridge keeps trying and connects once HA is up', async () => {
-  const h = await harness({ startBridge: false });
-  try {
+test('HA unreachable at start: the bridge keeps trying and connects once HA is up', () =>
+  withBridge({ startBridge: false }, async (h) => {
     await h.server.stop();
     await h.bridge.start();
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -441,14 +226,10 @@ test('HA unreachable at start: the bridge keeps trying and connects once HA is u
     await h.server.restart();
     await h.server.waitFor(() => h.bridge.connected, 'the connection once HA is up');
     assert.is(h.bridge.lastProblem, undefined);
-  } finally {
-    await h.close();
-  }
-});
+  }));
 
-test('a bad token is logged clearly, never crashes, and is retried slowly', async () => {
-  const h = await harness({ token: 'wrong-token-1234567' });
-  try {
+test('a bad token is logged clearly, never crashes, and is retried slowly', () =>
+  withBridge({ token: 'wrong-token-1234567' }, async (h) => {
     await h.server.waitFor(() => h.server.authAttempts.length >= 3, 'three auth attempts');
     assert.ok(h.server.authAttempts.every((attempt) => attempt === 'invalid'));
     assert.not.ok(h.bridge.connected);
@@ -456,23 +237,16 @@ test('a bad token is logged clearly, never crashes, and is retried slowly', asyn
     const errors = h.logs.filter((entry) => entry.level === 50 && /refused the access token/.test(entry.msg));
     assert.ok(errors.length >= 2, 'each refusal is logged as an error');
     assert.match(h.bridge.lastProblem ?? '', /refused the access token/);
-  } finally {
-    await h.close();
-  }
-});
+  }));
 
-test('an unanswered ping cuts the connection and the bridge reconnects', async () => {
+test('an unanswered ping cuts the connection and the bridge reconnects', () => {
   const clock = new FakeClock();
-  const h = await harness({
-    clock,
-    favourites: [],
-    timing: { heartbeatIntervalMs: 30_000, heartbeatTimeoutMs: 10_000, reconnect: { initialMs: 1_000, maxMs: 1_000, factor: 2, jitterRatio: 0 } },
-  });
-  try {
+  const timing = { heartbeatIntervalMs: 30_000, heartbeatTimeoutMs: 10_000, reconnect: { initialMs: 1_000, maxMs: 1_000, factor: 2, jitterRatio: 0 } };
+  return withBridge({ clock, favourites: [], timing }, async (h) => {
     await h.server.waitFor(() => h.bridge.connected, 'the first session');
     h.server.setHandler('ping', () => 'no-answer');
     clock.advance(30_000);
-    await h.server.waitFor(() => h.server.commandsOfType('ping').length === 1, 'the ping');
+    await h.waitForSent('ping', 1, 'the ping');
     clock.advance(10_000);
     await h.server.waitFor(() => !h.bridge.connected, 'the cut');
     h.server.setHandler('ping', undefined);
@@ -480,29 +254,22 @@ test('an unanswered ping cuts the connection and the bridge reconnects', async (
     clock.advance(1_000);
     await h.server.waitFor(() => h.bridge.connected, 'the reconnect');
     assert.ok(h.logs.some((entry) => /did not answer a ping/.test(entry.msg)));
-  } finally {
-    await h.close();
-  }
+  });
 });
 
-test('a picture too large for HA goes up without its bytes', async () => {
-  const h = await harness({ favourites: [ALICE], startBridge: false });
-  try {
+test('a picture too large for HA goes up without its bytes', () =>
+  withBridge({ favourites: [ALICE], startBridge: false }, async (h) => {
     h.port.imageFor = () => 'A'.repeat(4 * 1024 * 1024);
     await h.bridge.start();
-    await h.server.waitFor(() => h.server.commandsOfType('whatsapp/avatar').length === 1, 'the favourite');
-    const update = payload(h.server.commandsOfType('whatsapp/avatar')[0]!) as unknown as AvatarUpdate;
-    assert.is(update.image, null);
-    assert.is(update.jid, ALICE);
+    await h.waitForSent('whatsapp/avatar', 1, 'the favourite');
+    const [update] = h.sent<AvatarUpdate>('whatsapp/avatar');
+    assert.is(update!.image, null);
+    assert.is(update!.jid, ALICE);
     assert.ok(h.bridge.connected, 'HA did not have to drop the connection');
-  } finally {
-    await h.close();
-  }
-});
+  }));
 
-test('stop closes the connection, unsubscribes from the worker, and does not reconnect', async () => {
-  const h = await harness();
-  try {
+test('stop closes the connection, unsubscribes from the worker, and does not reconnect', () =>
+  withBridge({}, async (h) => {
     await h.server.waitFor(() => h.bridge.connected, 'the session');
     await h.bridge.stop();
     assert.not.ok(h.bridge.connected);
@@ -510,10 +277,7 @@ test('stop closes the connection, unsubscribes from the worker, and does not rec
     await h.server.waitFor(() => h.server.subscriberCount === 0, 'the server seeing the close');
     await new Promise((resolve) => setTimeout(resolve, 100));
     assert.is(h.server.authAttempts.length, 1, 'no reconnect after stop');
-  } finally {
-    await h.close();
-  }
-});
+  }));
 
 test('stop while a connection attempt hangs ends it at once, without a rejection', async () => {
   // A server that accepts TCP connections and never answers the websocket upgrade.
@@ -521,21 +285,9 @@ test('stop while a connection attempt hangs ends it at once, without a rejection
   const silentServer = createServer((socket) => held.push(socket));
   await new Promise<void>((resolve) => silentServer.listen(0, '127.0.0.1', resolve));
   const address = silentServer.address() as { port: number };
-  const unhandled: unknown[] = [];
-  const onUnhandled = (reason: unknown): void => {
-    unhandled.push(reason);
-  };
-  process.on('unhandledRejection', onUnhandled);
+  const unhandled = catchUnhandled();
   const port = new MemoryPort();
-  const bridge = new HomeAssistantBridge({
-    url: `ws://127.0.0.1:${address.port}/api/websocket`,
-    token: TOKEN,
-    port,
-    logger: pino({ level: 'silent' }),
-    clock: new FakeClock(),
-    random: seededRandom(1),
-    workerVersion: '0.1.0-test',
-  });
+  const bridge = testBridge(`ws://127.0.0.1:${address.port}/api/websocket`, port, { clock: new FakeClock() });
   try {
     await bridge.start();
     for (let attempt = 0; attempt < 500 && held.length === 0; attempt++) await new Promise((resolve) => setTimeout(resolve, 10));
@@ -543,10 +295,9 @@ test('stop while a connection attempt hangs ends it at once, without a rejection
     await bridge.stop();
     assert.not.ok(bridge.connected);
     assert.is(port.listenerCount, 0);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    assert.equal(unhandled, []);
+    assert.equal(await unhandled.stop(), []);
   } finally {
-    process.off('unhandledRejection', onUnhandled);
+    await unhandled.stop();
     for (const socket of held) socket.destroy();
     await new Promise<void>((resolve) => silentServer.close(() => resolve()));
   }

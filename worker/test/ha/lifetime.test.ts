@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FakeClock } from '../../src/clock.js';
+import { FakeClock } from '../support/fake-clock.js';
 import { ConnectionScope, ScopeEndedError } from '../../src/ha/lifetime.js';
 
 const silent = pino({ level: 'silent' });

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FakeClock } from '../../src/clock.js';
+import { FakeClock } from '../support/fake-clock.js';
 import { Debounce, Throttle } from '../../src/ha/push-throttle.js';
 
 function recorder(clock: FakeClock): { runs: number[]; action: () => void } {

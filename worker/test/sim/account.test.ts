@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FakeClock } from '../../src/clock.js';
+import { FakeClock } from '../support/fake-clock.js';
 import { SimulatedAccount, type SimulatedAccountOptions, type SimulatedQueryRecord } from '../../src/sim/account.js';
 import { createPopulation, type SimulatedPopulation } from '../../src/sim/population.js';
 import type { AccountEvent, PictureQueryOutcome } from '../../src/avatars/ports.js';

@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DEFAULT_DOWNLOAD_SETTINGS, downloadPicture, type DownloadSettings } from '../../src/cdn/download.js';
 import { isWhatsAppPictureHost } from '../../src/avatars/picture-hosts.js';
-import { FakeClock } from '../../src/clock.js';
+import { FakeClock } from '../support/fake-clock.js';
 import { SimulatedAccount } from '../../src/sim/account.js';
 import { SIMULATED_PICTURE_HOSTS, SimulatedCdn, simulatedPictureHost, simulatedPicturePath, type SimulatedCdnAddress } from '../../src/sim/cdn.js';
 import { loopbackLookup } from '../../src/sim/loopback-dns.js';

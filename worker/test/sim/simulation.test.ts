@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AvatarFiles } from '../../src/files/avatar-files.js';
 import { downloadPicture } from '../../src/cdn/download.js';
-import { FakeClock } from '../../src/clock.js';
+import { FakeClock } from '../support/fake-clock.js';
 import { startSimulation } from '../../src/sim/simulation.js';
 
 const logger = pino({ level: 'silent' });
@@ -60,6 +60,30 @@ test('querying everyone and then every announced change ends at the population\'
   } finally {
     await simulation.stop();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('one behaviour setting reaches both simulations; the socket-only settings stay with the socket-level one', async () => {
+  const clock = new FakeClock();
+  const simulation = await startSimulation({
+    seed: 5,
+    subjects: 20,
+    clock,
+    logger,
+    behaviour: { timeoutShare: 1, rateLimitEveryQueries: 0, connectDelayMs: 10 },
+    whatsapp: { maxTimeoutWaitMs: 50 },
+  });
+  try {
+    assert.is(simulation.whatsapp.behaviour.timeoutShare, 1, 'the socket-level WhatsApp reads the shared setting');
+    assert.is(simulation.whatsapp.behaviour.connectDelayMs, 10);
+    assert.is(simulation.whatsapp.behaviour.maxTimeoutWaitMs, 50);
+    assert.is(simulation.whatsapp.behaviour.historyBatchSize, 200, 'the shared default');
+    await simulation.account.start();
+    clock.advance(10);
+    const outcome = await simulation.account.queryPicture(simulation.population.subjects[0]!.jid, undefined, 5_000);
+    assert.is(outcome.kind === 'transient' && outcome.cause, 'timeout', 'the outcome-level account reads the same setting');
+  } finally {
+    await simulation.stop();
   }
 });
 

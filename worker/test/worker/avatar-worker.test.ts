@@ -14,8 +14,10 @@ import { AvatarFiles } from '../../src/files/avatar-files.js';
 import { cdnDownloader, DEFAULT_DOWNLOAD_SETTINGS, type DownloadSettings } from '../../src/cdn/download.js';
 import { DEFAULT_RATE_SETTINGS, type RateSettings } from '../../src/avatars/rate-policy.js';
 import { DEFAULT_TTL_SETTINGS } from '../../src/avatars/transitions.js';
-import { FakeClock, seededRandom } from '../../src/clock.js';
+import { seededRandom } from '../../src/clock.js';
+import { FakeClock } from '../support/fake-clock.js';
 import { CallError } from '../../src/ha/port.js';
+import type { AvatarUpdate } from '../../src/ha/protocol.js';
 import { generateLoopbackCertificate } from '../../src/sim/certificate.js';
 import { renderPicture } from '../../src/sim/jpeg.js';
 import { openDatabase, type SqliteDatabase } from '../../src/store/database.js';
@@ -328,6 +330,79 @@ test('favourites come first and carry their picture bytes to Home Assistant', as
   assert.equal(Buffer.from(update!.image!, 'base64'), renderPicture(CAROL, 'c1'));
   assert.is((await service.avatarUpdate(CAROL, false))!.image, null);
   assert.is(service.directory().length, 4);
+  await dispose(r);
+});
+
+test('a worker event listener that throws breaks neither the jobs nor the other listeners', async () => {
+  const r = rig();
+  r.account.script(ALICE, { kind: 'picture', pictureId: 'a1', url: pictureUrl(ALICE, 'a1') });
+  let thrown = 0;
+  r.worker.onEvent(() => {
+    thrown += 1;
+    throw new Error('a bug in a listener');
+  });
+  const finished: string[] = [];
+  r.worker.onEvent((event) => {
+    if (event.type === 'job-finished') finished.push(event.jid);
+  });
+  await r.worker.start();
+  await runUntil(r, () => r.worker.idle);
+  assert.ok(thrown > 0, 'the bad listener heard the events');
+  assert.equal(finished.sort(), [ALICE, BOB, CAROL, GROUP].sort(), 'every job finished and was heard');
+  assert.is(r.worker.subjects.get(ALICE)!.state, 'fetched');
+  assert.is(r.worker.queue.memory.size, 0);
+  await dispose(r);
+});
+
+test('a finished job reaches the HA presenter as a push: the update comes from the event, nothing is read back', async () => {
+  const r = rig();
+  const service = new WorkerService(r.worker, r.files, r.clock);
+  service.setFavourites([CAROL]);
+  r.account.script(CAROL, { kind: 'picture', pictureId: 'c1', url: pictureUrl(CAROL, 'c1') });
+  r.account.script(ALICE, { kind: 'picture', pictureId: 'a1', url: pictureUrl(ALICE, 'a1') });
+  // Armed from the bus's job-finished (heard first) to the presenter's change: any store or file
+  // read in between is the presenter reading back what the event already carried.
+  let armed = false;
+  const readBacks: string[] = [];
+  const spy = <T extends object>(target: T, name: keyof T & string, label: string): void => {
+    const original = (target[name] as (...args: unknown[]) => unknown).bind(target);
+    (target as Record<string, unknown>)[name] = (...args: unknown[]) => {
+      if (armed) readBacks.push(label);
+      return original(...args);
+    };
+  };
+  spy(r.worker.subjects, 'get', 'subjects.get');
+  spy(r.worker.subjects, 'resolve', 'subjects.resolve');
+  spy(r.worker.subjects, 'all', 'subjects.all');
+  spy(r.files, 'read', 'files.read');
+  spy(r.files, 'exists', 'files.exists');
+  r.worker.onEvent((event) => {
+    if (event.type === 'job-finished') armed = true;
+  });
+  const updates = new Map<string, AvatarUpdate>();
+  service.onChange((change) => {
+    if (change.type !== 'avatar') return;
+    armed = false;
+    updates.set(change.jid, change.update);
+  });
+  await r.worker.start();
+  await runUntil(r, () => r.worker.idle);
+  assert.equal(readBacks, [], 'no read-back between the event and the update');
+  const carol = updates.get(CAROL)!;
+  assert.equal(Buffer.from(carol.image!, 'base64'), renderPicture(CAROL, 'c1'), 'a favourite gets the bytes its job downloaded');
+  assert.is(carol.picture_id, 'c1');
+  assert.is(carol.sha256, sha256(renderPicture(CAROL, 'c1')));
+  const alice = updates.get(ALICE)!;
+  assert.is(alice.state, 'fetched');
+  assert.is(alice.name, 'Alice');
+  assert.is(alice.image, null, 'no bytes for a subject that is not a favourite');
+  // An unchanged answer downloads nothing: the favourite's update carries no bytes, HA keeps its own.
+  r.account.rescript(CAROL, { kind: 'unchanged', pictureId: 'c1' });
+  r.worker.enqueue([{ jid: CAROL, kind: 'contact', reason: 'explicit' }]);
+  await runUntil(r, () => r.worker.idle);
+  assert.equal(readBacks, []);
+  assert.is(updates.get(CAROL)!.image, null);
+  assert.is(updates.get(CAROL)!.picture_id, 'c1');
   await dispose(r);
 });
 

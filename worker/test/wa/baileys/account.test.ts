@@ -15,7 +15,8 @@ import {
 import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FakeClock, seededRandom } from '../../../src/clock.js';
+import { seededRandom } from '../../../src/clock.js';
+import { FakeClock } from '../../support/fake-clock.js';
 import { openDatabase, type SqliteDatabase } from '../../../src/store/database.js';
 import type { AccountEvent } from '../../../src/avatars/ports.js';
 import { BaileysAccount, BaileysAccountConfigError, type BaileysAccountOptions, type BaileysSocket } from '../../../src/wa/baileys/account.js';

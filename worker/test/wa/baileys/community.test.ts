@@ -16,6 +16,7 @@ import { SubjectStore } from '../../../src/store/subjects.js';
 import type { PictureDownloader, PictureFiles, PictureQueryHints, PictureQueryOutcome, WhatsAppAccount } from '../../../src/avatars/ports.js';
 import { BaileysEventMapper } from '../../../src/wa/baileys/events.js';
 import { queryPicture } from '../../../src/wa/baileys/picture-query.js';
+import { withCheckedAnswers } from '../../../src/avatars/answer-check.js';
 
 const silent = pino({ level: 'silent' });
 const COMMUNITY = '120363000000000001@g.us';
@@ -55,8 +56,8 @@ test('a community from a history sync is stored as one and its picture is asked 
       if (event.type === 'chats') store.upsertChats(event.chats, 1);
     }
     const account = new CommunityAwareAccount();
-    const deps = { account, files: {} as PictureFiles, downloadPicture: (async () => assert.unreachable('no download expected')) as unknown as PictureDownloader };
-    const community = await queryDownloadAndStorePicture(store.get(COMMUNITY)!, job(COMMUNITY), deps, () => undefined);
+    const deps = { account: withCheckedAnswers(account), files: {} as PictureFiles, downloadPicture: (async () => assert.unreachable('no download expected')) as unknown as PictureDownloader };
+    const { resolution: community } = await queryDownloadAndStorePicture(store.get(COMMUNITY)!, job(COMMUNITY), deps, () => undefined);
     assert.is(account.sent[0]!.attrs.xmlns, 'w:g2');
     assert.is.not(community.kind, 'hidden');
     assert.is(community.kind === 'refused' && community.reason, 'unreadable-answer', 'an empty <pictures> to a query without an id is no verdict');

@@ -1,0 +1,109 @@
+// Ingest of account events: contacts, chats and identities go into the store, the connection and
+// the pairing into the worker's state. What to queue for them is the sweep's decision; ingest
+// only says on the bus what arrived.
+
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import type { EnqueueRequest } from '../avatars/model.js';
+import type { AccountEvent, ConnectionState } from '../avatars/ports.js';
+import type { RatePolicy } from '../avatars/rate-policy.js';
+import type { SubjectStore } from '../store/subjects.js';
+import { STATE_KEYS, type WorkerState } from '../store/worker-state.js';
+import type { WorkerBus } from './events.js';
+import type { Pairing } from './pairing.js';
+
+export interface IngestDependencies {
+  readonly subjects: SubjectStore;
+  readonly state: WorkerState;
+  readonly policy: RatePolicy;
+  readonly pairing: Pairing;
+  readonly isFavourite: (jid: string) => boolean;
+  readonly enqueue: (requests: readonly EnqueueRequest[]) => unknown;
+  readonly bus: WorkerBus;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Runs `work` in one database transaction: a batch and what it queues commit together. */
+  readonly inTransaction: <T>(work: () => T) => T;
+}
+
+export class AccountIngest {
+  private current: ConnectionState = 'closed';
+  /** This run's account delivered its history (the stored flag is only for `status`). */
+  private synced = false;
+
+  constructor(private readonly deps: IngestDependencies) {}
+
+  get connection(): ConnectionState {
+    return this.current;
+  }
+
+  get historySynced(): boolean {
+    return this.synced;
+  }
+
+  handle(event: AccountEvent): void {
+    const { subjects, state, bus, clock } = this.deps;
+    const now = clock.now();
+    switch (event.type) {
+      case 'connection':
+        this.current = event.state;
+        this.deps.policy.connectionChanged(event.state === 'open', now);
+        state.set(STATE_KEYS.connection, { state: event.state, at: now, detail: event.detail ?? null });
+        if (event.state === 'open') this.deps.pairing.linked();
+        bus.emit({ type: 'connection', state: event.state });
+        bus.emit({ type: 'status' });
+        return;
+      case 'pairing':
+        this.deps.pairing.show(event.qr, event.code);
+        return;
+      // A batch is stored and what it queues (the sweep hears 'subjects-arrived' at once) in one
+      // transaction; the upserts return what the sweep decides by, so no record is read back.
+      case 'contacts': {
+        const { mergedAway } = this.deps.inTransaction(() => {
+          const stored = subjects.upsertContacts(event.contacts, now);
+          bus.emit({ type: 'subjects-arrived', subjects: stored.records });
+          return stored;
+        });
+        for (const jid of mergedAway) bus.emit({ type: 'duplicate-merged', jid });
+        return;
+      }
+      case 'identities': {
+        const { mergedAway } = this.deps.inTransaction(() => {
+          const stored = subjects.linkIdentities(event.pairs, now);
+          bus.emit({ type: 'subjects-arrived', subjects: stored.records });
+          return stored;
+        });
+        for (const jid of mergedAway) bus.emit({ type: 'duplicate-merged', jid });
+        return;
+      }
+      case 'chats': {
+        this.deps.inTransaction(() => {
+          const askedWrongly = subjects.communitiesAskedWrongly(event.chats);
+          bus.emit({ type: 'subjects-arrived', subjects: subjects.storeChats(event.chats, now).records });
+          this.deps.enqueue(askedWrongly.map((jid) => ({ jid, kind: 'group', reason: this.changeReason(jid) })));
+        });
+        return;
+      }
+      case 'picture-changed': {
+        const jid = subjects.resolve(event.jid);
+        if (jid === undefined) {
+          subjects.keepHint(event.jid, event.removed, now);
+          this.deps.logger.debug({ jid: event.jid }, 'picture change for an unknown JID kept as a hint');
+          return;
+        }
+        const record = subjects.get(jid)!;
+        this.deps.enqueue([{ jid, kind: record.kind, reason: this.changeReason(jid) }]);
+        return;
+      }
+      case 'history-synced':
+        this.synced = true;
+        state.set(STATE_KEYS.historySynced, true);
+        bus.emit({ type: 'history-synced' });
+        return;
+    }
+  }
+
+  private changeReason(jid: string): 'favourite' | 'changed' {
+    return this.deps.isFavourite(jid) ? 'favourite' : 'changed';
+  }
+}
