@@ -15,6 +15,7 @@ import { HomeAssistantBridge } from '../ha/bridge.js';
 import { WorkerService } from '../ha/presenter.js';
 import { homeAssistantTarget } from '../ha/target.js';
 import { openDatabase, type SqliteDatabase } from '../store/database.js';
+import { watchDatabaseChanges } from '../store/change-watch.js';
 import { AvatarWorker } from '../worker/avatar-worker.js';
 import { UsageError } from './options.js';
 import { packageVersion } from '../package-version.js';
@@ -66,6 +67,7 @@ export class WorkerApp {
         clock,
         random: config.random,
         logger: config.logger,
+        watchExternalChanges: (changed) => watchDatabaseChanges(config.dataDir, changed, config.logger),
       });
       const bridge = createBridge(config, new WorkerService(worker, files, clock), clock);
       this.running = { db, worker, bridge };

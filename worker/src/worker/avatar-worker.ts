@@ -27,8 +27,11 @@ import { AccountIngest } from './ingest.js';
 import { JobRunner } from './run-job.js';
 import { Sweep } from './sweep.js';
 
-// How often the scheduler looks for jobs another process (`refresh`) queued while it is idle.
+// How often an idle scheduler looks for jobs another process (`refresh`) queued: every second
+// when nothing tells it; with a change notification that wakes it at once, only every two
+// minutes as a safety net, so with the 5-minute sweep an idle worker wakes < once a minute (issue 11).
 const EXTERNAL_JOB_POLL_MS = 1_000;
+const NOTIFIED_POLL_MS = 2 * 60_000;
 
 export interface AvatarWorkerOptions {
   readonly db: SqliteDatabase;
@@ -42,6 +45,8 @@ export interface AvatarWorkerOptions {
   readonly logger: Logger;
   /** How often an idle worker looks for jobs another process queued; tests on a fake clock raise it. */
   readonly externalJobPollMs?: number;
+  /** Calls back when another process may have written the database (a file watch); returns the stop. */
+  readonly watchExternalChanges?: (changed: () => void) => () => void;
 }
 
 export type { PairingInfo } from './pairing.js';
@@ -105,7 +110,7 @@ export class AvatarWorker {
       runJob: (job, querySent) => this.jobs.run(job, querySent),
       beforeChoosing: () => this.pickUpExternalJobs(),
       onIdle: () => this.bus.emit({ type: 'idle' }),
-      pollIntervalMs: options.externalJobPollMs ?? EXTERNAL_JOB_POLL_MS,
+      pollIntervalMs: options.externalJobPollMs ?? (options.watchExternalChanges === undefined ? EXTERNAL_JOB_POLL_MS : NOTIFIED_POLL_MS),
       failureDelayMs: (attempts) => unstoredFailureDelayMs(attempts, options.ttl),
     });
   }
@@ -138,7 +143,12 @@ export class AvatarWorker {
     const removed = await this.options.files.sweepTemporaryFiles();
     if (removed > 0) this.options.logger.info({ removed }, 'removed temporary files left by an interrupted write');
     // A new connection may let a paused scheduler run again.
-    this.stopWaking = this.bus.on('connection', () => this.scheduler.wake());
+    const stopWakingOnConnection = this.bus.on('connection', () => this.scheduler.wake());
+    const stopWatching = this.options.watchExternalChanges?.(() => this.scheduler.wake());
+    this.stopWaking = () => {
+      stopWakingOnConnection();
+      stopWatching?.();
+    };
     this.unsubscribeAccount = this.options.account.onEvent((event) => this.ingest.handle(event));
     this.scheduler.start();
     this.sweep.start();
