@@ -20,11 +20,14 @@ test("another connection's commit is noticed, and nothing is after the watch sto
     notified();
   }, createLogger('silent', 'test'));
   try {
-    const seen = new Promise<void>((resolve) => {
+    // The watch is not persistent (it never keeps the worker alive); this timer keeps the test alive.
+    let giveUp: NodeJS.Timeout | undefined;
+    const seen = new Promise<void>((resolve, reject) => {
       notified = resolve;
+      giveUp = setTimeout(() => reject(new Error('no notification within 5 s')), 5_000);
     });
     other.prepare(`INSERT INTO favourites (jid) VALUES ('491701112222@s.whatsapp.net')`).run();
-    await seen;
+    await seen.finally(() => clearTimeout(giveUp));
     assert.ok(calls >= 1);
     stop();
     const before = calls;
