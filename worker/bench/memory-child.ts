@@ -28,6 +28,8 @@ export interface MemoryChildReport {
   readonly finalRssBytes: number;
   /** After a full collection, with the worker, its queue and the database still open. */
   readonly retainedHeapUsedBytes?: number;
+  /** process.memoryUsage() after that collection: heapTotal, external and arrayBuffers too. */
+  readonly final: NodeJS.MemoryUsage;
   readonly samples: number;
 }
 
@@ -96,6 +98,7 @@ async function main(): Promise<void> {
     peakHeapUsedBytes,
     finalRssBytes: afterCollection.rss,
     ...(collect === undefined ? {} : { retainedHeapUsedBytes: afterCollection.heapUsed }),
+    final: afterCollection,
     samples,
   };
   await app.stop();
