@@ -9,9 +9,8 @@
 // `delayed` holds jobs waiting out a backoff in `notBefore` order. A job sits in exactly one of
 // them; raising or rescheduling it moves it in place, so no stale entry ever needs collecting.
 
-import { JOB_REASONS, PRIORITY_BY_REASON, type AvatarJob, type EnqueueRequest, type JobReason } from './model.js';
-import type { Jid } from '../jid.js';
-import type { SubjectKind } from '../jid.js';
+import { JOB_REASONS, PRIORITY_BY_REASON, type AvatarJob, type EnqueueRequest } from './model.js';
+import type { Jid, SubjectKind } from '../jid.js';
 
 export type EnqueueChange = 'added' | 'raised' | 'unchanged';
 
@@ -143,11 +142,6 @@ class IndexedHeap {
     this.items[index] = last;
     this.where[last] = index;
     this.siftDown(this.siftUp(index));
-  }
-
-  /** Restores the order after the slot's key changed. */
-  update(slot: number): void {
-    this.siftDown(this.siftUp(this.where[slot]!));
   }
 
   private siftUp(start: number): number {
