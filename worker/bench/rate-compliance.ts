@@ -198,5 +198,6 @@ export async function runRateComplianceBenchmark(logger: Logger): Promise<Benchm
     ],
     notes,
     wallMs: elapsedMs(started),
+    keys: { rate_queries_per_hour: starts.length, rate_most_per_minute: mostPerMinute, rate_budget_used_percent: budgetShare, rate_starts_while_blocked: violations.count, rate_min_gap_ms: smallest ?? 0 },
   };
 }

@@ -23,6 +23,8 @@ export interface BenchmarkResult {
   readonly notes: readonly string[];
   /** Wall time of the whole benchmark, set up and clean up included. */
   readonly wallMs: number;
+  /** The headline figures under the stable keys the README names (bench.json's `summary`). */
+  readonly keys?: Readonly<Record<string, number>>;
 }
 
 export interface MachineInfo {
@@ -42,6 +44,8 @@ export interface BenchReport {
   readonly startedAt: string;
   readonly machine: MachineInfo;
   readonly totalWallMs: number;
+  /** Every benchmark's `keys`, merged: one flat object to compare two runs by. */
+  readonly summary: Readonly<Record<string, number>>;
   readonly benchmarks: readonly BenchmarkResult[];
 }
 

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { createLogger } from '../src/logger.js';
+import { runIdleBenchmark } from './idle.js';
 import { runIngestBenchmark } from './ingest.js';
 import { runMemoryBenchmark } from './memory.js';
 import { runPipelineBenchmark } from './pipeline.js';
@@ -26,6 +27,7 @@ const BENCHMARKS: readonly { readonly id: string; readonly run: (logger: Logger)
   { id: 'rate', run: runRateComplianceBenchmark },
   { id: 'memory', run: runMemoryBenchmark },
   { id: 'status', run: () => runStatusBenchmark() },
+  { id: 'idle', run: runIdleBenchmark },
 ];
 
 export class BenchUsageError extends Error {
@@ -88,6 +90,7 @@ async function main(): Promise<number> {
     startedAt,
     machine,
     totalWallMs: Math.round(elapsedMs(started)),
+    summary: Object.assign({}, ...results.map((result) => result.keys ?? {})) as Record<string, number>,
     benchmarks: results,
   };
   writeReport(options.out, report);

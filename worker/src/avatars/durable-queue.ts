@@ -21,7 +21,7 @@ export class DurableQueue {
 
   /** Reads the stored jobs into memory (on start: a restart or a crash loses none). */
   load(): void {
-    for (const job of this.table.loadAll()) this.memory.merge(job);
+    for (const job of this.table.eachJob()) this.memory.merge(job);
     this.seenRevision = this.table.currentRevision();
     this.seenDataVersion = this.dataVersion();
   }

@@ -154,6 +154,8 @@ export interface PictureFiles {
 /** The durable half of the job queue (implemented by store/job-table.ts). */
 export interface JobStore {
   loadAll(): AvatarJob[];
+  /** The stored jobs one at a time, so reading a big queue never holds every row at once. */
+  eachJob(): Iterable<AvatarJob>;
   /** Jobs written since `revision` (by any process), and the revision now. */
   changedSince(revision: number): { jobs: AvatarJob[]; revision: number };
   currentRevision(): number;

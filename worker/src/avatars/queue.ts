@@ -2,74 +2,17 @@
 // order, with per-job retry backoff. Pure: no I/O and no clock of its own (callers pass `now`), so
 // the store persists what it returns and a restart rebuilds it from the stored rows.
 //
-// Two binary heaps with lazy deletion keep every operation O(log n): `ready` holds jobs in run
-// order, `delayed` holds jobs waiting out a backoff in `notBefore` order. A heap entry is valid
-// only while it carries its job's current version; raising or rescheduling a job pushes a fresh
-// entry and leaves the old one to be skipped when it surfaces.
+// It holds every queued job of the account (200,000 on a big one), so it is kept compact: a job
+// is a slot in typed arrays (about 60 bytes) plus its JID string and a Map entry, not an object
+// graph (issue 11 measured ~320 bytes a job for objects and lazy-deletion heaps). Two indexed
+// binary heaps over the slots keep every operation O(log n): `ready` holds jobs in run order,
+// `delayed` holds jobs waiting out a backoff in `notBefore` order. A job sits in exactly one of
+// them; raising or rescheduling it moves it in place, so no stale entry ever needs collecting.
 
 import { JOB_REASONS, PRIORITY_BY_REASON, type AvatarJob, type EnqueueRequest } from './model.js';
+import type { Jid, SubjectKind } from '../jid.js';
 
 export type EnqueueChange = 'added' | 'raised' | 'unchanged';
-
-interface HeapEntry {
-  readonly job: AvatarJob;
-  readonly version: number;
-}
-
-/** A plain binary min-heap under `before` (the entry that should come out first). */
-class BinaryHeap<T> {
-  private readonly items: T[] = [];
-
-  constructor(private readonly before: (a: T, b: T) => boolean) {}
-
-  get size(): number {
-    return this.items.length;
-  }
-
-  peek(): T | undefined {
-    return this.items[0];
-  }
-
-  push(item: T): void {
-    const items = this.items;
-    items.push(item);
-    let index = items.length - 1;
-    while (index > 0) {
-      const parent = (index - 1) >> 1;
-      if (!this.before(items[index]!, items[parent]!)) break;
-      [items[index], items[parent]] = [items[parent]!, items[index]!];
-      index = parent;
-    }
-  }
-
-  pop(): T | undefined {
-    const items = this.items;
-    const top = items[0];
-    const last = items.pop();
-    if (items.length > 0 && last !== undefined) {
-      items[0] = last;
-      let index = 0;
-      for (;;) {
-        const left = index * 2 + 1;
-        const right = left + 1;
-        let first = index;
-        if (left < items.length && this.before(items[left]!, items[first]!)) first = left;
-        if (right < items.length && this.before(items[right]!, items[first]!)) first = right;
-        if (first === index) break;
-        [items[index], items[first]] = [items[first]!, items[index]!];
-        index = first;
-      }
-    }
-    return top;
-  }
-
-  /** Keeps only the items that pass `keep` and rebuilds the heap: O(n). */
-  retain(keep: (item: T) => boolean): void {
-    const kept = this.items.filter(keep);
-    this.items.length = 0;
-    for (const item of kept) this.push(item);
-  }
-}
 
 /** True when `a` runs before `b`: higher priority, then higher rank, then enqueued earlier. */
 export function runsBefore(a: AvatarJob, b: AvatarJob): boolean {
@@ -78,20 +21,180 @@ export function runsBefore(a: AvatarJob, b: AvatarJob): boolean {
   return a.seq < b.seq;
 }
 
-// Stale heap entries are dropped in one O(n) pass once they outnumber live jobs by this factor,
-// so memory stays proportional to the queue even when the same JIDs are raised over and over.
-const STALE_ENTRY_COMPACTION_FACTOR = 2;
-// Below this many entries compaction is not worth a pass.
-const COMPACTION_MIN_ENTRIES = 1024;
+const INITIAL_CAPACITY = 64;
+const KINDS: readonly SubjectKind[] = ['contact', 'group'];
+const REASON_INDEX: ReadonlyMap<string, number> = new Map(JOB_REASONS.map((reason, index) => [reason, index]));
+const NOWHERE = -1;
+
+/** Job fields by slot, in typed arrays that double as the queue grows. */
+class JobSlots {
+  capacity = INITIAL_CAPACITY;
+  jid: (Jid | undefined)[] = [];
+  priority = new Float64Array(INITIAL_CAPACITY);
+  rank = new Float64Array(INITIAL_CAPACITY);
+  seq = new Float64Array(INITIAL_CAPACITY);
+  notBefore = new Float64Array(INITIAL_CAPACITY);
+  enqueuedAt = new Float64Array(INITIAL_CAPACITY);
+  attempts = new Float64Array(INITIAL_CAPACITY);
+  /** Index into JOB_REASONS. */
+  reason = new Uint8Array(INITIAL_CAPACITY);
+  /** Bit 0: force; bit 1: group. */
+  flags = new Uint8Array(INITIAL_CAPACITY);
+  private readonly free: number[] = [];
+  private used = 0;
+
+  allocate(): number {
+    const reused = this.free.pop();
+    if (reused !== undefined) return reused;
+    if (this.used === this.capacity) this.grow();
+    return this.used++;
+  }
+
+  release(slot: number): void {
+    this.jid[slot] = undefined;
+    this.free.push(slot);
+  }
+
+  write(slot: number, job: AvatarJob): void {
+    this.jid[slot] = job.jid;
+    this.priority[slot] = job.priority;
+    this.rank[slot] = job.rank;
+    this.seq[slot] = job.seq;
+    this.notBefore[slot] = job.notBefore;
+    this.enqueuedAt[slot] = job.enqueuedAt;
+    this.attempts[slot] = job.attempts;
+    this.reason[slot] = REASON_INDEX.get(job.reason)!;
+    this.flags[slot] = (job.force ? 1 : 0) | (job.kind === 'group' ? 2 : 0);
+  }
+
+  read(slot: number): AvatarJob {
+    const flags = this.flags[slot]!;
+    return {
+      jid: this.jid[slot]!,
+      kind: KINDS[flags >> 1]!,
+      reason: JOB_REASONS[this.reason[slot]!]!,
+      priority: this.priority[slot]!,
+      rank: this.rank[slot]!,
+      force: (flags & 1) === 1,
+      attempts: this.attempts[slot]!,
+      notBefore: this.notBefore[slot]!,
+      seq: this.seq[slot]!,
+      enqueuedAt: this.enqueuedAt[slot]!,
+    };
+  }
+
+  /** `runsBefore` on two slots, without building the jobs. */
+  runsBefore(a: number, b: number): boolean {
+    if (this.priority[a] !== this.priority[b]) return this.priority[a]! > this.priority[b]!;
+    if (this.rank[a] !== this.rank[b]) return this.rank[a]! > this.rank[b]!;
+    return this.seq[a]! < this.seq[b]!;
+  }
+
+  private grow(): void {
+    const capacity = this.capacity * 2;
+    const widen = <T extends Float64Array | Uint8Array>(array: T, make: (size: number) => T): T => {
+      const wider = make(capacity);
+      wider.set(array);
+      return wider;
+    };
+    this.priority = widen(this.priority, (size) => new Float64Array(size));
+    this.rank = widen(this.rank, (size) => new Float64Array(size));
+    this.seq = widen(this.seq, (size) => new Float64Array(size));
+    this.notBefore = widen(this.notBefore, (size) => new Float64Array(size));
+    this.enqueuedAt = widen(this.enqueuedAt, (size) => new Float64Array(size));
+    this.attempts = widen(this.attempts, (size) => new Float64Array(size));
+    this.reason = widen(this.reason, (size) => new Uint8Array(size));
+    this.flags = widen(this.flags, (size) => new Uint8Array(size));
+    this.capacity = capacity;
+  }
+}
+
+/** A binary min-heap of slots under `before`, that knows where each slot sits (to move or remove it). */
+class IndexedHeap {
+  private items: Int32Array<ArrayBuffer> = new Int32Array(INITIAL_CAPACITY);
+  private where: Int32Array<ArrayBuffer> = new Int32Array(INITIAL_CAPACITY).fill(NOWHERE);
+  size = 0;
+
+  constructor(private readonly before: (a: number, b: number) => boolean) {}
+
+  peek(): number | undefined {
+    return this.size === 0 ? undefined : this.items[0];
+  }
+
+  has(slot: number): boolean {
+    return slot < this.where.length && this.where[slot] !== NOWHERE;
+  }
+
+  insert(slot: number): void {
+    if (this.size === this.items.length) this.items = widened(this.items, this.items.length * 2, 0);
+    if (slot >= this.where.length) this.where = widened(this.where, Math.max(slot + 1, this.where.length * 2), NOWHERE);
+    this.items[this.size] = slot;
+    this.where[slot] = this.size;
+    this.size++;
+    this.siftUp(this.size - 1);
+  }
+
+  remove(slot: number): void {
+    const index = this.where[slot]!;
+    const last = this.items[--this.size]!;
+    this.where[slot] = NOWHERE;
+    if (index === this.size) return;
+    this.items[index] = last;
+    this.where[last] = index;
+    this.siftDown(this.siftUp(index));
+  }
+
+  private siftUp(start: number): number {
+    const { items, where } = this;
+    let index = start;
+    const slot = items[index]!;
+    while (index > 0) {
+      const parent = (index - 1) >> 1;
+      const above = items[parent]!;
+      if (!this.before(slot, above)) break;
+      items[index] = above;
+      where[above] = index;
+      index = parent;
+    }
+    items[index] = slot;
+    where[slot] = index;
+    return index;
+  }
+
+  private siftDown(start: number): void {
+    const { items, where } = this;
+    let index = start;
+    const slot = items[index]!;
+    for (;;) {
+      const left = index * 2 + 1;
+      if (left >= this.size) break;
+      const right = left + 1;
+      const child = right < this.size && this.before(items[right]!, items[left]!) ? right : left;
+      const below = items[child]!;
+      if (!this.before(below, slot)) break;
+      items[index] = below;
+      where[below] = index;
+      index = child;
+    }
+    items[index] = slot;
+    where[slot] = index;
+  }
+}
+
+function widened(array: Int32Array, size: number, fill: number): Int32Array<ArrayBuffer> {
+  const wider = new Int32Array(size).fill(fill);
+  wider.set(array);
+  return wider;
+}
 
 export class AvatarQueue {
-  private readonly jobs = new Map<string, { job: AvatarJob; version: number }>();
-  private readonly ready = new BinaryHeap<HeapEntry>((a, b) => runsBefore(a.job, b.job));
-  private readonly delayed = new BinaryHeap<HeapEntry>(
-    (a, b) => a.job.notBefore < b.job.notBefore || (a.job.notBefore === b.job.notBefore && runsBefore(a.job, b.job)),
+  private readonly slots = new JobSlots();
+  private readonly index = new Map<string, number>();
+  private readonly ready = new IndexedHeap((a, b) => this.slots.runsBefore(a, b));
+  private readonly delayed = new IndexedHeap(
+    (a, b) => this.slots.notBefore[a]! < this.slots.notBefore[b]! || (this.slots.notBefore[a] === this.slots.notBefore[b] && this.slots.runsBefore(a, b)),
   );
   private nextSeq = 1;
-  private nextVersion = 1;
 
   /** Restores persisted jobs; new jobs continue after the largest restored `seq`. */
   constructor(jobs: Iterable<AvatarJob> = []) {
@@ -99,15 +202,16 @@ export class AvatarQueue {
   }
 
   get size(): number {
-    return this.jobs.size;
+    return this.index.size;
   }
 
   has(jid: string): boolean {
-    return this.jobs.has(jid);
+    return this.index.has(jid);
   }
 
   get(jid: string): AvatarJob | undefined {
-    return this.jobs.get(jid)?.job;
+    const slot = this.index.get(jid);
+    return slot === undefined ? undefined : this.slots.read(slot);
   }
 
   /**
@@ -120,7 +224,7 @@ export class AvatarQueue {
   enqueue(request: EnqueueRequest, now: number): { job: AvatarJob; change: EnqueueChange } {
     const problem = enqueueRequestProblem(request);
     if (problem !== undefined) throw new TypeError(`cannot enqueue: ${problem}`);
-    const existing = this.jobs.get(request.jid)?.job;
+    const existing = this.get(request.jid);
     if (existing === undefined) {
       const job: AvatarJob = {
         jid: request.jid,
@@ -158,7 +262,7 @@ export class AvatarQueue {
     const problem = storedJobProblem(job);
     if (problem !== undefined) throw new TypeError(`cannot take stored job: ${problem}`);
     this.nextSeq = Math.max(this.nextSeq, job.seq + 1);
-    const existing = this.jobs.get(job.jid)?.job;
+    const existing = this.get(job.jid);
     if (existing === undefined) {
       this.put(job);
       return 'added';
@@ -175,14 +279,12 @@ export class AvatarQueue {
     for (;;) {
       const top = this.ready.peek();
       if (top === undefined) return undefined;
-      if (!this.isCurrent(top)) {
-        this.ready.pop();
-      } else if (top.job.notBefore > now) {
+      if (this.slots.notBefore[top]! > now) {
         // Rescheduled into the future (or asked about an earlier `now`): wait in the other heap.
-        this.ready.pop();
-        this.delayed.push(top);
+        this.ready.remove(top);
+        this.delayed.insert(top);
       } else {
-        return top.job;
+        return this.slots.read(top);
       }
     }
   }
@@ -190,25 +292,24 @@ export class AvatarQueue {
   /** `now` if a job is ready, else when the earliest backoff ends, else undefined (empty). */
   nextReadyAt(now: number): number | undefined {
     if (this.peekReady(now) !== undefined) return now;
-    for (;;) {
-      const top = this.delayed.peek();
-      if (top === undefined) return undefined;
-      if (this.isCurrent(top)) return top.job.notBefore;
-      this.delayed.pop();
-    }
+    const top = this.delayed.peek();
+    return top === undefined ? undefined : this.slots.notBefore[top];
   }
 
   /** Removes a job once its outcome is stored; false when it was not queued. */
   complete(jid: string): boolean {
-    const removed = this.jobs.delete(jid);
-    if (removed) this.compactIfWasteful();
-    return removed;
+    const slot = this.index.get(jid);
+    if (slot === undefined) return false;
+    this.index.delete(jid);
+    this.heapOf(slot).remove(slot);
+    this.slots.release(slot);
+    return true;
   }
 
   /** Counts a failed try and holds the job back until `notBefore`. */
   retryLater(jid: string, notBefore: number): AvatarJob {
     if (!Number.isFinite(notBefore)) throw new RangeError(`retry time for ${jid} must be a finite number, got ${notBefore}`);
-    const existing = this.jobs.get(jid)?.job;
+    const existing = this.get(jid);
     if (existing === undefined) throw new Error(`cannot retry ${jid}: it is not queued`);
     const job: AvatarJob = { ...existing, attempts: existing.attempts + 1, notBefore };
     this.put(job);
@@ -217,55 +318,46 @@ export class AvatarQueue {
 
   /** 1-based place in run order among all jobs, backoff ignored; undefined when not queued. */
   position(jid: string): number | undefined {
-    const job = this.get(jid);
-    if (job === undefined) return undefined;
+    const slot = this.index.get(jid);
+    if (slot === undefined) return undefined;
     let place = 1;
-    for (const { job: other } of this.jobs.values()) {
-      if (runsBefore(other, job)) place++;
+    for (const other of this.index.values()) {
+      if (this.slots.runsBefore(other, slot)) place++;
     }
     return place;
   }
 
   /** Every job in run order, backoff ignored. */
   ordered(): AvatarJob[] {
-    return [...this.jobs.values()]
-      .map(({ job }) => job)
-      .sort((a, b) => (runsBefore(a, b) ? -1 : runsBefore(b, a) ? 1 : 0));
+    return [...this.index.values()]
+      .sort((a, b) => (this.slots.runsBefore(a, b) ? -1 : this.slots.runsBefore(b, a) ? 1 : 0))
+      .map((slot) => this.slots.read(slot));
   }
 
+  /** Writes the job into its slot (a new one for a new JID) and files it in the heap it belongs to. */
   private put(job: AvatarJob): void {
-    const entry = { job, version: this.nextVersion++ };
-    this.jobs.set(job.jid, entry);
-    (job.notBefore > 0 ? this.delayed : this.ready).push(entry);
-    this.compactIfWasteful();
+    let slot = this.index.get(job.jid);
+    if (slot !== undefined) this.heapOf(slot).remove(slot);
+    else {
+      slot = this.slots.allocate();
+      this.index.set(job.jid, slot);
+    }
+    this.slots.write(slot, job);
+    (job.notBefore > 0 ? this.delayed : this.ready).insert(slot);
   }
 
-  private isCurrent(entry: HeapEntry): boolean {
-    return this.jobs.get(entry.job.jid)?.version === entry.version;
+  private heapOf(slot: number): IndexedHeap {
+    return this.ready.has(slot) ? this.ready : this.delayed;
   }
 
   /** Moves every job whose backoff has ended into the run-order heap. */
   private releaseDue(now: number): void {
     for (;;) {
       const top = this.delayed.peek();
-      if (top === undefined) return;
-      if (!this.isCurrent(top)) {
-        this.delayed.pop();
-      } else if (top.job.notBefore <= now) {
-        this.delayed.pop();
-        this.ready.push(top);
-      } else {
-        return;
-      }
+      if (top === undefined || this.slots.notBefore[top]! > now) return;
+      this.delayed.remove(top);
+      this.ready.insert(top);
     }
-  }
-
-  private compactIfWasteful(): void {
-    const entries = this.ready.size + this.delayed.size;
-    if (entries < COMPACTION_MIN_ENTRIES || entries <= this.jobs.size * STALE_ENTRY_COMPACTION_FACTOR) return;
-    const current = (entry: HeapEntry) => this.isCurrent(entry);
-    this.ready.retain(current);
-    this.delayed.retain(current);
   }
 }
 

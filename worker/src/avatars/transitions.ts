@@ -337,7 +337,7 @@ export function unstoredFailureDelayMs(attempts: number, settings: TtlSettings):
  * Why the TTL sweep should queue this subject now, or undefined when it is not due. A subject is
  * due when its next check time has come, or when it has none and was never checked.
  */
-export function sweepReason(record: AvatarRecord, favourite: boolean, now: number): JobReason | undefined {
+export function sweepReason(record: Pick<AvatarRecord, 'nextCheckAt' | 'checkedAt'>, favourite: boolean, now: number): JobReason | undefined {
   // A scheduled time wins even for a never-checked subject: after repeated transient failures it
   // carries a retry time, and re-queueing it at once would hammer a failing query.
   const due = record.nextCheckAt !== undefined ? record.nextCheckAt <= now : true;

@@ -18,6 +18,7 @@ import { WorkerService } from '../ha/presenter.js';
 import { homeAssistantTarget } from '../ha/target.js';
 import { openDatabase, type SqliteDatabase } from '../store/database.js';
 import { WorkerState } from '../store/worker-state.js';
+import { watchDatabaseChanges } from '../store/change-watch.js';
 import { AvatarWorker } from '../worker/avatar-worker.js';
 import { runsInApp, UsageError } from './options.js';
 import { packageVersion } from '../package-version.js';
@@ -70,6 +71,7 @@ export class WorkerApp {
         clock,
         random: config.random,
         logger: config.logger,
+        watchExternalChanges: (changed) => watchDatabaseChanges(config.dataDir, changed, config.logger),
       });
       const service = new WorkerService(worker, files, clock, runsInApp());
       const bridge = createBridge(config, service, clock, new WorkerState(db).workerId(randomUUID));

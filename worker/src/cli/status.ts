@@ -40,8 +40,7 @@ export function readStatus(dataDir: string, avatarsDir: string, now: number): St
   try {
     const state = new WorkerState(db);
     const store = new SubjectStore(db);
-    const raw = store.totals();
-    const failures = store.failureTotals();
+    const { totals: raw, failures, uncheckedGivenUp } = store.counts();
     const counts = {
       contact: { ...raw.contact, total: Object.values(raw.contact).reduce((sum, count) => sum + count, 0), ...failures.contact },
       group: { ...raw.group, total: Object.values(raw.group).reduce((sum, count) => sum + count, 0), ...failures.group },
@@ -64,7 +63,7 @@ export function readStatus(dataDir: string, avatarsDir: string, now: number): St
             },
       counts,
       subjects,
-      processed: subjects - counts.contact.unknown - counts.group.unknown + store.uncheckedGivenUp(),
+      processed: subjects - counts.contact.unknown - counts.group.unknown + uncheckedGivenUp,
       queue_length: new JobTable(db).count(),
       rate_limited_until: pause !== undefined && pause > now ? new Date(pause).toISOString() : null,
       progress: progress === undefined ? null : { done: progress.done, total: progress.total, rate_per_hour: progress.ratePerHour, eta_seconds: progress.etaSeconds },

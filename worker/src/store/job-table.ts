@@ -1,6 +1,8 @@
-// The persistent side of the avatar queue. Every row write takes a fresh revision from a counter
-// in `meta`, so a running worker can pick up what another process (`whatsapp-worker refresh`)
-// queued by reading the rows newer than the last revision it saw.
+// The persistent side of the avatar queue. Every write of rows takes a fresh revision from a
+// counter in `meta` (one per `save`, shared by the rows it writes), so a running worker can pick
+// up what another process (`whatsapp-worker refresh`) queued by reading the rows newer than the
+// last revision it saw. A `save` is two statements whatever its size: the counter, and one
+// INSERT over a JSON array of the rows.
 
 import type { AvatarJob, JobReason } from '../avatars/model.js';
 import type { JobStore } from '../avatars/ports.js';
@@ -50,9 +52,12 @@ export class JobTable implements JobStore {
         ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)
         RETURNING CAST(value AS INTEGER) AS revision`),
       currentRevision: db.prepare(`SELECT CAST(value AS INTEGER) AS revision FROM meta WHERE key = '${REVISION_KEY}'`),
+      // `WHERE true` keeps SQLite from reading ON CONFLICT as a join constraint of the SELECT.
       save: db.prepare(`
         INSERT INTO avatar_jobs (jid, kind, reason, priority, rank, force, attempts, not_before, seq, enqueued_at, revision)
-        VALUES (@jid, @kind, @reason, @priority, @rank, @force, @attempts, @notBefore, @seq, @enqueuedAt, @revision)
+        SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7,
+               value ->> 8, value ->> 9, @revision
+        FROM json_each(@rows) WHERE true
         ON CONFLICT (jid) DO UPDATE SET
           kind = excluded.kind, reason = excluded.reason, priority = excluded.priority, rank = excluded.rank,
           force = excluded.force, attempts = excluded.attempts, not_before = excluded.not_before,
@@ -63,7 +68,11 @@ export class JobTable implements JobStore {
   }
 
   loadAll(): AvatarJob[] {
-    return (this.statements.all.all() as JobRow[]).map(toJob);
+    return [...this.eachJob()];
+  }
+
+  *eachJob(): Generator<AvatarJob> {
+    for (const row of this.statements.all.iterate() as Iterable<JobRow>) yield toJob(row);
   }
 
   /** Jobs written (by any process) after `revision`, and the revision to ask from next time. */
@@ -80,10 +89,10 @@ export class JobTable implements JobStore {
 
   /** Writes jobs; call inside the caller's transaction when it batches. */
   save(jobs: Iterable<AvatarJob>): void {
-    for (const job of jobs) {
-      const { revision } = this.statements.nextRevision.get() as { revision: number };
-      this.statements.save.run({ ...job, force: job.force ? 1 : 0, revision });
-    }
+    const rows = Array.from(jobs, (job) => [job.jid, job.kind, job.reason, job.priority, job.rank, job.force ? 1 : 0, job.attempts, job.notBefore, job.seq, job.enqueuedAt]);
+    if (rows.length === 0) return;
+    const { revision } = this.statements.nextRevision.get() as { revision: number };
+    this.statements.save.run({ rows: JSON.stringify(rows), revision });
   }
 
   remove(jid: string): void {

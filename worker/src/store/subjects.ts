@@ -6,6 +6,7 @@ import type { AvatarRecord, AvatarState, FailureKind } from '../avatars/model.js
 import { storedPictureId } from '../avatars/picture-id.js';
 import { parseJid, storedJid, type Jid, type SubjectKind } from '../jid.js';
 import type { ChatInfo, ContactInfo } from '../avatars/ports.js';
+import type Database from 'better-sqlite3';
 import type { SqliteDatabase } from './database.js';
 
 const TABLE: Readonly<Record<SubjectKind, 'contacts' | 'chats'>> = { contact: 'contacts', group: 'chats' };
@@ -14,10 +15,19 @@ const STATES: readonly AvatarState[] = ['unknown', 'fetched', 'none', 'hidden'];
 type Totals = Record<SubjectKind, Record<AvatarState, number>>;
 type FailureTotals = Record<SubjectKind, Record<FailureKind, number>>;
 
+export interface SubjectCounts {
+  readonly totals: Totals;
+  readonly failures: FailureTotals;
+  /** Subjects never answered well whose jobs gave up: tried, so processed, though still `unknown`. */
+  readonly uncheckedGivenUp: number;
+}
+
 interface SubjectRow {
   jid: string;
   name: string | null;
   notify?: string | null;
+  /** Only on `contacts`. */
+  alternate_jid?: string | null;
   last_activity_at: number | null;
   picture_state: AvatarState;
   picture_id: string | null;
@@ -58,6 +68,28 @@ function toRecord(row: SubjectRow, kind: SubjectKind): AvatarRecord {
   };
 }
 
+/** What a stored row says about whether to queue it: all a batch's upsert returns. */
+export type StoredSubject = Pick<AvatarRecord, 'jid' | 'kind' | 'nextCheckAt' | 'checkedAt' | 'lastActivityAt'>;
+
+// The columns a StoredSubject is read from.
+const ARRIVAL_COLUMNS = 'jid, next_check_at, profile_picture_timestamp, last_activity_at';
+
+interface ArrivalRow {
+  jid: string;
+  alternate_jid?: string | null;
+  next_check_at: number | null;
+  profile_picture_timestamp: number | null;
+  last_activity_at: number | null;
+}
+
+function toStoredSubject(row: ArrivalRow, kind: SubjectKind): StoredSubject {
+  const subject: { -readonly [K in keyof StoredSubject]: StoredSubject[K] } = { jid: storedJid(row.jid), kind };
+  if (row.next_check_at !== null) subject.nextCheckAt = row.next_check_at;
+  if (row.profile_picture_timestamp !== null) subject.checkedAt = row.profile_picture_timestamp;
+  if (row.last_activity_at !== null) subject.lastActivityAt = row.last_activity_at;
+  return subject;
+}
+
 // AvatarPatch field → column; `null` in a patch clears the column, `undefined` leaves it.
 const PATCH_COLUMNS: Readonly<Record<keyof AvatarPatch, string>> = {
   state: 'picture_state',
@@ -76,6 +108,7 @@ const PATCH_COLUMNS: Readonly<Record<keyof AvatarPatch, string>> = {
 
 export class SubjectStore {
   private readonly statements;
+  private readonly patchStatements = new Map<string, Database.Statement>();
 
   constructor(private readonly db: SqliteDatabase) {
     this.statements = {
@@ -86,12 +119,14 @@ export class SubjectStore {
           name = COALESCE(excluded.name, name),
           notify = COALESCE(excluded.notify, notify),
           alternate_jid = COALESCE(excluded.alternate_jid, alternate_jid),
-          updated_at = excluded.updated_at`),
+          updated_at = excluded.updated_at
+        RETURNING jid, alternate_jid, next_check_at, profile_picture_timestamp, last_activity_at`),
       touchContactActivity: db.prepare(`
         INSERT INTO contacts (jid, last_activity_at, created_at, updated_at) VALUES (@jid, @activity, @now, @now)
         ON CONFLICT (jid) DO UPDATE SET
           last_activity_at = MAX(COALESCE(last_activity_at, 0), COALESCE(excluded.last_activity_at, 0)),
-          updated_at = excluded.updated_at`),
+          updated_at = excluded.updated_at
+        RETURNING jid, alternate_jid, next_check_at, profile_picture_timestamp, last_activity_at`),
       upsertChat: db.prepare(`
         INSERT INTO chats (jid, kind, name, last_activity_at, community, created_at, updated_at)
         VALUES (@jid, @kind, @name, @activity, @community, @now, @now)
@@ -99,7 +134,16 @@ export class SubjectStore {
           name = COALESCE(excluded.name, name),
           community = MAX(community, excluded.community),
           last_activity_at = MAX(COALESCE(last_activity_at, 0), COALESCE(excluded.last_activity_at, 0)),
-          updated_at = excluded.updated_at`),
+          updated_at = excluded.updated_at
+        RETURNING jid, kind, next_check_at, profile_picture_timestamp, last_activity_at`),
+      // Every stored identity a batch touches, in one statement: the contacts under a batch JID
+      // or having one as their alternate, and the groups under one. @jids is a JSON array of JIDs.
+      identities: db.prepare(`
+        SELECT jid, alternate_jid AS alternate, 0 AS grp FROM contacts WHERE jid IN (SELECT value FROM json_each(@jids))
+        UNION
+        SELECT jid, alternate_jid AS alternate, 0 AS grp FROM contacts WHERE alternate_jid IN (SELECT value FROM json_each(@jids))
+        UNION
+        SELECT jid, NULL AS alternate, 1 AS grp FROM chats WHERE kind = 'group' AND jid IN (SELECT value FROM json_each(@jids))`),
       contact: db.prepare('SELECT * FROM contacts WHERE jid = ?'),
       deleteContact: db.prepare('DELETE FROM contacts WHERE jid = ?'),
       group: db.prepare(`SELECT * FROM chats WHERE jid = ? AND kind = 'group'`),
@@ -107,20 +151,17 @@ export class SubjectStore {
       exists: db.prepare(`SELECT 1 FROM contacts WHERE jid = @jid UNION ALL SELECT 1 FROM chats WHERE jid = @jid AND kind = 'group'`),
       allContacts: db.prepare('SELECT * FROM contacts ORDER BY jid'),
       allGroups: db.prepare(`SELECT * FROM chats WHERE kind = 'group' ORDER BY jid`),
-      dueContacts: db.prepare('SELECT * FROM contacts WHERE next_check_at IS NULL OR next_check_at <= ? LIMIT ?'),
-      dueGroups: db.prepare(`SELECT * FROM chats WHERE kind = 'group' AND (next_check_at IS NULL OR next_check_at <= ?) LIMIT ?`),
-      totalsContacts: db.prepare('SELECT picture_state AS state, COUNT(*) AS count FROM contacts GROUP BY picture_state'),
-      totalsGroups: db.prepare(`SELECT picture_state AS state, COUNT(*) AS count FROM chats WHERE kind = 'group' GROUP BY picture_state`),
-      failuresContacts: db.prepare('SELECT failure_kind AS kind, COUNT(*) AS count FROM contacts WHERE failure_kind IS NOT NULL GROUP BY failure_kind'),
-      failuresGroups: db.prepare(
-        `SELECT failure_kind AS kind, COUNT(*) AS count FROM chats WHERE kind = 'group' AND failure_kind IS NOT NULL GROUP BY failure_kind`,
+      dueContacts: db.prepare(`SELECT ${ARRIVAL_COLUMNS} FROM contacts WHERE next_check_at IS NULL OR next_check_at <= ? LIMIT ?`),
+      dueGroups: db.prepare(`SELECT ${ARRIVAL_COLUMNS} FROM chats WHERE kind = 'group' AND (next_check_at IS NULL OR next_check_at <= ?) LIMIT ?`),
+      // One pass per table yields the state totals, the failure totals and the unchecked give-ups.
+      countsContacts: db.prepare('SELECT picture_state AS state, failure_kind AS failure, COUNT(*) AS count FROM contacts GROUP BY picture_state, failure_kind'),
+      countsGroups: db.prepare(
+        `SELECT picture_state AS state, failure_kind AS failure, COUNT(*) AS count FROM chats WHERE kind = 'group' GROUP BY picture_state, failure_kind`,
       ),
-      uncheckedGivenUp: db.prepare(`
-        SELECT (SELECT COUNT(*) FROM contacts WHERE picture_state = 'unknown' AND failure_kind IS NOT NULL)
-             + (SELECT COUNT(*) FROM chats WHERE kind = 'group' AND picture_state = 'unknown' AND failure_kind IS NOT NULL) AS count`),
       addHint: db.prepare(`INSERT INTO picture_hints (jid, removed, received_at) VALUES (?, ?, ?)
         ON CONFLICT (jid) DO UPDATE SET removed = excluded.removed, received_at = excluded.received_at`),
       takeHint: db.prepare('DELETE FROM picture_hints WHERE jid = ? RETURNING removed'),
+      takeHints: db.prepare('DELETE FROM picture_hints WHERE jid IN (SELECT value FROM json_each(?)) RETURNING jid'),
     };
   }
 
@@ -128,9 +169,10 @@ export class SubjectStore {
    * Stores contacts from a history sync or an upsert, in one transaction. A contact that arrives
    * under its LID while we know its phone number (or the other way round) updates the known row:
    * one person, one picture. When a LID ↔ phone-number mapping joins two rows we already had, the
-   * phone-number row stays and the other goes; the caller removes its file and job.
+   * phone-number row stays and the other goes; the caller removes its file and job. `records`
+   * holds each stored row as the upsert returned it (no read per record).
    */
-  upsertContacts(contacts: readonly ContactInfo[], now: number): { jids: Jid[]; mergedAway: Jid[] } {
+  upsertContacts(contacts: readonly ContactInfo[], now: number): StoredContacts {
     return this.storeContacts(contacts, now);
   }
 
@@ -138,48 +180,81 @@ export class SubjectStore {
    * Applies LID ↔ phone-number pairs to the contacts we already store (one of the two addresses is
    * known); a pair of two strangers is ignored, so a big group's members never become subjects.
    */
-  linkIdentities(pairs: readonly ContactInfo[], now: number): { jids: Jid[]; mergedAway: Jid[] } {
+  linkIdentities(pairs: readonly ContactInfo[], now: number): StoredContacts {
     return this.db.transaction(() => {
       const known = pairs.filter((pair) => this.resolve(pair.jid) !== undefined || (pair.alternateJid !== undefined && this.resolve(pair.alternateJid) !== undefined));
       return this.storeContacts(known, now);
     })();
   }
 
-  private storeContacts(contacts: readonly ContactInfo[], now: number): { jids: Jid[]; mergedAway: Jid[] } {
+  private storeContacts(contacts: readonly ContactInfo[], now: number): StoredContacts {
+    if (contacts.length === 0) return { jids: [], mergedAway: [], records: [] };
     const mergedAway: Jid[] = [];
-    const jids = this.db.transaction(() =>
-      contacts.map((contact) => {
-        const duplicate = this.duplicateIdentity(contact);
+    const stored = new Map<Jid, StoredSubject>();
+    const jids = this.db.transaction(() => {
+      const identities = this.identitiesOf(contacts.flatMap((contact) => (contact.alternateJid === undefined ? [contact.jid] : [contact.jid, contact.alternateJid])));
+      return contacts.map((contact) => {
+        const duplicate = identities.duplicate(contact);
         if (duplicate !== undefined) {
           this.statements.deleteContact.run(duplicate);
+          identities.forget(duplicate);
+          stored.delete(duplicate);
           mergedAway.push(duplicate);
         }
-        const jid = this.canonicalContactJid(contact);
-        this.statements.upsertContact.run({
+        const jid = identities.canonical(contact);
+        const row = this.statements.upsertContact.get({
           jid,
           name: contact.name ?? null,
           notify: contact.notify ?? null,
           alternate: jid === contact.jid ? (contact.alternateJid ?? null) : contact.jid,
           now,
-        });
+        }) as ArrivalRow;
+        identities.storedContact(row.jid, row.alternate_jid ?? null);
+        stored.delete(jid);
+        stored.set(jid, toStoredSubject(row, 'contact'));
         return jid;
-      }),
-    )();
-    return { jids, mergedAway };
+      });
+    })();
+    return { jids, mergedAway, records: [...stored.values()] };
   }
 
   /** Stores chats; a one-to-one chat makes sure its contact exists and carries the last activity. */
   upsertChats(chats: readonly ChatInfo[], now: number): Jid[] {
-    return this.db.transaction(() =>
-      chats.map((chat) => {
+    return this.storeChats(chats, now).jids;
+  }
+
+  /** As `upsertChats`, with each subject's row as stored (a group's, or a one-to-one chat's contact's). */
+  storeChats(chats: readonly ChatInfo[], now: number): { jids: Jid[]; records: StoredSubject[] } {
+    if (chats.length === 0) return { jids: [], records: [] };
+    const stored = new Map<Jid, StoredSubject>();
+    const jids = this.db.transaction(() => {
+      const identities = this.identitiesOf(chats.filter((chat) => chat.kind !== 'group').map((chat) => chat.jid));
+      return chats.map((chat) => {
         const activity = chat.lastActivityAt ?? null;
-        this.statements.upsertChat.run({ jid: chat.jid, kind: chat.kind, name: chat.name ?? null, activity, community: chat.kind === 'group' && chat.community === true ? 1 : 0, now });
-        if (chat.kind === 'group') return chat.jid;
-        const jid = this.resolve(chat.jid) ?? chat.jid;
-        this.statements.touchContactActivity.run({ jid, activity, now });
+        const chatRow = this.statements.upsertChat.get({ jid: chat.jid, kind: chat.kind, name: chat.name ?? null, activity, community: chat.kind === 'group' && chat.community === true ? 1 : 0, now }) as ArrivalRow & { kind: string };
+        let jid: Jid;
+        let record: StoredSubject | undefined;
+        if (chat.kind === 'group') {
+          jid = chat.jid;
+          if (chatRow.kind === 'group') record = toStoredSubject(chatRow, 'group');
+        } else {
+          jid = identities.resolve(chat.jid) ?? chat.jid;
+          const row = this.statements.touchContactActivity.get({ jid, activity, now }) as ArrivalRow;
+          identities.storedContact(row.jid, row.alternate_jid ?? null);
+          record = toStoredSubject(row, 'contact');
+        }
+        stored.delete(jid);
+        if (record !== undefined) stored.set(jid, record);
         return jid;
-      }),
-    )();
+      });
+    })();
+    return { jids, records: [...stored.values()] };
+  }
+
+  /** The stored identities behind these JIDs, read in one statement, kept current as a batch is stored. */
+  private identitiesOf(jids: readonly string[]): BatchIdentities {
+    const rows = this.statements.identities.all({ jids: JSON.stringify([...new Set(jids)]) }) as { jid: string; alternate: string | null; grp: number }[];
+    return new BatchIdentities(rows);
   }
 
   /**
@@ -224,11 +299,20 @@ export class SubjectStore {
 
   applyPatch(record: Pick<AvatarRecord, 'jid' | 'kind'>, patch: AvatarPatch, now: number): void {
     const entries = Object.entries(patch).filter(([, value]) => value !== undefined) as [keyof AvatarPatch, unknown][];
-    const assignments = entries.map(([field]) => `${PATCH_COLUMNS[field]} = @${field}`);
-    const statement = this.db.prepare(
-      `UPDATE ${TABLE[record.kind]} SET ${[...assignments, 'updated_at = @now'].join(', ')} WHERE jid = @jid`,
-    );
-    statement.run({ ...Object.fromEntries(entries), now, jid: record.jid });
+    const fields = entries.map(([field]) => field);
+    this.patchStatement(record.kind, fields).run({ ...Object.fromEntries(entries), now, jid: record.jid });
+  }
+
+  /** The UPDATE for one table and set of fields, compiled once: a job's outcome touches one of a few shapes. */
+  private patchStatement(kind: SubjectKind, fields: readonly (keyof AvatarPatch)[]): Database.Statement {
+    const key = `${kind}:${fields.join(',')}`;
+    let statement = this.patchStatements.get(key);
+    if (statement === undefined) {
+      const assignments = fields.map((field) => `${PATCH_COLUMNS[field]} = @${field}`);
+      statement = this.db.prepare(`UPDATE ${TABLE[kind]} SET ${[...assignments, 'updated_at = @now'].join(', ')} WHERE jid = @jid`);
+      this.patchStatements.set(key, statement);
+    }
+    return statement;
   }
 
   *all(): Generator<AvatarRecord> {
@@ -237,24 +321,15 @@ export class SubjectStore {
   }
 
   /** Subjects never checked or due for a check, at most `limit` of each kind. */
-  due(now: number, limit: number): AvatarRecord[] {
+  due(now: number, limit: number): StoredSubject[] {
     return [
-      ...(this.statements.dueContacts.all(now, limit) as SubjectRow[]).map((row) => toRecord(row, 'contact')),
-      ...(this.statements.dueGroups.all(now, limit) as SubjectRow[]).map((row) => toRecord(row, 'group')),
+      ...(this.statements.dueContacts.all(now, limit) as ArrivalRow[]).map((row) => toStoredSubject(row, 'contact')),
+      ...(this.statements.dueGroups.all(now, limit) as ArrivalRow[]).map((row) => toStoredSubject(row, 'group')),
     ];
   }
 
   totals(): Totals {
-    const empty = (): Record<AvatarState, number> =>
-      Object.fromEntries(STATES.map((state) => [state, 0])) as Record<AvatarState, number>;
-    const totals: Totals = { contact: empty(), group: empty() };
-    for (const [kind, statement] of [
-      ['contact', this.statements.totalsContacts],
-      ['group', this.statements.totalsGroups],
-    ] as const) {
-      for (const row of statement.all() as { state: AvatarState; count: number }[]) totals[kind][row.state] = row.count;
-    }
-    return totals;
+    return this.counts().totals;
   }
 
   /**
@@ -262,19 +337,33 @@ export class SubjectStore {
    * totals (a refused subject keeps its state and its last good picture).
    */
   failureTotals(): FailureTotals {
-    const totals: FailureTotals = { contact: { refused: 0, failing: 0 }, group: { refused: 0, failing: 0 } };
-    for (const [kind, statement] of [
-      ['contact', this.statements.failuresContacts],
-      ['group', this.statements.failuresGroups],
-    ] as const) {
-      for (const row of statement.all() as { kind: FailureKind; count: number }[]) totals[kind][row.kind] = row.count;
-    }
-    return totals;
+    return this.counts().failures;
   }
 
   /** Subjects never answered well whose jobs gave up: tried, so processed, though still `unknown`. */
   uncheckedGivenUp(): number {
-    return (this.statements.uncheckedGivenUp.get() as { count: number }).count;
+    return this.counts().uncheckedGivenUp;
+  }
+
+  /** `totals`, `failureTotals` and `uncheckedGivenUp` at once, from one pass over each table. */
+  counts(): SubjectCounts {
+    const empty = (): Record<AvatarState, number> =>
+      Object.fromEntries(STATES.map((state) => [state, 0])) as Record<AvatarState, number>;
+    const totals: Totals = { contact: empty(), group: empty() };
+    const failures: FailureTotals = { contact: { refused: 0, failing: 0 }, group: { refused: 0, failing: 0 } };
+    let uncheckedGivenUp = 0;
+    for (const [kind, statement] of [
+      ['contact', this.statements.countsContacts],
+      ['group', this.statements.countsGroups],
+    ] as const) {
+      for (const row of statement.all() as { state: AvatarState; failure: FailureKind | null; count: number }[]) {
+        totals[kind][row.state] += row.count;
+        if (row.failure === null) continue;
+        failures[kind][row.failure] += row.count;
+        if (row.state === 'unknown') uncheckedGivenUp += row.count;
+      }
+    }
+    return { totals, failures, uncheckedGivenUp };
   }
 
   /** A picture change for a JID we do not know yet: kept until the subject arrives. */
@@ -287,19 +376,67 @@ export class SubjectStore {
     return this.statements.takeHint.get(jid) !== undefined;
   }
 
+  /** As `takeHint` for a whole batch in one statement: the JIDs among `jids` that had a hint. */
+  takeHints(jids: readonly string[]): Set<string> {
+    if (jids.length === 0) return new Set();
+    return new Set((this.statements.takeHints.all(JSON.stringify(jids)) as { jid: string }[]).map((row) => row.jid));
+  }
+}
+
+export interface StoredContacts {
+  /** The stored JID of each contact, in order (a LID may land on its phone number's row). */
+  readonly jids: Jid[];
+  /** Rows dropped because a mapping joined them to another: their files and jobs must go. */
+  readonly mergedAway: Jid[];
+  /** Each stored row once, as it stands after the batch. */
+  readonly records: StoredSubject[];
+}
+
+/**
+ * The contacts and groups a batch touches, read once and updated as the batch is stored, so the
+ * identity rules (which row a LID or a phone number lands on) cost no statement per record.
+ */
+class BatchIdentities {
+  private readonly contacts = new Map<string, string | null>();
+  private readonly groups = new Set<string>();
+  private readonly byAlternate = new Map<string, string>();
+
+  constructor(rows: readonly { jid: string; alternate: string | null; grp: number }[]) {
+    for (const row of rows) {
+      if (row.grp === 1) this.groups.add(row.jid);
+      else this.storedContact(row.jid, row.alternate);
+    }
+  }
+
+  storedContact(jid: string, alternate: string | null): void {
+    this.contacts.set(jid, alternate);
+    if (alternate !== null && !this.byAlternate.has(alternate)) this.byAlternate.set(alternate, jid);
+  }
+
+  forget(jid: string): void {
+    const alternate = this.contacts.get(jid);
+    this.contacts.delete(jid);
+    if (alternate !== undefined && alternate !== null && this.byAlternate.get(alternate) === jid) this.byAlternate.delete(alternate);
+  }
+
+  /** The stored JID of a subject known under `jid` or under its alternate (LID ↔ phone number). */
+  resolve(jid: string): Jid | undefined {
+    if (this.contacts.has(jid) || this.groups.has(jid)) return storedJid(jid);
+    const owner = this.byAlternate.get(jid);
+    return owner === undefined ? undefined : storedJid(owner);
+  }
+
   /** With both addresses stored as separate rows, the one to drop: the LID, keeping the phone number. */
-  private duplicateIdentity(contact: ContactInfo): Jid | undefined {
+  duplicate(contact: ContactInfo): Jid | undefined {
     const other = contact.alternateJid;
     if (other === undefined || other === contact.jid) return undefined;
-    if (this.statements.contact.get(contact.jid) === undefined || this.statements.contact.get(other) === undefined) return undefined;
+    if (!this.contacts.has(contact.jid) || !this.contacts.has(other)) return undefined;
     return contact.jid.endsWith('@lid') ? contact.jid : other.endsWith('@lid') ? other : undefined;
   }
 
-  private canonicalContactJid(contact: ContactInfo): Jid {
-    if (this.statements.contact.get(contact.jid) !== undefined) return contact.jid;
-    if (contact.alternateJid !== undefined && this.statements.contact.get(contact.alternateJid) !== undefined) {
-      return contact.alternateJid;
-    }
+  canonical(contact: ContactInfo): Jid {
+    if (this.contacts.has(contact.jid)) return contact.jid;
+    if (contact.alternateJid !== undefined && this.contacts.has(contact.alternateJid)) return contact.alternateJid;
     return this.resolve(contact.jid) ?? contact.jid;
   }
 }

@@ -19,6 +19,7 @@ import type { SqliteDatabase } from '../store/database.js';
 import { JobTable } from '../store/job-table.js';
 import { SubjectStore } from '../store/subjects.js';
 import { FavouriteTable } from '../store/favourites.js';
+import { RateStateTable } from '../store/rate-state.js';
 import { STATE_KEYS, WorkerState } from '../store/worker-state.js';
 import type { ConnectionState, PictureDownloader, PictureFiles, WhatsAppAccount } from '../avatars/ports.js';
 import { EventBus } from './event-bus.js';
@@ -27,8 +28,11 @@ import { AccountIngest } from './ingest.js';
 import { JobRunner } from './run-job.js';
 import { Sweep } from './sweep.js';
 
-// How often the scheduler looks for jobs another process (`refresh`) queued while it is idle.
+// How often an idle scheduler looks for jobs another process (`refresh`) queued: every second
+// when nothing tells it; with a change notification that wakes it at once, only every two
+// minutes as a safety net, so with the 5-minute sweep an idle worker wakes < once a minute (issue 11).
 const EXTERNAL_JOB_POLL_MS = 1_000;
+const NOTIFIED_POLL_MS = 2 * 60_000;
 
 export interface AvatarWorkerOptions {
   readonly db: SqliteDatabase;
@@ -42,6 +46,8 @@ export interface AvatarWorkerOptions {
   readonly logger: Logger;
   /** How often an idle worker looks for jobs another process queued; tests on a fake clock raise it. */
   readonly externalJobPollMs?: number;
+  /** Calls back when another process may have written the database (a file watch); returns the stop. */
+  readonly watchExternalChanges?: (changed: () => void) => () => void;
 }
 
 export type { PairingInfo } from './pairing.js';
@@ -53,6 +59,7 @@ export class AvatarWorker {
   readonly state: WorkerState;
   readonly queue: DurableQueue;
   readonly policy: RatePolicy;
+  private readonly rateState: RateStateTable;
   private readonly scheduler: AvatarScheduler;
   private readonly progress = new ProgressTracker();
   // A listener's bug (the HA bridge, say) must not turn into a failed picture check.
@@ -71,6 +78,7 @@ export class AvatarWorker {
     this.bus = new EventBus<WorkerEvent>((error, event) => logger.error({ err: error, event: event.type }, 'a worker event listener failed'));
     this.subjects = new SubjectStore(db);
     this.state = new WorkerState(db);
+    this.rateState = new RateStateTable(db);
     this.favourites = new Favourites(new FavouriteTable(db));
     this.pairing = new Pairing(() => this.bus.emit({ type: 'status' }), logger);
     this.queue = new DurableQueue(new JobTable(db));
@@ -78,12 +86,13 @@ export class AvatarWorker {
     const isFavourite = (jid: string): boolean => this.favourites.has(jid);
     const enqueue = (requests: readonly EnqueueRequest[]): ReturnType<DurableQueue['enqueueAll']> => this.enqueue(requests);
     const shared = { subjects: this.subjects, isFavourite, enqueue, bus: this.bus, clock, logger };
-    this.ingest = new AccountIngest({ ...shared, state: this.state, policy: this.policy, pairing: this.pairing });
+    this.ingest = new AccountIngest({ ...shared, state: this.state, policy: this.policy, pairing: this.pairing, inTransaction: (work) => db.transaction(work)() });
     this.sweep = new Sweep(shared);
     this.jobs = new JobRunner({
       ...shared,
       db,
       state: this.state,
+      rateState: this.rateState,
       queue: this.queue,
       policy: this.policy,
       progress: this.progress,
@@ -102,14 +111,14 @@ export class AvatarWorker {
       runJob: (job, querySent) => this.jobs.run(job, querySent),
       beforeChoosing: () => this.pickUpExternalJobs(),
       onIdle: () => this.bus.emit({ type: 'idle' }),
-      pollIntervalMs: options.externalJobPollMs ?? EXTERNAL_JOB_POLL_MS,
+      pollIntervalMs: options.externalJobPollMs ?? (options.watchExternalChanges === undefined ? EXTERNAL_JOB_POLL_MS : NOTIFIED_POLL_MS),
       failureDelayMs: (attempts) => unstoredFailureDelayMs(attempts, options.ttl),
     });
   }
 
   /** The persisted pause and recent query times; a damaged value starts fresh rather than failing. */
   private restoredRateState(): RatePolicySnapshot | undefined {
-    const stored = this.state.get<unknown>(STATE_KEYS.ratePolicy);
+    const stored = this.rateState.load(this.options.clock.now());
     if (stored === undefined) return undefined;
     try {
       return parseRatePolicySnapshot(stored);
@@ -135,7 +144,12 @@ export class AvatarWorker {
     const removed = await this.options.files.sweepTemporaryFiles();
     if (removed > 0) this.options.logger.info({ removed }, 'removed temporary files left by an interrupted write');
     // A new connection may let a paused scheduler run again.
-    this.stopWaking = this.bus.on('connection', () => this.scheduler.wake());
+    const stopWakingOnConnection = this.bus.on('connection', () => this.scheduler.wake());
+    const stopWatching = this.options.watchExternalChanges?.(() => this.scheduler.wake());
+    this.stopWaking = () => {
+      stopWakingOnConnection();
+      stopWatching?.();
+    };
     this.unsubscribeAccount = this.options.account.onEvent((event) => this.ingest.handle(event));
     this.scheduler.start();
     this.sweep.start();

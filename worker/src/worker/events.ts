@@ -1,6 +1,7 @@
 // What the use cases tell each other and the outside (the HA presenter, the CLI): one union, so a
 // listener names the type it wants and gets its fields checked.
 
+import type { StoredSubject } from '../store/subjects.js';
 import type { Jid } from '../jid.js';
 import type { AvatarRecord } from '../avatars/model.js';
 import type { ConnectionState } from '../avatars/ports.js';
@@ -21,7 +22,7 @@ export type WorkerEvent =
   /** The account's connection changed (ingest → the scheduler, which may run again). */
   | { readonly type: 'connection'; readonly state: ConnectionState }
   /** Contacts or chats were stored (ingest → the sweep, which decides what to queue). */
-  | { readonly type: 'subjects-arrived'; readonly jids: readonly Jid[] }
+  | { readonly type: 'subjects-arrived'; readonly subjects: readonly StoredSubject[] }
   /** The account delivered its history (ingest → the sweep, which queues everything due). */
   | { readonly type: 'history-synced' }
   /** A LID row merged into its phone-number row (ingest → the job runner, which drops its job and file). */

@@ -23,6 +23,8 @@ export interface IngestDependencies {
   readonly bus: WorkerBus;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Runs `work` in one database transaction: a batch and what it queues commit together. */
+  readonly inTransaction: <T>(work: () => T) => T;
 }
 
 export class AccountIngest {
@@ -62,22 +64,32 @@ export class AccountIngest {
       case 'pairing':
         this.deps.pairing.show(event.qr, event.code);
         return;
+      // A batch is stored and what it queues (the sweep hears 'subjects-arrived' at once) in one
+      // transaction; the upserts return what the sweep decides by, so no record is read back.
       case 'contacts': {
-        const { jids, mergedAway } = subjects.upsertContacts(event.contacts, now);
+        const { mergedAway } = this.deps.inTransaction(() => {
+          const stored = subjects.upsertContacts(event.contacts, now);
+          bus.emit({ type: 'subjects-arrived', subjects: stored.records });
+          return stored;
+        });
         for (const jid of mergedAway) bus.emit({ type: 'duplicate-merged', jid });
-        bus.emit({ type: 'subjects-arrived', jids });
         return;
       }
       case 'identities': {
-        const { jids, mergedAway } = subjects.linkIdentities(event.pairs, now);
+        const { mergedAway } = this.deps.inTransaction(() => {
+          const stored = subjects.linkIdentities(event.pairs, now);
+          bus.emit({ type: 'subjects-arrived', subjects: stored.records });
+          return stored;
+        });
         for (const jid of mergedAway) bus.emit({ type: 'duplicate-merged', jid });
-        bus.emit({ type: 'subjects-arrived', jids });
         return;
       }
       case 'chats': {
-        const askedWrongly = subjects.communitiesAskedWrongly(event.chats);
-        bus.emit({ type: 'subjects-arrived', jids: subjects.upsertChats(event.chats, now) });
-        this.deps.enqueue(askedWrongly.map((jid) => ({ jid, kind: 'group', reason: this.changeReason(jid) })));
+        this.deps.inTransaction(() => {
+          const askedWrongly = subjects.communitiesAskedWrongly(event.chats);
+          bus.emit({ type: 'subjects-arrived', subjects: subjects.storeChats(event.chats, now).records });
+          this.deps.enqueue(askedWrongly.map((jid) => ({ jid, kind: 'group', reason: this.changeReason(jid) })));
+        });
         return;
       }
       case 'picture-changed': {

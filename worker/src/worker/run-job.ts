@@ -2,6 +2,7 @@
 // transaction for the row, the progress and the rate state, then `job-finished` on the bus with
 // the stored record and the downloaded bytes, so no listener reads them back.
 
+import type { RateStateTable } from '../store/rate-state.js';
 import type { Logger } from 'pino';
 import type { Clock, Random } from '../clock.js';
 import type { Jid } from '../jid.js';
@@ -24,6 +25,8 @@ export interface JobRunnerDependencies {
   readonly db: SqliteDatabase;
   readonly subjects: SubjectStore;
   readonly state: WorkerState;
+  /** The rate policy's pause and query starts, stored with each outcome. */
+  readonly rateState: RateStateTable;
   readonly queue: DurableQueue;
   readonly policy: RatePolicy;
   readonly progress: ProgressTracker;
@@ -110,7 +113,7 @@ export class JobRunner {
       subjects.applyPatch(record, outcome.patch, now);
       state.set(STATE_KEYS.progress, this.deps.progressSnapshot(completed ? 1 : 0));
       // Persisted so a restart keeps a rate-limit pause (and its doubling) instead of hammering again.
-      state.set(STATE_KEYS.ratePolicy, policy.snapshot());
+      this.deps.rateState.save(policy.snapshot(), now);
       // Last, so the in-memory queue changes only once every write above has succeeded.
       if (completed) queue.complete(job.jid);
       else if (outcome.job.action === 'retry') queue.retryLater(job.jid, outcome.job.notBefore);

@@ -4,11 +4,10 @@
 
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import type { Jid } from '../jid.js';
-import type { AvatarRecord, EnqueueRequest, JobReason } from '../avatars/model.js';
+import type { EnqueueRequest, JobReason } from '../avatars/model.js';
 import type { DurableQueue } from '../avatars/durable-queue.js';
 import { sweepReason } from '../avatars/transitions.js';
-import type { SubjectStore } from '../store/subjects.js';
+import type { StoredSubject, SubjectStore } from '../store/subjects.js';
 import type { WorkerBus } from './events.js';
 
 // The sweep finds subjects whose TTL ran out; every few minutes is plenty for TTLs of days.
@@ -26,7 +25,7 @@ export interface SweepDependencies {
 }
 
 /** The reason to queue a subject now, if any: favourites first, active chats before the rest. */
-export function queueRequestFor(record: AvatarRecord, favourite: boolean, now: number): EnqueueRequest | undefined {
+export function queueRequestFor(record: StoredSubject, favourite: boolean, now: number): EnqueueRequest | undefined {
   const reason = sweepReason(record, favourite, now);
   if (reason === undefined) return undefined;
   const activeChat = (reason === 'never-fetched' || reason === 'stale') && record.lastActivityAt !== undefined;
@@ -44,7 +43,7 @@ export class Sweep {
   start(): void {
     const { bus } = this.deps;
     this.unsubscribe = [
-      bus.on('subjects-arrived', (event) => this.queueArrivals(event.jids)),
+      bus.on('subjects-arrived', (event) => this.queueArrivals(event.subjects)),
       bus.on('history-synced', () => this.sweep()),
     ];
     this.schedule(0);
@@ -57,7 +56,7 @@ export class Sweep {
     this.unsubscribe = [];
   }
 
-  reasonFor(record: AvatarRecord, now: number): EnqueueRequest | undefined {
+  reasonFor(record: StoredSubject, now: number): EnqueueRequest | undefined {
     return queueRequestFor(record, this.deps.isFavourite(record.jid), now);
   }
 
@@ -79,14 +78,14 @@ export class Sweep {
     }, delayMs);
   }
 
-  private queueArrivals(jids: readonly Jid[]): void {
+  /** Queues what a stored batch needs: a kept picture hint (one statement for the batch), and each subject's own reason. */
+  private queueArrivals(arrived: readonly StoredSubject[]): void {
     const { subjects, clock, bus } = this.deps;
     const now = clock.now();
+    const hinted = subjects.takeHints(arrived.map((record) => record.jid));
     const requests: EnqueueRequest[] = [];
-    for (const jid of jids) {
-      const record = subjects.get(jid);
-      if (record === undefined) continue;
-      if (subjects.takeHint(jid)) requests.push({ jid, kind: record.kind, reason: 'changed' });
+    for (const record of arrived) {
+      if (hinted.has(record.jid)) requests.push({ jid: record.jid, kind: record.kind, reason: 'changed' });
       const request = this.reasonFor(record, now);
       if (request !== undefined) requests.push(request);
     }

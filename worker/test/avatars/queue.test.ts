@@ -321,4 +321,36 @@ test('50,000 jobs with duplicates enqueue and drain in run order', () => {
   assert.is(queue.size, 0);
 });
 
+
+test('under a long random mix of enqueues, raises, retries and completions the next job is always the one a full sort picks', () => {
+  const random = seededRandom(11);
+  const queue = new AvatarQueue();
+  let now = NOW;
+  let checks = 0;
+  for (let step = 0; step < 5_000; step++) {
+    const roll = random();
+    const n = Math.floor(random() * 400);
+    if (roll < 0.5) {
+      const reason = JOB_REASONS[Math.floor(random() * JOB_REASONS.length)]!;
+      queue.enqueue(request(n, reason, { rank: Math.floor(random() * 5), force: random() < 0.1 }), now);
+    } else if (roll < 0.65 && queue.has(contact(n))) {
+      queue.retryLater(contact(n), now + Math.floor(random() * 10_000));
+    } else if (roll < 0.8) {
+      const next = queue.peekReady(now);
+      if (next !== undefined) queue.complete(next.jid);
+    } else {
+      now += Math.floor(random() * 3_000);
+    }
+    // The reference: every job, sorted by run order, first whose backoff is over.
+    const all = queue.ordered();
+    const expected = all.find((job) => job.notBefore <= now);
+    assert.equal(queue.peekReady(now), expected, `step ${step}`);
+    const waiting = all.filter((job) => job.notBefore > now).map((job) => job.notBefore);
+    assert.is(queue.nextReadyAt(now), expected !== undefined ? now : waiting.length === 0 ? undefined : Math.min(...waiting), `step ${step}`);
+    assert.is(queue.size, all.length);
+    checks++;
+  }
+  assert.is(checks, 5_000);
+});
+
 test.run();

@@ -12,7 +12,8 @@ import { MIGRATIONS } from '../../src/store/migrations.js';
 import { JobTable } from '../../src/store/job-table.js';
 import { SubjectStore } from '../../src/store/subjects.js';
 import { FavouriteTable } from '../../src/store/favourites.js';
-import { WorkerState } from '../../src/store/worker-state.js';
+import { STATE_KEYS, WorkerState } from '../../src/store/worker-state.js';
+import { RateStateTable } from '../../src/store/rate-state.js';
 import { testJid } from '../support/jids.js';
 
 const NOW = Date.UTC(2026, 10, 1);
@@ -110,6 +111,20 @@ test('a LID and its phone number stay one contact; two rows joined by a mapping 
   });
 });
 
+test('one batch holding a LID and then its phone number stores one contact, returned once', () => {
+  withDatabase((db) => {
+    const store = new SubjectStore(db);
+    const stored = store.upsertContacts([{ jid: LID, alternateJid: PHONE, notify: 'A' }, { jid: PHONE, name: 'Ada' }], NOW);
+    assert.equal(stored.jids, [LID, LID], 'the phone number lands on the row its LID just made');
+    assert.equal(stored.records.map((record) => record.jid), [LID]);
+    assert.is(store.resolve(PHONE), LID);
+    assert.is(store.get(LID)!.name, 'Ada');
+    assert.is(store.totals().contact.unknown, 1);
+    const chats = store.storeChats([{ jid: PHONE, kind: 'contact', lastActivityAt: NOW - 3 }], NOW);
+    assert.equal(chats.records, [{ jid: LID, kind: 'contact', lastActivityAt: NOW - 3 }], "a one-to-one chat under the phone number returns its contact's row");
+  });
+});
+
 test('identity pairs join known contacts and never add strangers', () => {
   withDatabase((db) => {
     const store = new SubjectStore(db);
@@ -160,6 +175,26 @@ test('picture hints for unknown JIDs are kept until the subject arrives', () => 
     store.keepHint(PHONE, false, NOW);
     assert.ok(store.takeHint(PHONE));
     assert.not.ok(store.takeHint(PHONE));
+  });
+});
+
+test('the rate state keeps the last hour of query starts and the pause across a restart, and takes an older whole snapshot', () => {
+  withDatabase((db, dir) => {
+    const HOUR = 3_600_000;
+    const rate = new RateStateTable(db);
+    assert.is(rate.load(NOW), undefined);
+    rate.save({ pauseLevel: 0, recentStarts: [NOW - HOUR - 1, NOW - 10] }, NOW);
+    rate.save({ pauseLevel: 1, pausedUntil: NOW + 60_000, recentStarts: [NOW - HOUR - 1, NOW - 10, NOW] }, NOW);
+    const second = openDatabase(dir);
+    assert.equal(new RateStateTable(second).load(NOW), { pauseLevel: 1, pausedUntil: NOW + 60_000, recentStarts: [NOW - 10, NOW] });
+    second.close();
+    // An older worker stored the starts inside the JSON value: they still count, and move to the table.
+    new WorkerState(db).set(STATE_KEYS.ratePolicy, { pauseLevel: 0, recentStarts: [NOW - 5] });
+    db.prepare('DELETE FROM rate_query_starts').run();
+    const upgraded = new RateStateTable(db);
+    assert.equal(upgraded.load(NOW), { pauseLevel: 0, recentStarts: [NOW - 5] });
+    upgraded.save({ pauseLevel: 0, recentStarts: [NOW - 5, NOW + 1] }, NOW + 1);
+    assert.equal(new RateStateTable(db).load(NOW + 1), { pauseLevel: 0, recentStarts: [NOW - 5, NOW + 1] });
   });
 });
 
