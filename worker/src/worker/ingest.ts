@@ -48,6 +48,16 @@ export class AccountIngest {
     return this.synced;
   }
 
+  /** Stores contacts or identity pairs and tells the sweep in the same transaction; merged-away LIDs are announced after it. */
+  private storeSubjects(store: () => ReturnType<SubjectStore['upsertContacts']>): void {
+    const { mergedAway } = this.deps.inTransaction(() => {
+      const stored = store();
+      this.deps.bus.emit({ type: 'subjects-arrived', subjects: stored.records });
+      return stored;
+    });
+    for (const jid of mergedAway) this.deps.bus.emit({ type: 'duplicate-merged', jid });
+  }
+
   handle(event: AccountEvent): void {
     const { subjects, state, bus, clock } = this.deps;
     const now = clock.now();
@@ -66,24 +76,12 @@ export class AccountIngest {
         return;
       // A batch is stored and what it queues (the sweep hears 'subjects-arrived' at once) in one
       // transaction; the upserts return what the sweep decides by, so no record is read back.
-      case 'contacts': {
-        const { mergedAway } = this.deps.inTransaction(() => {
-          const stored = subjects.upsertContacts(event.contacts, now);
-          bus.emit({ type: 'subjects-arrived', subjects: stored.records });
-          return stored;
-        });
-        for (const jid of mergedAway) bus.emit({ type: 'duplicate-merged', jid });
+      case 'contacts':
+        this.storeSubjects(() => subjects.upsertContacts(event.contacts, now));
         return;
-      }
-      case 'identities': {
-        const { mergedAway } = this.deps.inTransaction(() => {
-          const stored = subjects.linkIdentities(event.pairs, now);
-          bus.emit({ type: 'subjects-arrived', subjects: stored.records });
-          return stored;
-        });
-        for (const jid of mergedAway) bus.emit({ type: 'duplicate-merged', jid });
+      case 'identities':
+        this.storeSubjects(() => subjects.linkIdentities(event.pairs, now));
         return;
-      }
       case 'chats': {
         this.deps.inTransaction(() => {
           const askedWrongly = subjects.communitiesAskedWrongly(event.chats);
