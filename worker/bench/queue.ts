@@ -143,7 +143,7 @@ export async function runQueueBenchmark(): Promise<BenchmarkResult> {
   ];
   const notes = [
     `${mix.requests.length.toLocaleString('en-US')} enqueues: ${mix.distinctJids.toLocaleString('en-US')} distinct JIDs + ${mix.repeats.toLocaleString('en-US')} repeats (${((100 * mix.repeats) / mix.requests.length).toFixed(1)} %) with a higher-priority reason; drained ${heap.order.length.toLocaleString('en-US')} jobs with peekReady + complete`,
-    'naive = the seed plan: array, dedupe by findIndex, push then sort, drain by shift(); same rules and order as AvatarQueue',
+    'naive = the seed plan: array, dedupe by findIndex, push, sort once before the drain, drain by shift(); same rules and order as AvatarQueue',
     `DurableQueue: enqueueAll in batches of ${DURABLE_BATCH_SIZE} (one transaction each) on a temp SQLite file, then a fresh DurableQueue restored from the rows (as after a restart) drained with one transaction per completed job; its total excludes the restore`,
   ];
   if (naiveMismatch !== undefined) notes.push(`MISMATCH naive vs AvatarQueue: ${naiveMismatch}`);
