@@ -141,12 +141,15 @@ export class SubjectStore {
         RETURNING kind, ${ARRIVAL_COLUMNS}`),
       // Every stored identity a batch touches, in one statement: the contacts under a batch JID
       // or having one as their alternate, and the groups under one. @jids is a JSON array of JIDs.
+      // UNION ALL: a contact found by both its JID and its alternate comes twice, which
+      // BatchIdentities takes as once, and SQLite skips the de-duplicating sort. `+kind` keeps the
+      // planner on the primary key: on `kind` it picked chats_picture_state and read every group.
       identities: db.prepare(`
         SELECT jid, alternate_jid AS alternate, 0 AS grp FROM contacts WHERE jid IN (SELECT value FROM json_each(@jids))
-        UNION
+        UNION ALL
         SELECT jid, alternate_jid AS alternate, 0 AS grp FROM contacts WHERE alternate_jid IN (SELECT value FROM json_each(@jids))
-        UNION
-        SELECT jid, NULL AS alternate, 1 AS grp FROM chats WHERE kind = 'group' AND jid IN (SELECT value FROM json_each(@jids))`),
+        UNION ALL
+        SELECT jid, NULL AS alternate, 1 AS grp FROM chats WHERE +kind = 'group' AND jid IN (SELECT value FROM json_each(@jids))`),
       contact: db.prepare('SELECT * FROM contacts WHERE jid = ?'),
       deleteContact: db.prepare('DELETE FROM contacts WHERE jid = ?'),
       group: db.prepare(`SELECT * FROM chats WHERE jid = ? AND kind = 'group'`),
