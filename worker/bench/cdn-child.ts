@@ -17,6 +17,8 @@ export interface CdnChildReady {
   readonly certificateAuthority: string;
   readonly hostNames: readonly string[];
   readonly prerendered: number;
+  /** The mean size of those pictures, for the disk floor's same-size writes. */
+  readonly meanPictureBytes: number;
 }
 
 export interface CdnChildStopped {
@@ -41,6 +43,12 @@ class PrerenderedPopulation extends SimulatedPopulation {
     return this.rendered.size;
   }
 
+  get meanPictureBytes(): number {
+    let total = 0;
+    for (const bytes of this.rendered.values()) total += bytes.length;
+    return Math.round(total / Math.max(1, this.rendered.size));
+  }
+
   override pictureBytes(jid: string, pictureId: string): Buffer {
     return this.rendered.get(`${jid}\n${pictureId}`) ?? super.pictureBytes(jid, pictureId);
   }
@@ -63,7 +71,7 @@ async function main(): Promise<void> {
       send(stopped, () => process.disconnect());
     });
   });
-  const ready: CdnChildReady = { type: 'ready', port: address.port, certificateAuthority: address.certificateAuthority, hostNames: address.hostNames, prerendered: population.prerendered };
+  const ready: CdnChildReady = { type: 'ready', port: address.port, certificateAuthority: address.certificateAuthority, hostNames: address.hostNames, prerendered: population.prerendered, meanPictureBytes: population.meanPictureBytes };
   send(ready);
 }
 
