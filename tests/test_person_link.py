@@ -58,10 +58,11 @@ async def served(hass: HomeAssistant, hass_client: ClientSessionGenerator, url: 
 
 
 async def link(hass: HomeAssistant, contact: str = BERT) -> None:
-    """Call whatsapp.link_person for the test's person."""
-    await hass.services.async_call(
-        DOMAIN, "link_person", {"person": "person.bert_person", "contact": contact}, blocking=True
+    """Call whatsapp.link_person for the test's person; it answers with the contact's JID."""
+    response = await hass.services.async_call(
+        DOMAIN, "link_person", {"person": "person.bert_person", "contact": contact}, blocking=True, return_response=True
     )
+    assert response is not None and response["jid"] in {ANNA, BERT}
 
 
 async def test_linked_persons_picture_follows_the_contact(
@@ -117,7 +118,10 @@ async def test_unlink_restores_the_earlier_picture(
     await worker.accepted("whatsapp/avatar", **avatar_payload(jid=BERT, name="Bert", content=RED))
     await hass.async_block_till_done()
     assert picture_of(hass, person["id"]) != EARLIER_PICTURE
-    await hass.services.async_call(DOMAIN, "unlink_person", {"person": "person.bert_person"}, blocking=True)
+    response = await hass.services.async_call(
+        DOMAIN, "unlink_person", {"person": "person.bert_person"}, blocking=True, return_response=True
+    )
+    assert response == {"jid": BERT}
     assert await worker.next_event() == {"type": "favourites", "jids": [ANNA]}
     assert picture_of(hass, person["id"]) == EARLIER_PICTURE
     assert uploads(hass) == {}

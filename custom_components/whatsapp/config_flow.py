@@ -28,7 +28,7 @@ from homeassistant.helpers.service_info.hassio import HassioServiceInfo
 
 from .const import CONF_FAVOURITES, DOMAIN, LOGGER
 from .coordinator import WhatsAppConfigEntry, favourites_of
-from .picker import PICKER_ALL_OPTIONS_MAX, label_of, search_directory
+from .picker import PICKER_ALL_OPTIONS_MAX, label_of, picker_order, search_directory
 
 TITLE = "WhatsApp"
 CONF_SEARCH = "search"
@@ -118,7 +118,7 @@ class WhatsAppOptionsFlow(OptionsFlow):
             else:
                 return self.async_create_entry(data={CONF_FAVOURITES: self._chosen})
         small = len(directory) <= PICKER_ALL_OPTIONS_MAX
-        listed = list(directory) if small else []
+        listed = [entry.jid for entry in picker_order(directory.values())] if small else []
         # A chosen favourite the worker no longer reports (or not in the list) stays pickable, so
         # saving does not drop it.
         listed += [jid for jid in self._chosen if jid not in directory or not small]
@@ -127,7 +127,7 @@ class WhatsAppOptionsFlow(OptionsFlow):
             step_id="init",
             data_schema=vol.Schema(
                 {
-                    vol.Optional(CONF_FAVOURITES, default=list(self._chosen)): _select(options),
+                    vol.Optional(CONF_FAVOURITES, default=list(self._chosen)): _select(options, sort=False),
                     vol.Optional(CONF_SEARCH, default=""): TextSelector(),
                 }
             ),

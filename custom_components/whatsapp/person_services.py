@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import probatio as vol
 
-from homeassistant.core import HomeAssistant, ServiceCall, callback
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv, entity_registry as er
 
@@ -32,7 +38,7 @@ def person_id_of(hass: HomeAssistant, entity_id: str) -> str:
     return entry.unique_id
 
 
-async def _link_person(call: ServiceCall) -> None:
+async def _link_person(call: ServiceCall) -> ServiceResponse:
     jid = normalise_jid(call.data[ATTR_CONTACT])
     coordinator = _coordinator(call.hass)
     person_id = person_id_of(call.hass, call.data[ATTR_PERSON])
@@ -42,22 +48,35 @@ async def _link_person(call: ServiceCall) -> None:
     if (picture := coordinator.data.pictures.get(jid)) is not None and picture.content is not None:
         await coordinator.person_pictures.async_picture(jid, picture.state, picture.sha256, picture.content)
     coordinator.async_send_favourites()
+    # The contact as the worker knows it, e.g. from a number typed with spaces.
+    return {"jid": jid} if call.return_response else None
 
 
-async def _unlink_person(call: ServiceCall) -> None:
+async def _unlink_person(call: ServiceCall) -> ServiceResponse:
     coordinator = _coordinator(call.hass)
     person_id = person_id_of(call.hass, call.data[ATTR_PERSON])
-    if not await coordinator.person_pictures.async_unlink(person_id):
+    link = coordinator.person_pictures.links.get(person_id)
+    if link is None or not await coordinator.person_pictures.async_unlink(person_id):
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="person_not_linked",
             translation_placeholders={"person": call.data[ATTR_PERSON]},
         )
     coordinator.async_send_favourites()
+    return {"jid": link.jid} if call.return_response else None
 
 
 @callback
 def async_setup_person_services(hass: HomeAssistant) -> None:
     """Register the person services once, in async_setup."""
-    hass.services.async_register(DOMAIN, SERVICE_LINK_PERSON, _link_person, schema=LINK_PERSON_SCHEMA)
-    hass.services.async_register(DOMAIN, SERVICE_UNLINK_PERSON, _unlink_person, schema=UNLINK_PERSON_SCHEMA)
+    # A response is optional: it names the contact (as normalised from what was typed).
+    hass.services.async_register(
+        DOMAIN, SERVICE_LINK_PERSON, _link_person, schema=LINK_PERSON_SCHEMA, supports_response=SupportsResponse.OPTIONAL
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_UNLINK_PERSON,
+        _unlink_person,
+        schema=UNLINK_PERSON_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
