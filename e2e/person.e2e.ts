@@ -11,7 +11,9 @@ import * as assert from 'uvu/assert';
 import { demoPopulationOptions } from '../worker/src/cli/demo.js';
 import { ODD_ANSWERS, SimulatedPopulation } from '../worker/src/sim/population.js';
 import { HaBrowser, CHROMIUM_PATH } from './support/browser.js';
+import { entityIdOf, pictureUniqueId } from './support/entities.js';
 import { E2eEnvironment } from './support/environment.js';
+import { setFavourites } from './support/integration.js';
 import { DOCS_DIR } from './support/paths.js';
 import { waitFor } from './support/wait.js';
 import { DEMO_CONTACTS, storedPicturePath } from './support/worker.js';
@@ -19,6 +21,8 @@ import { ManagedProcess } from './support/processes.js';
 import { WORKER_BIN } from './support/paths.js';
 
 const PERSON_SCREENSHOT = join(DOCS_DIR, 'person.png');
+const DEVICE_TRIGGER_SCREENSHOT = join(DOCS_DIR, 'device-trigger.png');
+const AUTOMATION_ID = 'whatsapp_picture_changed';
 // The whole demo pass takes seconds at the e2e interval; generous for a busy machine.
 const PICTURE_TIMEOUT_MS = 60_000;
 const PAGE_TIMEOUT_MS = 60_000;
@@ -33,6 +37,8 @@ function uploadId(picture: string): string {
   return picture.split('/')[4] ?? '';
 }
 
+interface DeviceItem { readonly id: string; readonly identifiers: [string, string][] }
+interface TriggerItem { readonly domain: string; readonly type: string; readonly device_id: string }
 interface PersonItem { readonly id: string; readonly name: string; readonly picture?: string | null }
 
 const e2e = suite('a person whose picture follows a WhatsApp contact');
@@ -140,6 +146,33 @@ e2e('the linked person shows the contact picture and follows its change', async 
     );
     await browser.settle();
     await browser.page.screenshot({ path: PERSON_SCREENSHOT });
+
+    // The same contact as a favourite: its device offers the picture triggers in the automation
+    // editor (device_automation/trigger/list is what the editor asks), and an automation on it
+    // shows the trigger by its translated name.
+    await setFavourites(world.rest, world.entryId, [jid]);
+    await entityIdOf(ws, pictureUniqueId(jid));
+    const devices = await ws.command<DeviceItem[]>({ type: 'config/device_registry/list' });
+    const device = devices.find((item) => item.identifiers.some(([domain, id]) => domain === 'whatsapp' && id === jid));
+    assert.ok(device, `the favourite ${jid} has a device`);
+    const triggers = await ws.command<TriggerItem[]>({ type: 'device_automation/trigger/list', device_id: device.id });
+    const ours = triggers.filter((trigger) => trigger.domain === 'whatsapp');
+    assert.equal(ours.map((trigger) => trigger.type).sort(), ['picture_changed', 'picture_removed'], 'the picture triggers are offered');
+    const changed = ours.find((trigger) => trigger.type === 'picture_changed')!;
+    await world.rest.postJson(`/api/config/automation/config/${AUTOMATION_ID}`, {
+      alias: 'New WhatsApp picture',
+      description: '',
+      triggers: [changed],
+      conditions: [],
+      actions: [{ action: 'persistent_notification.create', data: { message: 'A new WhatsApp picture' } }],
+      mode: 'single',
+    });
+    await browser.page.goto(`${world.haUrl}/config/automation/edit/${AUTOMATION_ID}`);
+    await browser.page.getByText('Profile picture changed').first().waitFor({ timeout: PAGE_TIMEOUT_MS });
+    // A device trigger has no entity: a string with {entity_name} would read "<unknown entity>".
+    assert.is(await browser.page.getByText('<unknown entity>').count(), 0, 'the trigger reads without an entity name');
+    await browser.settle();
+    await browser.page.screenshot({ path: DEVICE_TRIGGER_SCREENSHOT });
 
     // Unlinked: the upload goes and the person has no picture again (it had none before).
     const unlinked = await ws.callService('whatsapp', 'unlink_person', { person: personEntity });

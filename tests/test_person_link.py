@@ -205,3 +205,19 @@ async def test_links_survive_a_reload(
     after = picture_of(hass, person["id"])
     assert after != before
     assert list(uploads(hass)) == [after.split("/")[4]]
+
+
+async def test_without_people_the_push_still_succeeds(
+    hass: HomeAssistant, person: dict[str, Any], worker: FakeWorker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A link whose people went away (person not set up after a restart) costs a warning, not the push."""
+    await link(hass)
+    await worker.next_event()
+    people = hass.data.pop("person")
+    try:
+        await worker.accepted("whatsapp/avatar", **avatar_payload(jid=BERT, name="Bert", content=RED))
+        await hass.async_block_till_done()
+    finally:
+        hass.data["person"] = people
+    assert "people are not set up" in caplog.text
+    assert uploads(hass) == {}

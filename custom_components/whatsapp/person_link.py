@@ -144,7 +144,12 @@ class PersonPictures:
                 await self._end(person_id, link)
                 self.links[person_id] = replace(link, image_id=None, sha256=None)
             elif content is not None and sha256 != link.sha256:
-                await self._show(person_id, link, content, sha256)
+                try:
+                    await self._show(person_id, link, content, sha256)
+                except ServiceValidationError:
+                    # People are not set up (any more): the worker's push must not fail for it.
+                    LOGGER.warning("Cannot show %s's new picture on a person: people are not set up", link.jid)
+                    continue
             else:
                 # Hidden, unchanged, or only metadata: the person keeps its picture.
                 continue
