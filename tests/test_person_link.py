@@ -14,10 +14,11 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.whatsapp.const import DOMAIN
 from custom_components.whatsapp.person_link import SERVE_SIZE, PersonPictures
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.setup import async_setup_component
 
-from .common import ANNA, BERT, avatar_payload
+from .common import ANNA, BERT, GROUP, avatar_payload, directory_payload
 from .conftest import ENTRY_ID, FakeWorker
 
 
@@ -221,3 +222,41 @@ async def test_without_people_the_push_still_succeeds(
         hass.data["person"] = people
     assert "people are not set up" in caplog.text
     assert uploads(hass) == {}
+
+
+async def test_options_link_and_unlink_people(
+    hass: HomeAssistant, person: dict[str, Any], worker: FakeWorker, mock_config_entry: MockConfigEntry
+) -> None:
+    """The options flow's People step: contacts by name (no groups), link, then end the link."""
+    await worker.accepted(
+        "whatsapp/directory", **directory_payload((BERT, "Bert"), (GROUP, "Family"), (ANNA, "Anna"))
+    )
+    result = await hass.config_entries.options.async_init(ENTRY_ID)
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {"favourites": [ANNA], "people": True})
+    assert result["step_id"] == "people"
+    contacts = result["data_schema"].schema["contact"].config["options"]
+    assert [option["value"] for option in contacts] == [ANNA, BERT]
+    # A person without a contact, or a number that is none: said on the form, nothing linked.
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {"person": "person.bert_person"})
+    assert result["errors"] == {"contact": "person_and_contact"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"person": "person.bert_person", "contact": "12"}
+    )
+    assert result["errors"] == {"contact": "invalid_jid"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"person": "person.bert_person", "contact": "+49 170 9876543"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert mock_config_entry.options == {"favourites": [ANNA]}
+    coordinator = mock_config_entry.runtime_data.coordinator
+    assert {link.jid for link in coordinator.person_pictures.links.values()} == {BERT}
+    assert await worker.next_event() == {"type": "favourites", "jids": sorted([ANNA, BERT])}
+
+    result = await hass.config_entries.options.async_init(ENTRY_ID)
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {"favourites": [ANNA], "people": True})
+    unlink = result["data_schema"].schema["unlink"].config["options"]
+    assert unlink == [{"value": person["id"], "label": "Bert Person → Bert (+491709876543)"}]
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {"unlink": [person["id"]]})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert coordinator.person_pictures.links == {}
+    assert picture_of(hass, person["id"]) == EARLIER_PICTURE

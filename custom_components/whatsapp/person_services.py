@@ -15,6 +15,7 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv, entity_registry as er
 
 from .const import DOMAIN, SERVICE_LINK_PERSON, SERVICE_UNLINK_PERSON
+from .coordinator import WhatsAppCoordinator
 from .person_link import PERSON_DOMAIN
 from .services import _coordinator, normalise_jid
 
@@ -38,16 +39,21 @@ def person_id_of(hass: HomeAssistant, entity_id: str) -> str:
     return entry.unique_id
 
 
-async def _link_person(call: ServiceCall) -> ServiceResponse:
-    jid = normalise_jid(call.data[ATTR_CONTACT])
-    coordinator = _coordinator(call.hass)
-    person_id = person_id_of(call.hass, call.data[ATTR_PERSON])
+async def async_link_person(coordinator: WhatsAppCoordinator, person_id: str, jid: str) -> None:
+    """Link a person to a contact and tell the worker (the service and the options flow)."""
     await coordinator.person_pictures.async_link(person_id, jid)
     # The worker sends the bytes of a JID new in the list; one HA already holds (a favourite's)
     # is shown at once, as the worker will not send it again.
     if (picture := coordinator.data.pictures.get(jid)) is not None and picture.content is not None:
         await coordinator.person_pictures.async_picture(jid, picture.state, picture.sha256, picture.content)
     coordinator.async_send_favourites()
+
+
+async def _link_person(call: ServiceCall) -> ServiceResponse:
+    jid = normalise_jid(call.data[ATTR_CONTACT])
+    coordinator = _coordinator(call.hass)
+    person_id = person_id_of(call.hass, call.data[ATTR_PERSON])
+    await async_link_person(coordinator, person_id, jid)
     # The contact as the worker knows it, e.g. from a number typed with spaces.
     return {"jid": jid} if call.return_response else None
 
