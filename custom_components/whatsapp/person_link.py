@@ -35,8 +35,9 @@ PERSON_DOMAIN = "person"
 IMAGE_UPLOAD_DOMAIN = "image_upload"
 STORAGE_VERSION = 1
 STORAGE_KEY_PREFIX = f"{DOMAIN}.person_links."
-# The size the person editor asks for after its crop dialog (frontend's person detail dialog); any
-# `<w>x<h>` of image_upload's VALID_SIZES (256, 512) is served, and the frontend scales it.
+# A square thumbnail, in the form the frontend builds one (home-assistant/frontend
+# src/data/image_upload.ts generateImageThumbnailUrl, `<size>x<size>`); 512 is one of image_upload's
+# VALID_SIZES, so HA serves it (Pillow makes it from the original once).
 SERVE_SIZE = "512x512"
 
 
