@@ -137,9 +137,11 @@ check('the services are listed for Developer Tools with their fields, names and 
   });
   const whatsapp = services.whatsapp;
   assert.ok(whatsapp, 'get_services lists the whatsapp domain');
-  assert.equal(Object.keys(whatsapp).sort(), ['refresh_avatar', 'refresh_avatars']);
-  const refreshAvatar = whatsapp.refresh_avatar!;
-  assert.equal(refreshAvatar.fields.jid?.required, true);
+  assert.equal(Object.keys(whatsapp).sort(), ['link_person', 'refresh_avatar', 'refresh_avatars', 'unlink_person']);
+  const refreshAvatar = whatsapp.refresh_avatar! as (typeof whatsapp)[string] & { target?: unknown };
+  // Typed, or a favourite's device or picture as the target instead.
+  assert.equal(refreshAvatar.fields.jid?.required, false);
+  assert.equal(refreshAvatar.target, { device: [{ integration: 'whatsapp' }], entity: [{ integration: 'whatsapp', domain: ['image'] }] });
   assert.ok(refreshAvatar.fields.jid?.selector && 'text' in (refreshAvatar.fields.jid.selector as object), 'jid has a text selector');
   assert.equal((refreshAvatar.fields.wait?.selector as { number: { min: number; max: number } }).number.min, 0);
   assert.equal(refreshAvatar.response, { optional: true });

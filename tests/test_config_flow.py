@@ -18,7 +18,12 @@ from custom_components.whatsapp.const import (
     DOMAIN,
     MAX_DIRECTORY_CHUNK_ENTRIES,
 )
-from custom_components.whatsapp.picker import SEARCH_RESULTS_MAX
+from custom_components.whatsapp.models import DirectoryEntry
+from custom_components.whatsapp.picker import (
+    SEARCH_RESULTS_MAX,
+    picker_order,
+    search_directory,
+)
 from custom_components.whatsapp.store import DIRECTORY_SAVE_DELAY_SECONDS
 from homeassistant.config_entries import SOURCE_HASSIO, SOURCE_USER
 from homeassistant.core import HomeAssistant
@@ -26,7 +31,7 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.service_info.hassio import HassioServiceInfo
 from homeassistant.util import dt as dt_util
 
-from .common import ANNA, BERT, GROUP, directory_payload, status_payload
+from .common import ANNA, BERT, GROUP, LID_USER, directory_payload, status_payload
 from .conftest import FakeWorker, setup_entry
 
 DISCOVERY = HassioServiceInfo(config={}, name="WhatsApp Avatars", slug="whatsapp_avatars", uuid="1234")
@@ -86,20 +91,24 @@ async def test_hassio_discovery_when_configured(hass: HomeAssistant, init_integr
 
 
 async def test_options_pick_favourites(hass: HomeAssistant, init_integration: MockConfigEntry, worker: FakeWorker) -> None:
-    """The picker offers the directory, labelled, searchable, sorted, no free text."""
-    await worker.command("whatsapp/directory", **directory_payload((ANNA, "Anna"), (BERT, None), (GROUP, "Family")))
+    """The picker offers the directory, labelled, searchable, by name first, no free text."""
+    await worker.command(
+        "whatsapp/directory", **directory_payload((GROUP, "family"), (BERT, None), (LID_USER, None), (ANNA, "Anna"))
+    )
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
     assert result["type"] is FlowResultType.FORM
-    assert result["description_placeholders"] == {"count": "3"}
+    assert result["description_placeholders"] == {"count": "4"}
     selector = result["data_schema"].schema[CONF_FAVOURITES].config
     assert selector["multiple"] is True
     assert selector["custom_value"] is False
-    assert selector["sort"] is True
-    assert {option["value"]: option["label"] for option in selector["options"]} == {
-        ANNA: "Anna (+491701234567)",
-        BERT: "+491709876543",
-        GROUP: f"Family ({GROUP})",
-    }
+    # In the picker's order (named, by name whatever the case; then numbers), not the select's.
+    assert selector["sort"] is False
+    assert [(option["value"], option["label"]) for option in selector["options"]] == [
+        (ANNA, "Anna (+491701234567)"),
+        (GROUP, f"family ({GROUP})"),
+        (LID_USER, LID_USER),
+        (BERT, "+491709876543"),
+    ]
     result = await hass.config_entries.options.async_configure(result["flow_id"], {CONF_FAVOURITES: [GROUP, ANNA, GROUP]})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert dict(init_integration.options) == {CONF_FAVOURITES: sorted([ANNA, GROUP])}
@@ -297,3 +306,17 @@ async def test_unload_without_a_new_directory_writes_nothing(
     assert await hass.config_entries.async_unload(init_integration.entry_id)
     await hass.async_block_till_done()
     assert "whatsapp.directory" not in hass_storage
+
+
+def test_picker_order_and_number_search() -> None:
+    """Names first (case aside), then numbers; a number typed with spaces or + finds the contact."""
+    entries = [
+        DirectoryEntry(jid="491709876543@s.whatsapp.net", kind="contact", name=None, state="fetched"),
+        DirectoryEntry(jid="491701234567@s.whatsapp.net", kind="contact", name="zoe", state="fetched"),
+        DirectoryEntry(jid="12025550123@s.whatsapp.net", kind="contact", name="Anna", state="fetched"),
+        DirectoryEntry(jid="120363012345678901@g.us", kind="group", name="Bowling", state="none"),
+    ]
+    assert [entry.name for entry in picker_order(entries)] == ["Anna", "Bowling", "zoe", None]
+    for typed in ("+49 170 1234567", "+49 (170) 123-4567", "49-170-1234567", "491701234567"):
+        assert [entry.name for entry in search_directory(entries, typed)] == ["zoe"], typed
+    assert [entry.name for entry in search_directory(entries, "+1 202 555 0123")] == ["Anna"]

@@ -16,6 +16,8 @@ from .coordinator import (
     favourites_of,
 )
 from .entity import worker_device_info
+from .person_link import async_remove_links
+from .person_services import async_setup_person_services
 from .services import async_setup_services
 from .store import DirectoryStore, PictureStore
 
@@ -27,6 +29,7 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the services and the worker's websocket commands once per HA start."""
     async_setup_services(hass)
+    async_setup_person_services(hass)
     websocket_api.async_setup(hass)
     return True
 
@@ -64,3 +67,5 @@ async def async_remove_entry(hass: HomeAssistant, entry: WhatsAppConfigEntry) ->
     for jid in favourites_of(entry):
         await pictures.async_remove(jid)
     await DirectoryStore(hass).async_remove()
+    # Linked people get their previous pictures back; the uploads made for them go.
+    await async_remove_links(hass, entry.entry_id)

@@ -16,8 +16,13 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
     OptionsFlow,
 )
-from homeassistant.core import callback
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.selector import (
+    BooleanSelector,
+    EntitySelector,
+    EntitySelectorConfig,
     SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
@@ -28,11 +33,18 @@ from homeassistant.helpers.service_info.hassio import HassioServiceInfo
 
 from .const import CONF_FAVOURITES, DOMAIN, LOGGER
 from .coordinator import WhatsAppConfigEntry, favourites_of
-from .picker import PICKER_ALL_OPTIONS_MAX, label_of, search_directory
+from .person_link import PERSON_DOMAIN
+from .person_services import async_link_person, person_id_of
+from .picker import PICKER_ALL_OPTIONS_MAX, label_of, picker_order, search_directory
+from .services import normalise_jid
 
 TITLE = "WhatsApp"
 CONF_SEARCH = "search"
 CONF_ADD = "add"
+CONF_PEOPLE = "people"
+CONF_PERSON = "person"
+CONF_CONTACT = "contact"
+CONF_UNLINK = "unlink"
 # The app's `slug` in addon/config.yaml. The Supervisor puts the repository's id in front of the
 # slug of an app from a third-party repository (`<id>_whatsapp_avatars`, `local_whatsapp_avatars`
 # for a local one), so the check is on the last part.
@@ -115,10 +127,12 @@ class WhatsAppOptionsFlow(OptionsFlow):
                 if search_directory(directory.values(), query, limit=1):
                     return await self.async_step_search()
                 errors[CONF_SEARCH] = "no_match"
+            elif user_input.get(CONF_PEOPLE):
+                return await self.async_step_people()
             else:
                 return self.async_create_entry(data={CONF_FAVOURITES: self._chosen})
         small = len(directory) <= PICKER_ALL_OPTIONS_MAX
-        listed = list(directory) if small else []
+        listed = [entry.jid for entry in picker_order(directory.values())] if small else []
         # A chosen favourite the worker no longer reports (or not in the list) stays pickable, so
         # saving does not drop it.
         listed += [jid for jid in self._chosen if jid not in directory or not small]
@@ -127,8 +141,9 @@ class WhatsAppOptionsFlow(OptionsFlow):
             step_id="init",
             data_schema=vol.Schema(
                 {
-                    vol.Optional(CONF_FAVOURITES, default=list(self._chosen)): _select(options),
+                    vol.Optional(CONF_FAVOURITES, default=list(self._chosen)): _select(options, sort=False),
                     vol.Optional(CONF_SEARCH, default=""): TextSelector(),
+                    vol.Optional(CONF_PEOPLE, default=False): BooleanSelector(),
                 }
             ),
             errors=errors,
@@ -156,6 +171,73 @@ class WhatsAppOptionsFlow(OptionsFlow):
             ),
             description_placeholders={"query": self._query, "shown": str(len(matches))},
         )
+
+
+    async def async_step_people(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Link a person to a contact (its picture then follows theirs), or end links; then save."""
+        coordinator = self.config_entry.runtime_data.coordinator
+        links = coordinator.person_pictures.links
+        directory = coordinator.data.directory
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            person: str | None = user_input.get(CONF_PERSON)
+            contact: str = user_input.get(CONF_CONTACT, "").strip()
+            try:
+                jid = normalise_jid(contact) if contact else None
+                person_id = person_id_of(self.hass, person) if person else None
+            except ServiceValidationError as err:
+                errors[CONF_CONTACT if err.translation_key == "invalid_jid" else CONF_PERSON] = str(err.translation_key)
+            else:
+                if (person_id is None) != (jid is None):
+                    errors[CONF_CONTACT if jid is None else CONF_PERSON] = "person_and_contact"
+                else:
+                    for unlinked in user_input.get(CONF_UNLINK, []):
+                        await coordinator.person_pictures.async_unlink(unlinked)
+                    if person_id is not None and jid is not None:
+                        await async_link_person(coordinator, person_id, jid)
+                    coordinator.async_send_favourites()
+                    return self.async_create_entry(data={CONF_FAVOURITES: self._chosen or []})
+        # Contacts only (a person is not a group), by name first; a large directory is typed.
+        small = len(directory) <= PICKER_ALL_OPTIONS_MAX
+        contacts = [entry for entry in picker_order(directory.values()) if entry.kind == "contact"]
+        contact_selector: SelectSelector | TextSelector = (
+            SelectSelector(
+                SelectSelectorConfig(
+                    options=[SelectOptionDict(value=entry.jid, label=entry.label) for entry in contacts],
+                    custom_value=True,
+                    sort=False,
+                    mode=SelectSelectorMode.DROPDOWN,
+                )
+            )
+            if small
+            else TextSelector()
+        )
+        linked = [
+            SelectOptionDict(
+                value=person_id,
+                label=f"{_person_name(self.hass, person_id)} → {label_of(link.jid, directory)}",
+            )
+            for person_id, link in links.items()
+        ]
+        return self.async_show_form(
+            step_id="people",
+            data_schema=vol.Schema(
+                {
+                    vol.Optional(CONF_PERSON): EntitySelector(EntitySelectorConfig(domain=PERSON_DOMAIN)),
+                    vol.Optional(CONF_CONTACT): contact_selector,
+                    vol.Optional(CONF_UNLINK, default=[]): _select(linked, sort=False),
+                }
+            ),
+            errors=errors,
+            description_placeholders={"linked": str(len(links))},
+        )
+
+
+def _person_name(hass: HomeAssistant, person_id: str) -> str:
+    """Return a linked person's name as HA shows it (its entity's), else its id."""
+    entity_id = er.async_get(hass).async_get_entity_id(PERSON_DOMAIN, PERSON_DOMAIN, person_id)
+    state = hass.states.get(entity_id) if entity_id else None
+    return state.name if state is not None else person_id
 
 
 def _select(options: list[SelectOptionDict], *, sort: bool = True) -> SelectSelector:

@@ -22,6 +22,8 @@ EVENT_AVATAR_UPDATED: Final = "whatsapp_avatar_updated"
 
 SERVICE_REFRESH_AVATAR: Final = "refresh_avatar"
 SERVICE_REFRESH_AVATARS: Final = "refresh_avatars"
+SERVICE_LINK_PERSON: Final = "link_person"
+SERVICE_UNLINK_PERSON: Final = "unlink_person"
 
 # Same rules as worker/src/jid.ts after normalisation: phone-number and LID users, and groups
 # (old groups are `<creator>-<timestamp>`). Only ever used with `fullmatch`: `$` also matches

@@ -37,6 +37,7 @@ from .issue_clock import IssueClock
 from .jids import is_subject_jid
 from .models import DirectoryEntry, Picture, WorkerData, WorkerStatus, frozen_mapping
 from .pairing import async_clear_pairing_issue, async_update_pairing_issue
+from .person_link import PersonPictures
 from .store import DirectoryStore, PictureStore
 from .worker_link import WorkerLink
 
@@ -82,6 +83,8 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
         self.pictures = PictureStore(hass)
         self.directory_store = DirectoryStore(hass)
         self.directory_transfer = DirectoryTransfer()
+        # People whose picture follows a contact's (person_link.py).
+        self.person_pictures = PersonPictures(hass, entry.entry_id)
         self._gone_clock = IssueClock(hass, WORKER_GONE_ISSUE_DELAY, self._worker_gone_too_long)
         self._whatsapp_down_clock = IssueClock(hass, WHATSAPP_DOWN_ISSUE_DELAY, self._whatsapp_down_too_long)
         self.data = WorkerData()
@@ -89,6 +92,7 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
     async def async_start(self) -> None:
         """Load what was stored, so pictures show before the worker comes back."""
         favourites = favourites_of(self.config_entry)
+        await self.person_pictures.async_load()
         pictures = {}
         for jid in favourites:
             if (picture := await self.pictures.async_load(jid)) is not None:
@@ -298,6 +302,8 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
             )
         if favourite and previous != picture:
             await self.pictures.async_save(picture)
+        if jid in self.person_pictures.linked_jids():
+            await self.person_pictures.async_picture(jid, update["state"], update["sha256"], content)
 
     # Favourites ------------------------------------------------------------------------------
 
@@ -334,8 +340,12 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
 
     @callback
     def async_send_favourites(self) -> None:
-        """Send the favourites down the subscription (at subscribe and on every change)."""
-        self.link.async_send({"type": "favourites", "jids": list(self.data.favourites)})
+        """Send the favourites down the subscription (at subscribe and on every change).
+
+        With them the contacts a person follows: the worker sends bytes only for these JIDs.
+        """
+        jids = sorted(set(self.data.favourites) | self.person_pictures.linked_jids())
+        self.link.async_send({"type": "favourites", "jids": jids})
 
 
 def sha256_hex(content: bytes) -> str:

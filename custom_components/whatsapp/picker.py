@@ -58,6 +58,14 @@ def search_directory(entries: Iterable[DirectoryEntry], query: str, limit: int =
     return [item[3] for item in ranked[:limit]]
 
 
+def picker_order(entries: Iterable[DirectoryEntry]) -> list[DirectoryEntry]:
+    """Return people (and groups) by name first, sorted by name; those without a name after, by number.
+
+    The select shows them in this order (its own sort would put "+49…" labels before every name).
+    """
+    return sorted(entries, key=lambda entry: (entry.name is None, (entry.name or "").casefold(), entry.jid))
+
+
 def label_of(jid: str, directory: Mapping[str, DirectoryEntry]) -> str:
     """Return what the picker shows for a JID: its directory label, or the JID itself."""
     entry = directory.get(jid)

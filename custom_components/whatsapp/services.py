@@ -6,6 +6,7 @@ import re
 
 import probatio as vol
 
+from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID
 from homeassistant.core import (
     HomeAssistant,
     ServiceCall,
@@ -30,6 +31,7 @@ from .const import (
 )
 from .coordinator import WhatsAppConfigEntry, WhatsAppCoordinator
 from .jids import is_subject_jid
+from .targets import has_target, jids_of_target
 
 ATTR_JID = "jid"
 ATTR_FORCE = "force"
@@ -48,14 +50,21 @@ DEVICE_SUFFIX_RE = re.compile(r"[:_][0-9]+\Z")
 # would otherwise be stripped here but kept by every other reader of the same text).
 SURROUNDING_SPACES = " "
 
-REFRESH_AVATAR_SCHEMA = vol.Schema(
-    {
-        vol.Required(ATTR_JID): cv.string,
-        vol.Optional(ATTR_FORCE, default=DEFAULT_FORCE): cv.boolean,
-        vol.Optional(ATTR_WAIT, default=DEFAULT_WAIT_SECONDS): vol.All(
-            vol.Coerce(int), vol.Range(min=0, max=MAX_WAIT_SECONDS)
-        ),
-    }
+REFRESH_AVATAR_SCHEMA = vol.All(
+    vol.Schema(
+        {
+            # The contact as typed, or (services.yaml `target:`) a favourite's device or image entity.
+            vol.Optional(ATTR_JID): cv.string,
+            vol.Optional(ATTR_DEVICE_ID): vol.All(cv.ensure_list, [str]),
+            vol.Optional(ATTR_ENTITY_ID): cv.comp_entity_ids,
+            vol.Optional(ATTR_FORCE, default=DEFAULT_FORCE): cv.boolean,
+            vol.Optional(ATTR_WAIT, default=DEFAULT_WAIT_SECONDS): vol.All(
+                vol.Coerce(int), vol.Range(min=0, max=MAX_WAIT_SECONDS)
+            ),
+        }
+    ),
+    # Refused as a bad call when it names nothing at all.
+    cv.has_at_least_one_key(ATTR_JID, ATTR_DEVICE_ID, ATTR_ENTITY_ID),
 )
 
 REFRESH_AVATARS_SCHEMA = vol.Schema(
@@ -104,8 +113,23 @@ def _coordinator(hass: HomeAssistant) -> WhatsAppCoordinator:
     return entry.runtime_data.coordinator
 
 
+def subject_of_call(call: ServiceCall) -> str:
+    """Return the one contact or group a call names: typed, or a favourite's device or picture."""
+    typed: str | None = call.data.get(ATTR_JID)
+    jids = jids_of_target(call.hass, call.data) if has_target(call.data) else set()
+    if typed is not None and not jids:
+        return normalise_jid(typed)
+    if typed is None and len(jids) == 1:
+        return jids.pop()
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="one_subject",
+        translation_placeholders={"count": str(len(jids) + (typed is not None))},
+    )
+
+
 async def _refresh_avatar(call: ServiceCall) -> ServiceResponse:
-    jid = normalise_jid(call.data[ATTR_JID])
+    jid = subject_of_call(call)
     wait = call.data[ATTR_WAIT]
     coordinator = _coordinator(call.hass)
     response = await coordinator.link.async_call(
