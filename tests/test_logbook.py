@@ -10,8 +10,13 @@ from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
-from pytest_homeassistant_custom_component.components.recorder.common import async_wait_recording_done
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
+)
 
 from custom_components.whatsapp.const import EVENT_AVATAR_UPDATED
 from custom_components.whatsapp.logbook import describe_avatar_updated
@@ -27,11 +32,11 @@ PAUSED = "binary_sensor.whatsapp_paused_by_whatsapp"
 
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(recorder_mock: Any, enable_custom_integrations: None) -> None:
-    """The recorder before Home Assistant starts (the conftest's autouse fixture starts it first otherwise)."""
+    """Start the recorder before Home Assistant (the conftest's autouse fixture would start HA first)."""
 
 
 async def logbook_entries(hass: HomeAssistant, worker: FakeWorker, start: datetime) -> list[dict[str, Any]]:
-    """What the logbook panel shows from `start` on: core's `logbook/get_events`, on the (admin) worker's socket.
+    """Return what the logbook panel shows from `start` on: core's `logbook/get_events`, on the (admin) worker's socket.
 
     Not the REST API: after an hour on the frozen clock the test client's access token has expired.
     """
@@ -45,7 +50,7 @@ async def logbook_entries(hass: HomeAssistant, worker: FakeWorker, start: dateti
 async def connected(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, connect_worker: Any
 ) -> FakeWorker:
-    """The integration with the logbook and a worker, after the recorder (requested first)."""
+    """Set up the logbook, the integration and a worker, after the recorder (requested first)."""
     assert await async_setup_component(hass, "logbook", {})
     await setup_entry(hass, mock_config_entry)
     worker: FakeWorker = await connect_worker()

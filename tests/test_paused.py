@@ -8,11 +8,20 @@ from __future__ import annotations
 from datetime import timedelta
 
 from freezegun.api import FrozenDateTimeFactory
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_fire_time_changed,
+)
 
 from custom_components.whatsapp.const import DOMAIN
 from homeassistant.components import automation
-from homeassistant.const import EVENT_STATE_CHANGED, STATE_OFF, STATE_ON, STATE_UNAVAILABLE
+from homeassistant.const import (
+    EVENT_STATE_CHANGED,
+    STATE_OFF,
+    STATE_ON,
+    STATE_UNAVAILABLE,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.setup import async_setup_component
@@ -26,7 +35,7 @@ OLD = "sensor.whatsapp_rate_limited_until"
 
 
 def wire_time(delta: timedelta) -> str:
-    """A time `delta` from now, as the worker writes it."""
+    """Return a time `delta` from now, as the worker writes it."""
     return (dt_util.utcnow() + delta).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -101,7 +110,7 @@ async def test_unavailable_when_the_worker_leaves(hass: HomeAssistant, worker: F
 
 
 def register_old_sensor(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    """The "Rate limited until" entity as an earlier version registered it."""
+    """Register the "Rate limited until" entity as an earlier version did."""
     er.async_get(hass).async_get_or_create(
         "sensor", DOMAIN, f"{ENTRY_ID}_rate_limited_until", config_entry=entry, suggested_object_id="whatsapp_rate_limited_until"
     )

@@ -73,7 +73,7 @@ class PausedBinarySensor(WhatsAppWorkerEntity, BinarySensorEntity):
         return super().available and data.worker_connected and data.status is not None
 
     def _pause_end(self) -> datetime | None:
-        """The end of the pause in the last status, if it is still ahead."""
+        """Return the end of the pause in the last status, if it is still ahead."""
         status = self.coordinator.data.status
         until = status.rate_limited_until if status is not None else None
         return until if until is not None and until > dt_util.utcnow() else None
@@ -97,7 +97,7 @@ class PausedBinarySensor(WhatsAppWorkerEntity, BinarySensorEntity):
 
     @callback
     def _handle_coordinator_update(self) -> None:
-        """A new status may start, extend or end a pause."""
+        """Follow a new status, which may start, extend or end a pause."""
         self._schedule_end()
         super()._handle_coordinator_update()
 

@@ -13,14 +13,14 @@ from datetime import datetime, timedelta
 import math
 from typing import Any
 
+from homeassistant.components.automation import automations_with_entity
+from homeassistant.components.script import scripts_with_entity
 from homeassistant.components.sensor import (
     SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.components.automation import automations_with_entity
-from homeassistant.components.script import scripts_with_entity
 from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfTime
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
@@ -50,7 +50,7 @@ class WhatsAppSensorEntityDescription(SensorEntityDescription):
 
 
 def minutes_left(status: WorkerStatus) -> int | None:
-    """The worker's ETA (which counts the pauses it has seen) in whole minutes, rounded up; none without work."""
+    """Return the worker's ETA (which counts the pauses it has seen) in whole minutes, rounded up; none without work."""
     progress = status.progress
     if progress is None or progress.total == 0 or progress.eta_seconds is None:
         return None
@@ -58,7 +58,7 @@ def minutes_left(status: WorkerStatus) -> int | None:
 
 
 def finishes_at(status: WorkerStatus) -> dict[str, Any]:
-    """When the backfill should be done, for a card that shows a time of day rather than a duration."""
+    """Return when the backfill should be done, for a card that shows a time of day rather than a duration."""
     progress = status.progress
     if progress is None or progress.total == 0 or progress.eta_seconds is None:
         return {"finishes_at": None}
