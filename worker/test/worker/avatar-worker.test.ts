@@ -594,6 +594,32 @@ test('a restart keeps a failing job backed off: its tries and wait live in its r
   await dispose(second);
 });
 
+test('a restart with work left goes on with the progress of the batch instead of starting from 0', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'avatar-worker-progress-'));
+  const clock = new FakeClock();
+  const first = rig(SYNC, dir, clock);
+  first.account.script(BOB, { kind: 'throw', error: new Error('adapter bug') });
+  await first.worker.start();
+  await runUntil(first, () => first.account.queriesFor(BOB).length === 3 && first.worker.queue.memory.size === 1);
+  await settleIo();
+  // As stored with the last completed job (BOB's failed tries are not completions).
+  const before = first.worker.state.get<{ done: number; total: number; batchStartedAt: number; observedMs: number }>('progress')!;
+  assert.ok(before.done >= 3, `done before the restart: ${before.done}`);
+  await first.worker.stop();
+  first.db.close();
+  clock.advance(30 * 60_000);
+  const second = rig([{ type: 'connection', state: 'open' }, { type: 'history-synced' }], dir, clock);
+  second.worker.load();
+  const after = second.worker.progressSnapshot();
+  assert.is(after.done, before.done);
+  assert.is(after.total, before.total);
+  assert.is(after.batchStartedAt, before.batchStartedAt);
+  // The half hour it was down is not time spent on the batch.
+  assert.is(after.observedMs, before.observedMs);
+  second.db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
 test('a CDN that keeps refusing is counted as refused and keeps the last good picture', async () => {
   const r = rig();
   r.account.script(BOB, { kind: 'picture', pictureId: 'b1', url: pictureUrl(BOB, 'b1') }, { kind: 'picture', pictureId: 'b2', url: `${cdnBase}/gone.jpg` });
