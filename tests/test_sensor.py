@@ -1,4 +1,4 @@
-"""The worker's sensors and its liveness binary sensor."""
+"""The worker's sensors and its liveness binary sensor; the pause has its own tests (test_paused.py)."""
 
 from __future__ import annotations
 
@@ -15,14 +15,15 @@ from .conftest import FakeWorker
 CONNECTION = "sensor.whatsapp_connection"
 QUEUE = "sensor.whatsapp_queue_length"
 PROGRESS = "sensor.whatsapp_progress"
-RATE_LIMITED_UNTIL = "sensor.whatsapp_rate_limited_until"
+TIME_LEFT = "sensor.whatsapp_backfill_time_left"
+PAUSED = "binary_sensor.whatsapp_paused_by_whatsapp"
 WORKER_CONNECTED = "binary_sensor.whatsapp_worker_connected"
 
 
 async def test_without_worker(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
     """No worker: liveness off, the status sensors unavailable (their values would be stale)."""
     assert hass.states.get(WORKER_CONNECTED).state == STATE_OFF
-    for entity_id in (CONNECTION, QUEUE, PROGRESS, RATE_LIMITED_UNTIL):
+    for entity_id in (CONNECTION, QUEUE, PROGRESS, TIME_LEFT, PAUSED):
         assert hass.states.get(entity_id).state == STATE_UNAVAILABLE
 
 
@@ -37,7 +38,13 @@ async def test_status_values(hass: HomeAssistant, worker: FakeWorker) -> None:
     assert hass.states.get(QUEUE).state == "12"
     assert hass.states.get(PROGRESS).state == "75.0"
     assert hass.states.get(PROGRESS).attributes["unit_of_measurement"] == "%"
-    assert hass.states.get(RATE_LIMITED_UNTIL).state == "2026-11-01T10:05:00+00:00"
+    # 72 s left: 2 minutes, rounded up; with a unit, so its changes stay out of the logbook.
+    time_left = hass.states.get(TIME_LEFT)
+    assert time_left.state == "2"
+    assert time_left.attributes["unit_of_measurement"] == "min"
+    assert time_left.attributes["device_class"] == "duration"
+    assert time_left.attributes["finishes_at"] is not None
+    assert hass.states.get("sensor.whatsapp_rate_limited_until") is None
 
 
 @pytest.mark.parametrize(
@@ -68,6 +75,8 @@ async def test_progress_without_work(hass: HomeAssistant, worker: FakeWorker) ->
     )
     await hass.async_block_till_done()
     assert hass.states.get(PROGRESS).state == "unknown"
+    assert hass.states.get(TIME_LEFT).state == "unknown"
+    assert hass.states.get(TIME_LEFT).attributes["finishes_at"] is None
 
 
 async def test_sensors_unavailable_when_worker_leaves(hass: HomeAssistant, worker: FakeWorker) -> None:
@@ -82,10 +91,15 @@ async def test_sensors_unavailable_when_worker_leaves(hass: HomeAssistant, worke
 async def test_worker_entities_are_diagnostic(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
     """The worker's status belongs in the device page's diagnostic section, not on the default dashboard."""
     registry = er.async_get(hass)
-    for entity_id in (CONNECTION, QUEUE, PROGRESS, RATE_LIMITED_UNTIL, WORKER_CONNECTED):
+    for entity_id in (CONNECTION, QUEUE, PROGRESS, WORKER_CONNECTED):
         entry = registry.async_get(entity_id)
         assert entry is not None, entity_id
         assert entry.entity_category is EntityCategory.DIAGNOSTIC, entity_id
+    # What a card shows during a backfill sits among the device's sensors, not its diagnostics.
+    for entity_id in (TIME_LEFT, PAUSED):
+        entry = registry.async_get(entity_id)
+        assert entry is not None, entity_id
+        assert entry.entity_category is None, entity_id
 
 
 async def test_connection_says_why_and_when_it_tries_again(hass: HomeAssistant, worker: FakeWorker) -> None:

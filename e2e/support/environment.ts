@@ -44,13 +44,14 @@ export class E2eEnvironment {
   }
 
   /** A fresh HA, onboarded, with the whatsapp entry added; cleans up after itself if any step fails. */
-  static async start(label: string): Promise<E2eEnvironment> {
+  /** `extraConfiguration`: more of configuration.yaml, e.g. `recorder:` and `logbook:` for a suite that reads the logbook. */
+  static async start(label: string, extraConfiguration = ''): Promise<E2eEnvironment> {
     const root = mkdtempSync(join(tmpdir(), `whatsapp-e2e-${label}-`));
     removeOnExit(root);
     let ha: HomeAssistantServer | undefined;
     try {
       ha = new HomeAssistantServer(resolvePython(), join(root, 'ha-config'), await freePort(), root);
-      ha.prepare();
+      ha.prepare(extraConfiguration);
       await ha.start();
       const token = await onboardOwner(ha.rest, E2E_OWNER);
       await ha.waitUntilRunning(token);

@@ -87,9 +87,9 @@ export class HomeAssistantServer {
   }
 
   /** Writes a fresh config folder with the integration copied in (a copy, so a change in the working tree mid-run cannot mix versions). */
-  prepare(): void {
+  prepare(extraConfiguration = ''): void {
     mkdirSync(join(this.configDir, '.storage'), { recursive: true });
-    writeFileSync(join(this.configDir, 'configuration.yaml'), configurationYaml(this.port));
+    writeFileSync(join(this.configDir, 'configuration.yaml'), configurationYaml(this.port) + extraConfiguration);
     writeFileSync(join(this.configDir, '.storage', 'onboarding'), onboardingStorage());
     cpSync(join(REPO_ROOT, 'custom_components', 'whatsapp'), join(this.configDir, 'custom_components', 'whatsapp'), {
       recursive: true,

@@ -11,7 +11,7 @@ import type { EnqueueRequest } from '../avatars/model.js';
 import { Favourites } from './favourites.js';
 import type { ConnectionTrouble } from './connection-trouble.js';
 import { Pairing, type PairingInfo } from './pairing.js';
-import { ProgressTracker } from '../avatars/progress.js';
+import { parseStoredProgress, ProgressTracker, type StoredProgress } from '../avatars/progress.js';
 import { parseRatePolicySnapshot, RatePolicy, type RatePolicySnapshot, type RateSettings } from '../avatars/rate-policy.js';
 import { AvatarScheduler } from '../avatars/scheduler.js';
 import { sweepReason, unstoredFailureDelayMs, type TtlSettings } from '../avatars/transitions.js';
@@ -135,6 +135,7 @@ export class AvatarWorker {
     this.queue.load();
     const restored = this.restoredRateState();
     if (restored !== undefined) this.policy.restore(restored);
+    this.restoreProgress();
     this.favourites.load();
   }
 
@@ -192,6 +193,17 @@ export class AvatarWorker {
     return this.favourites.has(jid);
   }
 
+  /** The batch a restart interrupted goes on from its count; a damaged value starts afresh rather than failing. */
+  private restoreProgress(): void {
+    const stored = this.state.get<unknown>(STATE_KEYS.progress);
+    if (stored === undefined) return;
+    try {
+      this.progress.restore(parseStoredProgress(stored), this.queue.memory.size, this.options.clock.now());
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'ignoring a damaged stored progress');
+    }
+  }
+
   favouriteList(): string[] {
     return this.favourites.list();
   }
@@ -222,7 +234,7 @@ export class AvatarWorker {
   }
 
   /** Progress of the current batch; `finishing` jobs still queued but about to complete are not pending. */
-  progressSnapshot(finishing = 0): ReturnType<ProgressTracker['snapshot']> {
+  progressSnapshot(finishing = 0): StoredProgress {
     const now = this.options.clock.now();
     const pending = Math.max(0, this.queue.memory.size - finishing);
     return this.progress.snapshot(now, pending, pending === 0 ? 0 : this.policy.estimateSeconds(pending, now));

@@ -8,7 +8,7 @@ import type { Clock, Random } from '../clock.js';
 import type { Jid } from '../jid.js';
 import type { DurableQueue } from '../avatars/durable-queue.js';
 import type { AvatarJob, AvatarRecord } from '../avatars/model.js';
-import { formatProgress, type ProgressSnapshot, type ProgressTracker } from '../avatars/progress.js';
+import { formatProgress, type ProgressTracker, type StoredProgress } from '../avatars/progress.js';
 import type { RatePolicy } from '../avatars/rate-policy.js';
 import { transition, unstoredFailureDelayMs, type TtlSettings } from '../avatars/transitions.js';
 import type { PictureFiles } from '../avatars/ports.js';
@@ -31,7 +31,7 @@ export interface JobRunnerDependencies {
   readonly policy: RatePolicy;
   readonly progress: ProgressTracker;
   /** Progress of the current batch; `finishing` jobs still queued but about to complete are not pending. */
-  readonly progressSnapshot: (finishing?: number) => ProgressSnapshot;
+  readonly progressSnapshot: (finishing?: number) => StoredProgress;
   readonly isFavourite: (jid: string) => boolean;
   /** What a picture check needs, with the account's answers already checked. */
   readonly pictureFetch: PictureFetchDependencies;
@@ -174,7 +174,7 @@ export class JobRunner {
 
   /** After a job's outcome is stored: progress, the log, and the news on the bus. */
   private jobStored(jid: Jid, now: number, record: AvatarRecord | undefined, changed: boolean, picture: Buffer | undefined): void {
-    if (this.deps.queue.memory.size === 0) this.deps.progress.queueDrained();
+    if (this.deps.queue.memory.size === 0) this.deps.progress.queueDrained(now);
     this.logProgress(now);
     if (record !== undefined) this.deps.bus.emit({ type: 'job-finished', jid, record, changed, ...(picture === undefined ? {} : { picture }) });
     this.deps.bus.emit({ type: 'status' });

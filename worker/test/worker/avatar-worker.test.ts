@@ -483,6 +483,7 @@ test('a poison answer or a throwing adapter backs its job off and the queue move
   r.account.script(CAROL, { kind: 'picture', pictureId: 'c1', url: pictureUrl(CAROL, 'c1') });
   const phaseStart = r.clock.now();
   const before = r.account.queries.length;
+  const doneBefore = r.worker.state.get<{ done: number }>('progress')!.done;
   for (const jid of [ALICE, BOB, CAROL]) r.account.emit({ type: 'picture-changed', jid, removed: false });
   await runUntil(r, () => r.worker.idle && r.account.queries.length > before);
   // Before this fix: 179 queries in 540 s for one contact. Now a few tries with growing gaps.
@@ -508,10 +509,11 @@ test('a poison answer or a throwing adapter backs its job off and the queue move
   assert.equal([bobAfter.failureKind, bobAfter.failureStreak], ['failing', 1]);
   assert.match(bobAfter.failureDetail!, /unexpected failure: TypeError: Cannot read properties/);
   assert.is(new JobTable(r.db).count(), 0);
-  // Given-up jobs count as done in the stored progress, so a batch can reach 100 %.
+  // Given-up jobs count as done in the stored progress, so a batch can reach 100 %. The work came
+  // within minutes of the first drain, so the batch went on from the first phase's count.
   const progress = r.worker.state.get<{ done: number; total: number }>('progress')!;
   assert.is(progress.done, progress.total);
-  assert.is(progress.done, 3);
+  assert.is(progress.done, doneBefore + 3);
   await dispose(r);
 });
 
@@ -590,6 +592,32 @@ test('a restart keeps a failing job backed off: its tries and wait live in its r
   await runUntil(second, () => second.worker.idle);
   assert.is(second.account.queriesFor(BOB).length, DEFAULT_TTL_SETTINGS.maxAttempts - 3, 'the restart did not reset the tries');
   await dispose(second);
+});
+
+test('a restart with work left goes on with the progress of the batch instead of starting from 0', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'avatar-worker-progress-'));
+  const clock = new FakeClock();
+  const first = rig(SYNC, dir, clock);
+  first.account.script(BOB, { kind: 'throw', error: new Error('adapter bug') });
+  await first.worker.start();
+  await runUntil(first, () => first.account.queriesFor(BOB).length === 3 && first.worker.queue.memory.size === 1);
+  await settleIo();
+  // As stored with the last completed job (BOB's failed tries are not completions).
+  const before = first.worker.state.get<{ done: number; total: number; batchStartedAt: number; observedMs: number }>('progress')!;
+  assert.ok(before.done >= 3, `done before the restart: ${before.done}`);
+  await first.worker.stop();
+  first.db.close();
+  clock.advance(30 * 60_000);
+  const second = rig([{ type: 'connection', state: 'open' }, { type: 'history-synced' }], dir, clock);
+  second.worker.load();
+  const after = second.worker.progressSnapshot();
+  assert.is(after.done, before.done);
+  assert.is(after.total, before.total);
+  assert.is(after.batchStartedAt, before.batchStartedAt);
+  // The half hour it was down is not time spent on the batch.
+  assert.is(after.observedMs, before.observedMs);
+  second.db.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test('a CDN that keeps refusing is counted as refused and keeps the last good picture', async () => {

@@ -1,0 +1,125 @@
+// The worker's sensors on a real Home Assistant with its recorder and logbook (issue 13): a demo
+// worker with WhatsApp's rate-overlimit bursts runs a backfill; "Paused by WhatsApp" turns on in
+// a pause and off after it, "Backfill time left" is a duration in minutes, the old "Rate limited
+// until" is gone, and the logbook has the pauses (on/off) but nothing from the sensors with a
+// unit (tests/test_logbook.py has the picture-change line). The device page in Chromium becomes
+// docs/sensors.png.
+
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { HaBrowser, CHROMIUM_PATH } from './support/browser.js';
+import { entityIdOf, whatsappEntities } from './support/entities.js';
+import { E2eEnvironment } from './support/environment.js';
+import { REPO_ROOT, WORKER_BIN } from './support/paths.js';
+import { ManagedProcess } from './support/processes.js';
+import { waitFor } from './support/wait.js';
+import { DEMO_INTERVAL_SECONDS } from './support/worker.js';
+
+// Enough queries for a few of the simulation's rate-overlimit bursts (one every ~150 queries).
+const CONTACTS = 600;
+const BACKFILL_TIMEOUT_MS = 240_000;
+const SCREENSHOT = join(REPO_ROOT, 'docs', 'sensors.png');
+
+interface LogbookEntry {
+  entity_id?: string;
+  state?: string;
+  name?: string;
+  message?: string;
+  domain?: string;
+}
+
+const e2e = suite('the sensors and the logbook on a real Home Assistant');
+let env: E2eEnvironment | undefined;
+let setupError: unknown;
+
+e2e.before(async () => {
+  try {
+    if (!existsSync(CHROMIUM_PATH)) throw new Error(`no Chromium at ${CHROMIUM_PATH}; scripts/test-e2e.sh installs Debian's chromium package`);
+    env = await E2eEnvironment.start('sensors', 'recorder:\n  commit_interval: 0\nhistory:\nlogbook:\n');
+  } catch (error) {
+    setupError = error;
+  }
+});
+
+e2e.after(async () => {
+  await env?.dispose();
+});
+
+e2e('a backfill with pauses: the pause sensor, the time left, and a logbook without the flood', async () => {
+  if (env === undefined) throw setupError instanceof Error ? setupError : new Error(String(setupError));
+  const world = env;
+  const ws = await world.connect();
+  const startedAt = new Date();
+  const dataDir = world.path('worker-data');
+  mkdirSync(dataDir);
+  world.track(
+    ManagedProcess.start('worker', {
+      command: process.execPath,
+      args: [WORKER_BIN, 'demo', '--data', dataDir, '--contacts', String(CONTACTS), '--interval', String(DEMO_INTERVAL_SECONDS), '--ha-url', world.haUrl],
+      env: { ...process.env, WHATSAPP_HA_TOKEN: world.token, WHATSAPP_HA_URL: undefined, SUPERVISOR_TOKEN: undefined },
+      logPath: join(world.root, 'worker.log'),
+    }),
+  );
+  const paused = await entityIdOf(ws, `${world.entryId}_paused`);
+  const timeLeft = await entityIdOf(ws, `${world.entryId}_time_left`);
+  const queueLength = await entityIdOf(ws, `${world.entryId}_queue_length`);
+
+  // The time left while the backfill runs: a duration in minutes.
+  const running = await world.waitForState(timeLeft, 'to show the time left', (state) => state !== undefined && /^\d+$/.test(state.state), BACKFILL_TIMEOUT_MS);
+  assert.is(running!.attributes.unit_of_measurement, 'min');
+  assert.is(running!.attributes.device_class, 'duration');
+  // A pause: on, with its end ahead.
+  const inPause = await world.waitForState(paused, 'to turn on in a rate-overlimit pause', (state) => state?.state === 'on', BACKFILL_TIMEOUT_MS);
+  assert.ok(Date.parse(String(inPause!.attributes.until)) > Date.now() - 60_000, `until ${String(inPause!.attributes.until)}`);
+  await world.waitForState(queueLength, 'to show an empty queue', (state) => state?.state === '0', BACKFILL_TIMEOUT_MS);
+  const after = await world.waitForState(paused, 'to be off after the backfill', (state) => state?.state === 'off', BACKFILL_TIMEOUT_MS);
+  assert.is(after!.attributes.until, null);
+  const entities = await whatsappEntities(ws);
+  assert.not.ok(entities.some((entry) => entry.unique_id === `${world.entryId}_rate_limited_until`), 'the old sensor is not registered');
+
+  // The logbook of the run, as the logbook panel reads it.
+  const entries = await waitFor(
+    'the logbook to have the pauses',
+    async () => {
+      const response = await world.rest.request('GET', `/api/logbook/${startedAt.toISOString()}?end_time=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`);
+      if (!response.ok) throw new Error(`GET /api/logbook answered HTTP ${response.status}: ${await response.text()}`);
+      const found = (await response.json()) as LogbookEntry[];
+      const pauses = found.filter((entry) => entry.entity_id === paused);
+      if (pauses.length < 2 || pauses.at(-1)!.state !== 'off') throw new Error(`${pauses.length} pause entries: ${JSON.stringify(pauses)}`);
+      return found;
+    },
+    { timeoutMs: 30_000 },
+  );
+  const ours = entries.filter((entry) => /^(binary_)?sensor\.whatsapp/.test(entry.entity_id ?? ''));
+  const pauseEntries = ours.filter((entry) => entry.entity_id === paused);
+  const fromSensorsWithAUnit = ours.filter((entry) => entry.entity_id === timeLeft || entry.entity_id === queueLength || entry.entity_id?.endsWith('_progress'));
+  assert.equal(fromSensorsWithAUnit, [], 'the time left, the queue and the progress write no logbook entries');
+  // On and off by turns (the first "off" is the sensor becoming available as the worker
+  // connects), ending off: two entries per pause, however many statuses each pause saw.
+  const states = pauseEntries.map((entry) => entry.state);
+  assert.ok(states.every((state, index) => index === 0 || state !== states[index - 1]), `alternating: ${states.join(' ')}`);
+  assert.is(states.at(-1), 'off');
+  const pauses = states.filter((state) => state === 'on').length;
+  assert.ok(pauses >= 1, 'at least one pause in the run');
+  assert.ok(pauseEntries.length <= 2 * pauses + 1, `${pauseEntries.length} entries for ${pauses} pauses`);
+  console.log(`sensors e2e: ${pauses} pauses, ${ours.length} logbook entries of the worker's sensors in the run`);
+
+  // The device page, where the pause and the time left sit among the sensors.
+  const { device_id: device } = (await ws.command({ type: 'config/entity_registry/get', entity_id: paused })) as { device_id: string };
+  const browser = await HaBrowser.launch(world.path('chromium-profile'));
+  try {
+    await browser.logIn(world.haUrl, world.owner);
+    await browser.page.goto(`${world.haUrl}/config/devices/device/${device}`);
+    await browser.page.getByText('Backfill time left').first().waitFor();
+    await browser.page.getByText('Paused by WhatsApp').first().waitFor();
+    await browser.settle();
+    await browser.page.screenshot({ path: SCREENSHOT });
+    copyFileSync(SCREENSHOT, world.path('sensors.png'));
+  } finally {
+    await browser.close();
+  }
+});
+
+e2e.run();
