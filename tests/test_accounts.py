@@ -10,8 +10,14 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.whatsapp.accounts import CONF_SCOPE, CONF_WORKER_ID
 from custom_components.whatsapp.const import CONF_FAVOURITES, DOMAIN
-from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY, SOURCE_USER
-from homeassistant.core import HomeAssistant
+from custom_components.whatsapp.services import entry_for_call
+from homeassistant.config_entries import (
+    SOURCE_INTEGRATION_DISCOVERY,
+    SOURCE_USER,
+    ConfigEntryDisabler,
+)
+from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID
+from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
@@ -194,3 +200,37 @@ async def test_services_act_on_the_account_chosen_and_refuse_an_ambiguous_call(
             DOMAIN, "refresh_avatars", {"config_entry_id": "no-such-entry"}, blocking=True, return_response=True
         )
     assert refused.value.translation_key == "service_config_entry_not_found"
+
+
+async def test_a_device_or_entity_names_its_account(
+    hass: HomeAssistant, init_integration: MockConfigEntry, connect_worker: Any
+) -> None:
+    """entry_for_call, which every service uses: a device or entity of an account picks that account."""
+    await connect_worker(worker_id=WORKER_A)
+    _, entry_b = await _second_account(hass, connect_worker)
+    registry = er.async_get(hass)
+    picture_a = registry.async_get_entity_id("image", DOMAIN, f"{ANNA}_picture")
+    picture_b = registry.async_get_entity_id("image", DOMAIN, f"{entry_b.data[CONF_SCOPE]}_{ANNA}_picture")
+    assert picture_a is not None
+    assert picture_b is not None
+    device_b = registry.async_get(picture_b).device_id
+
+    def account(data: dict[str, Any]) -> str:
+        return entry_for_call(hass, ServiceCall(hass, DOMAIN, "refresh_avatar", data)).entry_id
+
+    assert account({ATTR_ENTITY_ID: picture_a}) == init_integration.entry_id
+    assert account({ATTR_ENTITY_ID: [picture_b]}) == entry_b.entry_id
+    assert account({ATTR_DEVICE_ID: device_b}) == entry_b.entry_id
+    with pytest.raises(ServiceValidationError) as refused:
+        account({ATTR_ENTITY_ID: [picture_a, picture_b]})
+    assert refused.value.translation_key == "targets_of_several_accounts"
+    with pytest.raises(ServiceValidationError) as refused:
+        account({ATTR_ENTITY_ID: "sensor.not_ours"})
+    assert refused.value.translation_key == "not_a_whatsapp_target"
+    with pytest.raises(ServiceValidationError) as refused:
+        account({ATTR_DEVICE_ID: "no-such-device"})
+    assert refused.value.translation_key == "not_a_whatsapp_target"
+    # A disabled account does not count: the other is then the only one.
+    await hass.config_entries.async_set_disabled_by(entry_b.entry_id, ConfigEntryDisabler.USER)
+    await hass.async_block_till_done()
+    assert account({}) == init_integration.entry_id
