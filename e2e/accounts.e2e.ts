@@ -7,26 +7,14 @@
 import { mkdirSync } from 'node:fs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { answerWorkerOffer, waitForWorkerOffer } from './support/accounts.js';
 import { entityIdOf, whatsappEntities } from './support/entities.js';
 import { E2eEnvironment } from './support/environment.js';
 import type { HaWebSocket } from './support/ha-websocket.js';
-import { waitFor } from './support/wait.js';
 
 const CONNECT_TIMEOUT_MS = 90_000;
 // The second worker retries its refused handshake with a backoff (2 s doubling, worker/src/ha/bridge.ts).
 const SECOND_ACCOUNT_TIMEOUT_MS = 120_000;
-
-interface FlowProgress {
-  flow_id: string;
-  handler: string;
-  step_id: string;
-  context: { source: string; unique_id?: string };
-}
-
-interface FlowResult {
-  type: string;
-  result?: { entry_id: string; state: string; title: string };
-}
 
 interface RegistryEntryWithEntry {
   entity_id: string;
@@ -69,18 +57,9 @@ e2e('a second worker becomes a second account; entities and services stay apart'
     await world.waitForState(connectedA, 'to be on', (state) => state?.state === 'on', CONNECT_TIMEOUT_MS);
 
     world.startWorker('worker-b', dataB);
-    const offer = await waitFor(
-      'Home Assistant to offer the second worker as a new account',
-      async () => {
-        const flows = await ws.command<FlowProgress[]>({ type: 'config_entries/flow/progress' });
-        const found = flows.find((flow) => flow.handler === 'whatsapp' && flow.context.source === 'integration_discovery');
-        if (found === undefined) throw new Error(`flows in progress: ${JSON.stringify(flows)}`);
-        return found;
-      },
-      { timeoutMs: CONNECT_TIMEOUT_MS },
-    );
+    const offer = await waitForWorkerOffer(ws, CONNECT_TIMEOUT_MS);
     assert.is(offer.step_id, 'worker_confirm');
-    const created = await world.rest.postJson<FlowResult>(`/api/config/config_entries/flow/${offer.flow_id}`, {});
+    const created = await answerWorkerOffer(world.rest, offer);
     assert.is(created.type, 'create_entry', JSON.stringify(created));
     const entryB = created.result?.entry_id;
     if (entryB === undefined) throw new Error(`no entry in ${JSON.stringify(created)}`);

@@ -234,3 +234,31 @@ async def test_a_device_or_entity_names_its_account(
     await hass.config_entries.async_set_disabled_by(entry_b.entry_id, ConfigEntryDisabler.USER)
     await hass.async_block_till_done()
     assert account({}) == init_integration.entry_id
+
+
+async def test_a_new_worker_can_take_over_an_account_whose_worker_is_away(
+    hass: HomeAssistant, init_integration: MockConfigEntry, connect_worker: Any
+) -> None:
+    """A reinstalled app has a new worker id: the user makes it the worker of the account it replaces."""
+    worker_a = await connect_worker(worker_id=WORKER_A)
+    await worker_a.close()
+    await hass.async_block_till_done()
+    worker_b = await connect_worker(subscribe=False)
+    assert (await worker_b.hello(worker_id=WORKER_B))["error"]["code"] == "not_loaded"
+    await hass.async_block_till_done()
+    (flow,) = _discovery_flows(hass)
+    # What the form offers: a new account, or the account whose worker is away.
+    shown = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_INTEGRATION_DISCOVERY}, data={CONF_WORKER_ID: "dddddddd"}
+    )
+    assert shown["step_id"] == "worker_confirm"
+    options = shown["data_schema"].schema["account"].config["options"]
+    assert [option["value"] for option in options] == ["new", init_integration.entry_id]
+    result = await hass.config_entries.flow.async_configure(flow["flow_id"], {"account": init_integration.entry_id})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "worker_replaced"
+    assert init_integration.unique_id == WORKER_B
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 1
+    assert (await worker_b.hello(worker_id=WORKER_B))["success"]
+    assert await worker_b.subscribe() == [ANNA]
+    assert init_integration.runtime_data.coordinator.link.identity.worker_id == WORKER_B

@@ -38,6 +38,9 @@ from .picker import PICKER_ALL_OPTIONS_MAX, label_of, search_directory
 TITLE = "WhatsApp"
 CONF_SEARCH = "search"
 CONF_ADD = "add"
+# The discovery step's choice: a new account, or the entry id of an account whose worker is away.
+CONF_ACCOUNT = "account"
+NEW_ACCOUNT = "new"
 # The app's `slug` in addon/config.yaml. The Supervisor puts the repository's id in front of the
 # slug of an app from a third-party repository (`<id>_whatsapp_avatars`, `local_whatsapp_avatars`
 # for a local one), so the check is on the last part.
@@ -111,12 +114,42 @@ class WhatsAppConfigFlow(ConfigFlow, domain=DOMAIN):
         return await self.async_step_worker_confirm()
 
     async def async_step_worker_confirm(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """One click to add the discovered worker's account."""
+        """Add the discovered worker as a new account, or as the new worker of an account whose worker is away.
+
+        A worker with a new data folder (the app reinstalled, the folder lost) has a new id: it is
+        the same account's worker again, which only the user can tell from a second account.
+        """
         assert self._worker_id is not None  # set by the discovery step, the only way here
+        orphans = {
+            entry.entry_id: entry.title
+            for entry in self._async_current_entries(include_ignore=False)
+            if entry.state is not ConfigEntryState.LOADED or not entry.runtime_data.coordinator.link.connected
+        }
         if user_input is not None:
-            return self._async_create_account_entry(self._worker_id)
+            chosen = user_input.get(CONF_ACCOUNT, NEW_ACCOUNT)
+            if chosen == NEW_ACCOUNT or chosen not in orphans:
+                return self._async_create_account_entry(self._worker_id)
+            entry = self.hass.config_entries.async_get_entry(chosen)
+            assert entry is not None  # in orphans a moment ago, with no await since
+            # Its next hello (the worker retries) finds the entry by this id.
+            self.hass.config_entries.async_update_entry(entry, unique_id=self._worker_id)
+            return self.async_abort(reason="worker_replaced", description_placeholders={"account": entry.title})
+        schema = vol.Schema({})
+        if orphans:
+            options = [SelectOptionDict(value=NEW_ACCOUNT, label=NEW_ACCOUNT)] + [
+                SelectOptionDict(value=entry_id, label=title) for entry_id, title in orphans.items()
+            ]
+            schema = vol.Schema(
+                {
+                    vol.Required(CONF_ACCOUNT, default=NEW_ACCOUNT): SelectSelector(
+                        SelectSelectorConfig(options=options, mode=SelectSelectorMode.LIST, translation_key=CONF_ACCOUNT)
+                    )
+                }
+            )
         return self.async_show_form(
-            step_id="worker_confirm", description_placeholders={"worker": short_id(self._worker_id)}
+            step_id="worker_confirm",
+            data_schema=schema,
+            description_placeholders={"worker": short_id(self._worker_id)},
         )
 
     def _async_create_account_entry(self, worker_id: str) -> ConfigFlowResult:
