@@ -8,6 +8,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { demoPopulationOptions } from '../worker/src/cli/demo.js';
 import type { RefreshAvatarResponse, RefreshAvatarsResponse } from '../worker/src/ha/protocol.js';
+import { answerWorkerOffer, waitForWorkerOffer } from './support/accounts.js';
 import { entityIdOf, pictureUniqueId, sha256, waitForServedFile, whatsappEntities } from './support/entities.js';
 import { E2eEnvironment } from './support/environment.js';
 import type { HaWebSocket } from './support/ha-websocket.js';
@@ -21,6 +22,8 @@ import { DEMO_CONTACTS, storedPicturePath } from './support/worker.js';
 const FIRST_PASS_TIMEOUT_MS = 90_000;
 // Liveness changes are pushed at once; this covers HA noticing a dead socket.
 const LIVENESS_TIMEOUT_MS = 30_000;
+// A worker told it is not set up yet retries with a backoff (2 s doubling, worker/src/ha/bridge.ts).
+const REPLACED_WORKER_TIMEOUT_MS = 90_000;
 // HA restarts in seconds here; the worker retries with backoff that starts small.
 const RECONNECT_TIMEOUT_MS = 120_000;
 // Long enough for one job at the demo's interval, short enough to fail fast.
@@ -390,7 +393,10 @@ check('a worker that cannot reach WhatsApp: HA shows Disconnected with the reaso
   mkdirSync(dataDir);
   // Port 1 on loopback: nothing listens, so the connection is refused at once.
   w.worker = w.env.startUnreachableWorker('unreachable-worker', dataDir, 'ws://127.0.0.1:1/ws/chat');
-  await w.env.waitForState(w.workerConnected, 'to turn on for the real worker', (state) => state?.state === 'on', LIVENESS_TIMEOUT_MS);
+  // A new data folder is a new worker id: HA asks whether it is a new account or this account's new worker.
+  const replaced = await answerWorkerOffer(w.env.rest, await waitForWorkerOffer(w.ws, LIVENESS_TIMEOUT_MS), w.env.entryId);
+  assert.is(replaced.reason, 'worker_replaced', JSON.stringify(replaced));
+  await w.env.waitForState(w.workerConnected, 'to turn on for the real worker', (state) => state?.state === 'on', REPLACED_WORKER_TIMEOUT_MS);
   const connection = await entityIdOf(w.ws, `${w.env.entryId}_connection`);
   const shown = await w.env.waitForState(
     connection,

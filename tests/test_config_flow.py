@@ -48,11 +48,11 @@ async def test_user_flow_confirms(hass: HomeAssistant) -> None:
     assert result["data"] == {}
 
 
-async def test_only_one_entry(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
-    """Only one entry."""
+async def test_another_entry_needs_a_waiting_worker(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
+    """With an account set up, the user step offers only workers waiting for one; with none it says how to add one."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "single_instance_allowed"
+    assert result["reason"] == "no_waiting_worker"
 
 
 async def test_hassio_discovery_one_click(hass: HomeAssistant) -> None:
@@ -87,7 +87,7 @@ async def test_hassio_discovery_when_configured(hass: HomeAssistant, init_integr
     """Supervisor discovery when configured."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_HASSIO}, data=DISCOVERY)
     assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "single_instance_allowed"
+    assert result["reason"] == "already_configured"
 
 
 async def test_options_pick_favourites(hass: HomeAssistant, init_integration: MockConfigEntry, worker: FakeWorker) -> None:

@@ -145,7 +145,7 @@ async def test_pairing_code_issue(hass: HomeAssistant, worker: FakeWorker) -> No
     assert issue.translation_key == ISSUE_PAIRING_CODE
     assert issue.translation_placeholders == {"code": "ABCD1234", "entity": QR_ENTITY}
     assert issue.severity is ir.IssueSeverity.WARNING
-    assert not issue.is_fixable
+    assert issue.is_fixable
     assert not issue.is_persistent
 
     await send_status(hass, worker, **pairing_status(PNG_QR_B, code="WXYZ9876"))

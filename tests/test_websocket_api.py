@@ -137,29 +137,29 @@ async def test_newer_subscription_replaces_older(hass: HomeAssistant, worker: Fa
     assert hass.states.get("binary_sensor.whatsapp_worker_connected").state == "off"
 
 
-async def test_a_second_worker_is_refused_naming_the_first(
+async def test_a_second_worker_is_offered_as_a_second_account(
     hass: HomeAssistant, init_integration: MockConfigEntry, connect_worker: Any
 ) -> None:
-    """Two workers for one account: the second is refused with a clear error until the first is gone."""
+    """A second worker does not take the first one's account: HA offers it as an account of its own."""
     first = await connect_worker(worker_id="worker-a")
     second = await connect_worker(subscribe=False)
-    assert (await second.hello(worker_id="worker-b"))["success"]
-    refused = await second.command("whatsapp/subscribe")
-    assert refused["error"]["code"] == "already_subscribed"
-    assert "id worker-a" in refused["error"]["message"]
-    assert "0.1.0-test" in refused["error"]["message"]
+    refused = await second.hello(worker_id="worker-b")
+    assert refused["error"]["code"] == "not_loaded"
+    await hass.async_block_till_done()
+    assert [flow["context"]["unique_id"] for flow in hass.config_entries.flow.async_progress_by_handler(DOMAIN)] == [
+        "worker-b"
+    ]
+    # Its retries neither start a second offer nor touch the first worker's link.
+    assert (await second.hello(worker_id="worker-b"))["error"]["code"] == "not_loaded"
+    await hass.async_block_till_done()
+    assert len(hass.config_entries.flow.async_progress_by_handler(DOMAIN)) == 1
     coordinator = init_integration.runtime_data.coordinator
     assert coordinator.link.identity is not None
     assert coordinator.link.identity.worker_id == "worker-a"
     await first.close()
     await hass.async_block_till_done()
     assert hass.states.get("binary_sensor.whatsapp_worker_connected").state == "off"
-    # The worker retries later, and then it is the one.
-    assert await second.subscribe() == [ANNA]
-    await hass.async_block_till_done()
-    assert coordinator.link.identity is not None
-    assert coordinator.link.identity.worker_id == "worker-b"
-    assert hass.states.get("binary_sensor.whatsapp_worker_connected").state == "on"
+    assert (await second.command("whatsapp/subscribe"))["error"]["code"] == "not_loaded"
 
 
 async def test_older_subscription_is_used_again_when_the_newer_drops(

@@ -8,6 +8,7 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
 from . import websocket_api
+from .accounts import id_prefix
 from .const import DOMAIN
 from .coordinator import (
     WhatsAppConfigEntry,
@@ -53,7 +54,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: WhatsAppConfigEntry) -> 
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: WhatsAppConfigEntry) -> None:
-    await entry.runtime_data.coordinator.async_set_favourites(favourites_of(entry))
+    # HA calls this after any change of the entry, also when the first worker claims it (its
+    # unique id, accounts.async_entry_for_worker): only new favourites are news to the worker.
+    coordinator = entry.runtime_data.coordinator
+    if (favourites := favourites_of(entry)) != coordinator.data.favourites:
+        await coordinator.async_set_favourites(favourites)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: WhatsAppConfigEntry) -> bool:
@@ -63,9 +68,9 @@ async def async_unload_entry(hass: HomeAssistant, entry: WhatsAppConfigEntry) ->
 
 async def async_remove_entry(hass: HomeAssistant, entry: WhatsAppConfigEntry) -> None:
     """Delete what the entry kept in .storage: the favourites' pictures and the directory."""
-    pictures = PictureStore(hass)
+    pictures = PictureStore(hass, id_prefix(entry))
     for jid in favourites_of(entry):
         await pictures.async_remove(jid)
-    await DirectoryStore(hass).async_remove()
+    await DirectoryStore(hass, id_prefix(entry)).async_remove()
     # Linked people get their previous pictures back; the uploads made for them go.
     await async_remove_links(hass, entry.entry_id)

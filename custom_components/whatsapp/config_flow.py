@@ -1,4 +1,8 @@
-"""Config flow: one entry, confirmed by the user or by one click after Supervisor discovery.
+"""Config flow: one entry per worker (per WhatsApp account).
+
+The first is confirmed by the user or by one click after Supervisor discovery, and the first worker
+that connects claims it; each further worker is offered by itself when it connects (integration
+discovery, see accounts.py), or picked in the user step from the workers waiting to be set up.
 
 Options: the favourites, picked from the contacts and groups the worker reported (searched by
 name or number in a large directory).
@@ -31,6 +35,7 @@ from homeassistant.helpers.selector import (
 )
 from homeassistant.helpers.service_info.hassio import HassioServiceInfo
 
+from .accounts import CONF_SCOPE, CONF_WORKER_ID, lobby, new_scope, short_id
 from .const import CONF_FAVOURITES, DOMAIN, LOGGER
 from .coordinator import WhatsAppConfigEntry, favourites_of
 from .person_link import PERSON_DOMAIN
@@ -45,6 +50,9 @@ CONF_PEOPLE = "people"
 CONF_PERSON = "person"
 CONF_CONTACT = "contact"
 CONF_UNLINK = "unlink"
+# The discovery step's choice: a new account, or the entry id of an account whose worker is away.
+CONF_ACCOUNT = "account"
+NEW_ACCOUNT = "new"
 # The app's `slug` in addon/config.yaml. The Supervisor puts the repository's id in front of the
 # slug of an app from a third-party repository (`<id>_whatsapp_avatars`, `local_whatsapp_avatars`
 # for a local one), so the check is on the last part.
@@ -70,12 +78,100 @@ class WhatsAppConfigFlow(ConfigFlow, domain=DOMAIN):
         """Return the favourites picker."""
         return WhatsAppOptionsFlow()
 
+    _worker_id: str | None = None
+
     @override
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Set up from the integrations page."""
+        """Set up from the integrations page: the first account, or one of the workers waiting."""
+        if self._async_current_entries(include_ignore=False):
+            return await self.async_step_pick_worker()
         if user_input is not None:
+            # No unique id yet: the first worker that says hello claims the entry.
             return self.async_create_entry(title=TITLE, data={})
         return self.async_show_form(step_id="user")
+
+    async def async_step_pick_worker(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Another account: pick one of the connected workers that have no entry yet."""
+        configured = {entry.unique_id for entry in self._async_current_entries(include_ignore=True)}
+        waiting = sorted(worker_id for worker_id in lobby(self.hass).workers if worker_id not in configured)
+        if not waiting:
+            return self.async_abort(reason="no_waiting_worker")
+        if user_input is not None:
+            await self.async_set_unique_id(user_input[CONF_WORKER_ID], raise_on_progress=False)
+            self._abort_if_unique_id_configured()
+            return self._async_create_account_entry(user_input[CONF_WORKER_ID])
+        options = [
+            SelectOptionDict(value=worker_id, label=f"{short_id(worker_id)} ({lobby(self.hass).workers[worker_id].worker_version})")
+            for worker_id in waiting
+        ]
+        return self.async_show_form(
+            step_id="pick_worker",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(CONF_WORKER_ID): SelectSelector(
+                        SelectSelectorConfig(options=options, mode=SelectSelectorMode.LIST)
+                    )
+                }
+            ),
+        )
+
+    @override
+    async def async_step_integration_discovery(self, discovery_info: dict[str, Any]) -> ConfigFlowResult:
+        """Offer a worker with an id no entry has, which said hello (accounts.async_discover_worker)."""
+        worker_id = str(discovery_info[CONF_WORKER_ID])
+        await self.async_set_unique_id(worker_id)
+        self._abort_if_unique_id_configured()
+        self._worker_id = worker_id
+        self.context["title_placeholders"] = {"worker": short_id(worker_id)}
+        return await self.async_step_worker_confirm()
+
+    async def async_step_worker_confirm(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Add the discovered worker as a new account, or as the new worker of an account whose worker is away.
+
+        A worker with a new data folder (the app reinstalled, the folder lost) has a new id: it is
+        the same account's worker again, which only the user can tell from a second account.
+        """
+        assert self._worker_id is not None  # set by the discovery step, the only way here
+        orphans = {
+            entry.entry_id: entry.title
+            for entry in self._async_current_entries(include_ignore=False)
+            if entry.state is not ConfigEntryState.LOADED or not entry.runtime_data.coordinator.link.connected
+        }
+        if user_input is not None:
+            chosen = user_input.get(CONF_ACCOUNT, NEW_ACCOUNT)
+            if chosen == NEW_ACCOUNT or chosen not in orphans:
+                return self._async_create_account_entry(self._worker_id)
+            entry = self.hass.config_entries.async_get_entry(chosen)
+            assert entry is not None  # in orphans a moment ago, with no await since
+            # Its next hello (the worker retries) finds the entry by this id.
+            self.hass.config_entries.async_update_entry(entry, unique_id=self._worker_id)
+            return self.async_abort(reason="worker_replaced", description_placeholders={"account": entry.title})
+        schema = vol.Schema({})
+        if orphans:
+            options = [SelectOptionDict(value=NEW_ACCOUNT, label=NEW_ACCOUNT)] + [
+                SelectOptionDict(value=entry_id, label=title) for entry_id, title in orphans.items()
+            ]
+            schema = vol.Schema(
+                {
+                    vol.Required(CONF_ACCOUNT, default=NEW_ACCOUNT): SelectSelector(
+                        SelectSelectorConfig(options=options, mode=SelectSelectorMode.LIST, translation_key=CONF_ACCOUNT)
+                    )
+                }
+            )
+        return self.async_show_form(
+            step_id="worker_confirm",
+            data_schema=schema,
+            description_placeholders={"worker": short_id(self._worker_id)},
+        )
+
+    def _async_create_account_entry(self, worker_id: str) -> ConfigFlowResult:
+        # Beside another account the entry's ids are scoped (accounts.id_prefix); alone it has the
+        # ids a single account always had.
+        data: dict[str, Any] = {CONF_WORKER_ID: worker_id}
+        if self._async_current_entries(include_ignore=False):
+            data[CONF_SCOPE] = new_scope()
+            return self.async_create_entry(title=f"{TITLE} {short_id(worker_id)}", data=data)
+        return self.async_create_entry(title=TITLE, data=data)
 
     @override
     async def async_step_hassio(self, discovery_info: HassioServiceInfo) -> ConfigFlowResult:

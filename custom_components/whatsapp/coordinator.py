@@ -18,6 +18,7 @@ from homeassistant.helpers import (
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
+from .accounts import id_prefix
 from .const import (
     CONF_FAVOURITES,
     DOMAIN,
@@ -42,9 +43,12 @@ from .store import DirectoryStore, PictureStore
 from .worker_link import WorkerLink
 
 
-def subject_unique_id(jid: str, key: str) -> str:
-    """Return the unique id of a contact's or group's entity: from the JID, never a name."""
-    return f"{jid}_{key}"
+def subject_unique_id(jid: str, key: str, *, prefix: str) -> str:
+    """Return the unique id of a contact's or group's entity: from the JID, never a name.
+
+    `prefix` is the account's (accounts.id_prefix): the same contact in two accounts is two entities.
+    """
+    return f"{prefix}{jid}_{key}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,9 +83,11 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
     def __init__(self, hass: HomeAssistant, entry: WhatsAppConfigEntry) -> None:
         """Nothing is read or scheduled until `async_start`."""
         super().__init__(hass, LOGGER, config_entry=entry, name=DOMAIN, update_interval=None)
-        self.link = WorkerLink(hass, self._worker_connected_changed, self.async_send_favourites)
-        self.pictures = PictureStore(hass)
-        self.directory_store = DirectoryStore(hass)
+        self.link = WorkerLink(hass, entry.entry_id, self._worker_connected_changed, self.async_send_favourites)
+        # What keeps this account's unique ids, devices and files apart from another account's.
+        self.id_prefix = id_prefix(entry)
+        self.pictures = PictureStore(hass, self.id_prefix)
+        self.directory_store = DirectoryStore(hass, self.id_prefix)
         self.directory_transfer = DirectoryTransfer()
         # People whose picture follows a contact's (person_link.py).
         self.person_pictures = PersonPictures(hass, entry.entry_id)
@@ -289,6 +295,8 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
             self.hass.bus.async_fire(
                 EVENT_AVATAR_UPDATED,
                 {
+                    # Which account: the same contact may be in two (device triggers match it).
+                    "config_entry_id": self.config_entry.entry_id,
                     "jid": jid,
                     "name": picture.name,
                     "state": picture.state,
@@ -296,7 +304,7 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
                     # The favourite's image entity, so an automation can show the new picture
                     # (its `entity_picture`) without knowing how entity ids are made.
                     "entity_id": er.async_get(self.hass).async_get_entity_id(
-                        "image", DOMAIN, subject_unique_id(jid, "picture")
+                        "image", DOMAIN, subject_unique_id(jid, "picture", prefix=self.id_prefix)
                     ),
                 },
             )

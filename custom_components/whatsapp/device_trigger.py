@@ -28,8 +28,8 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.trigger import TriggerActionType, TriggerInfo
 from homeassistant.helpers.typing import ConfigType
 
+from .accounts import AccountSubject, subject_of_device
 from .const import DOMAIN, EVENT_AVATAR_UPDATED
-from .jids import is_subject_jid
 
 TRIGGER_PICTURE_CHANGED = "picture_changed"
 TRIGGER_PICTURE_REMOVED = "picture_removed"
@@ -45,20 +45,15 @@ TRIGGER_SCHEMA = DEVICE_TRIGGER_BASE_SCHEMA.extend(
 )
 
 
-def subject_jid_of_device(hass: HomeAssistant, device_id: str) -> str | None:
-    """Return the contact's or group's JID a device stands for; None for the worker's device or another."""
+def subject_of_device_id(hass: HomeAssistant, device_id: str) -> AccountSubject | None:
+    """Return the account and JID a device stands for; None for the worker's device or another."""
     device = dr.async_get(hass).async_get(device_id)
-    if device is None:
-        return None
-    return next(
-        (identifier for domain, identifier in device.identifiers if domain == DOMAIN and is_subject_jid(identifier)),
-        None,
-    )
+    return None if device is None else subject_of_device(hass, device)
 
 
 async def async_get_triggers(hass: HomeAssistant, device_id: str) -> list[dict[str, str]]:
     """Offer the picture triggers on a contact's or group's device (the worker's has none)."""
-    if subject_jid_of_device(hass, device_id) is None:
+    if subject_of_device_id(hass, device_id) is None:
         return []
     return [
         {CONF_PLATFORM: "device", CONF_DOMAIN: DOMAIN, CONF_DEVICE_ID: device_id, CONF_TYPE: trigger_type}
@@ -72,9 +67,9 @@ async def async_attach_trigger(
     action: TriggerActionType,
     trigger_info: TriggerInfo,
 ) -> CALLBACK_TYPE:
-    """Listen for the device's JID in `whatsapp_avatar_updated` with the trigger's state."""
-    jid = subject_jid_of_device(hass, config[CONF_DEVICE_ID])
-    if jid is None:
+    """Listen for the device's account and JID in `whatsapp_avatar_updated` with the trigger's state."""
+    subject = subject_of_device_id(hass, config[CONF_DEVICE_ID])
+    if subject is None:
         raise InvalidDeviceAutomationConfig(
             f"Device {config[CONF_DEVICE_ID]} is not a WhatsApp contact or group"
         )
@@ -82,7 +77,12 @@ async def async_attach_trigger(
         {
             event_trigger.CONF_PLATFORM: CONF_EVENT,
             event_trigger.CONF_EVENT_TYPE: EVENT_AVATAR_UPDATED,
-            event_trigger.CONF_EVENT_DATA: {"jid": jid, "state": STATE_BY_TRIGGER[config[CONF_TYPE]]},
+            event_trigger.CONF_EVENT_DATA: {
+                # The same contact in two accounts is two devices: the account is matched too.
+                "config_entry_id": subject.entry_id,
+                "jid": subject.jid,
+                "state": STATE_BY_TRIGGER[config[CONF_TYPE]],
+            },
         }
     )
     return await event_trigger.async_attach_trigger(hass, event_config, action, trigger_info, platform_type="device")

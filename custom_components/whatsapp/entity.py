@@ -44,9 +44,9 @@ class WhatsAppContactEntity(CoordinatorEntity[WhatsAppCoordinator]):
         """Ties the entity to the subject's device, named after the contact as WhatsApp knows it."""
         super().__init__(coordinator)
         self.jid = jid
-        self._attr_unique_id = subject_unique_id(jid, key)
+        self._attr_unique_id = subject_unique_id(jid, key, prefix=coordinator.id_prefix)
         self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, jid)},
+            identifiers={(DOMAIN, f"{coordinator.id_prefix}{jid}")},
             name=self.subject_name(),
             manufacturer="WhatsApp",
             model="Group" if jid.endswith("@g.us") else "Contact",

@@ -40,6 +40,11 @@ async def async_setup_entry(
     coordinator = entry.runtime_data.coordinator
     shown: set[str] = set()
 
+    def favourite_device_ids() -> set[str]:
+        # The favourites' device identifiers (entity.WhatsAppContactEntity): the JID, after the
+        # account's prefix.
+        return {f"{coordinator.id_prefix}{jid}" for jid in coordinator.data.favourites}
+
     @callback
     def sync_favourites() -> None:
         favourites = set(coordinator.data.favourites)
@@ -48,11 +53,11 @@ async def async_setup_entry(
             async_add_entities(ContactPictureImage(hass, coordinator, jid) for jid in sorted(added))
         if removed := shown - favourites:
             shown.difference_update(removed)
-            _remove_devices_of_former_favourites(hass, entry, favourites)
+            _remove_devices_of_former_favourites(hass, entry, favourite_device_ids())
 
     async_add_entities([PairingQrImage(hass, coordinator)])
     # Favourites dropped while the entry was not loaded.
-    _remove_devices_of_former_favourites(hass, entry, set(coordinator.data.favourites))
+    _remove_devices_of_former_favourites(hass, entry, favourite_device_ids())
     sync_favourites()
     entry.async_on_unload(coordinator.async_add_listener(sync_favourites))
 

@@ -63,11 +63,13 @@ def async_update_pairing_issue(hass: HomeAssistant, entry_id: str, status: Worke
     else:
         translation_key = ISSUE_PAIRING_QR
     # Unchanged arguments leave the issue as it is, so a rotating QR does not churn the registry.
+    # Fixable: its fix flow (repairs.py) shows the current QR in the dialog until the phone is linked.
     ir.async_create_issue(
         hass,
         DOMAIN,
         ISSUE_PAIRING,
-        is_fixable=False,
+        is_fixable=True,
+        data={"entry_id": entry_id},
         severity=ir.IssueSeverity.WARNING,
         translation_key=translation_key,
         translation_placeholders=placeholders,

@@ -17,13 +17,21 @@ from homeassistant.helpers import config_validation as cv, entity_registry as er
 from .const import DOMAIN, SERVICE_LINK_PERSON, SERVICE_UNLINK_PERSON
 from .coordinator import WhatsAppCoordinator
 from .person_link import PERSON_DOMAIN
-from .services import _coordinator, normalise_jid
+from .services import ATTR_CONFIG_ENTRY_ID, _coordinator, normalise_jid
 
 ATTR_PERSON = "person"
 ATTR_CONTACT = "contact"
 
-LINK_PERSON_SCHEMA = vol.Schema({vol.Required(ATTR_PERSON): cv.entity_id, vol.Required(ATTR_CONTACT): cv.string})
-UNLINK_PERSON_SCHEMA = vol.Schema({vol.Required(ATTR_PERSON): cv.entity_id})
+LINK_PERSON_SCHEMA = vol.Schema(
+    {
+        vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Required(ATTR_PERSON): cv.entity_id,
+        vol.Required(ATTR_CONTACT): cv.string,
+    }
+)
+UNLINK_PERSON_SCHEMA = vol.Schema(
+    {vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string, vol.Required(ATTR_PERSON): cv.entity_id}
+)
 
 
 def person_id_of(hass: HomeAssistant, entity_id: str) -> str:
@@ -51,7 +59,7 @@ async def async_link_person(coordinator: WhatsAppCoordinator, person_id: str, ji
 
 async def _link_person(call: ServiceCall) -> ServiceResponse:
     jid = normalise_jid(call.data[ATTR_CONTACT])
-    coordinator = _coordinator(call.hass)
+    coordinator = _coordinator(call.hass, call)
     person_id = person_id_of(call.hass, call.data[ATTR_PERSON])
     await async_link_person(coordinator, person_id, jid)
     # The contact as the worker knows it, e.g. from a number typed with spaces.
@@ -59,7 +67,7 @@ async def _link_person(call: ServiceCall) -> ServiceResponse:
 
 
 async def _unlink_person(call: ServiceCall) -> ServiceResponse:
-    coordinator = _coordinator(call.hass)
+    coordinator = _coordinator(call.hass, call)
     person_id = person_id_of(call.hass, call.data[ATTR_PERSON])
     link = coordinator.person_pictures.links.get(person_id)
     if link is None or not await coordinator.person_pictures.async_unlink(person_id):

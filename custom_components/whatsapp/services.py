@@ -1,8 +1,13 @@
-"""The services `whatsapp.refresh_avatar` and `whatsapp.refresh_avatars`, forwarded to the worker."""
+"""The services `whatsapp.refresh_avatar` and `whatsapp.refresh_avatars`, forwarded to the worker.
+
+Each acts on one account (config entry): the one named by `config_entry_id`, or the one of the
+devices or entities given, or the only one; `entry_for_call` decides, for every service.
+"""
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import probatio as vol
 
@@ -15,7 +20,12 @@ from homeassistant.core import (
     callback,
 )
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import config_validation as cv, service
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+    entity_registry as er,
+    service,
+)
 
 from .const import (
     CALL_RESPONSE_MARGIN_SECONDS,
@@ -37,6 +47,9 @@ ATTR_JID = "jid"
 ATTR_FORCE = "force"
 ATTR_WAIT = "wait"
 ATTR_SCOPE = "scope"
+# HA's own name for the field (homeassistant/helpers/service.py, 2026.10.4, and core's services
+# with a `config_entry` selector, e.g. google_generative_ai_conversation).
+ATTR_CONFIG_ENTRY_ID = "config_entry_id"
 
 # The phone-number rule of worker/src/phone-number.ts, checked by both suites against
 # tests/fixtures/phone-numbers.json: spaces, dashes, brackets and one leading + are how people
@@ -53,6 +66,7 @@ SURROUNDING_SPACES = " "
 REFRESH_AVATAR_SCHEMA = vol.All(
     vol.Schema(
         {
+            vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
             # The contact as typed, or (services.yaml `target:`) a favourite's device or image entity.
             vol.Optional(ATTR_JID): cv.string,
             vol.Optional(ATTR_DEVICE_ID): vol.All(cv.ensure_list, [str]),
@@ -69,6 +83,7 @@ REFRESH_AVATAR_SCHEMA = vol.All(
 
 REFRESH_AVATARS_SCHEMA = vol.Schema(
     {
+        vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
         vol.Optional(ATTR_SCOPE, default=DEFAULT_REFRESH_SCOPE): vol.In(REFRESH_SCOPES),
         vol.Optional(ATTR_FORCE, default=DEFAULT_FORCE): cv.boolean,
     }
@@ -106,11 +121,68 @@ def normalise_jid(text: str) -> str:
     return jid
 
 
-def _coordinator(hass: HomeAssistant) -> WhatsAppCoordinator:
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _entry_ids_of_targets(hass: HomeAssistant, call: ServiceCall) -> set[str]:
+    """Return the WhatsApp entries of the devices and entities a call names (none named: empty)."""
+    ours = {entry.entry_id for entry in hass.config_entries.async_entries(DOMAIN)}
+    entry_ids: set[str] = set()
+    devices = dr.async_get(hass)
+    for device_id in _as_list(call.data.get(ATTR_DEVICE_ID)):
+        if (device := devices.async_get(device_id)) is None or not (found := ours & device.config_entries):
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="not_a_whatsapp_target",
+                translation_placeholders={"target": shown_input(device_id)},
+            )
+        entry_ids |= found
+    entities = er.async_get(hass)
+    for entity_id in _as_list(call.data.get(ATTR_ENTITY_ID)):
+        if (entity := entities.async_get(entity_id)) is None or entity.config_entry_id not in ours:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="not_a_whatsapp_target",
+                translation_placeholders={"target": shown_input(entity_id)},
+            )
+        entry_ids.add(entity.config_entry_id)
+    return entry_ids
+
+
+def entry_for_call(hass: HomeAssistant, call: ServiceCall) -> WhatsAppConfigEntry:
+    """Return the loaded account a service call acts on, or refuse it with a translated error.
+
+    In order: the `config_entry_id` given; else the account of the devices and entities given
+    (`device_id`, `entity_id`; all of one account); else the only account. With several accounts
+    and none of these, the call is ambiguous and refused, naming the accounts to choose from.
+    """
+    entry_id: str | None = call.data.get(ATTR_CONFIG_ENTRY_ID)
+    if entry_id is None:
+        targets = _entry_ids_of_targets(hass, call)
+        if len(targets) > 1:
+            raise ServiceValidationError(translation_domain=DOMAIN, translation_key="targets_of_several_accounts")
+        if targets:
+            entry_id = targets.pop()
+    # Several accounts set up (loaded or not: a call must not land on another account because the
+    # one meant failed to load) and no choice made: ambiguous.
+    accounts = hass.config_entries.async_entries(DOMAIN, include_ignore=False, include_disabled=False)
+    if entry_id is None and len(accounts) > 1:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="ambiguous_account",
+            translation_placeholders={"accounts": ", ".join(sorted(entry.title for entry in accounts))},
+        )
     # Core's helper (homeassistant/helpers/service.py, HA 2026.10.4): a translated
-    # ServiceValidationError when there is no entry, or it is not loaded.
-    entry: WhatsAppConfigEntry = service.async_get_config_entry(hass, DOMAIN, None)
-    return entry.runtime_data.coordinator
+    # ServiceValidationError for an unknown entry, another integration's, one not loaded, or none.
+    entry: WhatsAppConfigEntry = service.async_get_config_entry(hass, DOMAIN, entry_id)
+    return entry
+
+
+def _coordinator(hass: HomeAssistant, call: ServiceCall) -> WhatsAppCoordinator:
+    return entry_for_call(hass, call).runtime_data.coordinator
 
 
 def subject_of_call(call: ServiceCall) -> str:
@@ -131,7 +203,7 @@ def subject_of_call(call: ServiceCall) -> str:
 async def _refresh_avatar(call: ServiceCall) -> ServiceResponse:
     jid = subject_of_call(call)
     wait = call.data[ATTR_WAIT]
-    coordinator = _coordinator(call.hass)
+    coordinator = _coordinator(call.hass, call)
     response = await coordinator.link.async_call(
         SERVICE_REFRESH_AVATAR,
         {"jid": jid, "force": call.data[ATTR_FORCE], "wait": wait},
@@ -141,7 +213,7 @@ async def _refresh_avatar(call: ServiceCall) -> ServiceResponse:
 
 
 async def _refresh_avatars(call: ServiceCall) -> ServiceResponse:
-    coordinator = _coordinator(call.hass)
+    coordinator = _coordinator(call.hass, call)
     response = await coordinator.link.async_call(
         SERVICE_REFRESH_AVATARS,
         {"scope": call.data[ATTR_SCOPE], "force": call.data[ATTR_FORCE]},

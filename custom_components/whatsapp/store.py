@@ -36,9 +36,10 @@ def _iso(value: Any) -> str | None:
 class PictureStore:
     """The favourites' pictures on disk, in HA's .storage (written atomically by Store)."""
 
-    def __init__(self, hass: HomeAssistant) -> None:
-        """Nothing is read until `async_load`."""
+    def __init__(self, hass: HomeAssistant, prefix: str = "") -> None:
+        """Nothing is read until `async_load`; `prefix` keeps an account's files apart (accounts.id_prefix)."""
         self._hass = hass
+        self._prefix = prefix
         self._stores: dict[str, Store[dict[str, Any]]] = {}
 
     def _store(self, jid: str) -> Store[dict[str, Any]]:
@@ -46,7 +47,7 @@ class PictureStore:
         if not is_subject_jid(jid):
             raise ValueError(f"not a contact or group JID: {jid!r}")
         if (store := self._stores.get(jid)) is None:
-            store = Store(self._hass, STORAGE_VERSION, f"{PICTURE_KEY_PREFIX}{jid}")
+            store = Store(self._hass, STORAGE_VERSION, f"{PICTURE_KEY_PREFIX}{self._prefix}{jid}")
             self._stores[jid] = store
         return store
 
@@ -98,9 +99,10 @@ class PictureStore:
 class DirectoryStore:
     """The last contact directory, so the favourites picker works while the worker is away."""
 
-    def __init__(self, hass: HomeAssistant) -> None:
-        """Nothing is read until `async_load`."""
-        self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, DIRECTORY_KEY)
+    def __init__(self, hass: HomeAssistant, prefix: str = "") -> None:
+        """Nothing is read until `async_load`; `prefix` keeps an account's file apart (accounts.id_prefix)."""
+        key = f"{DIRECTORY_KEY}.{prefix.rstrip('_')}" if prefix else DIRECTORY_KEY
+        self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, key)
         self._entries: dict[str, DirectoryEntry] = {}
         self._save_pending = False
 

@@ -20,11 +20,13 @@ from homeassistant.components.websocket_api import (
     ActiveConnection,
     WebSocketCommandHandler,
 )
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.loader import async_get_integration
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
+from .accounts import async_discover_worker, async_entry_for_worker, lobby
 from .const import (
     DOMAIN,
     JPEG_MAGIC,
@@ -82,12 +84,15 @@ class _HelloDone:
     remembers who said hello, to tell a reconnect of the same worker from a second worker.
     """
 
-    def __init__(self, identity: WorkerIdentity) -> None:
+    def __init__(self, hass: HomeAssistant, identity: WorkerIdentity) -> None:
         """Who said hello on this connection."""
+        self.hass = hass
         self.identity = identity
 
     def __call__(self) -> None:
-        """Nothing to end: the connection closed."""
+        """Let a worker waiting for its entry go: the connection closed."""
+        if self.identity.worker_id is not None:
+            lobby(self.hass).leave(self.identity.worker_id)
 
 
 HELLO_DONE_KEY = (DOMAIN, "hello")
@@ -161,11 +166,25 @@ def _coordinator(hass: HomeAssistant, connection: ActiveConnection, msg: dict[st
             "send whatsapp/hello first on this connection (the protocol version handshake)",
         )
         return None
-    entries: list[WhatsAppConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
-    if not entries:
-        _refuse(connection, msg, ERR_NOT_LOADED, "the WhatsApp integration is not set up or not loaded")
+    hello = connection.subscriptions[HELLO_DONE_KEY]
+    assert isinstance(hello, _HelloDone)  # only the hello handler puts anything under this key
+    identity = hello.identity
+    entry: WhatsAppConfigEntry | None = async_entry_for_worker(hass, identity.worker_id)
+    if entry is None:
+        if identity.worker_id is not None:
+            lobby(hass).enter(identity.worker_id, identity.worker_version)
+            async_discover_worker(hass, identity.worker_id, identity.worker_version)
+            why = "this worker is not set up yet: add it in Settings → Devices & services (it is offered there)"
+        else:
+            why = "the WhatsApp integration is not set up, or has several accounts and this worker sends no worker_id"
+        _refuse(connection, msg, ERR_NOT_LOADED, why)
         return None
-    return entries[0].runtime_data.coordinator
+    if identity.worker_id is not None:
+        lobby(hass).leave(identity.worker_id)
+    if entry.state is not ConfigEntryState.LOADED:
+        _refuse(connection, msg, ERR_NOT_LOADED, "the WhatsApp integration is set up for this worker but not loaded")
+        return None
+    return entry.runtime_data.coordinator
 
 
 @_command("whatsapp/hello", HELLO_FIELDS)
@@ -181,11 +200,21 @@ async def websocket_hello(hass: HomeAssistant, connection: ActiveConnection, msg
             f"this integration speaks protocol {PROTOCOL_VERSION}, the worker {msg['protocol_version']}",
         )
         return
+    identity = WorkerIdentity(worker_id=msg["worker_id"], worker_version=msg["worker_version"], since=dt_util.utcnow())
+    earlier = connection.subscriptions.get(HELLO_DONE_KEY)
+    if isinstance(earlier, _HelloDone) and not earlier.identity.same_worker(identity):
+        # A connection speaks for the worker that said hello first on it, and for no other
+        # account: each command goes to that worker's entry.
+        _refuse(
+            connection,
+            msg,
+            ERR_ALREADY_SUBSCRIBED,
+            f"this connection belongs to {earlier.identity.describe()}; another worker needs its own connection",
+        )
+        return
     # The handshake holds for the connection even while no entry is loaded (HA still starting),
     # so the worker's next commands are answered once it is.
-    connection.subscriptions[HELLO_DONE_KEY] = _HelloDone(
-        WorkerIdentity(worker_id=msg["worker_id"], worker_version=msg["worker_version"], since=dt_util.utcnow())
-    )
+    connection.subscriptions[HELLO_DONE_KEY] = _HelloDone(hass, identity)
     if (coordinator := _coordinator(hass, connection, msg)) is None:
         return
     coordinator.async_worker_hello(msg["worker_version"])

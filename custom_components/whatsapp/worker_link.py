@@ -68,7 +68,8 @@ class _Subscription:
 # The worker's subscription while no entry holds it: between the unload and the setup of a reload
 # (or while the entry is unloaded). The worker keeps it open on its socket and cannot tell that
 # the entry went, so the next entry takes it over at once instead of waiting for its next message.
-PARKED_SUBSCRIPTION_KEY: HassKey[_Subscription] = HassKey(f"{DOMAIN}_parked_subscription")
+# By entry id: with several accounts, a reloaded entry takes over its own worker, no other.
+PARKED_SUBSCRIPTIONS_KEY: HassKey[dict[str, _Subscription]] = HassKey(f"{DOMAIN}_parked_subscriptions")
 
 
 class WorkerSubscription:
@@ -121,10 +122,16 @@ class WorkerLink:
     """
 
     def __init__(
-        self, hass: HomeAssistant, on_connected_changed: Callable[[bool], None], on_takeover: Callable[[], None]
+        self,
+        hass: HomeAssistant,
+        entry_id: str,
+        on_connected_changed: Callable[[bool], None],
+        on_takeover: Callable[[], None],
     ) -> None:
         """`on_connected_changed` runs when the worker comes or goes, `on_takeover` when an older subscription takes over."""
         self._hass = hass
+        self._entry_id = entry_id
+        self._parked = hass.data.setdefault(PARKED_SUBSCRIPTIONS_KEY, {})
         self._on_connected_changed = on_connected_changed
         self._on_takeover = on_takeover
         self._subscription: _Subscription | None = None
@@ -164,9 +171,9 @@ class WorkerLink:
     @callback
     def async_detach(self, subscription: _Subscription) -> None:
         """End a subscription; if it was the worker's, the newest one on standby takes over."""
-        if self._hass.data.get(PARKED_SUBSCRIPTION_KEY) is subscription:
+        if self._parked.get(self._entry_id) is subscription:
             # The socket closed while no entry held the subscription: nothing left to take over.
-            del self._hass.data[PARKED_SUBSCRIPTION_KEY]
+            del self._parked[self._entry_id]
         if subscription in self._standby:
             # An old socket closing after the worker reconnected does not end the new link.
             self._standby.remove(subscription)
@@ -186,7 +193,7 @@ class WorkerLink:
     def async_close(self) -> None:
         """Let go as the entry unloads: fail what waits, park the open subscription for the next entry."""
         if self._subscription is not None:
-            self._hass.data[PARKED_SUBSCRIPTION_KEY] = self._subscription
+            self._parked[self._entry_id] = self._subscription
         self._subscription = None
         self._standby.clear()
         self._fail_pending(_error("worker_disconnected"))
@@ -194,7 +201,7 @@ class WorkerLink:
     @callback
     def async_take_over_parked(self) -> bool:
         """Hold the subscription the previous entry parked; True when there was one."""
-        if (parked := self._hass.data.pop(PARKED_SUBSCRIPTION_KEY, None)) is None:
+        if (parked := self._parked.pop(self._entry_id, None)) is None:
             return False
         LOGGER.debug("Taking over the worker's open subscription %s after a reload", parked.msg_id)
         parked.connection.subscriptions[parked.msg_id] = self.attach(parked.connection, parked.msg_id, parked.identity)

@@ -85,8 +85,8 @@ export class E2eEnvironment {
   }
 
   /** Starts the demo worker on `dataDir`, connected to this HA. */
-  startWorker(name: string, dataDir: string): ManagedProcess {
-    return this.track(startDemoWorker({ name, dataDir, haUrl: this.haUrl, token: this.token, logDir: this.root }));
+  startWorker(name: string, dataDir: string, scanAfterSeconds?: number): ManagedProcess {
+    return this.track(startDemoWorker({ name, dataDir, haUrl: this.haUrl, token: this.token, logDir: this.root, scanAfterSeconds }));
   }
 
   /** `whatsapp-worker run` with WhatsApp's websocket at an address that does not answer. */

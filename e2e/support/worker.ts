@@ -17,6 +17,8 @@ export interface DemoWorkerOptions {
   readonly haUrl: string;
   readonly token: string;
   readonly logDir: string;
+  /** Seconds until the simulated phone scans the QR (the demo's `--scan-after`; default 1.5). */
+  readonly scanAfterSeconds?: number;
 }
 
 /** Starts `whatsapp-worker demo`; several starts on the same data folder append to one log. */
@@ -30,6 +32,7 @@ export function startDemoWorker(options: DemoWorkerOptions): ManagedProcess {
       '--contacts', String(DEMO_CONTACTS),
       '--interval', String(DEMO_INTERVAL_SECONDS),
       '--ha-url', options.haUrl,
+      ...(options.scanAfterSeconds === undefined ? [] : ['--scan-after', String(options.scanAfterSeconds)]),
     ],
     env: { ...process.env, WHATSAPP_HA_TOKEN: options.token, WHATSAPP_HA_URL: undefined, SUPERVISOR_TOKEN: undefined },
     logPath: join(options.logDir, `${options.name}.log`),

@@ -34,8 +34,9 @@ export function demoPopulationOptions(contacts: number, seed: number): { seed: n
 export const DEMO_QUERY_LOG = 'demo-queries.jsonl';
 /** Where the demo writes, at exit, the IQs this run's simulated WhatsApp received, by kind. */
 export const DEMO_IQ_SUMMARY = 'demo-iqs.json';
-// The simulated phone scans the QR this long after it is shown.
-const DEMO_SCAN_DELAY_MS = 1_500;
+// The simulated phone scans the QR this long after it is shown (`--scan-after` changes it: the
+// e2e of the pairing dialog needs the worker to stay unlinked past the first QR's rotation).
+const DEMO_SCAN_DELAY_SECONDS = 1.5;
 
 /** `--quirks all|none|a,b,…`: which odd behaviours of WhatsApp the simulation shows. */
 export function demoQuirks(value: string | undefined): SimulatedQuirk[] {
@@ -76,7 +77,7 @@ export function demoTimings(intervalMs: number): {
 
 export const demoCommand: Command = {
   usage: [
-    'Usage: whatsapp-worker demo --data DIR [--contacts N] [--interval SECONDS] [--seed S] [--quirks LIST] [--exit-when-idle]',
+    'Usage: whatsapp-worker demo --data DIR [--contacts N] [--interval SECONDS] [--seed S] [--quirks LIST] [--scan-after SECONDS] [--exit-when-idle]',
     '',
     'Runs the real worker (queue, rate policy, downloads, atomic files, database, the Baileys',
     'adapter) against a SIMULATED WhatsApp behind a simulated Baileys socket: N contacts plus 15 %',
@@ -92,6 +93,7 @@ export const demoCommand: Command = {
     `  --interval SECONDS   gap between picture queries; may go below 2 s here (default ${DEFAULT_DEMO_INTERVAL_SECONDS})`,
     '  --seed S             seed of the simulated account (default 1)',
     `  --quirks LIST        all (default), none, or some of ${SIMULATED_QUIRKS.join(',')}`,
+    `  --scan-after SECONDS the simulated phone scans the QR this long after linking starts (default ${DEMO_SCAN_DELAY_SECONDS}; the first QR lives 60 s, the next 20 s each)`,
     '  --exit-when-idle     exit once every subject is processed and the queue is empty',
     '  --ha-url URL         also connect to Home Assistant (token in WHATSAPP_HA_TOKEN)',
     '  --log-level LEVEL    trace, debug, info, warning or error (default info)',
@@ -103,6 +105,7 @@ export const demoCommand: Command = {
     contacts: { type: 'string' },
     seed: { type: 'string' },
     quirks: { type: 'string' },
+    'scan-after': { type: 'string' },
     'exit-when-idle': { type: 'boolean' },
   },
   async execute(flags) {
@@ -120,6 +123,7 @@ export const demoCommand: Command = {
       { allowFastInterval: true, defaults: { ...DEFAULT_RATE_SETTINGS, ...scaled.rate } },
     );
     const ttl = { ...DEFAULT_TTL_SETTINGS, ...scaled.ttl };
+    const scanAfterMs = Math.round((nonNegativeNumber(flags, 'scan-after') ?? DEMO_SCAN_DELAY_SECONDS) * 1000);
     const quirks = demoQuirks(typeof flags.quirks === 'string' ? flags.quirks : undefined);
     const oddAnswers = ODD_ANSWERS.filter((answer: OddAnswer) => quirks.includes(answer));
     const logger = createLogger(logLevel(flags), undefined, undefined, logFormat(flags));
@@ -129,7 +133,7 @@ export const demoCommand: Command = {
       ...demoPopulationOptions(contacts, seed),
       oddAnswers,
       quirks,
-      phone: { mode: 'scans', afterMs: DEMO_SCAN_DELAY_MS },
+      phone: { mode: 'scans', afterMs: scanAfterMs },
       // A query WhatsApp never answers is given up on after 20 intervals, not the worker's 20 s.
       whatsapp: { maxTimeoutWaitMs: Math.max(100, intervalMs * 20) },
       clock: systemClock,

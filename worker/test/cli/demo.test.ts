@@ -312,4 +312,16 @@ test('every sub-command explains itself with --help; run refuses an interval bel
   rmSync(data, { recursive: true, force: true });
 });
 
+test('demo --scan-after refuses what is not a number of seconds, before it touches the folder', () => {
+  const data = tempDir('scan-after');
+  for (const value of ['-1', 'soon']) {
+    const refused = cli(['demo', '--data', data, `--scan-after=${value}`]);
+    assert.is(refused.status, 2);
+    assert.match(refused.stderr, /--scan-after must be a number of 0 or more/);
+  }
+  assert.equal(readdirSync(data), []);
+  assert.match(cli(['demo', '--help']).stdout, /--scan-after SECONDS/);
+  rmSync(data, { recursive: true, force: true });
+});
+
 test.run();
