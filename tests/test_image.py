@@ -229,7 +229,9 @@ async def test_device_follows_renamed_contact_unless_user_named_it(hass: HomeAss
     assert registry.async_get_device_by_identifier((DOMAIN, ANNA), ENTRY_ID).name == "Anna Maria"
 
 
-async def test_event_fired_only_when_a_favourites_picture_changes(hass: HomeAssistant, worker: FakeWorker) -> None:
+async def test_event_fired_only_when_a_favourites_picture_changes(
+    hass: HomeAssistant, init_integration: MockConfigEntry, worker: FakeWorker
+) -> None:
     """`whatsapp_avatar_updated` fires for a favourite whose picture really changed, once per change.
 
     Never for a non-favourite: it would put the whole address book in the recorder.
@@ -252,8 +254,8 @@ async def test_event_fired_only_when_a_favourites_picture_changes(hass: HomeAssi
     entity_id = picture_entity_id(hass, ANNA)
     assert entity_id is not None
     assert [event.data for event in events] == [
-        {"jid": ANNA, "name": "Anna", "state": "fetched", "sha256": sha256(JPEG_B), "entity_id": entity_id},
-        {"jid": ANNA, "name": "Anna", "state": "none", "sha256": None, "entity_id": entity_id},
+        {"config_entry_id": init_integration.entry_id, "jid": ANNA, "name": "Anna", "state": "fetched", "sha256": sha256(JPEG_B), "entity_id": entity_id},
+        {"config_entry_id": init_integration.entry_id, "jid": ANNA, "name": "Anna", "state": "none", "sha256": None, "entity_id": entity_id},
     ]
 
 

@@ -31,7 +31,7 @@ from homeassistant.config_entries import (
 )
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import discovery_flow
-from homeassistant.helpers.device_registry import DeviceEntry
+from homeassistant.helpers.device_registry import BaseDeviceEntry
 from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN
@@ -143,7 +143,7 @@ class AccountSubject:
     jid: str
 
 
-def subject_of_device(hass: HomeAssistant, device: DeviceEntry) -> AccountSubject | None:
+def subject_of_device(hass: HomeAssistant, device: BaseDeviceEntry) -> AccountSubject | None:
     """Return the account and JID a contact's or group's device stands for (None: the worker's, or another's).
 
     The device's identifier is the entry's id prefix and the JID (entity.WhatsAppContactEntity).
