@@ -208,8 +208,8 @@ function resolveHomeAssistant(env) {
 
 // Node's own flags for the worker, ahead of its script. V8 lets the young generation's semi-spaces
 // grow to 16 MB each on 64-bit while the worker reads its whole queue at start; capped at 4 MB the
-// peak RSS of a `run` with 200,000 queued contacts is ~179 MB instead of ~198 MB (50,000: ~126
-// instead of ~146; `npm run bench`'s memory benchmark starts its child with these same flags).
+// peak RSS of a `run` with 200,000 queued contacts was 180–183 MB instead of 198–199 MB (50,000:
+// 126–129 instead of 146–148; `npm run bench`'s memory benchmark starts its child with these flags).
 // The flag only works on node's command line, which is why it lives here.
 const NODE_FLAGS = ['--max-semi-space-size=4'];
 
