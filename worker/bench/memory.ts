@@ -3,7 +3,9 @@
 // for N = 1k, 10k, 50k and 200k. Each size runs in its own child process so the figures are the
 // worker's alone. The folder is filled here, through the worker's own store classes.
 
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -22,6 +24,9 @@ export const MEMORY_SIZES = [1_000, 10_000, 50_000, 200_000] as const;
 // The targets of issue 11: peak RSS of the run process at these sizes.
 const PEAK_RSS_TARGET_MB: Readonly<Record<number, number>> = { 50_000: 150, 200_000: 200 };
 const CHILD_SCRIPT = fileURLToPath(new URL('./memory-child.js', import.meta.url));
+// The app's start script (from dist/worker/bench/): its dry run prints the worker's command line.
+const APP_START_SCRIPT = fileURLToPath(new URL('../../../addon/run.mjs', import.meta.url));
+const WORKER_BIN_MARKER = '/memory-benchmark/worker-script';
 const MB = 1024 * 1024;
 // Room for the child's one-line report and any warnings; far above what it prints.
 const CHILD_OUTPUT_LIMIT_BYTES = 16 * MB;
@@ -68,11 +73,34 @@ function fillDataFolder(dataDir: string, contacts: number): void {
   }
 }
 
-async function measure(contacts: number, logLevel: string): Promise<MemoryChildReport> {
+/**
+ * Node's flags as the app starts the worker: addon/run.mjs --dry-run on the app's default options
+ * prints the command line; the flags are what stands between node and the worker's script. The
+ * child runs with them so that what is measured is what runs in the app.
+ */
+export function appNodeFlags(): string[] {
+  const dir = mkdtempSync(join(tmpdir(), 'memory-app-flags-'));
+  try {
+    const optionsPath = join(dir, 'options.json');
+    writeFileSync(optionsPath, '{}');
+    const stdout = execFileSync(process.execPath, [APP_START_SCRIPT, '--dry-run'], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '', WHATSAPP_OPTIONS_PATH: optionsPath, WHATSAPP_DATA_DIR: dir, WHATSAPP_WORKER_BIN: WORKER_BIN_MARKER, WHATSAPP_HA_URL: 'ws://127.0.0.1:9/api/websocket', WHATSAPP_HA_TOKEN: 'memory-benchmark' },
+    });
+    const { command } = JSON.parse(stdout) as { command: string[] };
+    const script = command.indexOf(WORKER_BIN_MARKER);
+    if (script < 1) throw new Error(`the app's start script printed a command line without the worker's script: ${stdout.slice(0, 300)}`);
+    return command.slice(1, script);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function measure(contacts: number, logLevel: string, nodeFlags: readonly string[]): Promise<MemoryChildReport> {
   return withTempDir('memory', async (dir) => {
     const dataDir = join(dir, 'data');
     fillDataFolder(dataDir, contacts);
-    const { stdout } = await runFile(process.execPath, ['--expose-gc', CHILD_SCRIPT, dataDir, logLevel], { maxBuffer: CHILD_OUTPUT_LIMIT_BYTES });
+    const { stdout } = await runFile(process.execPath, [...nodeFlags, '--expose-gc', CHILD_SCRIPT, dataDir, logLevel], { maxBuffer: CHILD_OUTPUT_LIMIT_BYTES });
     return parseChildReport(stdout);
   });
 }
@@ -83,8 +111,9 @@ export async function runMemoryBenchmark(logger: Logger): Promise<BenchmarkResul
   const figures: Figure[] = [];
   const notes: string[] = [];
   const keys: Record<string, number> = {};
+  const nodeFlags = appNodeFlags();
   for (const contacts of MEMORY_SIZES) {
-    const report = await measure(contacts, logger.level);
+    const report = await measure(contacts, logger.level, nodeFlags);
     const size = contacts >= 1_000 ? `${contacts / 1_000}k` : String(contacts);
     const peak = megabytes(report.peakRssBytes);
     const target = PEAK_RSS_TARGET_MB[contacts];
@@ -99,7 +128,7 @@ export async function runMemoryBenchmark(logger: Logger): Promise<BenchmarkResul
     if (report.queued !== contacts) notes.push(`WARNING: ${size}: expected ${contacts} queued jobs, the worker holds ${report.queued}`);
   }
   notes.unshift(
-    'each size in its own child process (node --expose-gc): the run command\'s composition root (WorkerApp), the real BaileysAccount with Baileys loaded and its socket aimed at a closed loopback port (never connects), on a data folder holding N contacts, every one stored and queued',
+    `each size in its own child process (node ${[...nodeFlags, '--expose-gc'].join(' ')}: node's flags as addon/run.mjs starts the worker in the app, plus --expose-gc): the run command's composition root (WorkerApp), the real BaileysAccount with Baileys loaded and its socket aimed at a closed loopback port (never connects), on a data folder holding N contacts, every one stored and queued`,
     'peak over the start and 3 s after it, sampled every 20 ms; RSS before the start (Node and every module loaded) is in the child report',
   );
   return { id: 'memory', title: '5. Memory of a real `run` process with N contacts stored and queued', figures, notes, wallMs: elapsedMs(started), keys };

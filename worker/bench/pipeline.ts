@@ -8,6 +8,7 @@
 
 import type { Jid } from '../src/jid.js';
 import { readdirSync, statSync } from 'node:fs';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { mkdir, open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -47,6 +48,8 @@ const CDN_CHILD_SCRIPT = fileURLToPath(new URL('./cdn-child.js', import.meta.url
  */
 class QueryTimingAccount implements WhatsAppAccount {
   readonly queryStartedAt = new Map<string, number>();
+  /** Every picture URL the account handed out, for the network floor. */
+  readonly pictureUrls: string[] = [];
   private readonly historyIngested: Promise<void>;
 
   constructor(private readonly inner: WhatsAppAccount) {
@@ -75,7 +78,9 @@ class QueryTimingAccount implements WhatsAppAccount {
   async queryPicture(jid: Jid, knownPictureId: string | undefined, timeoutMs: number): Promise<PictureQueryOutcome> {
     await this.historyIngested;
     this.queryStartedAt.set(jid, performance.now());
-    return this.inner.queryPicture(jid, knownPictureId, timeoutMs);
+    const outcome = await this.inner.queryPicture(jid, knownPictureId, timeoutMs);
+    if (outcome.kind === 'picture') this.pictureUrls.push(outcome.url);
+    return outcome;
   }
 }
 
@@ -88,6 +93,8 @@ interface PipelineMeasurement {
   readonly timings: readonly JobTiming[];
   /** The same number of bare writes of the mean picture size, in the same folder: the disk's floor. */
   readonly floorMs: readonly number[];
+  /** The same pictures fetched again by a bare HTTPS GET on a kept-alive connection: the network's floor. */
+  readonly networkFloorMs: readonly number[];
   readonly meanPictureBytes: number;
   readonly wallMs: number;
   readonly filesWritten: number;
@@ -193,9 +200,10 @@ async function measurePipeline(dataDir: string, logger: Logger): Promise<Pipelin
     const meanPictureBytes = Math.round(pictures.reduce((sum, name) => sum + statSync(join(files.directory, name)).size, 0) / Math.max(1, pictures.length));
     const floorMs = [...floorBefore, ...(await diskFloor(join(dataDir, 'floor-after'), cdn.meanPictureBytes, Math.ceil(floorWrites / 2)))];
     await worker.stop();
+    const networkFloorMs = await networkFloor(account.pictureUrls, cdn.address);
     await simulated.stop();
     served = (await cdn.stop()).served;
-    return { timings, floorMs, meanPictureBytes, wallMs, filesWritten: pictures.length, served, prerendered: cdn.prerendered };
+    return { timings, floorMs, networkFloorMs, meanPictureBytes, wallMs, filesWritten: pictures.length, served, prerendered: cdn.prerendered };
   } finally {
     clearTimeout(giveUp);
     stopWatching();
@@ -238,6 +246,39 @@ async function diskFloor(directory: string, bytes: number, count: number): Promi
   return samples;
 }
 
+/**
+ * What the loopback network alone costs for one picture: each URL the pipeline downloaded, fetched
+ * again one after another by a bare node:https GET (the CDN's certificate and loopback names, one
+ * kept-alive connection per host), the body read to its end. No download through got, no checks.
+ */
+async function networkFloor(urls: readonly string[], cdn: SimulatedCdnAddress): Promise<number[]> {
+  const agent = new HttpsAgent({ keepAlive: true, maxSockets: 1 });
+  const samples: number[] = [];
+  try {
+    for (const url of urls) {
+      const started = performance.now();
+      await new Promise<void>((resolve, reject) => {
+        const request = httpsRequest(url, { agent, ca: cdn.certificateAuthority, lookup: cdn.dnsLookup }, (response) => {
+          if (response.statusCode !== 200) {
+            response.resume();
+            reject(new Error(`the network floor's GET of a picture the pipeline downloaded answered HTTP ${response.statusCode}`));
+            return;
+          }
+          response.on('data', () => undefined);
+          response.once('end', resolve);
+          response.once('error', reject);
+        });
+        request.once('error', reject);
+        request.end();
+      });
+      samples.push(elapsedMs(started));
+    }
+  } finally {
+    agent.destroy();
+  }
+  return samples;
+}
+
 function distribution(label: string, samples: readonly number[]): Figure[] {
   if (samples.length === 0) return [];
   return [
@@ -257,8 +298,18 @@ export async function runPipelineBenchmark(logger: Logger): Promise<BenchmarkRes
     { label: 'avatars downloaded and stored', value: downloads.length, unit: 'jobs', target: '≥ 1,000', met: downloads.length >= 1_000 },
     ...distribution('download job', downloads),
     ...distribution('disk floor (write + fsync + rename)', measured.floorMs),
+    ...distribution('network floor (bare HTTPS GET, kept alive)', measured.networkFloorMs),
     { label: 'overhead above the floor, p50', value: percentile(downloads, 50) - percentile(measured.floorMs, 50), unit: 'ms' },
     checked('overhead above the floor, p99', percentile(downloads, 99) - percentile(measured.floorMs, 99), 'ms', '< 2 ms', (value) => value < 2),
+    ...(measured.networkFloorMs.length === 0
+      ? []
+      : [
+          {
+            label: 'overhead above disk + network floors, p50',
+            value: percentile(downloads, 50) - percentile(measured.floorMs, 50) - percentile(measured.networkFloorMs, 50),
+            unit: 'ms',
+          },
+        ]),
     ...distribution('no-picture job (none/hidden)', answersOnly),
     ...distribution('all jobs', all),
     { label: 'throughput, all jobs', value: perSecond(all.length, measured.wallMs), unit: 'jobs/s' },
@@ -269,7 +320,8 @@ export async function runPipelineBenchmark(logger: Logger): Promise<BenchmarkRes
     'a job is timed from its picture query to its stored outcome: query + HTTPS download on loopback + JPEG check + sha256 + temp file, fsync, rename, folder fsync + one SQLite transaction',
     `disk floor: as many bare writes of the mean picture size (${measured.meanPictureBytes.toLocaleString('en-US')} bytes on disk) into the same file system, half right before the pipeline and half right after, as AvatarFiles writes (temp file, fsync, rename, folder fsync)`,
     `isolated: the loopback HTTPS CDN runs in a child process with all ${measured.prerendered.toLocaleString('en-US')} picture versions rendered before it listens; picture queries wait until the history sync is ingested; the simulated account (answers only, no rendering) stays in the measured process`,
-    `picture files on disk: ${measured.filesWritten.toLocaleString('en-US')}; CDN responses served: ${measured.served.toLocaleString('en-US')}; temp dir on the same file system as os.tmpdir()`,
+    `network floor: the ${measured.networkFloorMs.length.toLocaleString('en-US')} picture URLs the pipeline downloaded, fetched again right after it by a bare node:https GET on a kept-alive connection per host (no got, no checks, no file): loopback TLS and the CDN child's answer alone`,
+    `picture files on disk: ${measured.filesWritten.toLocaleString('en-US')}; CDN responses served: ${measured.served.toLocaleString('en-US')} (${measured.networkFloorMs.length.toLocaleString('en-US')} of them the network floor's); temp dir on the same file system as os.tmpdir()`,
   ];
   if (measured.filesWritten !== downloads.length) notes.push(`WARNING: ${downloads.length} fetched jobs but ${measured.filesWritten} files on disk`);
   const keys = {
@@ -278,6 +330,9 @@ export async function runPipelineBenchmark(logger: Logger): Promise<BenchmarkRes
     disk_floor_p50_ms: percentile(measured.floorMs, 50),
     disk_floor_p99_ms: percentile(measured.floorMs, 99),
     pipeline_overhead_p99_ms: percentile(downloads, 99) - percentile(measured.floorMs, 99),
+    ...(measured.networkFloorMs.length === 0
+      ? {}
+      : { network_floor_p50_ms: percentile(measured.networkFloorMs, 50), network_floor_p99_ms: percentile(measured.networkFloorMs, 99) }),
   };
   return { id: 'pipeline', title: '3. Per-avatar pipeline at interval 0 (simulated account, loopback HTTPS CDN in a child process)', figures, notes, wallMs: elapsedMs(started), keys };
 }

@@ -14,6 +14,7 @@ test('the default options become the worker command line', () => {
   const { command, env } = dryRun(configDefaults());
   assert.equal(command, [
     process.execPath,
+    '--max-semi-space-size=4',
     IMAGE_WORKER_BIN,
     'run',
     '--data', '/data',
@@ -37,7 +38,7 @@ test('every option maps onto its flag: phone digits, pino log level, /share fold
     log_format: 'json',
     avatars_folder: '/share/whatsapp/avatars/',
   });
-  assert.equal(command.slice(2), [
+  assert.equal(command.slice(3), [
     'run',
     '--data', '/data',
     '--avatars', '/share/whatsapp/avatars',
@@ -72,7 +73,7 @@ test('WHATSAPP_HA_URL and its token win over the Supervisor proxy', () => {
 test('WHATSAPP_DATA_DIR moves the data folder, and the pictures may live inside it', () => {
   const env = { ...TEST_HA, WHATSAPP_DATA_DIR: '/srv/whatsapp/' };
   const { command } = dryRun({ ...configDefaults(), avatars_folder: '/srv/whatsapp/avatars' }, env);
-  assert.equal(command.slice(3, 7), ['--data', '/srv/whatsapp', '--avatars', '/srv/whatsapp/avatars']);
+  assert.equal(command.slice(4, 8), ['--data', '/srv/whatsapp', '--avatars', '/srv/whatsapp/avatars']);
   assert.match(refusal({ ...configDefaults(), avatars_folder: '/data/media/avatars' }, env), "option 'avatars_folder'");
 });
 
