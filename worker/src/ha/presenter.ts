@@ -3,13 +3,20 @@
 // job's update is built from what its event carries (the stored record, the downloaded bytes):
 // pushed, never read back from the store or the disk.
 
+import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
+import type { PurgeReport } from '../avatars/purge.js';
 import type { PictureFiles } from '../avatars/ports.js';
 import type { AvatarRecord, EnqueueRequest, JobReason } from '../avatars/model.js';
 import { CallError, type WorkerChange, type WorkerPort } from './port.js';
 import { wireName } from './directory-chunks.js';
 import {
   MAX_CONNECTION_DETAIL_LENGTH,
+  MAX_PICTURE_BYTES,
+  type PictureCall,
+  type PictureResponse,
+  type PurgeAvatarsResponse,
+  type StorageWire,
   MAX_WAIT_SECONDS,
   type AvatarOutcome,
   type AvatarUpdate,
@@ -63,14 +70,56 @@ function toAvatarUpdate(record: AvatarRecord, bytes: Buffer | undefined): Avatar
   };
 }
 
+/** The stored pictures' footprint and their purge (store/picture-storage.ts, avatars/purge.ts). */
+export interface PictureHousekeeping {
+  storage(): StorageWire;
+  purgeNow(): Promise<PurgeReport>;
+}
+
+// The footprint is a scan of both tables: status goes up often, the footprint changes slowly.
+const STORAGE_REFRESH_MS = 60_000;
+
 export class WorkerService implements WorkerPort {
+  private storageRead: { at: number; storage: StorageWire } | undefined;
+
   constructor(
     private readonly worker: AvatarWorker,
     private readonly files: PictureFiles,
     private readonly clock: Clock,
     /** The worker runs as the Home Assistant app (addon/run.mjs says so), not on its own. */
     private readonly runsInApp = false,
+    private readonly housekeeping?: PictureHousekeeping,
   ) {}
+
+  async picture(call: PictureCall): Promise<PictureResponse> {
+    const parsed = parseJid(call.jid);
+    if (!parsed.ok) throw new CallError('invalid_jid', parsed.reason);
+    const jid = this.worker.subjects.resolve(parsed.jid) ?? parsed.jid;
+    const record = this.worker.subjects.get(jid);
+    if (record === undefined) throw new CallError('unknown_jid', `${jid} is not a contact or group of this account`);
+    // Hidden pictures are not shown: the person chose not to show it (anymore).
+    if (record.state !== 'fetched' || record.path === undefined) throw new CallError('no_picture', `${jid} has no picture (${record.state})`);
+    const bytes = await this.files.read(jid);
+    if (bytes === undefined) throw new CallError('no_picture', `the picture file of ${jid} is gone`);
+    if (bytes.length > MAX_PICTURE_BYTES) throw new CallError('no_picture', `the picture of ${jid} is ${bytes.length} bytes, over the ${MAX_PICTURE_BYTES} Home Assistant takes`);
+    return { jid, sha256: createHash('sha256').update(bytes).digest('hex'), image: bytes.toString('base64') };
+  }
+
+  async purgeAvatars(): Promise<PurgeAvatarsResponse> {
+    if (this.housekeeping === undefined) throw new CallError('internal_error', 'this worker keeps no picture folder to purge');
+    const report = await this.housekeeping.purgeNow();
+    this.storageRead = undefined;
+    return { files_removed: report.files, bytes_removed: report.bytes };
+  }
+
+  private storage(): StorageWire | null {
+    if (this.housekeeping === undefined) return null;
+    const now = this.clock.now();
+    if (this.storageRead === undefined || now - this.storageRead.at >= STORAGE_REFRESH_MS) {
+      this.storageRead = { at: now, storage: this.housekeeping.storage() };
+    }
+    return this.storageRead.storage;
+  }
 
   async refreshAvatar(call: RefreshAvatarCall): Promise<RefreshAvatarResponse> {
     const parsed = parseJid(call.jid);
@@ -153,6 +202,7 @@ export class WorkerService implements WorkerPort {
       connection_detail: trouble === undefined ? null : cut(trouble.detail, MAX_CONNECTION_DETAIL_LENGTH),
       reconnect_at: iso(trouble?.retryAt),
       runs_in_app: this.runsInApp,
+      storage: this.storage(),
     };
   }
 
