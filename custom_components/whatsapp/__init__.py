@@ -16,6 +16,7 @@ from .coordinator import (
     favourites_of,
 )
 from .entity import worker_device_info
+from .purge_service import async_setup_purge_service
 from .services import async_setup_services
 from .store import DirectoryStore, PictureStore
 
@@ -27,6 +28,7 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the services and the worker's websocket commands once per HA start."""
     async_setup_services(hass)
+    async_setup_purge_service(hass)
     websocket_api.async_setup(hass)
     return True
 
