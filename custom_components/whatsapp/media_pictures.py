@@ -208,7 +208,7 @@ class PictureView(HomeAssistantView):
 
 @callback
 def async_register_picture_view(hass: HomeAssistant) -> None:
-    """Register the view once per HA start (media_source needs http, so it is there)."""
+    """Register the view once per HA start (the manifest depends on http)."""
     if not hass.data.get(VIEW_REGISTERED_KEY, False):
         hass.data[VIEW_REGISTERED_KEY] = True
         hass.http.register_view(PictureView())

@@ -24,7 +24,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 import unicodedata
 
-from homeassistant.components.media_player import MediaClass, MediaType
 from homeassistant.components.media_source import (
     BrowseMediaSource,
     MediaSource,
@@ -49,11 +48,14 @@ PAGE_SIZE = 1000
 # Names that do not start with a letter (a number, an emoji, punctuation) share one folder.
 OTHER_INITIAL = "#"
 KIND_TITLES = {"contact": "Contacts", "group": "Groups"}
+# media_player's MediaClass values, as text: importing media_player would make it a dependency
+# (hassfest) of an integration that has no media player.
+CLASS_DIRECTORY = "directory"
+CLASS_IMAGE = "image"
 
 
 async def async_get_media_source(hass: HomeAssistant) -> MediaSource:
     """Set up the WhatsApp media source (core media_source/__init__.py loads this platform)."""
-    async_register_picture_view(hass)
     return WhatsAppMediaSource(hass)
 
 
@@ -193,12 +195,12 @@ class WhatsAppMediaSource(MediaSource):
         folder = BrowseMediaSource(
             domain=DOMAIN,
             identifier=identifier,
-            media_class=MediaClass.DIRECTORY,
-            media_content_type=MediaType.IMAGE,
+            media_class=CLASS_DIRECTORY,
+            media_content_type=CLASS_IMAGE,
             title=title,
             can_play=False,
             can_expand=True,
-            children_media_class=MediaClass.IMAGE if children and not children[0].can_expand else MediaClass.DIRECTORY,
+            children_media_class=CLASS_IMAGE if children and not children[0].can_expand else CLASS_DIRECTORY,
         )
         if children is not None:
             folder.children = children
@@ -208,7 +210,7 @@ class WhatsAppMediaSource(MediaSource):
         return BrowseMediaSource(
             domain=DOMAIN,
             identifier=f"{entry.entry_id}/picture/{item.jid}",
-            media_class=MediaClass.IMAGE,
+            media_class=CLASS_IMAGE,
             media_content_type=PICTURE_CONTENT_TYPE,
             title=item.title,
             can_play=True,
