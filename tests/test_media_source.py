@@ -10,7 +10,10 @@ from typing import Any
 
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, WebSocketGenerator
+from pytest_homeassistant_custom_component.typing import (
+    ClientSessionGenerator,
+    WebSocketGenerator,
+)
 
 from custom_components.whatsapp import media_pictures, media_source
 from homeassistant.core import HomeAssistant
@@ -281,3 +284,18 @@ async def test_purge_avatars_answers_with_what_the_worker_removed(
     report = {"files_removed": 4, "bytes_removed": 123456}
     await worker.accepted("whatsapp/call_result", call_id=event["call_id"], ok=True, response=report)
     assert await asyncio.wait_for(call, 5) == report
+
+
+async def test_the_workers_latest_report_decides_what_is_listed(
+    hass: HomeAssistant, media: FakeWorker, hass_ws_client: WebSocketGenerator
+) -> None:
+    """A job's report (whatsapp/avatar) lists a new picture and hides a hidden one, without a new directory."""
+    for jid, name, state in ((UNKNOWN, "Unknown Uwe", "fetched"), (ANNA, "Anna", "hidden")):
+        await media.accepted(
+            "whatsapp/avatar",
+            jid=jid, kind="contact", name=name, state=state, picture_id="3", image=None,
+            sha256=hashlib.sha256(JPEG_A).hexdigest(), checked_at=None, changed_at=None,
+        )
+    await hass.async_block_till_done()
+    contacts = await browse(hass, hass_ws_client, f"{ROOT}/{ENTRY_ID}/contact")
+    assert titles(contacts) == ["+491700000003", "bert", "Émile", "Unknown Uwe"]

@@ -42,6 +42,7 @@ from .const import (
 )
 from .coordinator import WhatsAppConfigEntry, WhatsAppCoordinator, sha256_hex
 from .jids import is_subject_jid
+from .models import Picture
 
 # 32 MiB: ~1,000 thumbnails of WhatsApp's usual 20-40 kB, a screen's worth many times over.
 CACHE_MAX_BYTES = 32 * 1024 * 1024
@@ -55,10 +56,19 @@ class PictureUnavailableError(HomeAssistantError):
     """The subject is not listed in Media: unknown, without a picture, or hidden."""
 
 
+def current_state(directory_state: str, picture: Picture | None) -> str:
+    """Return a subject's picture state: the worker's latest report, else the directory's.
+
+    The directory is sent again only when subjects arrive; each finished job reports its state
+    with `whatsapp/avatar` (coordinator.async_apply_avatar keeps it in `pictures`).
+    """
+    return picture.state if picture is not None else directory_state
+
+
 def listed(coordinator: WhatsAppCoordinator, jid: str) -> bool:
     """Whether Media shows this subject: the worker knows it and has its picture (not hidden)."""
     entry = coordinator.data.directory.get(jid)
-    return entry is not None and entry.state == "fetched"
+    return entry is not None and current_state(entry.state, coordinator.data.pictures.get(jid)) == "fetched"
 
 
 def picture_url(entry_id: str, jid: str) -> str:

@@ -21,6 +21,7 @@ made once per directory the worker sends, so 50,000 subjects never go to the bro
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 import unicodedata
 
@@ -36,13 +37,8 @@ from homeassistant.core import HomeAssistant
 from .const import DOMAIN, PICTURE_CONTENT_TYPE, SUBJECT_KINDS
 from .coordinator import WhatsAppConfigEntry
 from .jids import is_subject_jid
-from .media_pictures import (
-    async_register_picture_view,
-    listed,
-    loaded_entry,
-    picture_url,
-)
-from .models import DirectoryEntry, shown_address
+from .media_pictures import current_state, listed, loaded_entry, picture_url
+from .models import DirectoryEntry, Picture, shown_address
 
 PAGE_SIZE = 1000
 # Names that do not start with a letter (a number, an emoji, punctuation) share one folder.
@@ -77,19 +73,26 @@ def initial_of(title: str) -> str:
     return first if first.isalpha() else OTHER_INITIAL
 
 
+def sort_key(title: str) -> str:
+    """Return a title as the address book sorts it: accents folded, case ignored (Émile beside Emil)."""
+    decomposed = unicodedata.normalize("NFKD", title)
+    return "".join(char for char in decomposed if not unicodedata.combining(char)).casefold()
+
+
 class _Index:
     """The listed subjects of one directory, per kind, sorted by title."""
 
-    def __init__(self, directory: object, entries: list[DirectoryEntry]) -> None:
+    def __init__(self, directory: Mapping[str, DirectoryEntry], pictures: Mapping[str, Picture]) -> None:
         self.directory = directory
+        self.pictures = pictures
         self.by_kind: dict[str, list[_Listed]] = {kind: [] for kind in SUBJECT_KINDS}
-        for entry in entries:
-            if entry.state != "fetched":
+        for entry in directory.values():
+            if current_state(entry.state, pictures.get(entry.jid)) != "fetched":
                 continue
             title = title_of(entry)
             self.by_kind[entry.kind].append(_Listed(entry.jid, title, initial_of(title)))
         for listed_ in self.by_kind.values():
-            listed_.sort(key=lambda item: (item.title.casefold(), item.jid))
+            listed_.sort(key=lambda item: (sort_key(item.title), item.jid))
 
     def initials(self, kind: str) -> dict[str, list[_Listed]]:
         groups: dict[str, list[_Listed]] = {}
@@ -137,10 +140,11 @@ class WhatsAppMediaSource(MediaSource):
         return self._kind(entry, kind, parts[2:])
 
     def _index(self, entry: WhatsAppConfigEntry) -> _Index:
-        directory = entry.runtime_data.coordinator.data.directory
+        data = entry.runtime_data.coordinator.data
         index = self._indexes.get(entry.entry_id)
-        if index is None or index.directory is not directory:
-            index = self._indexes[entry.entry_id] = _Index(directory, list(directory.values()))
+        # Both are replaced, never changed in place, when the worker reports something new.
+        if index is None or index.directory is not data.directory or index.pictures is not data.pictures:
+            index = self._indexes[entry.entry_id] = _Index(data.directory, data.pictures)
         return index
 
     def _account(self, entry: WhatsAppConfigEntry, title: str, identifier: str | None, *, shallow: bool = False) -> BrowseMediaSource:

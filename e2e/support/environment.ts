@@ -84,8 +84,8 @@ export class E2eEnvironment {
   }
 
   /** Starts the demo worker on `dataDir`, connected to this HA. */
-  startWorker(name: string, dataDir: string): ManagedProcess {
-    return this.track(startDemoWorker({ name, dataDir, haUrl: this.haUrl, token: this.token, logDir: this.root }));
+  startWorker(name: string, dataDir: string, contacts?: number): ManagedProcess {
+    return this.track(startDemoWorker({ name, dataDir, haUrl: this.haUrl, token: this.token, logDir: this.root, contacts }));
   }
 
   /** `whatsapp-worker run` with WhatsApp's websocket at an address that does not answer. */

@@ -17,6 +17,8 @@ export interface DemoWorkerOptions {
   readonly haUrl: string;
   readonly token: string;
   readonly logDir: string;
+  /** Simulated contacts; DEMO_CONTACTS unless a test needs a large account. */
+  readonly contacts?: number;
 }
 
 /** Starts `whatsapp-worker demo`; several starts on the same data folder append to one log. */
@@ -27,7 +29,7 @@ export function startDemoWorker(options: DemoWorkerOptions): ManagedProcess {
       WORKER_BIN,
       'demo',
       '--data', options.dataDir,
-      '--contacts', String(DEMO_CONTACTS),
+      '--contacts', String(options.contacts ?? DEMO_CONTACTS),
       '--interval', String(DEMO_INTERVAL_SECONDS),
       '--ha-url', options.haUrl,
     ],
