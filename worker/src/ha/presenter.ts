@@ -76,11 +76,12 @@ export interface PictureHousekeeping {
   purgeNow(): Promise<PurgeReport>;
 }
 
-// The footprint is a scan of both tables: status goes up often, the footprint changes slowly.
-const STORAGE_REFRESH_MS = 60_000;
-
 export class WorkerService implements WorkerPort {
-  private storageRead: { at: number; storage: StorageWire } | undefined;
+  /**
+   * The footprint, read again only after a job finished (a picture written or removed): it is a
+   * count over both tables, and status goes up up to once a second.
+   */
+  private storageRead: StorageWire | undefined;
 
   constructor(
     private readonly worker: AvatarWorker,
@@ -114,11 +115,8 @@ export class WorkerService implements WorkerPort {
 
   private storage(): StorageWire | null {
     if (this.housekeeping === undefined) return null;
-    const now = this.clock.now();
-    if (this.storageRead === undefined || now - this.storageRead.at >= STORAGE_REFRESH_MS) {
-      this.storageRead = { at: now, storage: this.housekeeping.storage() };
-    }
-    return this.storageRead.storage;
+    this.storageRead ??= this.housekeeping.storage();
+    return this.storageRead;
   }
 
   async refreshAvatar(call: RefreshAvatarCall): Promise<RefreshAvatarResponse> {
@@ -225,6 +223,7 @@ export class WorkerService implements WorkerPort {
   onChange(listener: (change: WorkerChange) => void): () => void {
     return this.worker.onEvent((event) => {
       if (event.type === 'job-finished') {
+        this.storageRead = undefined;
         // Favourites get their bytes, when the job downloaded new ones; otherwise HA keeps the
         // picture it has (every favourite's bytes go up once per connection, see the session).
         const bytes = this.worker.isFavourite(event.jid) ? event.picture : undefined;
