@@ -135,20 +135,23 @@ e2e('a 3,500-contact account browses by name, opens a picture, and purges what n
     browser = await HaBrowser.launch(world.path('chromium-profile'));
     await browser.logIn(world.haUrl, world.owner);
     await browser.page.goto(`${world.haUrl}/media-browser/browser`);
-    await browser.page.getByText('WhatsApp', { exact: true }).first().click({ timeout: BROWSER_TIMEOUT_MS });
-    await browser.page.getByText(contactsFolder.title, { exact: true }).first().click({ timeout: BROWSER_TIMEOUT_MS });
-    if (firstLetter.can_expand) await browser.page.getByText(firstLetter.title, { exact: true }).first().click({ timeout: BROWSER_TIMEOUT_MS });
+    // The panel's own browser: the same words elsewhere (a tooltip, the sidebar) are not what a person clicks.
+    const panel = browser.page.locator('ha-media-player-browse');
+    await panel.getByText('WhatsApp', { exact: true }).first().click({ timeout: BROWSER_TIMEOUT_MS });
+    await panel.getByText(contactsFolder.title, { exact: true }).first().click({ timeout: BROWSER_TIMEOUT_MS });
+    if (firstLetter.can_expand) await panel.getByText(firstLetter.title, { exact: true }).first().click({ timeout: BROWSER_TIMEOUT_MS });
     const firstName = firstPage.children![0]!.title;
-    await browser.page.getByText(firstName, { exact: true }).first().waitFor({ timeout: BROWSER_TIMEOUT_MS });
+    await panel.getByText(firstName, { exact: true }).first().waitFor({ timeout: BROWSER_TIMEOUT_MS });
     await waitFor(
       'the thumbnails to load in the panel',
       async () => {
         const loaded = await browser!.page.evaluate(() => {
-          // The panel's cards carry their thumbnail as a background image (ha-media-player-browse.ts).
+          // The panel's cards carry their thumbnail as a background image (ha-media-player-browse.ts), or an img.
           const cards: unknown[] = [];
           const walk = (root: { querySelectorAll(selector: string): ArrayLike<unknown> }): void => {
-            for (const element of Array.from(root.querySelectorAll('*')) as { style?: { backgroundImage?: string }; shadowRoot?: unknown }[]) {
-              if (element.style?.backgroundImage?.includes('/api/whatsapp/picture/')) cards.push(element);
+            for (const element of Array.from(root.querySelectorAll('*')) as { style?: { backgroundImage?: string }; src?: unknown; shadowRoot?: unknown }[]) {
+              const url = typeof element.src === 'string' ? element.src : element.style?.backgroundImage;
+              if (url?.includes('/api/whatsapp/picture/')) cards.push(element);
               if (element.shadowRoot) walk(element.shadowRoot as { querySelectorAll(selector: string): ArrayLike<unknown> });
             }
           };
@@ -163,7 +166,7 @@ e2e('a 3,500-contact account browses by name, opens a picture, and purges what n
     await browser.settle();
     mkdirSync(DOCS_DIR, { recursive: true });
     await browser.page.screenshot({ path: SCREENSHOT });
-    await browser.page.getByText(firstName, { exact: true }).first().click({ timeout: BROWSER_TIMEOUT_MS });
+    await panel.getByText(firstName, { exact: true }).first().click({ timeout: BROWSER_TIMEOUT_MS });
     const opened = await waitFor(
       'the opened picture to load',
       async () => {
