@@ -48,7 +48,7 @@ e2e('the repair dialog shows the QR, follows its rotation and finishes when the 
     const ws = await world.connect();
     const dataDir = world.path('worker-data');
     mkdirSync(dataDir);
-    world.startWorker('worker', dataDir, SCAN_AFTER_SECONDS);
+    world.startWorker('worker', dataDir, { scanAfterSeconds: SCAN_AFTER_SECONDS });
     const qrEntity = await entityIdOf(ws, `${world.entryId}_pairing_qr`);
     await world.waitForState(qrEntity, 'to show a QR', (state) => state !== undefined && state.state !== 'unavailable', PAIRING_TIMEOUT_MS);
 

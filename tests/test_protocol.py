@@ -78,7 +78,12 @@ def test_enums_are_the_descriptions() -> None:
     assert list(const.REFRESH_SCOPES) == _enum("refresh_scope")
     assert list(const.CALL_ERROR_CODES) == _enum("call_error_code")
     assert sorted(TRANSLATION_KEY_BY_CALL_ERROR) == sorted(_enum("call_error_code"))
-    assert _enum("service") == [const.SERVICE_REFRESH_AVATAR, const.SERVICE_REFRESH_AVATARS]
+    assert _enum("service") == [
+        const.SERVICE_REFRESH_AVATAR,
+        const.SERVICE_REFRESH_AVATARS,
+        const.CALL_PICTURE,
+        const.SERVICE_PURGE_AVATARS,
+    ]
 
 
 def test_defaults_are_the_descriptions() -> None:
@@ -138,7 +143,12 @@ def test_every_command_is_registered() -> None:
 
 @pytest.mark.parametrize(
     ("service", "schema"),
-    [("refresh_avatar", schemas.REFRESH_AVATAR_RESPONSE), ("refresh_avatars", schemas.REFRESH_AVATARS_RESPONSE)],
+    [
+        ("refresh_avatar", schemas.REFRESH_AVATAR_RESPONSE),
+        ("refresh_avatars", schemas.REFRESH_AVATARS_RESPONSE),
+        ("picture", schemas.PICTURE_RESPONSE),
+        ("purge_avatars", schemas.PURGE_AVATARS_RESPONSE),
+    ],
 )
 def test_call_response_fields_are_the_descriptions(service: str, schema: vol.Schema) -> None:
     """The call responses HA checks have the description's fields."""
@@ -222,11 +232,16 @@ async def test_service_calls_send_the_downstream_fixtures(
     )
     event = await worker.next_event()
     assert {**event, "call_id": fixture["message"]["call_id"]} == fixture["message"]
-    response: dict[str, Any] = (
-        {"jid": event["data"]["jid"], "queued": True, "position": 1, "eta_seconds": 3, "outcome": None, "timed_out": False}
-        if service == "refresh_avatar"
-        else {"scope": event["data"]["scope"], "queued": 1, "matched": 1, "queue_length": 1, "eta_seconds": 3}
-    )
+    responses: dict[str, dict[str, Any]] = {
+        "refresh_avatar": {
+            "jid": event["data"].get("jid"), "queued": True, "position": 1, "eta_seconds": 3, "outcome": None, "timed_out": False
+        },
+        "refresh_avatars": {
+            "scope": event["data"].get("scope"), "queued": 1, "matched": 1, "queue_length": 1, "eta_seconds": 3
+        },
+        "purge_avatars": {"files_removed": 2, "bytes_removed": 81920},
+    }
+    response = responses[service]
     result = await worker.command("whatsapp/call_result", call_id=event["call_id"], ok=True, response=response)
     assert result["success"], result
     assert await asyncio.wait_for(call, 5) == response

@@ -19,6 +19,8 @@ from .coordinator import (
 from .entity import worker_device_info
 from .person_link import async_remove_links
 from .person_services import async_setup_person_services
+from .media_pictures import async_register_picture_view
+from .purge_service import async_setup_purge_service
 from .services import async_setup_services
 from .store import DirectoryStore, PictureStore
 
@@ -31,6 +33,9 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the services and the worker's websocket commands once per HA start."""
     async_setup_services(hass)
     async_setup_person_services(hass)
+    async_setup_purge_service(hass)
+    # Here, not when Media first loads the platform: HA's router takes no new view once it runs.
+    async_register_picture_view(hass)
     websocket_api.async_setup(hass)
     return True
 

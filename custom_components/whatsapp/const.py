@@ -24,6 +24,9 @@ SERVICE_REFRESH_AVATAR: Final = "refresh_avatar"
 SERVICE_REFRESH_AVATARS: Final = "refresh_avatars"
 SERVICE_LINK_PERSON: Final = "link_person"
 SERVICE_UNLINK_PERSON: Final = "unlink_person"
+SERVICE_PURGE_AVATARS: Final = "purge_avatars"
+# Not a user's service: HA asking the worker for one picture's bytes (the Media panel).
+CALL_PICTURE: Final = "picture"
 
 # Same rules as worker/src/jid.ts after normalisation: phone-number and LID users, and groups
 # (old groups are `<creator>-<timestamp>`). Only ever used with `fullmatch`: `$` also matches
@@ -60,7 +63,7 @@ CONNECTION_STATES: Final = ("connecting", "pairing", "pairing-stopped", "open", 
 AVATAR_STATES: Final = ("unknown", "fetched", "none", "hidden")
 SUBJECT_KINDS: Final = ("contact", "group")
 REFRESH_SCOPES: Final = ("all", "missing", "stale", "favourites")
-CALL_ERROR_CODES: Final = ("invalid_jid", "unknown_jid", "not_connected", "internal_error")
+CALL_ERROR_CODES: Final = ("invalid_jid", "unknown_jid", "not_connected", "internal_error", "no_picture")
 
 # A worker that keeps sending what HA refuses logs one ERROR per kind of refusal this often; the
 # repeats in between go to the debug log (a loop of bad messages must not flood the log).
@@ -80,6 +83,12 @@ DEFAULT_REFRESH_SCOPE: Final = "missing"
 CALL_RESPONSE_MARGIN_SECONDS: Final = 15
 # refresh_avatars only queues jobs, which the worker does in one database transaction.
 REFRESH_AVATARS_TIMEOUT_SECONDS: Final = 30
+
+# The worker reads one file of at most MAX_PICTURE_BYTES for a picture call: an answer later than
+# this means a stuck worker, and the Media panel shows an error instead of a spinner.
+PICTURE_CALL_TIMEOUT_SECONDS: Final = 20
+# purge_avatars removes the unused files one by one; thousands of them take seconds.
+PURGE_AVATARS_TIMEOUT_SECONDS: Final = 120
 
 # A worker that is away this long is more than a restart or an update: tell the user.
 WORKER_GONE_ISSUE_DELAY: Final = timedelta(minutes=15)

@@ -51,6 +51,9 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: WhatsAp
             },
             "rate_limited_until": status.rate_limited_until.isoformat() if status.rate_limited_until else None,
             "counts": {kind: dict(states) for kind, states in status.counts.items()},
+            "storage": None
+            if status.storage is None
+            else {"files": status.storage.files, "bytes": status.storage.bytes},
         },
         "directory": {"entries": len(data.directory), "by_kind": kinds},
         "favourites": len(data.favourites),

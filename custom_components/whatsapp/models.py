@@ -27,6 +27,14 @@ class Progress:
 
 
 @dataclass(frozen=True, kw_only=True)
+class PictureStorage:
+    """The pictures the worker keeps on disk."""
+
+    files: int
+    bytes: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class WorkerStatus:
     """The worker's last `whatsapp/status`."""
 
@@ -44,6 +52,8 @@ class WorkerStatus:
     runs_in_app: bool = False
     # The PNG of `pairing_qr` once the worker rendered it (decoded and checked).
     pairing_qr_image: bytes | None = None
+    # None from a worker that does not report it.
+    storage: PictureStorage | None = None
 
     @property
     def pairing(self) -> bool:
@@ -69,6 +79,7 @@ class WorkerStatus:
             connection_detail=payload["connection_detail"],
             reconnect_at=payload["reconnect_at"],
             runs_in_app=payload["runs_in_app"],
+            storage=PictureStorage(**payload["storage"]) if payload["storage"] is not None else None,
         )
 
 

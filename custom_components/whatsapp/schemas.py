@@ -23,6 +23,7 @@ from .const import (
     MAX_NAME_LENGTH,
     MAX_PAIRING_CODE_LENGTH,
     MAX_PAIRING_QR_TEXT_LENGTH,
+    MAX_PICTURE_BYTES,
     MAX_WORKER_ID_LENGTH,
     MAX_WORKER_VERSION_LENGTH,
     REFRESH_SCOPES,
@@ -151,6 +152,10 @@ STATUS_FIELDS: dict[Any, Any] = {
     vol.Optional("connection_detail", default=None): vol.Any(None, _bounded_text(MAX_CONNECTION_DETAIL_LENGTH)),
     vol.Optional("reconnect_at", default=None): OPTIONAL_TIME,
     vol.Optional("runs_in_app", default=False): bool,
+    # The pictures the worker keeps on disk. Optional: a worker from before it sends none.
+    vol.Optional("storage", default=None): vol.Any(
+        None, {vol.Required("files"): _count(), vol.Required("bytes"): _count()}
+    ),
 }
 
 _KINDS = frozenset(SUBJECT_KINDS)
@@ -236,5 +241,21 @@ REFRESH_AVATARS_RESPONSE = vol.Schema(
         vol.Required("matched"): _count(),
         vol.Required("queue_length"): _count(),
         vol.Required("eta_seconds"): vol.Any(None, _count()),
+    }
+)
+
+# The bytes of one picture for the Media panel; decoded and checked by media_pictures.py.
+PICTURE_RESPONSE = vol.Schema(
+    {
+        vol.Required("jid"): jid,
+        vol.Required("sha256"): SHA256,
+        vol.Required("image"): vol.All(str, vol.Length(max=base64_length(MAX_PICTURE_BYTES))),
+    }
+)
+
+PURGE_AVATARS_RESPONSE = vol.Schema(
+    {
+        vol.Required("files_removed"): _count(),
+        vol.Required("bytes_removed"): _count(),
     }
 )

@@ -21,7 +21,7 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfTime
+from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfInformation, UnitOfTime
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -107,6 +107,19 @@ SENSORS: tuple[WhatsAppSensorEntityDescription, ...] = (
         suggested_display_precision=0,
         value_fn=minutes_left,
         attributes_fn=finishes_at,
+    ),
+    # What the pictures take on disk (the worker's data folder), and how many there are.
+    WhatsAppSensorEntityDescription(
+        key="picture_storage",
+        translation_key="picture_storage",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        device_class=SensorDeviceClass.DATA_SIZE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfInformation.BYTES,
+        suggested_unit_of_measurement=UnitOfInformation.MEBIBYTES,
+        suggested_display_precision=1,
+        value_fn=lambda status: status.storage.bytes if status.storage else None,
+        attributes_fn=lambda status: {"files": status.storage.files if status.storage else None},
     ),
 )
 

@@ -19,12 +19,26 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.util.hass_dict import HassKey
 
-from .const import DOMAIN, LOGGER, SERVICE_REFRESH_AVATAR, SERVICE_REFRESH_AVATARS
-from .schemas import REFRESH_AVATAR_RESPONSE, REFRESH_AVATARS_RESPONSE
+from .const import (
+    CALL_PICTURE,
+    DOMAIN,
+    LOGGER,
+    SERVICE_PURGE_AVATARS,
+    SERVICE_REFRESH_AVATAR,
+    SERVICE_REFRESH_AVATARS,
+)
+from .schemas import (
+    PICTURE_RESPONSE,
+    PURGE_AVATARS_RESPONSE,
+    REFRESH_AVATAR_RESPONSE,
+    REFRESH_AVATARS_RESPONSE,
+)
 
 RESPONSE_SCHEMAS: Mapping[str, vol.Schema] = {
     SERVICE_REFRESH_AVATAR: REFRESH_AVATAR_RESPONSE,
     SERVICE_REFRESH_AVATARS: REFRESH_AVATARS_RESPONSE,
+    CALL_PICTURE: PICTURE_RESPONSE,
+    SERVICE_PURGE_AVATARS: PURGE_AVATARS_RESPONSE,
 }
 
 # The worker's error codes and the translated errors they become.
@@ -33,9 +47,10 @@ TRANSLATION_KEY_BY_CALL_ERROR: Mapping[str, str] = {
     "unknown_jid": "worker_unknown_jid",
     "not_connected": "whatsapp_not_connected",
     "internal_error": "worker_internal_error",
+    "no_picture": "worker_no_picture",
 }
 # Codes that mean the caller asked for something wrong, not that something broke.
-CALLER_ERROR_CODES = frozenset({"invalid_jid", "unknown_jid"})
+CALLER_ERROR_CODES = frozenset({"invalid_jid", "unknown_jid", "no_picture"})
 
 
 @dataclass(frozen=True, slots=True)

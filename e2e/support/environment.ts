@@ -14,7 +14,7 @@ import { addWhatsAppEntry } from './integration.js';
 import { E2E_OWNER, onboardOwner, type Owner } from './onboarding.js';
 import type { ManagedProcess } from './processes.js';
 import { waitFor } from './wait.js';
-import { startDemoWorker, startUnreachableRunWorker } from './worker.js';
+import { startDemoWorker, startUnreachableRunWorker, type DemoWorkerOptions } from './worker.js';
 
 /** A free TCP port on loopback (the kernel picks it; HA binds it a moment later). */
 export async function freePort(): Promise<number> {
@@ -85,8 +85,8 @@ export class E2eEnvironment {
   }
 
   /** Starts the demo worker on `dataDir`, connected to this HA. */
-  startWorker(name: string, dataDir: string, scanAfterSeconds?: number): ManagedProcess {
-    return this.track(startDemoWorker({ name, dataDir, haUrl: this.haUrl, token: this.token, logDir: this.root, scanAfterSeconds }));
+  startWorker(name: string, dataDir: string, options: Pick<DemoWorkerOptions, 'scanAfterSeconds' | 'contacts'> = {}): ManagedProcess {
+    return this.track(startDemoWorker({ name, dataDir, haUrl: this.haUrl, token: this.token, logDir: this.root, ...options }));
   }
 
   /** `whatsapp-worker run` with WhatsApp's websocket at an address that does not answer. */

@@ -53,6 +53,8 @@ function configurationYaml(port: number): string {
     '  server_host: 127.0.0.1',
     `  server_port: ${port}`,
     'frontend:',
+    // The Media panel (media.e2e.ts browses WhatsApp's pictures there).
+    'media_source:',
     'logger:',
     '  default: warning',
     '  logs:',

@@ -19,6 +19,8 @@ export interface DemoWorkerOptions {
   readonly logDir: string;
   /** Seconds until the simulated phone scans the QR (the demo's `--scan-after`; default 1.5). */
   readonly scanAfterSeconds?: number;
+  /** Simulated contacts; DEMO_CONTACTS unless a test needs a large account. */
+  readonly contacts?: number;
 }
 
 /** Starts `whatsapp-worker demo`; several starts on the same data folder append to one log. */
@@ -29,7 +31,7 @@ export function startDemoWorker(options: DemoWorkerOptions): ManagedProcess {
       WORKER_BIN,
       'demo',
       '--data', options.dataDir,
-      '--contacts', String(DEMO_CONTACTS),
+      '--contacts', String(options.contacts ?? DEMO_CONTACTS),
       '--interval', String(DEMO_INTERVAL_SECONDS),
       '--ha-url', options.haUrl,
       ...(options.scanAfterSeconds === undefined ? [] : ['--scan-after', String(options.scanAfterSeconds)]),

@@ -12,11 +12,15 @@ import { BackfillForecast } from '../avatars/backfill-forecast.js';
 import type { TtlSettings } from '../avatars/transitions.js';
 import type { WhatsAppAccount } from '../avatars/ports.js';
 import { cdnDownloader, type DownloadSettings } from '../cdn/download.js';
+import { PicturePurge } from '../avatars/purge.js';
 import { AvatarFiles } from '../files/avatar-files.js';
+import { purgeFiles } from '../files/purge-files.js';
 import { HomeAssistantBridge } from '../ha/bridge.js';
 import { WorkerService } from '../ha/presenter.js';
+import { MAX_UNUSED_PICTURE_DAYS } from '../ha/protocol.js';
 import { homeAssistantTarget } from '../ha/target.js';
 import { openDatabase, type SqliteDatabase } from '../store/database.js';
+import { PictureStorageTable } from '../store/picture-storage.js';
 import { WorkerState } from '../store/worker-state.js';
 import { watchDatabaseChanges } from '../store/change-watch.js';
 import { AvatarWorker } from '../worker/avatar-worker.js';
@@ -47,6 +51,7 @@ interface Running {
   readonly worker: AvatarWorker;
   readonly bridge: HomeAssistantBridge | undefined;
   readonly stopForecast: () => void;
+  readonly purge: PicturePurge;
 }
 
 export class WorkerApp {
@@ -73,11 +78,23 @@ export class WorkerApp {
         logger: config.logger,
         watchExternalChanges: (changed) => watchDatabaseChanges(config.dataDir, changed, config.logger),
       });
-      const service = new WorkerService(worker, files, clock, runsInApp());
+      const pictureStorage = new PictureStorageTable(db);
+      const purge = new PicturePurge({
+        files: purgeFiles(files),
+        inUse: (jid) => worker.subjects.get(jid)?.path !== undefined,
+        isProtected: (jid) => worker.isFavourite(jid) || worker.queue.memory.has(jid),
+        sightings: pictureStorage.sightings(),
+        clock,
+        graceDays: MAX_UNUSED_PICTURE_DAYS,
+        logger: config.logger,
+      });
+      const service = new WorkerService(worker, files, clock, runsInApp(), { storage: () => pictureStorage.storage(), purgeNow: () => purge.purgeNow() });
       const bridge = createBridge(config, service, clock, new WorkerState(db).workerId(randomUUID));
-      this.running = { db, worker, bridge, stopForecast: forecastLongWork(worker, config) };
+      this.running = { db, worker, bridge, stopForecast: forecastLongWork(worker, config), purge };
       watch?.(worker);
       await worker.start();
+      // After the start-up sweep of temporary files; then daily.
+      purge.start();
       await bridge?.start();
     } catch (error) {
       if (this.running === undefined) db.close();
@@ -90,6 +107,7 @@ export class WorkerApp {
     this.running = undefined;
     if (running === undefined) return;
     running.stopForecast();
+    running.purge.stop();
     await running.bridge?.stop();
     await running.worker.stop();
     running.db.close();

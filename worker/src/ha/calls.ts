@@ -6,11 +6,11 @@ import { CallError, type WorkerPort } from './port.js';
 import { MAX_CALL_ERROR_MESSAGE_LENGTH, type CallErrorCode, type CallResult, type DownstreamMessage } from './protocol.js';
 
 type CallMessage = Extract<DownstreamMessage, { type: 'call' }>;
+type CallResponse = Extract<CallResult, { ok: true }>['response'];
 
 export async function answerCall(port: WorkerPort, call: CallMessage, logger: Logger): Promise<CallResult> {
   try {
-    const response = call.service === 'refresh_avatar' ? await port.refreshAvatar(call.data) : await port.refreshAvatars(call.data);
-    return { call_id: call.call_id, ok: true, response };
+    return { call_id: call.call_id, ok: true, response: await respond(port, call) };
   } catch (error) {
     if (error instanceof CallError) {
       logger.info({ callId: call.call_id, service: call.service, code: error.code }, `service call refused: ${error.message}`);
@@ -18,6 +18,19 @@ export async function answerCall(port: WorkerPort, call: CallMessage, logger: Lo
     }
     logger.error({ err: error, callId: call.call_id, service: call.service }, 'service call failed inside the worker');
     return failed(call.call_id, 'internal_error', `the worker failed to handle ${call.service}: ${describe(error)}`);
+  }
+}
+
+function respond(port: WorkerPort, call: CallMessage): Promise<CallResponse> {
+  switch (call.service) {
+    case 'refresh_avatar':
+      return port.refreshAvatar(call.data);
+    case 'refresh_avatars':
+      return port.refreshAvatars(call.data);
+    case 'picture':
+      return port.picture(call.data);
+    case 'purge_avatars':
+      return port.purgeAvatars();
   }
 }
 

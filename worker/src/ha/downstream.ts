@@ -37,8 +37,19 @@ function parseCall(input: Record<string, unknown>): ParsedDownstream {
   const data = input.data ?? {};
   if (!isRecord(data)) return { ok: false, callId, reason: `call ${callId}: 'data' must be an object, got ${describeType(data)}` };
   const service = input.service;
+  if (service === 'picture') {
+    if (typeof data.jid !== 'string') {
+      return { ok: false, callId, badJid: true, reason: `call ${callId}: 'jid' must be a string, got ${describeType(data.jid)}` };
+    }
+    return { ok: true, message: { type: 'call', call_id: callId, service: 'picture', data: { jid: data.jid } } };
+  }
+  if (service === 'purge_avatars') return { ok: true, message: { type: 'call', call_id: callId, service: 'purge_avatars', data: {} } };
   if (service !== 'refresh_avatar' && service !== 'refresh_avatars') {
-    return { ok: false, callId, reason: `call ${callId}: unknown service ${JSON.stringify(service)}; expected refresh_avatar or refresh_avatars` };
+    return {
+      ok: false,
+      callId,
+      reason: `call ${callId}: unknown service ${JSON.stringify(service)}; expected refresh_avatar, refresh_avatars, picture or purge_avatars`,
+    };
   }
   const force = data.force ?? CALL_DEFAULTS[service].force;
   if (typeof force !== 'boolean') return { ok: false, callId, reason: `call ${callId}: 'force' must be true or false, got ${describeType(force)}` };

@@ -6,6 +6,9 @@ import type {
   AvatarUpdate,
   CallErrorCode,
   DirectoryEntry,
+  PictureCall,
+  PictureResponse,
+  PurgeAvatarsResponse,
   RefreshAvatarCall,
   RefreshAvatarResponse,
   RefreshAvatarsCall,
@@ -34,6 +37,10 @@ export interface WorkerPort {
   /** Queues one JID (validated here; throws CallError) and, if asked, waits for its outcome. */
   refreshAvatar(call: RefreshAvatarCall): Promise<RefreshAvatarResponse>;
   refreshAvatars(call: RefreshAvatarsCall): Promise<RefreshAvatarsResponse>;
+  /** One known subject's current picture bytes (the Media panel); CallError `no_picture` when it has none to show. */
+  picture(call: PictureCall): Promise<PictureResponse>;
+  /** Removes the picture files no stored subject uses (favourites never); what went. */
+  purgeAvatars(): Promise<PurgeAvatarsResponse>;
   /** The favourites chosen in HA; the worker keeps them fresh first and sends their bytes. */
   setFavourites(jids: readonly string[]): void;
   status(): WorkerStatus;

@@ -3,13 +3,20 @@
 // job's update is built from what its event carries (the stored record, the downloaded bytes):
 // pushed, never read back from the store or the disk.
 
+import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
+import type { PurgeReport } from '../avatars/purge.js';
 import type { PictureFiles } from '../avatars/ports.js';
 import type { AvatarRecord, EnqueueRequest, JobReason } from '../avatars/model.js';
 import { CallError, type WorkerChange, type WorkerPort } from './port.js';
 import { wireName } from './directory-chunks.js';
 import {
   MAX_CONNECTION_DETAIL_LENGTH,
+  MAX_PICTURE_BYTES,
+  type PictureCall,
+  type PictureResponse,
+  type PurgeAvatarsResponse,
+  type StorageWire,
   MAX_WAIT_SECONDS,
   type AvatarOutcome,
   type AvatarUpdate,
@@ -63,14 +70,54 @@ function toAvatarUpdate(record: AvatarRecord, bytes: Buffer | undefined): Avatar
   };
 }
 
+/** The stored pictures' footprint and their purge (store/picture-storage.ts, avatars/purge.ts). */
+export interface PictureHousekeeping {
+  storage(): StorageWire;
+  purgeNow(): Promise<PurgeReport>;
+}
+
 export class WorkerService implements WorkerPort {
+  /**
+   * The footprint, read again only after a job finished (a picture written or removed): it is a
+   * count over both tables, and status goes up up to once a second.
+   */
+  private storageRead: StorageWire | undefined;
+
   constructor(
     private readonly worker: AvatarWorker,
     private readonly files: PictureFiles,
     private readonly clock: Clock,
     /** The worker runs as the Home Assistant app (addon/run.mjs says so), not on its own. */
     private readonly runsInApp = false,
+    private readonly housekeeping?: PictureHousekeeping,
   ) {}
+
+  async picture(call: PictureCall): Promise<PictureResponse> {
+    const parsed = parseJid(call.jid);
+    if (!parsed.ok) throw new CallError('invalid_jid', parsed.reason);
+    const jid = this.worker.subjects.resolve(parsed.jid) ?? parsed.jid;
+    const record = this.worker.subjects.get(jid);
+    if (record === undefined) throw new CallError('unknown_jid', `${jid} is not a contact or group of this account`);
+    // Hidden pictures are not shown: the person chose not to show it (anymore).
+    if (record.state !== 'fetched' || record.path === undefined) throw new CallError('no_picture', `${jid} has no picture (${record.state})`);
+    const bytes = await this.files.read(jid);
+    if (bytes === undefined) throw new CallError('no_picture', `the picture file of ${jid} is gone`);
+    if (bytes.length > MAX_PICTURE_BYTES) throw new CallError('no_picture', `the picture of ${jid} is ${bytes.length} bytes, over the ${MAX_PICTURE_BYTES} Home Assistant takes`);
+    return { jid, sha256: createHash('sha256').update(bytes).digest('hex'), image: bytes.toString('base64') };
+  }
+
+  async purgeAvatars(): Promise<PurgeAvatarsResponse> {
+    if (this.housekeeping === undefined) throw new CallError('internal_error', 'this worker keeps no picture folder to purge');
+    const report = await this.housekeeping.purgeNow();
+    this.storageRead = undefined;
+    return { files_removed: report.files, bytes_removed: report.bytes };
+  }
+
+  private storage(): StorageWire | null {
+    if (this.housekeeping === undefined) return null;
+    this.storageRead ??= this.housekeeping.storage();
+    return this.storageRead;
+  }
 
   async refreshAvatar(call: RefreshAvatarCall): Promise<RefreshAvatarResponse> {
     const parsed = parseJid(call.jid);
@@ -153,6 +200,7 @@ export class WorkerService implements WorkerPort {
       connection_detail: trouble === undefined ? null : cut(trouble.detail, MAX_CONNECTION_DETAIL_LENGTH),
       reconnect_at: iso(trouble?.retryAt),
       runs_in_app: this.runsInApp,
+      storage: this.storage(),
     };
   }
 
@@ -175,6 +223,7 @@ export class WorkerService implements WorkerPort {
   onChange(listener: (change: WorkerChange) => void): () => void {
     return this.worker.onEvent((event) => {
       if (event.type === 'job-finished') {
+        this.storageRead = undefined;
         // Favourites get their bytes, when the job downloaded new ones; otherwise HA keeps the
         // picture it has (every favourite's bytes go up once per connection, see the session).
         const bytes = this.worker.isFavourite(event.jid) ? event.picture : undefined;

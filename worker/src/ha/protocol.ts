@@ -28,6 +28,8 @@ export const MAX_NAME_LENGTH = 256;
 export const MAX_CALL_ERROR_MESSAGE_LENGTH = 1024;
 /** refresh_avatar waits at most this long; a longer `wait` is cut to it. */
 export const MAX_WAIT_SECONDS = 300;
+/** A picture file no stored subject uses is removed this many days after the worker first saw it unused. */
+export const MAX_UNUSED_PICTURE_DAYS = 30;
 
 // Enums (protocol.json `$defs`). --------------------------------------------------------------
 
@@ -37,8 +39,9 @@ export const AVATAR_STATES = ['unknown', 'fetched', 'none', 'hidden'] as const;
 export const SUBJECT_KINDS = ['contact', 'group'] as const;
 export const REFRESH_SCOPES = ['all', 'missing', 'stale', 'favourites'] as const;
 /** Stable codes of a failed call; HA maps each to a translated error. */
-export const CALL_ERROR_CODES = ['invalid_jid', 'unknown_jid', 'not_connected', 'internal_error'] as const;
-export const SERVICES = ['refresh_avatar', 'refresh_avatars'] as const;
+export const CALL_ERROR_CODES = ['invalid_jid', 'unknown_jid', 'not_connected', 'internal_error', 'no_picture'] as const;
+/** `picture` is HA asking for one picture's bytes (the Media panel), not a user's service. */
+export const SERVICES = ['refresh_avatar', 'refresh_avatars', 'picture', 'purge_avatars'] as const;
 
 export type ConnectionStateWire = (typeof CONNECTION_STATES)[number];
 export type AvatarStateWire = (typeof AVATAR_STATES)[number];
@@ -112,7 +115,26 @@ export type DownstreamMessage =
    */
   | { type: 'resend' }
   | { type: 'call'; call_id: string; service: 'refresh_avatar'; data: RefreshAvatarCall }
-  | { type: 'call'; call_id: string; service: 'refresh_avatars'; data: RefreshAvatarsCall };
+  | { type: 'call'; call_id: string; service: 'refresh_avatars'; data: RefreshAvatarsCall }
+  | { type: 'call'; call_id: string; service: 'picture'; data: PictureCall }
+  | { type: 'call'; call_id: string; service: 'purge_avatars'; data: Record<string, never> };
+
+/** HA asks for one subject's picture bytes: HA and the worker share no disk. */
+export interface PictureCall {
+  jid: string;
+}
+
+export interface PictureResponse {
+  jid: string;
+  sha256: string;
+  /** Base64 JPEG, at most MAX_PICTURE_BYTES decoded. */
+  image: string;
+}
+
+export interface PurgeAvatarsResponse {
+  files_removed: number;
+  bytes_removed: number;
+}
 
 export interface RefreshAvatarCall {
   jid: string;
@@ -127,7 +149,7 @@ export interface RefreshAvatarsCall {
 }
 
 export type CallResult =
-  | { call_id: string; ok: true; response: RefreshAvatarResponse | RefreshAvatarsResponse }
+  | { call_id: string; ok: true; response: RefreshAvatarResponse | RefreshAvatarsResponse | PictureResponse | PurgeAvatarsResponse }
   | { call_id: string; ok: false; error: { code: CallErrorCode; message: string } };
 
 export interface RefreshAvatarResponse {
@@ -201,6 +223,13 @@ export interface WorkerStatus {
   reconnect_at: string | null;
   /** The worker runs as the Home Assistant app, so its log is the app's log. */
   runs_in_app: boolean;
+  /** The pictures kept on disk: how many files, how many bytes. Optional on the wire. */
+  storage?: StorageWire | null;
+}
+
+export interface StorageWire {
+  files: number;
+  bytes: number;
 }
 
 /** HA refuses a longer `connection_detail`; the worker cuts its reason to it. */

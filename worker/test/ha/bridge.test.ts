@@ -113,6 +113,21 @@ test('service calls round-trip to the worker and back as call results', () =>
     assert.equal(h.port.refreshAllCalls, [{ scope: 'missing', force: false }]);
   }));
 
+test('picture and purge_avatars calls round-trip: the bytes of one known subject on request, the purge report', () =>
+  withBridge({}, async (h) => {
+    await h.server.waitFor(() => h.bridge.connected, 'the subscription');
+    const picture = await h.server.call('picture', { jid: BOB });
+    assert.is(picture.ok, true);
+    const response = (picture as Extract<CallResult, { ok: true }>).response as { jid: string; image: string; sha256: string };
+    assert.is(response.jid, BOB);
+    assert.is(Buffer.from(response.image, 'base64').toString(), `jpeg of ${BOB}`);
+    assert.equal(h.port.pictureCalls, [BOB]);
+    const unknown = await h.server.call('picture', { jid: '4911@s.whatsapp.net' });
+    assert.equal((unknown as Extract<CallResult, { ok: false }>).error.code, 'unknown_jid');
+    h.port.purged = { files: 3, bytes: 4096 };
+    assert.equal(await h.server.call('purge_avatars', {}), { call_id: 'call-3', ok: true, response: { files_removed: 3, bytes_removed: 4096 } });
+  }));
+
 test('a CallError keeps its code; any other failure is internal_error; malformed calls are answered', () =>
   withBridge({}, async (h) => {
     await h.server.waitFor(() => h.bridge.connected, 'the subscription');

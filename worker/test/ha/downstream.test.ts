@@ -17,6 +17,8 @@ function portThatThrows(error: unknown): WorkerPort {
   return {
     refreshAvatar: fail,
     refreshAvatars: fail,
+    picture: fail,
+    purgeAvatars: fail,
     setFavourites: () => undefined,
     status: () => {
       throw new Error('unused');

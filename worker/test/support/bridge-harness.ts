@@ -3,12 +3,16 @@
 // log that is read back, and the checks every test ends with (no token in the log, no unhandled
 // rejection). A test says only what differs: `withBridge(options, async (h) => { … })`.
 
+import { createHash } from 'node:crypto';
 import pino from 'pino';
 import * as assert from 'uvu/assert';
 import { seededRandom, systemClock, type Clock } from '../../src/clock.js';
 import { HomeAssistantBridge, type BridgeTiming } from '../../src/ha/bridge.js';
 import { CallError, type WorkerChange, type WorkerPort } from '../../src/ha/port.js';
 import type {
+  PictureCall,
+  PictureResponse,
+  PurgeAvatarsResponse,
   AvatarUpdate,
   DirectoryEntry,
   RefreshAvatarCall,
@@ -64,6 +68,20 @@ export class MemoryPort implements WorkerPort {
   async refreshAvatars(call: RefreshAvatarsCall): Promise<RefreshAvatarsResponse> {
     this.refreshAllCalls.push(call);
     return { scope: call.scope, queued: this.known.size, matched: this.known.size, queue_length: this.known.size, eta_seconds: 9 };
+  }
+
+  readonly pictureCalls: string[] = [];
+  purged = { files: 0, bytes: 0 };
+
+  async picture(call: PictureCall): Promise<PictureResponse> {
+    this.pictureCalls.push(call.jid);
+    if (!this.known.has(call.jid)) throw new CallError('unknown_jid', `${call.jid} is not a known contact or group`);
+    const bytes = Buffer.from(this.imageFor(call.jid), 'base64');
+    return { jid: call.jid, sha256: createHash('sha256').update(bytes).digest('hex'), image: bytes.toString('base64') };
+  }
+
+  async purgeAvatars(): Promise<PurgeAvatarsResponse> {
+    return { files_removed: this.purged.files, bytes_removed: this.purged.bytes };
   }
 
   setFavourites(jids: readonly string[]): void {

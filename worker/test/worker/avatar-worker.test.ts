@@ -29,6 +29,7 @@ import { WorkerService } from '../../src/ha/presenter.js';
 import { responseSchemaProblem, upstreamSchemaProblem } from '../support/protocol-description.js';
 import { ScriptedAccount } from '../support/scripted-account.js';
 import { testJid } from '../support/jids.js';
+import { PictureStorageTable } from '../../src/store/picture-storage.js';
 
 const ALICE = testJid('491700000001@s.whatsapp.net');
 const BOB = testJid('491700000002@s.whatsapp.net');
@@ -634,6 +635,43 @@ test('a CDN that keeps refusing is counted as refused and keeps the last good pi
   assert.equal([after.state, after.pictureId, after.sha256, after.failureKind], ['fetched', 'b1', before.sha256, 'refused']);
   assert.match(after.failureDetail!, /^cdn: download failed: HTTP 404/);
   assert.is(r.account.queriesFor(BOB).length, 1 + DEFAULT_TTL_SETTINGS.refusedMaxAttempts);
+  await dispose(r);
+});
+
+test('picture answers one known subject\'s bytes on request (not hidden, not unknown); status carries the storage', async () => {
+  const r = rig();
+  r.account.script(ALICE, { kind: 'picture', pictureId: 'a1', url: pictureUrl(ALICE, 'a1') });
+  r.account.script(BOB, { kind: 'picture', pictureId: 'b1', url: pictureUrl(BOB, 'b1') }, { kind: 'hidden' });
+  const storage = new PictureStorageTable(r.db);
+  let purges = 0;
+  const service = new WorkerService(r.worker, r.files, r.clock, false, {
+    storage: () => storage.storage(),
+    purgeNow: async () => ({ files: ++purges, bytes: 10 }),
+  });
+  const changes = service.onChange(() => undefined);
+  await r.worker.start();
+  await runUntil(r, () => r.worker.idle);
+  const picture = await service.picture({ jid: ALICE });
+  assert.is(responseSchemaProblem('picture', picture), undefined);
+  assert.equal(Buffer.from(picture.image, 'base64'), readFileSync(r.worker.subjects.get(ALICE)!.path!));
+  assert.is(picture.sha256, createHash('sha256').update(Buffer.from(picture.image, 'base64')).digest('hex'));
+  const sizes = [ALICE, BOB].map((jid) => readFileSync(r.worker.subjects.get(jid)!.path!).length);
+  assert.equal(service.status().storage, { files: 2, bytes: sizes[0]! + sizes[1]! });
+  r.account.emit({ type: 'picture-changed', jid: BOB, removed: false });
+  await runUntil(r, () => r.worker.idle && r.worker.subjects.get(BOB)!.state === 'hidden');
+  const codeOf = (call: Promise<unknown>): Promise<string | undefined> =>
+    call.then(
+      () => undefined,
+      (error: unknown) => (error instanceof CallError ? error.code : String(error)),
+    );
+  assert.is(await codeOf(service.picture({ jid: BOB })), 'no_picture', 'a hidden picture is not shown');
+  assert.is(await codeOf(service.picture({ jid: CAROL })), 'no_picture', 'no picture yet');
+  assert.is(await codeOf(service.picture({ jid: '491799999999@s.whatsapp.net' })), 'unknown_jid');
+  assert.is(await codeOf(service.picture({ jid: '../etc/passwd' })), 'invalid_jid');
+  assert.equal(await service.purgeAvatars(), { files_removed: 1, bytes_removed: 10 });
+  assert.is(await codeOf(new WorkerService(r.worker, r.files, r.clock).purgeAvatars()), 'internal_error', 'no purge without a picture folder');
+  assert.is(new WorkerService(r.worker, r.files, r.clock).status().storage, null);
+  changes();
   await dispose(r);
 });
 

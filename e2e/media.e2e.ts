@@ -1,0 +1,204 @@
+// Media → WhatsApp on a real Home Assistant with the demo worker's 3,500-contact simulated account:
+// browsed over HA's own websocket (media_source/browse_media, as the panel does) and in a real
+// Chromium (screenshot docs/media.png), one picture opened (the bytes are the worker's file), the
+// storage sensor, and whatsapp.purge_avatars with return_response removing a picture nobody uses.
+
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { HaBrowser, CHROMIUM_PATH } from './support/browser.js';
+import { entityIdOf } from './support/entities.js';
+import { E2eEnvironment } from './support/environment.js';
+import { DOCS_DIR } from './support/paths.js';
+import { waitFor } from './support/wait.js';
+import { storedPicturePath } from './support/worker.js';
+import { databasePath } from '../worker/src/store/database.js';
+
+const CONTACTS = 3_500;
+// The demo's paced first pass: thousands of queries at 0.05 s, with the simulated rate limits.
+const PICTURES_TIMEOUT_MS = 900_000;
+const BROWSER_TIMEOUT_MS = 60_000;
+const MEDIA_ROOT = 'media-source://whatsapp';
+const SCREENSHOT = join(DOCS_DIR, 'media.png');
+// A JID the simulated account does not have: its picture is what purge_avatars removes.
+const STRANGER = '491999999999@s.whatsapp.net';
+
+interface MediaNode {
+  title: string;
+  media_content_id: string;
+  media_class: string;
+  can_expand: boolean;
+  can_play: boolean;
+  thumbnail: string | null;
+  children?: MediaNode[];
+}
+
+const e2e = suite('Media → WhatsApp and the picture purge');
+let env: E2eEnvironment | undefined;
+let setupError: unknown;
+
+e2e.before(async () => {
+  try {
+    if (!existsSync(CHROMIUM_PATH)) throw new Error(`no Chromium at ${CHROMIUM_PATH}; scripts/test-e2e.sh installs Debian's chromium package`);
+    env = await E2eEnvironment.start('media');
+  } catch (error) {
+    setupError = error;
+  }
+});
+
+e2e.after(async () => {
+  await env?.dispose();
+});
+
+/** Every picture under a folder, walking initials and pages as a person would. */
+async function picturesUnder(browse: (id: string) => Promise<MediaNode>, node: MediaNode): Promise<MediaNode[]> {
+  const found: MediaNode[] = [];
+  for (const child of node.children ?? []) {
+    if (child.can_expand) found.push(...(await picturesUnder(browse, await browse(child.media_content_id))));
+    else found.push(child);
+  }
+  return found;
+}
+
+e2e('a 3,500-contact account browses by name, opens a picture, and purges what nobody uses', async () => {
+  if (env === undefined) throw setupError instanceof Error ? setupError : new Error(String(setupError));
+  const world = env;
+  let browser: HaBrowser | undefined;
+  try {
+    const ws = await world.connect();
+    const browse = (id: string): Promise<MediaNode> => ws.command<MediaNode>({ type: 'media_source/browse_media', media_content_id: id });
+    const dataDir = world.path('worker-data');
+    mkdirSync(dataDir);
+    world.startWorker('worker', dataDir, { contacts: CONTACTS });
+    // The favourites picker asks for a search above 1,000 subjects, so the worker's own files say
+    // what there is: the first pass is over when the queue is empty and Media lists every picture.
+    const queueLength = await entityIdOf(ws, `${world.entryId}_queue_length`);
+    const avatarsDir = join(dataDir, 'media', 'avatars');
+    const filesOnDisk = (): string[] => (existsSync(avatarsDir) ? readdirSync(avatarsDir).filter((name) => /^[0-9-]+@(s\.whatsapp\.net|lid|g\.us)\.jpg$/.test(name)).map((name) => name.slice(0, -4)) : []);
+    const firstPassStarted = performance.now();
+    await waitFor(
+      'the first pass over the simulated account to finish (queue empty, more than 1,000 pictures)',
+      async () => {
+        const queue = await world.state(queueLength);
+        const files = filesOnDisk().length;
+        if (queue?.state !== '0' || files <= 1_000) throw new Error(`queue ${queue?.state}, ${files} pictures on disk`);
+        return files;
+      },
+      { timeoutMs: PICTURES_TIMEOUT_MS, intervalMs: 2_000 },
+    );
+    process.stderr.write(`e2e: the worker's first pass over ${CONTACTS} contacts took ${Math.round((performance.now() - firstPassStarted) / 1000)} s\n`);
+    // What Media must list: the contacts whose picture the worker holds and shows (not hidden), from its database.
+    const workerDb = new Database(databasePath(dataDir), { readonly: true, fileMustExist: true });
+    const contactFiles = (workerDb.prepare(`SELECT jid FROM contacts WHERE picture_state = 'fetched' AND profile_picture IS NOT NULL`).all() as { jid: string }[]).map((row) => row.jid);
+    const keptFiles = (workerDb.prepare(`SELECT (SELECT COUNT(*) FROM contacts WHERE profile_picture IS NOT NULL) + (SELECT COUNT(*) FROM chats WHERE kind = 'group' AND profile_picture IS NOT NULL) AS n`).get() as { n: number }).n;
+    workerDb.close();
+    for (const jid of contactFiles) assert.ok(existsSync(storedPicturePath(dataDir, jid)), `${jid}'s file is on disk`);
+    // What a person sees first: the account's contacts and groups, apart, by name.
+    const started = performance.now();
+    const root = await browse(MEDIA_ROOT);
+    const contactsFolder = root.children?.find((child) => child.title.startsWith('Contacts'));
+    const groupsFolder = root.children?.find((child) => child.title.startsWith('Groups'));
+    assert.ok(contactsFolder && groupsFolder, `contacts and groups apart: ${JSON.stringify(root.children?.map((child) => child.title))}`);
+    const contacts = await browse(contactsFolder.media_content_id);
+    const firstLetter = contacts.children?.[0];
+    assert.ok(firstLetter, 'the contacts folder is not empty');
+    const firstPage = firstLetter.can_expand ? await browse(firstLetter.media_content_id) : contacts;
+    const listedMs = performance.now() - started;
+    process.stderr.write(`e2e: Media → WhatsApp → ${contactsFolder.title} → ${firstLetter.title}: ${firstPage.children?.length} names in ${Math.round(listedMs)} ms\n`);
+
+    const everyContact = await picturesUnder(browse, contacts);
+    assert.is(everyContact.length, contactFiles.length, 'every contact with a picture is listed, once');
+    const jidOf = (node: MediaNode): string => node.media_content_id.split('/picture/')[1]!;
+    assert.equal([...everyContact.map(jidOf)].sort(), [...contactFiles].sort(), 'exactly those with a picture on the worker');
+    const named = everyContact.filter((node) => !node.title.startsWith('+'));
+    assert.ok(named.length > 0, 'contacts show by name');
+    for (const node of everyContact) {
+      assert.ok(node.thumbnail?.startsWith('/api/whatsapp/picture/'), `${node.title} has a thumbnail`);
+      assert.is(node.media_class, 'image');
+    }
+    const groups = await picturesUnder(browse, await browse(groupsFolder.media_content_id));
+    assert.ok(groups.length > 0 && groups.every((node) => jidOf(node).endsWith('@g.us')), 'groups stay apart');
+
+    // One picture, opened as the panel does: resolve, then the signed URL; the bytes are the worker's file.
+    const picked = named[0]!;
+    const resolved = await ws.command<{ url: string; mime_type: string }>({ type: 'media_source/resolve_media', media_content_id: picked.media_content_id });
+    assert.is(resolved.mime_type, 'image/jpeg');
+    const served = await world.rest.getBytes(resolved.url);
+    assert.is(served.status, 200);
+    assert.is(served.contentType, 'image/jpeg');
+    assert.ok(served.bytes.equals(readFileSync(storedPicturePath(dataDir, jidOf(picked)))), 'the served picture is the worker\'s file, byte for byte');
+    assert.ok(served.bytes.subarray(0, 3).equals(Buffer.from([0xff, 0xd8, 0xff])), 'a JPEG');
+
+    // The same in Chromium: the Media panel, WhatsApp, Contacts, thumbnails, one picture opened.
+    browser = await HaBrowser.launch(world.path('chromium-profile'));
+    await browser.logIn(world.haUrl, world.owner);
+    await browser.page.goto(`${world.haUrl}/media-browser/browser`);
+    // The panel's own browser, visible text only: each card repeats its title in a hidden tooltip.
+    const panel = browser.page.locator('ha-media-player-browse');
+    await panel.getByText('WhatsApp').visible().first().click({ timeout: BROWSER_TIMEOUT_MS });
+    await panel.getByText(contactsFolder.title).visible().first().click({ timeout: BROWSER_TIMEOUT_MS });
+    if (firstLetter.can_expand) await panel.getByText(firstLetter.title).visible().first().click({ timeout: BROWSER_TIMEOUT_MS });
+    const firstName = firstPage.children![0]!.title;
+    await panel.getByText(firstName).visible().first().waitFor({ timeout: BROWSER_TIMEOUT_MS });
+    await waitFor(
+      'the thumbnails to load in the panel',
+      async () => {
+        const loaded = await browser!.page.evaluate(() => {
+          // The panel's cards carry their thumbnail as a background image (ha-media-player-browse.ts), or an img.
+          const cards: unknown[] = [];
+          const walk = (root: { querySelectorAll(selector: string): ArrayLike<unknown> }): void => {
+            for (const element of Array.from(root.querySelectorAll('*')) as { style?: { backgroundImage?: string }; src?: unknown; shadowRoot?: unknown }[]) {
+              const url = typeof element.src === 'string' ? element.src : element.style?.backgroundImage;
+              if (url?.includes('/api/whatsapp/picture/')) cards.push(element);
+              if (element.shadowRoot) walk(element.shadowRoot as { querySelectorAll(selector: string): ArrayLike<unknown> });
+            }
+          };
+          walk((globalThis as unknown as { document: { querySelectorAll(selector: string): ArrayLike<unknown> } }).document);
+          return cards.length;
+        });
+        if (loaded === 0) throw new Error('no thumbnail shown yet');
+        return loaded;
+      },
+      { timeoutMs: BROWSER_TIMEOUT_MS, intervalMs: 250 },
+    );
+    await browser.settle();
+    mkdirSync(DOCS_DIR, { recursive: true });
+    await browser.page.screenshot({ path: SCREENSHOT });
+    await panel.getByText(firstName).visible().first().click({ timeout: BROWSER_TIMEOUT_MS });
+    const opened = await waitFor(
+      'the opened picture to load',
+      async () => {
+        const images = await browser!.images('home-assistant', '/api/whatsapp/picture/');
+        const loaded = images.filter((img) => img.complete && img.naturalWidth > 0);
+        if (loaded.length === 0) throw new Error(`not loaded: ${JSON.stringify(images)}`);
+        return loaded;
+      },
+      { timeoutMs: BROWSER_TIMEOUT_MS, intervalMs: 250 },
+    );
+    assert.ok(opened[0]!.naturalWidth > 0, 'the picture shows in the panel');
+
+    // Storage: a sensor with the bytes on disk.
+    const storage = await entityIdOf(ws, `${world.entryId}_picture_storage`);
+    const files = keptFiles;
+    const storageState = await world.waitForState(storage, `to report ${files} pictures on disk`, (state) => state?.attributes.files === files, BROWSER_TIMEOUT_MS);
+    assert.ok(Number(storageState?.state) > 0, `the bytes on disk: ${storageState?.state} ${storageState?.attributes.unit_of_measurement}`);
+
+    // A picture nobody uses (a subject the account no longer has): purge_avatars removes it and says so.
+    const strangerFile = storedPicturePath(dataDir, STRANGER);
+    writeFileSync(strangerFile, readFileSync(storedPicturePath(dataDir, jidOf(picked))));
+    const purged = await ws.callService<{ files_removed: number; bytes_removed: number }>('whatsapp', 'purge_avatars', {});
+    assert.ok(purged.success, JSON.stringify(purged));
+    assert.equal(purged.result, { files_removed: 1, bytes_removed: served.bytes.length });
+    assert.not.ok(existsSync(strangerFile), 'the unused picture is gone');
+    assert.ok(existsSync(storedPicturePath(dataDir, jidOf(picked))), 'a listed contact\'s picture stays');
+  } catch (error) {
+    world.reportLogs();
+    throw error;
+  } finally {
+    await browser?.close();
+  }
+});
+
+e2e.run();
