@@ -17,9 +17,9 @@ from .coordinator import (
     favourites_of,
 )
 from .entity import worker_device_info
+from .media_pictures import async_register_picture_view
 from .person_link import async_remove_links
 from .person_services import async_setup_person_services
-from .media_pictures import async_register_picture_view
 from .purge_service import async_setup_purge_service
 from .services import async_setup_services
 from .store import DirectoryStore, PictureStore
