@@ -85,7 +85,7 @@ export class E2eEnvironment {
   }
 
   /** Starts the demo worker on `dataDir`, connected to this HA. */
-  startWorker(name: string, dataDir: string, options: Pick<DemoWorkerOptions, 'scanAfterSeconds' | 'contacts'> = {}): ManagedProcess {
+  startWorker(name: string, dataDir: string, options: Pick<DemoWorkerOptions, 'scanAfterSeconds' | 'contacts' | 'intervalSeconds'> = {}): ManagedProcess {
     return this.track(startDemoWorker({ name, dataDir, haUrl: this.haUrl, token: this.token, logDir: this.root, ...options }));
   }
 

@@ -21,6 +21,8 @@ export interface DemoWorkerOptions {
   readonly scanAfterSeconds?: number;
   /** Simulated contacts; DEMO_CONTACTS unless a test needs a large account. */
   readonly contacts?: number;
+  /** Seconds between picture queries; DEMO_INTERVAL_SECONDS unless a large account must go faster. */
+  readonly intervalSeconds?: number;
 }
 
 /** Starts `whatsapp-worker demo`; several starts on the same data folder append to one log. */
@@ -32,7 +34,7 @@ export function startDemoWorker(options: DemoWorkerOptions): ManagedProcess {
       'demo',
       '--data', options.dataDir,
       '--contacts', String(options.contacts ?? DEMO_CONTACTS),
-      '--interval', String(DEMO_INTERVAL_SECONDS),
+      '--interval', String(options.intervalSeconds ?? DEMO_INTERVAL_SECONDS),
       '--ha-url', options.haUrl,
       ...(options.scanAfterSeconds === undefined ? [] : ['--scan-after', String(options.scanAfterSeconds)]),
     ],
