@@ -140,7 +140,7 @@ check('the services are listed for Developer Tools with their fields, names and 
   });
   const whatsapp = services.whatsapp;
   assert.ok(whatsapp, 'get_services lists the whatsapp domain');
-  assert.equal(Object.keys(whatsapp).sort(), ['link_person', 'refresh_avatar', 'refresh_avatars', 'unlink_person']);
+  assert.equal(Object.keys(whatsapp).sort(), ['link_person', 'purge_avatars', 'refresh_avatar', 'refresh_avatars', 'unlink_person']);
   const refreshAvatar = whatsapp.refresh_avatar! as (typeof whatsapp)[string] & { target?: unknown };
   // Typed, or a favourite's device or picture as the target instead.
   assert.equal(refreshAvatar.fields.jid?.required, false);
@@ -151,6 +151,12 @@ check('the services are listed for Developer Tools with their fields, names and 
   const scope = whatsapp.refresh_avatars!.fields.scope?.selector as { select: { options: string[] } };
   assert.equal(scope.select.options, ['all', 'missing', 'stale', 'favourites']);
   assert.equal(whatsapp.refresh_avatars!.response, { optional: true });
+  // Files and bytes removed, for a call that asks for them.
+  assert.equal(whatsapp.purge_avatars!.response, { optional: true });
+  // Every action can name its account (several accounts side by side).
+  for (const [service, description] of Object.entries(whatsapp)) {
+    assert.ok(description.fields.config_entry_id && 'config_entry' in (description.fields.config_entry_id.selector as object), `${service} takes the account`);
+  }
 
   // Names and descriptions reach the frontend as translations, not through get_services.
   const { resources } = await ws.command<{ resources: Record<string, string> }>({
