@@ -3,8 +3,9 @@
 A repair issue rather than a persistent notification: repairs are translated (the steps are
 spelled out in the user's language, with the code as a placeholder), they sit where HA collects
 things to act on, and they are not persistent, so a code from before a restart never lingers.
-One issue id per account (account_issues.py), whose translation says how: with a pairing code when the worker has a phone number
-configured, else with the QR shown by the pairing image entity. When the worker stopped pairing
+One issue id per account (`pairing_<entry id>`, account_issues.py), whose translation says how:
+with a pairing code when the worker has a phone number configured, else with the QR shown by the
+pairing image entity. When the worker stopped pairing
 because its codes expired unused a few times in a row, the same issue says so and how to start
 again (restart the app). It follows each status and goes once the worker is linked, stops asking,
 or disconnects (its code or QR then means nothing; the worker sends its status again when it
