@@ -14,6 +14,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.whatsapp.account_issues import account_issue_id
 from custom_components.whatsapp.const import (
     DOMAIN,
     ISSUE_LOGGED_OUT,
@@ -40,8 +41,9 @@ QR_ROTATION = timedelta(seconds=20)
 
 
 def pairing_issue(hass: HomeAssistant) -> ir.IssueEntry | None:
-    """Return the pairing repair issue, if there is one."""
-    return ir.async_get(hass).async_get_issue(DOMAIN, ISSUE_PAIRING)
+    """Return the one account's pairing repair issue, if there is one."""
+    (entry,) = hass.config_entries.async_entries(DOMAIN)
+    return ir.async_get(hass).async_get_issue(DOMAIN, account_issue_id(ISSUE_PAIRING, entry.entry_id))
 
 
 async def fetch_qr(hass: HomeAssistant, hass_client_no_auth: ClientSessionGenerator) -> tuple[int, bytes, str]:
@@ -143,7 +145,7 @@ async def test_pairing_code_issue(hass: HomeAssistant, worker: FakeWorker) -> No
     issue = pairing_issue(hass)
     assert issue is not None
     assert issue.translation_key == ISSUE_PAIRING_CODE
-    assert issue.translation_placeholders == {"code": "ABCD1234", "entity": QR_ENTITY}
+    assert issue.translation_placeholders == {"code": "ABCD1234", "entity": QR_ENTITY, "account": ""}
     assert issue.severity is ir.IssueSeverity.WARNING
     assert issue.is_fixable
     assert not issue.is_persistent
@@ -159,7 +161,7 @@ async def test_pairing_qr_issue_follows_a_renamed_entity(hass: HomeAssistant, wo
     await send_status(hass, worker, **pairing_status(PNG_QR_A))
     issue = pairing_issue(hass)
     assert issue.translation_key == ISSUE_PAIRING_QR
-    assert issue.translation_placeholders == {"entity": "image.link_my_phone"}
+    assert issue.translation_placeholders == {"entity": "image.link_my_phone", "account": ""}
 
 
 async def test_pairing_null_clears_the_issue(hass: HomeAssistant, worker: FakeWorker) -> None:
@@ -194,10 +196,10 @@ async def test_logged_out_issue_stays_alongside(hass: HomeAssistant, worker: Fak
     await send_status(hass, worker, **status_payload(connection="logged-out"))
     await send_status(hass, worker, **pairing_status(PNG_QR_A))
     registry = ir.async_get(hass)
-    assert registry.async_get_issue(DOMAIN, ISSUE_LOGGED_OUT) is not None
+    assert registry.async_get_issue(DOMAIN, account_issue_id(ISSUE_LOGGED_OUT, ENTRY_ID)) is not None
     assert pairing_issue(hass) is not None
     await send_status(hass, worker, **status_payload(connection="open"))
-    assert registry.async_get_issue(DOMAIN, ISSUE_LOGGED_OUT) is None
+    assert registry.async_get_issue(DOMAIN, account_issue_id(ISSUE_LOGGED_OUT, ENTRY_ID)) is None
     assert pairing_issue(hass) is None
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.whatsapp.account_issues import account_issue_id
 from custom_components.whatsapp.const import DOMAIN, ISSUE_PAIRING
 from homeassistant.components.repairs import DOMAIN as REPAIRS_DOMAIN
 from homeassistant.const import EVENT_COMPONENT_LOADED
@@ -16,10 +17,12 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 
 from .common import PNG_QR_A, PNG_QR_B, pairing_status, status_payload
-from .conftest import FakeWorker
+from .conftest import ENTRY_ID, FakeWorker
 
 QR_ENTITY = "image.whatsapp_pairing_qr_code"
 FIX_URL = "/api/repairs/issues/fix"
+# The one account's pairing issue (its id carries the entry's).
+PAIRING_ISSUE = account_issue_id(ISSUE_PAIRING, ENTRY_ID)
 
 
 async def _send_status(hass: HomeAssistant, worker: FakeWorker, **payload: Any) -> None:
@@ -33,12 +36,14 @@ async def repairs(hass: HomeAssistant) -> None:
     assert await async_setup_component(hass, REPAIRS_DOMAIN, {})
 
 
-async def _start_fix(hass: HomeAssistant, hass_client: ClientSessionGenerator) -> tuple[Any, dict[str, Any]]:
+async def _start_fix(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, issue_id: str = PAIRING_ISSUE
+) -> tuple[Any, dict[str, Any]]:
     # The repairs integration finds the fix flows of integrations loaded after it by this event.
     hass.bus.async_fire(EVENT_COMPONENT_LOADED, {"component": DOMAIN})
     await hass.async_block_till_done()
     client = await hass_client()
-    response = await client.post(FIX_URL, json={"handler": DOMAIN, "issue_id": ISSUE_PAIRING})
+    response = await client.post(FIX_URL, json={"handler": DOMAIN, "issue_id": issue_id})
     assert response.status == 200, await response.text()
     return client, await response.json()
 
@@ -85,7 +90,7 @@ async def test_the_dialog_shows_the_qr_follows_it_and_finishes_when_linked(
     step = await _current_step(client, step["flow_id"])
     assert step["type"] == "form"
     assert step["step_id"] == "linked"
-    assert ir.async_get(hass).async_get_issue(DOMAIN, ISSUE_PAIRING) is None
+    assert ir.async_get(hass).async_get_issue(DOMAIN, PAIRING_ISSUE) is None
     response = await client.post(f"{FIX_URL}/{step['flow_id']}", json={})
     assert (await response.json())["type"] == "create_entry"
 

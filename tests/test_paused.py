@@ -125,7 +125,7 @@ async def test_the_old_sensor_is_removed_quietly_when_nothing_uses_it(
     assert er.async_get(hass).async_get(OLD) is not None
     await setup_entry(hass, mock_config_entry)
     assert er.async_get(hass).async_get(OLD) is None
-    assert ir.async_get(hass).async_get_issue(DOMAIN, "rate_limited_until_removed") is None
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"rate_limited_until_removed_{mock_config_entry.entry_id}") is None
 
 
 async def test_a_repair_names_the_automations_that_used_the_old_sensor(
@@ -147,11 +147,12 @@ async def test_a_repair_names_the_automations_that_used_the_old_sensor(
     )
     await setup_entry(hass, mock_config_entry)
     assert er.async_get(hass).async_get(OLD) is None
-    issue = ir.async_get(hass).async_get_issue(DOMAIN, "rate_limited_until_removed")
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"rate_limited_until_removed_{mock_config_entry.entry_id}")
     assert issue is not None
     assert issue.is_persistent
     assert issue.translation_placeholders == {
         "entity_id": OLD,
         "users": "automation.tell_me_about_pauses",
         "replacement": PAUSED,
+        "account": "",
     }

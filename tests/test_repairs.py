@@ -10,6 +10,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
+from custom_components.whatsapp.account_issues import account_issue_id
 from custom_components.whatsapp.const import (
     DOMAIN,
     ISSUE_LOGGED_OUT,
@@ -28,8 +29,14 @@ from .conftest import FakeWorker
 
 
 def issue(hass: HomeAssistant, issue_id: str) -> ir.IssueEntry | None:
-    """Return one of the integration's repair issues, if it exists."""
-    return ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+    """Return one of the one account's repair issues, if it exists (its id carries the entry's)."""
+    return ir.async_get(hass).async_get_issue(DOMAIN, account_issue_id(issue_id, the_account(hass)))
+
+def the_account(hass: HomeAssistant) -> str:
+    """Return the entry id of the one account set up."""
+    (entry,) = hass.config_entries.async_entries(DOMAIN)
+    return entry.entry_id
+
 
 
 async def _fire_in(hass: HomeAssistant, delta: timedelta) -> None:
@@ -47,7 +54,7 @@ async def test_worker_never_connects(
     await _fire_in(hass, WORKER_GONE_ISSUE_DELAY + timedelta(seconds=1))
     created = issue(hass, ISSUE_WORKER_GONE)
     assert created is not None
-    assert created.translation_placeholders == {"minutes": "15"}
+    assert created.translation_placeholders == {"minutes": "15", "account": ""}
     assert created.severity is ir.IssueSeverity.WARNING
 
 
@@ -117,7 +124,7 @@ async def test_whatsapp_out_of_reach_too_long(hass: HomeAssistant, worker: FakeW
     created = issue(hass, ISSUE_WHATSAPP_DOWN)
     assert created is not None
     assert created.translation_key == "whatsapp_down"
-    assert created.translation_placeholders == {"minutes": "15", "reason": UNREACHABLE}
+    assert created.translation_placeholders == {"minutes": "15", "reason": UNREACHABLE, "account": ""}
     assert created.severity is ir.IssueSeverity.WARNING
 
     # A new reason updates the issue; connected again, it goes.

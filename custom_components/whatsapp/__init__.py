@@ -8,6 +8,7 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
 from . import websocket_api
+from .account_issues import async_delete_account_issues
 from .accounts import id_prefix
 from .const import DOMAIN
 from .coordinator import (
@@ -79,3 +80,5 @@ async def async_remove_entry(hass: HomeAssistant, entry: WhatsAppConfigEntry) ->
     await DirectoryStore(hass, id_prefix(entry)).async_remove()
     # Linked people get their previous pictures back; the uploads made for them go.
     await async_remove_links(hass, entry.entry_id)
+    # Its repairs (the persistent one too) speak of an account that is gone.
+    async_delete_account_issues(hass, entry.entry_id)

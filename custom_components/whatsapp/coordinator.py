@@ -18,6 +18,11 @@ from homeassistant.helpers import (
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
+from .account_issues import (
+    account_issue_id,
+    account_placeholders,
+    async_migrate_global_issues,
+)
 from .accounts import id_prefix
 from .const import (
     CONF_FAVOURITES,
@@ -97,6 +102,8 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
 
     async def async_start(self) -> None:
         """Load what was stored, so pictures show before the worker comes back."""
+        # Before anything raises this account's issues: the global ids of one account go.
+        async_migrate_global_issues(self.hass, self.config_entry)
         favourites = favourites_of(self.config_entry)
         await self.person_pictures.async_load()
         pictures = {}
@@ -113,12 +120,21 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
     async def async_stop(self) -> None:
         """Let go of the worker, cancel the timer, write what waits to be saved.
 
-        The issues stay: they describe the worker, not the entry.
+        The issues stay: they describe the worker, not the loaded entry (removing the entry
+        deletes them, __init__.async_remove_entry).
         """
         self.link.async_close()
         self._gone_clock.stop()
         self._whatsapp_down_clock.stop()
         await self.directory_store.async_flush()
+
+    def _issue_id(self, kind: str) -> str:
+        """Return the id of this account's issue of this kind (account_issues.py)."""
+        return account_issue_id(kind, self.config_entry.entry_id)
+
+    def _account(self) -> dict[str, str]:
+        """Return the placeholder naming this account in its issues' titles."""
+        return account_placeholders(self.hass, self.config_entry.entry_id)
 
     def _update(self, **changes: Any) -> None:
         self.async_set_updated_data(replace(self.data, **changes))
@@ -130,12 +146,12 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
         LOGGER.info("The WhatsApp worker %s", "connected" if connected else "disconnected")
         if connected:
             self._gone_clock.stop()
-            ir.async_delete_issue(self.hass, DOMAIN, ISSUE_WORKER_GONE)
+            ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(ISSUE_WORKER_GONE))
         else:
             # A transfer the worker could not finish never replaces the last whole directory.
             self.directory_transfer.reset()
             self._gone_clock.start()
-            async_clear_pairing_issue(self.hass)
+            async_clear_pairing_issue(self.hass, self.config_entry.entry_id)
             # What the worker last said about WhatsApp no longer holds; "worker gone" takes over.
             self._whatsapp_back()
         self._update(worker_connected=connected)
@@ -146,11 +162,11 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
         ir.async_create_issue(
             self.hass,
             DOMAIN,
-            ISSUE_WORKER_GONE,
+            self._issue_id(ISSUE_WORKER_GONE),
             is_fixable=False,
             severity=ir.IssueSeverity.WARNING,
             translation_key=ISSUE_WORKER_GONE,
-            translation_placeholders={"minutes": self._gone_clock.minutes},
+            translation_placeholders={"minutes": self._gone_clock.minutes, **self._account()},
         )
 
     @callback
@@ -172,14 +188,15 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
             ir.async_create_issue(
                 self.hass,
                 DOMAIN,
-                ISSUE_LOGGED_OUT,
+                self._issue_id(ISSUE_LOGGED_OUT),
                 is_fixable=False,
                 severity=ir.IssueSeverity.ERROR,
                 translation_key=ISSUE_LOGGED_OUT,
+                translation_placeholders=self._account(),
                 learn_more_url=LINKED_DEVICES_HELP_URL,
             )
         elif status.connection == "open":
-            ir.async_delete_issue(self.hass, DOMAIN, ISSUE_LOGGED_OUT)
+            ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(ISSUE_LOGGED_OUT))
         async_update_pairing_issue(self.hass, self.config_entry.entry_id, status)
         self._update(status=status, pairing_qr_received_at=self._pairing_qr_received_at(status))
         self._follow_whatsapp_connection(status)
@@ -190,7 +207,7 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
         """Start the clock when the worker loses WhatsApp; keep a raised issue's reason current."""
         if status.connection not in WHATSAPP_DOWN_STATES:
             self._whatsapp_back()
-        elif ir.async_get(self.hass).async_get_issue(DOMAIN, ISSUE_WHATSAPP_DOWN) is not None:
+        elif ir.async_get(self.hass).async_get_issue(DOMAIN, self._issue_id(ISSUE_WHATSAPP_DOWN)) is not None:
             # Raised before (by this entry, or before a reload): keep its reason current.
             self._report_whatsapp_down(status)
         else:
@@ -212,19 +229,20 @@ class WhatsAppCoordinator(DataUpdateCoordinator[WorkerData]):
         ir.async_create_issue(
             self.hass,
             DOMAIN,
-            ISSUE_WHATSAPP_DOWN,
+            self._issue_id(ISSUE_WHATSAPP_DOWN),
             is_fixable=False,
             severity=ir.IssueSeverity.WARNING,
             translation_key=ISSUE_WHATSAPP_DOWN_APP if status.runs_in_app else ISSUE_WHATSAPP_DOWN,
             translation_placeholders={
                 "minutes": self._whatsapp_down_clock.minutes,
                 "reason": status.connection_detail or "-",
+                **self._account(),
             },
         )
 
     def _whatsapp_back(self) -> None:
         self._whatsapp_down_clock.stop()
-        ir.async_delete_issue(self.hass, DOMAIN, ISSUE_WHATSAPP_DOWN)
+        ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(ISSUE_WHATSAPP_DOWN))
 
     def _pairing_qr_received_at(self, status: WorkerStatus) -> datetime | None:
         """Return a new time only for new QR bytes.

@@ -3,8 +3,9 @@
 A repair issue rather than a persistent notification: repairs are translated (the steps are
 spelled out in the user's language, with the code as a placeholder), they sit where HA collects
 things to act on, and they are not persistent, so a code from before a restart never lingers.
-One issue id, whose translation says how: with a pairing code when the worker has a phone number
-configured, else with the QR shown by the pairing image entity. When the worker stopped pairing
+One issue id per account (`pairing_<entry id>`, account_issues.py), whose translation says how:
+with a pairing code when the worker has a phone number configured, else with the QR shown by the
+pairing image entity. When the worker stopped pairing
 because its codes expired unused a few times in a row, the same issue says so and how to start
 again (restart the app). It follows each status and goes once the worker is linked, stops asking,
 or disconnects (its code or QR then means nothing; the worker sends its status again when it
@@ -16,6 +17,7 @@ from __future__ import annotations
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 
+from .account_issues import account_issue_id, account_placeholders
 from .const import (
     CONNECTION_PAIRING_STOPPED,
     DOMAIN,
@@ -47,16 +49,17 @@ def async_update_pairing_issue(hass: HomeAssistant, entry_id: str, status: Worke
         ir.async_create_issue(
             hass,
             DOMAIN,
-            ISSUE_PAIRING,
+            account_issue_id(ISSUE_PAIRING, entry_id),
             is_fixable=False,
             severity=ir.IssueSeverity.WARNING,
             translation_key=ISSUE_PAIRING_STOPPED,
+            translation_placeholders=account_placeholders(hass, entry_id),
         )
         return
     if status is None or not status.pairing:
-        async_clear_pairing_issue(hass)
+        async_clear_pairing_issue(hass, entry_id)
         return
-    placeholders = {"entity": pairing_qr_entity_id(hass, entry_id)}
+    placeholders = {"entity": pairing_qr_entity_id(hass, entry_id), **account_placeholders(hass, entry_id)}
     if status.pairing_code is not None:
         translation_key = ISSUE_PAIRING_CODE
         placeholders["code"] = status.pairing_code
@@ -67,7 +70,7 @@ def async_update_pairing_issue(hass: HomeAssistant, entry_id: str, status: Worke
     ir.async_create_issue(
         hass,
         DOMAIN,
-        ISSUE_PAIRING,
+        account_issue_id(ISSUE_PAIRING, entry_id),
         is_fixable=True,
         data={"entry_id": entry_id},
         severity=ir.IssueSeverity.WARNING,
@@ -77,6 +80,6 @@ def async_update_pairing_issue(hass: HomeAssistant, entry_id: str, status: Worke
 
 
 @callback
-def async_clear_pairing_issue(hass: HomeAssistant) -> None:
-    """Linked, or nobody left to link: nothing to tell."""
-    ir.async_delete_issue(hass, DOMAIN, ISSUE_PAIRING)
+def async_clear_pairing_issue(hass: HomeAssistant, entry_id: str) -> None:
+    """Linked, or nobody left to link: nothing to tell about this account."""
+    ir.async_delete_issue(hass, DOMAIN, account_issue_id(ISSUE_PAIRING, entry_id))

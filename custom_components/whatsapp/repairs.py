@@ -143,8 +143,8 @@ async def _async_news(coordinator: WhatsAppCoordinator, shown: PairingView) -> N
 
 
 async def async_create_fix_flow(hass: HomeAssistant, issue_id: str, data: dict[str, Any] | None) -> RepairsFlow:
-    """Return the fix flow of a fixable issue: only the pairing issue is."""
-    if issue_id == ISSUE_PAIRING:
+    """Return the fix flow of a fixable issue: only an account's pairing issue is (its data names the entry)."""
+    if issue_id.startswith(f"{ISSUE_PAIRING}_"):
         entry_id = data.get(DATA_ENTRY_ID) if data else None
         return PairingRepairFlow(entry_id if isinstance(entry_id, str) else None)
     return ConfirmRepairFlow()

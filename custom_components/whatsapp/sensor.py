@@ -32,6 +32,11 @@ from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
+from .account_issues import (
+    ISSUE_RATE_LIMITED_UNTIL_REMOVED,
+    account_issue_id,
+    account_placeholders,
+)
 from .const import CONNECTION_STATES, DOMAIN
 from .coordinator import WhatsAppConfigEntry, WhatsAppCoordinator
 from .entity import WhatsAppWorkerEntity
@@ -130,7 +135,6 @@ SENSORS: tuple[WhatsAppSensorEntityDescription, ...] = (
 
 # The retired sensor, as its unique id ended, and the repair for automations that still use it.
 RETIRED_SENSOR_KEY = "rate_limited_until"
-ISSUE_RATE_LIMITED_UNTIL_REMOVED = "rate_limited_until_removed"
 
 
 @callback
@@ -152,7 +156,7 @@ def async_retire_rate_limited_until(hass: HomeAssistant, entry: WhatsAppConfigEn
     ir.async_create_issue(
         hass,
         DOMAIN,
-        ISSUE_RATE_LIMITED_UNTIL_REMOVED,
+        account_issue_id(ISSUE_RATE_LIMITED_UNTIL_REMOVED, entry.entry_id),
         is_fixable=False,
         # The entity is gone; nothing re-creates the issue, so it must outlive a restart.
         is_persistent=True,
@@ -162,6 +166,7 @@ def async_retire_rate_limited_until(hass: HomeAssistant, entry: WhatsAppConfigEn
             "entity_id": entity_id,
             "users": ", ".join(users),
             "replacement": paused or "binary_sensor.whatsapp_paused_by_whatsapp",
+            **account_placeholders(hass, entry.entry_id),
         },
     )
 
