@@ -25,7 +25,7 @@ import asyncio
 import hashlib
 from typing import Any
 
-import voluptuous as vol
+import probatio as vol
 
 from homeassistant.components.repairs import (
     ConfirmRepairFlow,
@@ -36,7 +36,13 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 
-from .const import CALL_PAIRING_CODE, CONNECTION_PAIRING_STOPPED, DOMAIN, ISSUE_PAIRING, LOGGER
+from .const import (
+    CALL_PAIRING_CODE,
+    CONNECTION_PAIRING_STOPPED,
+    DOMAIN,
+    ISSUE_PAIRING,
+    LOGGER,
+)
 from .coordinator import WhatsAppConfigEntry, WhatsAppCoordinator
 from .pairing import pairing_qr_entity_id
 from .services import phone_number_digits
