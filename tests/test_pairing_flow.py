@@ -8,6 +8,7 @@ import pytest
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.whatsapp.const import DOMAIN, ISSUE_PAIRING
+from custom_components.whatsapp.repairs import shown_pairing_code
 from homeassistant.components.repairs import DOMAIN as REPAIRS_DOMAIN
 from homeassistant.const import EVENT_COMPONENT_LOADED
 from homeassistant.core import Event, HomeAssistant
@@ -183,3 +184,9 @@ async def test_the_dialog_closes_when_the_worker_goes(
     step = await _current_step(client, step["flow_id"])
     assert step["type"] == "abort"
     assert step["reason"] == "not_pairing"
+
+
+def test_a_pairing_code_is_shown_as_the_phone_shows_it() -> None:
+    """Eight characters in two groups of four; a code of another length as it came."""
+    assert shown_pairing_code("FGW6TC92") == "FGW6-TC92"
+    assert shown_pairing_code("FGW6TC9") == "FGW6TC9"
