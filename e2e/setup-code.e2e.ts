@@ -58,7 +58,8 @@ e2e('the dialog takes a phone number, shows the pairing code as XXXX-XXXX and fi
     await page.goto(`${world.haUrl}/config/repairs`);
     await page.getByText('Link WhatsApp to the worker').first().click();
     await page.getByText('Link with a phone number instead').first().click();
-    const number = page.getByLabel('Phone number').first();
+    // The form's one field (the frontend's ha-form; Playwright's CSS reaches into its shadow roots).
+    const number = page.locator('ha-form input').first();
     await number.waitFor();
 
     // A number without the country code is refused in the dialog, saying why.
@@ -82,6 +83,7 @@ e2e('the dialog takes a phone number, shows the pairing code as XXXX-XXXX and fi
     const issues = await ws.command<{ issues: { domain: string; issue_id: string }[] }>({ type: 'repairs/list_issues' });
     assert.is(issues.issues.filter((issue) => issue.domain === 'whatsapp' && issue.issue_id === 'pairing').length, 0);
   } catch (error) {
+    await browser?.page.screenshot({ path: world.path('failure.png') }).catch(() => undefined);
     world.reportLogs();
     throw error;
   } finally {
