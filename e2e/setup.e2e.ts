@@ -58,6 +58,8 @@ e2e('the repair dialog shows the QR, follows its rotation and finishes when the 
     await page.goto(`${world.haUrl}/config/repairs`);
     // Playwright's locators reach into the frontend's shadow roots.
     await page.getByText('Link WhatsApp to the worker').first().click();
+    // The dialog opens on a choice: the QR, or a phone number instead (e2e/setup-code.e2e.ts).
+    await page.getByText('Scan the QR code').first().click();
     const qr = page.locator(QR_IN_DIALOG).first();
     await qr.waitFor();
     const first = await waitFor(

@@ -9,6 +9,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.whatsapp.account_issues import account_issue_id
 from custom_components.whatsapp.const import DOMAIN, ISSUE_PAIRING
+from custom_components.whatsapp.repairs import shown_pairing_code
 from homeassistant.components.repairs import DOMAIN as REPAIRS_DOMAIN
 from homeassistant.const import EVENT_COMPONENT_LOADED
 from homeassistant.core import Event, HomeAssistant
@@ -48,6 +49,16 @@ async def _start_fix(
     return client, await response.json()
 
 
+async def _choose(client: Any, step: dict[str, Any], option: str) -> dict[str, Any]:
+    """Pick one of the dialog's menu options, as the frontend posts it."""
+    assert step["type"] == "menu", step
+    assert step["menu_options"] == ["link", "phone_number"]
+    response = await client.post(f"{FIX_URL}/{step['flow_id']}", json={"next_step_id": option})
+    assert response.status == 200, await response.text()
+    result: dict[str, Any] = await response.json()
+    return result
+
+
 async def _current_step(client: Any, flow_id: str) -> dict[str, Any]:
     response = await client.get(f"{FIX_URL}/{flow_id}")
     assert response.status == 200, await response.text()
@@ -61,6 +72,7 @@ async def test_the_dialog_shows_the_qr_follows_it_and_finishes_when_linked(
     """The QR of the image entity in the dialog; a new QR is announced to the frontend; linked ends it."""
     await _send_status(hass, worker, **pairing_status(PNG_QR_A))
     client, step = await _start_fix(hass, hass_client)
+    step = await _choose(client, step, "link")
     assert step["type"] == "progress", step
     assert step["step_id"] == "link"
     assert step["progress_action"] == "scan_qr"
@@ -101,11 +113,69 @@ async def test_the_dialog_offers_the_pairing_code(
     """A worker with a phone number configured pairs by code: the dialog shows the code, and a new one."""
     await _send_status(hass, worker, **pairing_status(PNG_QR_A, code="ABCD1234"))
     client, step = await _start_fix(hass, hass_client)
+    assert step["type"] == "progress", "no choice: the worker links by code already"
     assert step["progress_action"] == "enter_code"
-    assert step["description_placeholders"]["code"] == "ABCD1234"
+    assert step["description_placeholders"]["code"] == "ABCD-1234"
     await _send_status(hass, worker, **pairing_status(PNG_QR_A, code="WXYZ5678"))
     step = await _current_step(client, step["flow_id"])
-    assert step["description_placeholders"]["code"] == "WXYZ5678"
+    assert step["description_placeholders"]["code"] == "WXYZ-5678"
+
+
+async def test_the_dialog_links_with_a_phone_number_instead(
+    hass: HomeAssistant, repairs: None, worker: FakeWorker, hass_client: ClientSessionGenerator
+) -> None:
+    """The choice: a number (the one phone rule), the worker's code shown as XXXX-XXXX, linked ends it."""
+    await _send_status(hass, worker, **pairing_status(PNG_QR_A))
+    client, step = await _start_fix(hass, hass_client)
+    step = await _choose(client, step, "phone_number")
+    assert step["type"] == "form", step
+    assert step["step_id"] == "phone_number"
+    url = f"{FIX_URL}/{step['flow_id']}"
+
+    refused = await (await client.post(url, json={"phone_number": "0170 1234567"})).json()
+    assert refused["type"] == "form"
+    assert refused["errors"] == {"phone_number": "invalid_phone_number"}
+
+    answered = hass.async_create_task(client.post(url, json={"phone_number": "+49 170 123-4567"}))
+    event = await worker.next_event()
+    assert {key: event[key] for key in ("type", "service", "data")} == {
+        "type": "call",
+        "service": "pairing_code",
+        "data": {"phone_number": "491701234567"},
+    }
+    result = await worker.command("whatsapp/call_result", call_id=event["call_id"], ok=True, response={"code": "FGW6TC92"})
+    assert result["success"], result
+    step = await (await answered).json()
+    assert step["type"] == "progress", step
+    assert step["progress_action"] == "enter_code"
+    assert step["description_placeholders"] == {"qr": "", "code": "FGW6-TC92"}
+
+    # The worker's status catches up with the code; then the phone enters it.
+    await _send_status(hass, worker, **pairing_status(None, code="FGW6TC92", qr=None))
+    step = await _current_step(client, step["flow_id"])
+    assert step["description_placeholders"]["code"] == "FGW6-TC92"
+    await _send_status(hass, worker, **status_payload())
+    step = await _current_step(client, step["flow_id"])
+    assert step["type"] == "form"
+    assert step["step_id"] == "linked"
+
+
+async def test_the_dialog_says_when_no_pairing_code_came(
+    hass: HomeAssistant, repairs: None, worker: FakeWorker, hass_client: ClientSessionGenerator
+) -> None:
+    """A worker that refuses the code (not waiting to be linked any more) leaves the form, with a clear error."""
+    await _send_status(hass, worker, **pairing_status(PNG_QR_A))
+    client, step = await _start_fix(hass, hass_client)
+    step = await _choose(client, step, "phone_number")
+    answered = hass.async_create_task(
+        client.post(f"{FIX_URL}/{step['flow_id']}", json={"phone_number": "491701234567"})
+    )
+    event = await worker.next_event()
+    error = {"code": "not_connected", "message": "the account is open, not waiting to be linked"}
+    await worker.command("whatsapp/call_result", call_id=event["call_id"], ok=False, error=error)
+    step = await (await answered).json()
+    assert step["type"] == "form"
+    assert step["errors"] == {"base": "pairing_code_refused"}
 
 
 async def test_the_dialog_closes_when_the_worker_goes(
@@ -119,3 +189,9 @@ async def test_the_dialog_closes_when_the_worker_goes(
     step = await _current_step(client, step["flow_id"])
     assert step["type"] == "abort"
     assert step["reason"] == "not_pairing"
+
+
+def test_a_pairing_code_is_shown_as_the_phone_shows_it() -> None:
+    """Eight characters in two groups of four; a code of another length as it came."""
+    assert shown_pairing_code("FGW6TC92") == "FGW6-TC92"
+    assert shown_pairing_code("FGW6TC9") == "FGW6TC9"

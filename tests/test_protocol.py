@@ -83,6 +83,7 @@ def test_enums_are_the_descriptions() -> None:
         const.SERVICE_REFRESH_AVATARS,
         const.CALL_PICTURE,
         const.SERVICE_PURGE_AVATARS,
+        const.CALL_PAIRING_CODE,
     ]
 
 
@@ -148,6 +149,7 @@ def test_every_command_is_registered() -> None:
         ("refresh_avatars", schemas.REFRESH_AVATARS_RESPONSE),
         ("picture", schemas.PICTURE_RESPONSE),
         ("purge_avatars", schemas.PURGE_AVATARS_RESPONSE),
+        ("pairing_code", schemas.PAIRING_CODE_RESPONSE),
     ],
 )
 def test_call_response_fields_are_the_descriptions(service: str, schema: vol.Schema) -> None:

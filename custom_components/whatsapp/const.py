@@ -27,6 +27,8 @@ SERVICE_UNLINK_PERSON: Final = "unlink_person"
 SERVICE_PURGE_AVATARS: Final = "purge_avatars"
 # Not a user's service: HA asking the worker for one picture's bytes (the Media panel).
 CALL_PICTURE: Final = "picture"
+# Not a user's service: the linking dialog asking for a pairing code instead of the QR (repairs.py).
+CALL_PAIRING_CODE: Final = "pairing_code"
 
 # Same rules as worker/src/jid.ts after normalisation: phone-number and LID users, and groups
 # (old groups are `<creator>-<timestamp>`). Only ever used with `fullmatch`: `$` also matches

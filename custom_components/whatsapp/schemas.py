@@ -253,6 +253,11 @@ PICTURE_RESPONSE = vol.Schema(
     }
 )
 
+# The code WhatsApp issued for the linking dialog's phone number, unformatted (repairs.py shows XXXX-XXXX).
+PAIRING_CODE_RESPONSE = vol.Schema(
+    {vol.Required("code"): vol.All(str, vol.Length(min=1, max=MAX_PAIRING_CODE_LENGTH))}
+)
+
 PURGE_AVATARS_RESPONSE = vol.Schema(
     {
         vol.Required("files_removed"): _count(),

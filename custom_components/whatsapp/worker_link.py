@@ -20,6 +20,7 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.util.hass_dict import HassKey
 
 from .const import (
+    CALL_PAIRING_CODE,
     CALL_PICTURE,
     DOMAIN,
     LOGGER,
@@ -28,6 +29,7 @@ from .const import (
     SERVICE_REFRESH_AVATARS,
 )
 from .schemas import (
+    PAIRING_CODE_RESPONSE,
     PICTURE_RESPONSE,
     PURGE_AVATARS_RESPONSE,
     REFRESH_AVATAR_RESPONSE,
@@ -39,6 +41,7 @@ RESPONSE_SCHEMAS: Mapping[str, vol.Schema] = {
     SERVICE_REFRESH_AVATARS: REFRESH_AVATARS_RESPONSE,
     CALL_PICTURE: PICTURE_RESPONSE,
     SERVICE_PURGE_AVATARS: PURGE_AVATARS_RESPONSE,
+    CALL_PAIRING_CODE: PAIRING_CODE_RESPONSE,
 }
 
 # The worker's error codes and the translated errors they become.

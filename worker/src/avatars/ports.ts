@@ -117,6 +117,22 @@ export interface WhatsAppAccount {
    * picture costs no download. Never throws for WhatsApp's answers; every answer is classified.
    */
   queryPicture(jid: Jid, knownPictureId: string | undefined, timeoutMs: number, hints?: PictureQueryHints): Promise<PictureQueryOutcome>;
+  /**
+   * While waiting to be linked: link by pairing code for this phone number instead of the QR;
+   * resolves with the code WhatsApp issued. Optional: an account that cannot (a test double) lacks it.
+   */
+  requestPairingCode?(phoneNumber: string): Promise<string>;
+}
+
+/** Why no pairing code came (requestPairingCode); the worker's call answer names it. */
+export class PairingCodeRefused extends Error {
+  override readonly name = 'PairingCodeRefused';
+  constructor(
+    readonly reason: 'invalid-number' | 'not-pairing' | 'superseded' | 'no-code',
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** An account whose every picture outcome is checked (answer-check.ts `withCheckedAnswers`). */

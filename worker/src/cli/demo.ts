@@ -37,6 +37,9 @@ export const DEMO_IQ_SUMMARY = 'demo-iqs.json';
 // The simulated phone scans the QR this long after it is shown (`--scan-after` changes it: the
 // e2e of the pairing dialog needs the worker to stay unlinked past the first QR's rotation).
 const DEMO_SCAN_DELAY_SECONDS = 1.5;
+// The simulated phone types a pairing code Home Assistant asked for this long after it was issued
+// (`--enter-code-after`): long enough for the dialog to show the code, short for a demo.
+const DEMO_CODE_ENTRY_SECONDS = 5;
 
 /** `--quirks all|none|a,b,…`: which odd behaviours of WhatsApp the simulation shows. */
 export function demoQuirks(value: string | undefined): SimulatedQuirk[] {
@@ -94,6 +97,7 @@ export const demoCommand: Command = {
     '  --seed S             seed of the simulated account (default 1)',
     `  --quirks LIST        all (default), none, or some of ${SIMULATED_QUIRKS.join(',')}`,
     `  --scan-after SECONDS the simulated phone scans the QR this long after linking starts (default ${DEMO_SCAN_DELAY_SECONDS}; the first QR lives 60 s, the next 20 s each)`,
+    `  --enter-code-after SECONDS  the simulated phone enters a requested pairing code this long after it was issued (default ${DEMO_CODE_ENTRY_SECONDS})`,
     '  --exit-when-idle     exit once every subject is processed and the queue is empty',
     '  --ha-url URL         also connect to Home Assistant (token in WHATSAPP_HA_TOKEN)',
     '  --log-level LEVEL    trace, debug, info, warning or error (default info)',
@@ -106,6 +110,7 @@ export const demoCommand: Command = {
     seed: { type: 'string' },
     quirks: { type: 'string' },
     'scan-after': { type: 'string' },
+    'enter-code-after': { type: 'string' },
     'exit-when-idle': { type: 'boolean' },
   },
   async execute(flags) {
@@ -124,6 +129,7 @@ export const demoCommand: Command = {
     );
     const ttl = { ...DEFAULT_TTL_SETTINGS, ...scaled.ttl };
     const scanAfterMs = Math.round((nonNegativeNumber(flags, 'scan-after') ?? DEMO_SCAN_DELAY_SECONDS) * 1000);
+    const codeAfterMs = Math.round((nonNegativeNumber(flags, 'enter-code-after') ?? DEMO_CODE_ENTRY_SECONDS) * 1000);
     const quirks = demoQuirks(typeof flags.quirks === 'string' ? flags.quirks : undefined);
     const oddAnswers = ODD_ANSWERS.filter((answer: OddAnswer) => quirks.includes(answer));
     const logger = createLogger(logLevel(flags), undefined, undefined, logFormat(flags));
@@ -133,7 +139,7 @@ export const demoCommand: Command = {
       ...demoPopulationOptions(contacts, seed),
       oddAnswers,
       quirks,
-      phone: { mode: 'scans', afterMs: scanAfterMs },
+      phone: { mode: 'scans', afterMs: scanAfterMs, codeAfterMs },
       // A query WhatsApp never answers is given up on after 20 intervals, not the worker's 20 s.
       whatsapp: { maxTimeoutWaitMs: Math.max(100, intervalMs * 20) },
       clock: systemClock,

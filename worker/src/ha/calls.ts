@@ -31,6 +31,8 @@ function respond(port: WorkerPort, call: CallMessage): Promise<CallResponse> {
       return port.picture(call.data);
     case 'purge_avatars':
       return port.purgeAvatars();
+    case 'pairing_code':
+      return port.pairingCode(call.data);
   }
 }
 

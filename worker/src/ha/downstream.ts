@@ -43,12 +43,18 @@ function parseCall(input: Record<string, unknown>): ParsedDownstream {
     }
     return { ok: true, message: { type: 'call', call_id: callId, service: 'picture', data: { jid: data.jid } } };
   }
+  if (service === 'pairing_code') {
+    if (typeof data.phone_number !== 'string') {
+      return { ok: false, callId, reason: `call ${callId}: 'phone_number' must be a string, got ${describeType(data.phone_number)}` };
+    }
+    return { ok: true, message: { type: 'call', call_id: callId, service: 'pairing_code', data: { phone_number: data.phone_number } } };
+  }
   if (service === 'purge_avatars') return { ok: true, message: { type: 'call', call_id: callId, service: 'purge_avatars', data: {} } };
   if (service !== 'refresh_avatar' && service !== 'refresh_avatars') {
     return {
       ok: false,
       callId,
-      reason: `call ${callId}: unknown service ${JSON.stringify(service)}; expected refresh_avatar, refresh_avatars, picture or purge_avatars`,
+      reason: `call ${callId}: unknown service ${JSON.stringify(service)}; expected refresh_avatar, refresh_avatars, picture, purge_avatars or pairing_code`,
     };
   }
   const force = data.force ?? CALL_DEFAULTS[service].force;

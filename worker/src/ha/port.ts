@@ -6,6 +6,8 @@ import type {
   AvatarUpdate,
   CallErrorCode,
   DirectoryEntry,
+  PairingCodeCall,
+  PairingCodeResponse,
   PictureCall,
   PictureResponse,
   PurgeAvatarsResponse,
@@ -41,6 +43,8 @@ export interface WorkerPort {
   picture(call: PictureCall): Promise<PictureResponse>;
   /** Removes the picture files no stored subject uses (favourites never); what went. */
   purgeAvatars(): Promise<PurgeAvatarsResponse>;
+  /** While waiting to be linked: the pairing code for a phone number instead of the QR (CallError otherwise). */
+  pairingCode(call: PairingCodeCall): Promise<PairingCodeResponse>;
   /** The favourites chosen in HA; the worker keeps them fresh first and sends their bytes. */
   setFavourites(jids: readonly string[]): void;
   status(): WorkerStatus;

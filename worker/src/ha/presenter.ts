@@ -6,13 +6,15 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { PurgeReport } from '../avatars/purge.js';
-import type { PictureFiles } from '../avatars/ports.js';
+import { PairingCodeRefused, type PictureFiles } from '../avatars/ports.js';
 import type { AvatarRecord, EnqueueRequest, JobReason } from '../avatars/model.js';
 import { CallError, type WorkerChange, type WorkerPort } from './port.js';
 import { wireName } from './directory-chunks.js';
 import {
   MAX_CONNECTION_DETAIL_LENGTH,
   MAX_PICTURE_BYTES,
+  type PairingCodeCall,
+  type PairingCodeResponse,
   type PictureCall,
   type PictureResponse,
   type PurgeAvatarsResponse,
@@ -104,6 +106,16 @@ export class WorkerService implements WorkerPort {
     if (bytes === undefined) throw new CallError('no_picture', `the picture file of ${jid} is gone`);
     if (bytes.length > MAX_PICTURE_BYTES) throw new CallError('no_picture', `the picture of ${jid} is ${bytes.length} bytes, over the ${MAX_PICTURE_BYTES} Home Assistant takes`);
     return { jid, sha256: createHash('sha256').update(bytes).digest('hex'), image: bytes.toString('base64') };
+  }
+
+  async pairingCode(call: PairingCodeCall): Promise<PairingCodeResponse> {
+    try {
+      return { code: await this.worker.requestPairingCode(call.phone_number) };
+    } catch (error) {
+      // A refusal says why in words HA shows; anything else is the worker's own failure (calls.ts).
+      if (!(error instanceof PairingCodeRefused)) throw error;
+      throw new CallError(error.reason === 'not-pairing' ? 'not_connected' : 'internal_error', error.message);
+    }
   }
 
   async purgeAvatars(): Promise<PurgeAvatarsResponse> {

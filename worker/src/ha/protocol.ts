@@ -41,7 +41,7 @@ export const REFRESH_SCOPES = ['all', 'missing', 'stale', 'favourites'] as const
 /** Stable codes of a failed call; HA maps each to a translated error. */
 export const CALL_ERROR_CODES = ['invalid_jid', 'unknown_jid', 'not_connected', 'internal_error', 'no_picture'] as const;
 /** `picture` is HA asking for one picture's bytes (the Media panel), not a user's service. */
-export const SERVICES = ['refresh_avatar', 'refresh_avatars', 'picture', 'purge_avatars'] as const;
+export const SERVICES = ['refresh_avatar', 'refresh_avatars', 'picture', 'purge_avatars', 'pairing_code'] as const;
 
 export type ConnectionStateWire = (typeof CONNECTION_STATES)[number];
 export type AvatarStateWire = (typeof AVATAR_STATES)[number];
@@ -117,7 +117,19 @@ export type DownstreamMessage =
   | { type: 'call'; call_id: string; service: 'refresh_avatar'; data: RefreshAvatarCall }
   | { type: 'call'; call_id: string; service: 'refresh_avatars'; data: RefreshAvatarsCall }
   | { type: 'call'; call_id: string; service: 'picture'; data: PictureCall }
-  | { type: 'call'; call_id: string; service: 'purge_avatars'; data: Record<string, never> };
+  | { type: 'call'; call_id: string; service: 'purge_avatars'; data: Record<string, never> }
+  | { type: 'call'; call_id: string; service: 'pairing_code'; data: PairingCodeCall };
+
+/** HA's linking dialog: link by pairing code for this number instead of the QR. */
+export interface PairingCodeCall {
+  /** Digits with the country code, as the phone rule (phone-number.ts) gives them. */
+  phone_number: string;
+}
+
+export interface PairingCodeResponse {
+  /** The 8 characters WhatsApp issued, unformatted; the phone shows them as XXXX-XXXX. */
+  code: string;
+}
 
 /** HA asks for one subject's picture bytes: HA and the worker share no disk. */
 export interface PictureCall {
@@ -149,7 +161,7 @@ export interface RefreshAvatarsCall {
 }
 
 export type CallResult =
-  | { call_id: string; ok: true; response: RefreshAvatarResponse | RefreshAvatarsResponse | PictureResponse | PurgeAvatarsResponse }
+  | { call_id: string; ok: true; response: RefreshAvatarResponse | RefreshAvatarsResponse | PictureResponse | PurgeAvatarsResponse | PairingCodeResponse }
   | { call_id: string; ok: false; error: { code: CallErrorCode; message: string } };
 
 export interface RefreshAvatarResponse {

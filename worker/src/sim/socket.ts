@@ -179,7 +179,7 @@ export class SimulatedBaileysSocket implements BaileysSocket {
     this.ev.emit('creds.update', this.authState.creds);
     this.server.countLoginIq('md link_code_companion_reg');
     if (this.server.phone.mode === 'scans') {
-      this.lifecycle.after(this.server.phone.afterMs, () => {
+      this.lifecycle.after(this.server.phone.codeAfterMs ?? this.server.phone.afterMs, () => {
         // messages-recv.js link_code_companion_reg: the phone entered the code.
         this.authState.creds.registered = true;
         this.ev.emit('creds.update', this.authState.creds);

@@ -42,7 +42,11 @@ export const DEFAULT_SIMULATED_WHATSAPP_BEHAVIOUR: SimulatedWhatsAppBehaviour = 
 };
 
 /** The phone that links the device: scans the QR / enters the code after a delay, or never. */
-export type SimulatedPhone = { readonly mode: 'scans'; readonly afterMs: number } | { readonly mode: 'nobody' };
+/**
+ * `scans`: the phone scans a QR `afterMs` after it is shown, and types a requested pairing code
+ * `codeAfterMs` after it was issued (default `afterMs`), as a person reading it off the screen.
+ */
+export type SimulatedPhone = { readonly mode: 'scans'; readonly afterMs: number; readonly codeAfterMs?: number } | { readonly mode: 'nobody' };
 
 export interface SimulatedWhatsAppOptions {
   readonly population: SimulatedPopulation;

@@ -22,6 +22,7 @@ import { FavouriteTable } from '../store/favourites.js';
 import { RateStateTable } from '../store/rate-state.js';
 import { STATE_KEYS, WorkerState } from '../store/worker-state.js';
 import type { ConnectionState, PictureDownloader, PictureFiles, WhatsAppAccount } from '../avatars/ports.js';
+import { PairingCodeRefused } from '../avatars/ports.js';
 import { EventBus } from './event-bus.js';
 import type { WorkerBus, WorkerEvent } from './events.js';
 import { AccountIngest } from './ingest.js';
@@ -183,6 +184,13 @@ export class AvatarWorker {
 
   get connectionProblem(): ConnectionTrouble | undefined {
     return this.ingest.connectionProblem;
+  }
+
+  /** Home Assistant's linking dialog asks for a pairing code instead of the QR (WhatsAppAccount.requestPairingCode). */
+  async requestPairingCode(phoneNumber: string): Promise<string> {
+    const account = this.options.account;
+    if (account.requestPairingCode === undefined) throw new PairingCodeRefused('not-pairing', 'this account cannot link by pairing code');
+    return account.requestPairingCode(phoneNumber);
   }
 
   get pairingInfo(): PairingInfo | undefined {

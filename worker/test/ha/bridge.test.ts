@@ -128,6 +128,14 @@ test('picture and purge_avatars calls round-trip: the bytes of one known subject
     assert.equal(await h.server.call('purge_avatars', {}), { call_id: 'call-3', ok: true, response: { files_removed: 3, bytes_removed: 4096 } });
   }));
 
+test('a pairing_code call reaches the port with its number and answers with the code', () =>
+  withBridge({}, async (h) => {
+    await h.server.waitFor(() => h.bridge.connected, 'the subscription');
+    const answer = await h.server.call('pairing_code', { phone_number: '491701234567' });
+    assert.equal(answer, { call_id: 'call-1', ok: true, response: { code: 'ABCD2345' } });
+    assert.equal(h.port.pairingCodeCalls, ['491701234567']);
+  }));
+
 test('a CallError keeps its code; any other failure is internal_error; malformed calls are answered', () =>
   withBridge({}, async (h) => {
     await h.server.waitFor(() => h.bridge.connected, 'the subscription');

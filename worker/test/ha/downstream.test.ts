@@ -19,6 +19,7 @@ function portThatThrows(error: unknown): WorkerPort {
     refreshAvatars: fail,
     picture: fail,
     purgeAvatars: fail,
+    pairingCode: fail,
     setFavourites: () => undefined,
     status: () => {
       throw new Error('unused');

@@ -32,6 +32,17 @@ async function run(clock: FakeClock, totalMs: number, stepMs = 50): Promise<void
   await settle();
 }
 
+/** The message a promise rejects with; fails the test when it resolves. */
+async function refusal(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+  assert.unreachable('expected a refusal');
+  return '';
+}
+
 function harness(phone: SimulatedPhone, options: { phoneNumber?: string; quirks?: [] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'sim-socket-'));
   const db = openDatabase(dir);
@@ -104,6 +115,28 @@ test('with a phone number the code is asked once per socket and the entered code
     assert.match((codes[0] as { code: string }).code, /^[1-9A-HJ-NP-TV-Z]{8}$/);
     assert.ok(h.events.some((event) => event.type === 'connection' && event.state === 'open'));
     assert.is(h.whatsapp.iqSummary().byKind['md link_code_companion_reg'], 1);
+  } finally {
+    await h.close();
+  }
+});
+
+test("Home Assistant's dialog asks for a pairing code while the QR shows: a new socket asks, the phone enters it, linked", async () => {
+  const h = harness({ mode: 'scans', afterMs: 30_000, codeAfterMs: 2_000 });
+  try {
+    await h.account.start();
+    await run(h.clock, 1_000);
+    assert.ok(h.events.some((event) => event.type === 'pairing' && event.qr !== undefined), 'the QR shows first');
+    assert.match(await refusal(h.account.requestPairingCode('0170 1234567')), /country code and no leading 0/);
+    let code = '';
+    void h.account.requestPairingCode('+49 170 1234567').then((issued) => (code = issued), (error: unknown) => (code = String(error)));
+    await run(h.clock, 1_000);
+    assert.match(code, /^[1-9A-HJ-NP-TV-Z]{8}$/);
+    assert.equal(h.whatsapp.socket!.pairingCodeRequests, ['491701234567'], 'the new socket asked, with the digits');
+    assert.ok(h.events.some((event) => event.type === 'pairing' && event.code === code), 'the code is shown as pairing news');
+    assert.not.ok(h.events.some((event) => event.type === 'connection' && event.state === 'open'), 'not linked before the phone enters it');
+    await run(h.clock, 6_000);
+    assert.ok(h.events.some((event) => event.type === 'connection' && event.state === 'open'), 'linked once the phone entered the code');
+    assert.match(await refusal(h.account.requestPairingCode('491701234567')), /open, not waiting to be linked/);
   } finally {
     await h.close();
   }

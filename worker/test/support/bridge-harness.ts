@@ -10,6 +10,8 @@ import { seededRandom, systemClock, type Clock } from '../../src/clock.js';
 import { HomeAssistantBridge, type BridgeTiming } from '../../src/ha/bridge.js';
 import { CallError, type WorkerChange, type WorkerPort } from '../../src/ha/port.js';
 import type {
+  PairingCodeCall,
+  PairingCodeResponse,
   PictureCall,
   PictureResponse,
   PurgeAvatarsResponse,
@@ -82,6 +84,13 @@ export class MemoryPort implements WorkerPort {
 
   async purgeAvatars(): Promise<PurgeAvatarsResponse> {
     return { files_removed: this.purged.files, bytes_removed: this.purged.bytes };
+  }
+
+  readonly pairingCodeCalls: string[] = [];
+
+  async pairingCode(call: PairingCodeCall): Promise<PairingCodeResponse> {
+    this.pairingCodeCalls.push(call.phone_number);
+    return { code: 'ABCD2345' };
   }
 
   setFavourites(jids: readonly string[]): void {

@@ -121,7 +121,7 @@ export class FakeHomeAssistant {
   }
 
   /** A service call forwarded to the worker; resolves with its call_result. */
-  call(service: 'refresh_avatar' | 'refresh_avatars' | 'picture' | 'purge_avatars', data: Record<string, unknown>): Promise<CallResult> {
+  call(service: 'refresh_avatar' | 'refresh_avatars' | 'picture' | 'purge_avatars' | 'pairing_code', data: Record<string, unknown>): Promise<CallResult> {
     const callId = `call-${++this.callCount}`;
     return new Promise((resolve) => {
       this.pendingCalls.set(callId, { service, resolve });

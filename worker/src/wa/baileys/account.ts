@@ -36,6 +36,7 @@ import { Listeners } from '../../listeners.js';
 import { phoneNumberDigits } from '../../phone-number.js';
 import type Database from 'better-sqlite3';
 import type { AccountEvent, AccountListener, ConnectionState as OurConnectionState, PictureQueryHints, PictureQueryOutcome, WhatsAppAccount } from '../../avatars/ports.js';
+import { PairingCodeRefused } from '../../avatars/ports.js';
 import { useSqliteAuthState, type SqliteAuthState, type StoredLidMapping } from './auth-state.js';
 import { classifyDisconnect, formatClockTime, reconnectDelayMs, type DisconnectAction } from './disconnect.js';
 import { BaileysEventMapper } from './events.js';
@@ -132,12 +133,16 @@ export class BaileysAccountConfigError extends Error {
   override readonly name = 'BaileysAccountConfigError';
 }
 
+// WhatsApp answers a pairing-code request within seconds once the new socket is up.
+export const PAIRING_CODE_WAIT_MS = 60_000;
+
 export class BaileysAccount implements WhatsAppAccount {
   private readonly listeners = new Listeners<AccountEvent>((error, event) => this.options.logger.error({ err: error, event: event.type }, 'an account event listener failed'));
   private readonly mapper: BaileysEventMapper;
   private readonly makeSocket: SocketFactory;
   private readonly fetchVersion: VersionFetcher;
-  private readonly phoneNumber: string | undefined;
+  /** Set by `--phone`, or later by Home Assistant's linking dialog (requestPairingCode). */
+  private phoneNumber: string | undefined;
   private readonly baileysLogger;
   private socket: BaileysSocket | undefined;
   private auth: SqliteAuthState | undefined;
@@ -158,6 +163,8 @@ export class BaileysAccount implements WhatsAppAccount {
   private socketOpen = false;
   private pairingCodeRequested = false;
   private pairingShown = false;
+  /** Home Assistant's dialog waits for the code of the socket it had opened (requestPairingCode). */
+  private codeWaiter: { resolve: (code: string) => void; reject: (error: Error) => void; cancelTimer: () => void } | undefined;
 
   constructor(private readonly options: BaileysAccountOptions) {
     if (!(PICTURE_TYPES as readonly string[]).includes(options.pictureType)) {
@@ -186,6 +193,7 @@ export class BaileysAccount implements WhatsAppAccount {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.settleCodeWaiter({ error: new PairingCodeRefused('not-pairing', 'the worker is stopping') });
     this.cancelRetry?.();
     this.cancelRetry = undefined;
     this.cancelPendingWait?.();
@@ -203,6 +211,56 @@ export class BaileysAccount implements WhatsAppAccount {
       }
     }
     this.setState('closed', 'stopped');
+  }
+
+  /**
+   * Home Assistant's linking dialog: link by pairing code for `phoneNumber` instead of the QR.
+   * A new socket asks for it, as with `--phone` (handleQr): the QR socket registers under our own
+   * browser name, and WhatsApp gives a dead code under a non-canonical one (QR_BROWSER above,
+   * Baileys issue #2560), so the code is asked by a socket opened with PAIRING_CODE_BROWSER.
+   * Resolves with the code WhatsApp issued (Baileys `requestPairingCode(phoneNumber)`).
+   */
+  async requestPairingCode(phoneNumber: string): Promise<string> {
+    const digits = phoneNumberDigits(phoneNumber);
+    if (digits === undefined) {
+      throw new PairingCodeRefused('invalid-number', `the phone number must be 7 to 15 digits with the country code and no leading 0 (e.g. 491701234567); got ${phoneNumber.replace(/[\s+()-]/g, '').length} characters`);
+    }
+    if (!this.running || this.state !== 'pairing') {
+      throw new PairingCodeRefused('not-pairing', `the account is ${this.running ? this.state : 'stopped'}, not waiting to be linked`);
+    }
+    this.phoneNumber = digits;
+    this.codeWaiter?.reject(new PairingCodeRefused('superseded', 'a newer pairing code was asked for'));
+    const issued = new Promise<string>((resolve, reject) => {
+      const cancelTimer = this.options.clock.setTimer(() => {
+        this.codeWaiter = undefined;
+        reject(new PairingCodeRefused('no-code', `WhatsApp issued no pairing code within ${PAIRING_CODE_WAIT_MS / 1000} s`));
+      }, PAIRING_CODE_WAIT_MS);
+      this.codeWaiter = { resolve, reject, cancelTimer };
+    });
+    const socket = this.socket;
+    this.socket = undefined;
+    this.socketOpen = false;
+    // The old socket's close is ours, not a disconnect to react to.
+    this.generation++;
+    if (socket !== undefined) {
+      try {
+        await socket.end(undefined);
+      } catch (error) {
+        this.options.logger.warn({ err: error }, 'closing the QR socket for a pairing code failed');
+      }
+    }
+    this.options.logger.info({ phone: maskPhoneNumber(digits) }, 'Home Assistant asked for a pairing code instead of the QR; reconnecting to get one');
+    void this.connect();
+    return issued;
+  }
+
+  private settleCodeWaiter(outcome: { code: string } | { error: Error }): void {
+    const waiter = this.codeWaiter;
+    if (waiter === undefined) return;
+    this.codeWaiter = undefined;
+    waiter.cancelTimer();
+    if ('code' in outcome) waiter.resolve(outcome.code);
+    else waiter.reject(outcome.error);
   }
 
   onEvent(listener: AccountListener): () => void {
@@ -335,8 +393,10 @@ export class BaileysAccount implements WhatsAppAccount {
       this.options.logger.info(detail);
       this.setState('pairing', detail);
       this.listeners.emit({ type: 'pairing', code });
+      this.settleCodeWaiter({ code });
     } catch (error) {
       this.pairingCodeRequested = false;
+      this.settleCodeWaiter({ error: new PairingCodeRefused('no-code', `WhatsApp refused to issue a pairing code: ${error instanceof Error ? error.message : String(error)}`) });
       this.options.logger.error({ err: error }, 'WhatsApp refused to issue a pairing code; retrying with the next connection');
     }
   }
