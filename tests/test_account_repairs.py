@@ -128,6 +128,10 @@ async def test_the_pairing_dialog_of_b_shows_bs_qr(
         FIX_URL, json={"handler": DOMAIN, "issue_id": account_issue_id(ISSUE_PAIRING, entry_b.entry_id)}
     )
     assert response.status == 200, await response.text()
+    menu = await response.json()
+    # The dialog first offers the QR or a phone number (repairs.py); the QR is B's.
+    assert menu["type"] == "menu", menu
+    response = await client.post(f"{FIX_URL}/{menu['flow_id']}", json={"next_step_id": "link"})
     step = await response.json()
     assert step["type"] == "progress", step
     qr = step["description_placeholders"]["qr"]
