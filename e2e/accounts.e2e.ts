@@ -5,12 +5,11 @@
 // refuse a call that names none.
 
 import { mkdirSync } from 'node:fs';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { answerWorkerOffer, waitForWorkerOffer } from './support/accounts.js';
 import { entityIdOf, whatsappEntities } from './support/entities.js';
-import { E2eEnvironment } from './support/environment.js';
 import type { HaWebSocket } from './support/ha-websocket.js';
+import { environmentSuite } from './support/suite.js';
 
 const CONNECT_TIMEOUT_MS = 90_000;
 // The second worker retries its refused handshake with a backoff (2 s doubling, worker/src/ha/bridge.ts).
@@ -27,25 +26,10 @@ async function entityIdsOf(ws: HaWebSocket, entryId: string): Promise<string[]> 
   return all.filter((entry) => entry.platform === 'whatsapp' && entry.config_entry_id === entryId).map((entry) => entry.entity_id);
 }
 
-const e2e = suite('two WhatsApp accounts on one Home Assistant');
-let env: E2eEnvironment | undefined;
-let setupError: unknown;
-
-e2e.before(async () => {
-  try {
-    env = await E2eEnvironment.start('accounts');
-  } catch (error) {
-    setupError = error;
-  }
-});
-
-e2e.after(async () => {
-  await env?.dispose();
-});
+const { e2e, environment } = environmentSuite('two WhatsApp accounts on one Home Assistant', 'accounts');
 
 e2e('a second worker becomes a second account; entities and services stay apart', async () => {
-  if (env === undefined) throw setupError instanceof Error ? setupError : new Error(String(setupError));
-  const world = env;
+  const world = environment();
   try {
     const ws = await world.connect();
     const dataA = world.path('worker-a-data');

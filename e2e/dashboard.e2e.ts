@@ -5,16 +5,15 @@
 // shows its last picture.
 
 import { copyFileSync, mkdirSync, existsSync } from 'node:fs';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { demoPopulationOptions } from '../worker/src/cli/demo.js';
-import { HaBrowser, CHROMIUM_PATH } from './support/browser.js';
+import { HaBrowser } from './support/browser.js';
 import { DASHBOARD_SCREENSHOT, dashboardExample, entitiesIn, replaceEntities } from './support/dashboard.js';
 import { entityIdOf, pictureUniqueId } from './support/entities.js';
-import { E2eEnvironment } from './support/environment.js';
 import { favouriteChoices, setFavourites } from './support/integration.js';
 import { waitFor } from './support/wait.js';
 import { DEMO_CONTACTS, storedPicturePath } from './support/worker.js';
+import { environmentSuite } from './support/suite.js';
 
 const FIRST_PASS_TIMEOUT_MS = 90_000;
 const LIVENESS_TIMEOUT_MS = 30_000;
@@ -42,26 +41,10 @@ async function waitForLoadedPictures(browser: HaBrowser, entityIds: readonly str
   );
 }
 
-const e2e = suite('the dashboard of docs/dashboard.md in Chromium');
-let env: E2eEnvironment | undefined;
-let setupError: unknown;
-
-e2e.before(async () => {
-  try {
-    if (!existsSync(CHROMIUM_PATH)) throw new Error(`no Chromium at ${CHROMIUM_PATH}; scripts/test-e2e.sh installs Debian's chromium package`);
-    env = await E2eEnvironment.start('dashboard');
-  } catch (error) {
-    setupError = error;
-  }
-});
-
-e2e.after(async () => {
-  await env?.dispose();
-});
+const { e2e, environment } = environmentSuite('the dashboard of docs/dashboard.md in Chromium', 'dashboard', { chromium: true });
 
 e2e('the example dashboard shows every favourite picture in a real browser', async () => {
-  if (env === undefined) throw setupError instanceof Error ? setupError : new Error(String(setupError));
-  const world = env;
+  const world = environment();
   let browser: HaBrowser | undefined;
   try {
     const ws = await world.connect();

@@ -6,12 +6,11 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { HaBrowser, CHROMIUM_PATH } from './support/browser.js';
+import { HaBrowser } from './support/browser.js';
 import { entityIdOf } from './support/entities.js';
-import { E2eEnvironment } from './support/environment.js';
 import { DOCS_DIR } from './support/paths.js';
+import { environmentSuite } from './support/suite.js';
 import { waitFor } from './support/wait.js';
 import { storedPicturePath } from './support/worker.js';
 import { databasePath } from '../worker/src/store/database.js';
@@ -37,22 +36,7 @@ interface MediaNode {
   children?: MediaNode[];
 }
 
-const e2e = suite('Media → WhatsApp and the picture purge');
-let env: E2eEnvironment | undefined;
-let setupError: unknown;
-
-e2e.before(async () => {
-  try {
-    if (!existsSync(CHROMIUM_PATH)) throw new Error(`no Chromium at ${CHROMIUM_PATH}; scripts/test-e2e.sh installs Debian's chromium package`);
-    env = await E2eEnvironment.start('media');
-  } catch (error) {
-    setupError = error;
-  }
-});
-
-e2e.after(async () => {
-  await env?.dispose();
-});
+const { e2e, environment } = environmentSuite('Media → WhatsApp and the picture purge', 'media', { chromium: true });
 
 /** Every picture under a folder, walking initials and pages as a person would. */
 async function picturesUnder(browse: (id: string) => Promise<MediaNode>, node: MediaNode): Promise<MediaNode[]> {
@@ -65,8 +49,7 @@ async function picturesUnder(browse: (id: string) => Promise<MediaNode>, node: M
 }
 
 e2e('a 3,500-contact account browses by name, opens a picture, and purges what nobody uses', async () => {
-  if (env === undefined) throw setupError instanceof Error ? setupError : new Error(String(setupError));
-  const world = env;
+  const world = environment();
   let browser: HaBrowser | undefined;
   try {
     const ws = await world.connect();

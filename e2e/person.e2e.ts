@@ -6,19 +6,18 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { demoPopulationOptions } from '../worker/src/cli/demo.js';
 import { ODD_ANSWERS, SimulatedPopulation } from '../worker/src/sim/population.js';
-import { HaBrowser, CHROMIUM_PATH } from './support/browser.js';
+import { HaBrowser } from './support/browser.js';
 import { entityIdOf, pictureUniqueId } from './support/entities.js';
-import { E2eEnvironment } from './support/environment.js';
 import { setFavourites } from './support/integration.js';
 import { DOCS_DIR } from './support/paths.js';
 import { waitFor } from './support/wait.js';
 import { DEMO_CONTACTS, storedPicturePath } from './support/worker.js';
 import { ManagedProcess } from './support/processes.js';
 import { WORKER_BIN } from './support/paths.js';
+import { environmentSuite } from './support/suite.js';
 
 const PERSON_SCREENSHOT = join(DOCS_DIR, 'person.png');
 const DEVICE_TRIGGER_SCREENSHOT = join(DOCS_DIR, 'device-trigger.png');
@@ -41,26 +40,10 @@ interface DeviceItem { readonly id: string; readonly identifiers: [string, strin
 interface TriggerItem { readonly domain: string; readonly type: string; readonly device_id: string }
 interface PersonItem { readonly id: string; readonly name: string; readonly picture?: string | null }
 
-const e2e = suite('a person whose picture follows a WhatsApp contact');
-let env: E2eEnvironment | undefined;
-let setupError: unknown;
-
-e2e.before(async () => {
-  try {
-    if (!existsSync(CHROMIUM_PATH)) throw new Error(`no Chromium at ${CHROMIUM_PATH}; scripts/test-e2e.sh installs Debian's chromium package`);
-    env = await E2eEnvironment.start('person');
-  } catch (error) {
-    setupError = error;
-  }
-});
-
-e2e.after(async () => {
-  await env?.dispose();
-});
+const { e2e, environment } = environmentSuite('a person whose picture follows a WhatsApp contact', 'person', { chromium: true });
 
 e2e('the linked person shows the contact picture and follows its change', async () => {
-  if (env === undefined) throw setupError instanceof Error ? setupError : new Error(String(setupError));
-  const world = env;
+  const world = environment();
   let browser: HaBrowser | undefined;
   try {
     // The simulated account's one contact who changes their picture during the demo's first pass

@@ -5,17 +5,16 @@
 // unit (tests/test_logbook.py has the picture-change line). The device page in Chromium becomes
 // docs/sensors.png.
 
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { HaBrowser, CHROMIUM_PATH } from './support/browser.js';
+import { HaBrowser } from './support/browser.js';
 import { entityIdOf, whatsappEntities } from './support/entities.js';
-import { E2eEnvironment } from './support/environment.js';
 import { REPO_ROOT, WORKER_BIN } from './support/paths.js';
 import { ManagedProcess } from './support/processes.js';
 import { waitFor } from './support/wait.js';
 import { DEMO_INTERVAL_SECONDS } from './support/worker.js';
+import { environmentSuite } from './support/suite.js';
 
 // Enough queries for a few of the simulation's rate-overlimit bursts (one every ~150 queries).
 const CONTACTS = 600;
@@ -30,26 +29,10 @@ interface LogbookEntry {
   domain?: string;
 }
 
-const e2e = suite('the sensors and the logbook on a real Home Assistant');
-let env: E2eEnvironment | undefined;
-let setupError: unknown;
-
-e2e.before(async () => {
-  try {
-    if (!existsSync(CHROMIUM_PATH)) throw new Error(`no Chromium at ${CHROMIUM_PATH}; scripts/test-e2e.sh installs Debian's chromium package`);
-    env = await E2eEnvironment.start('sensors', 'recorder:\n  commit_interval: 0\nhistory:\nlogbook:\n');
-  } catch (error) {
-    setupError = error;
-  }
-});
-
-e2e.after(async () => {
-  await env?.dispose();
-});
+const { e2e, environment } = environmentSuite('the sensors and the logbook on a real Home Assistant', 'sensors', { chromium: true, configuration: 'recorder:\n  commit_interval: 0\nhistory:\nlogbook:\n' });
 
 e2e('a backfill with pauses: the pause sensor, the time left, and a logbook without the flood', async () => {
-  if (env === undefined) throw setupError instanceof Error ? setupError : new Error(String(setupError));
-  const world = env;
+  const world = environment();
   const ws = await world.connect();
   const startedAt = new Date();
   const dataDir = world.path('worker-data');

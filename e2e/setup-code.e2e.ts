@@ -5,14 +5,13 @@
 // (the screenshot becomes docs/setup-code.png), and the simulated phone enters it
 // (`--enter-code-after`, 5 s in the demo): the dialog says the phone is linked.
 
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CHROMIUM_PATH, HaBrowser } from './support/browser.js';
-import { entityIdOf } from './support/entities.js';
-import { E2eEnvironment } from './support/environment.js';
+import { HaBrowser } from './support/browser.js';
+import { openPairingRepair } from './support/pairing-repair.js';
 import { DOCS_DIR } from './support/paths.js';
+import { environmentSuite } from './support/suite.js';
 
 export const SETUP_CODE_SCREENSHOT = join(DOCS_DIR, 'setup-code.png');
 // Far past the test: only the entered code can link the phone here.
@@ -23,40 +22,15 @@ const LINKED_TIMEOUT_MS = 60_000;
 // Crockford's alphabet as Baileys draws the code from it, grouped as the phone shows it.
 const SHOWN_CODE = /\b[1-9A-HJ-NP-TV-Z]{4}-[1-9A-HJ-NP-TV-Z]{4}\b/;
 
-const e2e = suite('linking the phone with a pairing code inside the pairing repair dialog');
-let env: E2eEnvironment | undefined;
-let setupError: unknown;
-
-e2e.before(async () => {
-  try {
-    if (!existsSync(CHROMIUM_PATH)) throw new Error(`no Chromium at ${CHROMIUM_PATH}; scripts/test-e2e.sh installs Debian's chromium package`);
-    env = await E2eEnvironment.start('setup-code');
-  } catch (error) {
-    setupError = error;
-  }
-});
-
-e2e.after(async () => {
-  await env?.dispose();
-});
+const { e2e, environment } = environmentSuite('linking the phone with a pairing code inside the pairing repair dialog', 'setup-code', { chromium: true });
 
 e2e('the dialog takes a phone number, shows the pairing code as XXXX-XXXX and finishes when the phone enters it', async () => {
-  if (env === undefined) throw setupError instanceof Error ? setupError : new Error(String(setupError));
-  const world = env;
+  const world = environment();
   let browser: HaBrowser | undefined;
   try {
     const ws = await world.connect();
-    const dataDir = world.path('worker-data');
-    mkdirSync(dataDir);
-    world.startWorker('worker', dataDir, { scanAfterSeconds: SCAN_AFTER_SECONDS });
-    const qrEntity = await entityIdOf(ws, `${world.entryId}_pairing_qr`);
-    await world.waitForState(qrEntity, 'to show a QR', (state) => state !== undefined && state.state !== 'unavailable', PAIRING_TIMEOUT_MS);
-
-    browser = await HaBrowser.launch(world.path('chromium-profile'));
-    await browser.logIn(world.haUrl, world.owner);
+    browser = (await openPairingRepair(world, ws, SCAN_AFTER_SECONDS, PAIRING_TIMEOUT_MS)).browser;
     const page = browser.page;
-    await page.goto(`${world.haUrl}/config/repairs`);
-    await page.getByText('Link WhatsApp to the worker').first().click();
     await page.getByText('Link with a phone number instead').first().click();
     // The form's one field (the frontend's ha-form; Playwright's CSS reaches into its shadow roots).
     const number = page.locator('ha-form input').first();

@@ -4,14 +4,13 @@
 // (the screenshot becomes docs/setup-qr.png), follows it when WhatsApp rotates it, and says so when
 // the phone is linked.
 
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CHROMIUM_PATH, HaBrowser } from './support/browser.js';
-import { entityIdOf } from './support/entities.js';
-import { E2eEnvironment } from './support/environment.js';
+import { HaBrowser } from './support/browser.js';
+import { openPairingRepair } from './support/pairing-repair.js';
 import { DOCS_DIR } from './support/paths.js';
+import { environmentSuite } from './support/suite.js';
 import { waitFor } from './support/wait.js';
 
 export const SETUP_QR_SCREENSHOT = join(DOCS_DIR, 'setup-qr.png');
@@ -23,41 +22,17 @@ const ROTATION_TIMEOUT_MS = 90_000;
 const LINKED_TIMEOUT_MS = 90_000;
 const QR_IN_DIALOG = 'img[src*="/api/image_proxy/"]';
 
-const e2e = suite('linking the phone inside the pairing repair dialog');
-let env: E2eEnvironment | undefined;
-let setupError: unknown;
-
-e2e.before(async () => {
-  try {
-    if (!existsSync(CHROMIUM_PATH)) throw new Error(`no Chromium at ${CHROMIUM_PATH}; scripts/test-e2e.sh installs Debian's chromium package`);
-    env = await E2eEnvironment.start('setup');
-  } catch (error) {
-    setupError = error;
-  }
-});
-
-e2e.after(async () => {
-  await env?.dispose();
-});
+const { e2e, environment } = environmentSuite('linking the phone inside the pairing repair dialog', 'setup', { chromium: true });
 
 e2e('the repair dialog shows the QR, follows its rotation and finishes when the phone is linked', async () => {
-  if (env === undefined) throw setupError instanceof Error ? setupError : new Error(String(setupError));
-  const world = env;
+  const world = environment();
   let browser: HaBrowser | undefined;
   try {
     const ws = await world.connect();
-    const dataDir = world.path('worker-data');
-    mkdirSync(dataDir);
-    world.startWorker('worker', dataDir, { scanAfterSeconds: SCAN_AFTER_SECONDS });
-    const qrEntity = await entityIdOf(ws, `${world.entryId}_pairing_qr`);
-    await world.waitForState(qrEntity, 'to show a QR', (state) => state !== undefined && state.state !== 'unavailable', PAIRING_TIMEOUT_MS);
-
-    browser = await HaBrowser.launch(world.path('chromium-profile'));
-    await browser.logIn(world.haUrl, world.owner);
+    const opened = await openPairingRepair(world, ws, SCAN_AFTER_SECONDS, PAIRING_TIMEOUT_MS);
+    browser = opened.browser;
+    const { qrEntity } = opened;
     const page = browser.page;
-    await page.goto(`${world.haUrl}/config/repairs`);
-    // Playwright's locators reach into the frontend's shadow roots.
-    await page.getByText('Link WhatsApp to the worker').first().click();
     // The dialog opens on a choice: the QR, or a phone number instead (e2e/setup-code.e2e.ts).
     await page.getByText('Scan the QR code').first().click();
     const qr = page.locator(QR_IN_DIALOG).first();
