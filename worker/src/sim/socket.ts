@@ -57,6 +57,11 @@ const DEFAULT_QUERY_TIMEOUT_MS = 60_000;
 const RESTART_AFTER_PAIRING_MS = 50;
 const OFFLINE_AFTER_OPEN_MS = 20;
 const SIMULATED_DEVICE = 7;
+// A pairing code sends `companion_platform_display` = "<browser> (<os>)" (rc14 lib/Socket/socket.js
+// `requestPairingCode`); WhatsApp answers an os it does not know with 400 and the code never links
+// (Baileys issue #2560). The names it knows, as Baileys' own `Browsers` give them (rc14
+// lib/Utils/browser-utils.js); Baileys' default browser is `Browsers.macOS` (lib/Defaults).
+const PAIRING_CODE_OS_NAMES = new Set(['Ubuntu', 'Mac OS', 'Windows', 'Baileys']);
 
 export interface SimulatedSocketOptions {
   readonly clock: Clock;
@@ -178,7 +183,8 @@ export class SimulatedBaileysSocket implements BaileysSocket {
     this.authState.creds.me = { id: `${phoneNumber}@s.whatsapp.net`, name: '~' };
     this.ev.emit('creds.update', this.authState.creds);
     this.server.countLoginIq('md link_code_companion_reg');
-    if (this.server.phone.mode === 'scans') {
+    const os = this.config.browser?.[0] ?? 'Mac OS';
+    if (this.server.phone.mode === 'scans' && PAIRING_CODE_OS_NAMES.has(os)) {
       this.lifecycle.after(this.server.phone.codeAfterMs ?? this.server.phone.afterMs, () => {
         // messages-recv.js link_code_companion_reg: the phone entered the code.
         this.authState.creds.registered = true;

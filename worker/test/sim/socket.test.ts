@@ -14,7 +14,8 @@ import { createPopulation } from '../../src/sim/population.js';
 import { SimulatedWhatsApp, type SimulatedPhone } from '../../src/sim/whatsapp.js';
 import { openDatabase } from '../../src/store/database.js';
 import type { AccountEvent } from '../../src/avatars/ports.js';
-import { BaileysAccount } from '../../src/wa/baileys/account.js';
+import type { WABrowserDescription } from '@whiskeysockets/baileys';
+import { BaileysAccount, QR_BROWSER } from '../../src/wa/baileys/account.js';
 import { PINNED_WA_WEB_VERSION } from '../../src/wa/baileys/version.js';
 
 const silent = pino({ level: 'silent' });
@@ -43,7 +44,7 @@ async function refusal(promise: Promise<unknown>): Promise<string> {
   return '';
 }
 
-function harness(phone: SimulatedPhone, options: { phoneNumber?: string; quirks?: [] } = {}) {
+function harness(phone: SimulatedPhone, options: { phoneNumber?: string; quirks?: []; browser?: WABrowserDescription } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'sim-socket-'));
   const db = openDatabase(dir);
   const clock = new FakeClock();
@@ -56,7 +57,7 @@ function harness(phone: SimulatedPhone, options: { phoneNumber?: string; quirks?
     random: seededRandom(3),
     pictureType: 'image',
     printQrInTerminal: false,
-    makeSocket: whatsapp.makeSocket,
+    makeSocket: options.browser === undefined ? whatsapp.makeSocket : (config) => whatsapp.makeSocket({ ...config, browser: options.browser! }),
     fetchVersion: async () => PINNED_WA_WEB_VERSION,
     ...(options.phoneNumber === undefined ? {} : { phoneNumber: options.phoneNumber }),
   });
@@ -115,6 +116,18 @@ test('with a phone number the code is asked once per socket and the entered code
     assert.match((codes[0] as { code: string }).code, /^[1-9A-HJ-NP-TV-Z]{8}$/);
     assert.ok(h.events.some((event) => event.type === 'connection' && event.state === 'open'));
     assert.is(h.whatsapp.iqSummary().byKind['md link_code_companion_reg'], 1);
+  } finally {
+    await h.close();
+  }
+});
+
+test('a pairing code asked under a device name WhatsApp does not know never links (Baileys #2560)', async () => {
+  const h = harness({ mode: 'scans', afterMs: 2_000 }, { phoneNumber: '491701234567', browser: QR_BROWSER });
+  try {
+    await h.account.start();
+    await run(h.clock, 8_000);
+    assert.ok(h.events.some((event) => event.type === 'pairing' && event.code !== undefined), 'a code is issued');
+    assert.not.ok(h.events.some((event) => event.type === 'connection' && event.state === 'open'), 'but the phone cannot link with it');
   } finally {
     await h.close();
   }
