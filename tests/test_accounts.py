@@ -42,7 +42,7 @@ async def _second_account(hass: HomeAssistant, connect_worker: Any) -> tuple[Fak
     """Connect worker B beside A, confirm the account HA offers for it, and subscribe it."""
     worker_b = await connect_worker(subscribe=False)
     refused = await worker_b.hello(worker_id=WORKER_B)
-    assert refused["error"]["code"] == "not_loaded"
+    assert refused["error"]["code"] == "not_set_up"
     assert "not set up yet" in refused["error"]["message"]
     await hass.async_block_till_done()
     (flow,) = _discovery_flows(hass)
@@ -137,7 +137,7 @@ async def test_the_user_step_lists_the_waiting_workers(
     """With an account set up, adding the integration offers the connected workers without an entry."""
     await connect_worker(worker_id=WORKER_A)
     waiting = await connect_worker(subscribe=False)
-    assert (await waiting.hello(worker_id=WORKER_B))["error"]["code"] == "not_loaded"
+    assert (await waiting.hello(worker_id=WORKER_B))["error"]["code"] == "not_set_up"
     await hass.async_block_till_done()
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.FORM
@@ -152,7 +152,7 @@ async def test_the_user_step_lists_the_waiting_workers(
     assert not _discovery_flows(hass)
     # Once the waiting worker's connection closes, it is no longer offered.
     third = await connect_worker(subscribe=False)
-    assert (await third.hello(worker_id="cccccccc"))["error"]["code"] == "not_loaded"
+    assert (await third.hello(worker_id="cccccccc"))["error"]["code"] == "not_set_up"
     await third.close()
     await hass.async_block_till_done()
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
@@ -244,7 +244,7 @@ async def test_a_new_worker_can_take_over_an_account_whose_worker_is_away(
     await worker_a.close()
     await hass.async_block_till_done()
     worker_b = await connect_worker(subscribe=False)
-    assert (await worker_b.hello(worker_id=WORKER_B))["error"]["code"] == "not_loaded"
+    assert (await worker_b.hello(worker_id=WORKER_B))["error"]["code"] == "not_set_up"
     await hass.async_block_till_done()
     (flow,) = _discovery_flows(hass)
     # What the form offers: a new account, or the account whose worker is away.

@@ -9,7 +9,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.whatsapp.account_issues import account_issue_id
 from custom_components.whatsapp.const import DOMAIN, ISSUE_PAIRING
-from custom_components.whatsapp.repairs import shown_pairing_code
+from custom_components.whatsapp.linking import shown_pairing_code
 from homeassistant.components.repairs import DOMAIN as REPAIRS_DOMAIN
 from homeassistant.const import EVENT_COMPONENT_LOADED
 from homeassistant.core import Event, HomeAssistant

@@ -144,13 +144,13 @@ async def test_a_second_worker_is_offered_as_a_second_account(
     first = await connect_worker(worker_id="worker-a")
     second = await connect_worker(subscribe=False)
     refused = await second.hello(worker_id="worker-b")
-    assert refused["error"]["code"] == "not_loaded"
+    assert refused["error"]["code"] == "not_set_up"
     await hass.async_block_till_done()
     assert [flow["context"]["unique_id"] for flow in hass.config_entries.flow.async_progress_by_handler(DOMAIN)] == [
         "worker-b"
     ]
     # Its retries neither start a second offer nor touch the first worker's link.
-    assert (await second.hello(worker_id="worker-b"))["error"]["code"] == "not_loaded"
+    assert (await second.hello(worker_id="worker-b"))["error"]["code"] == "not_set_up"
     await hass.async_block_till_done()
     assert len(hass.config_entries.flow.async_progress_by_handler(DOMAIN)) == 1
     coordinator = init_integration.runtime_data.coordinator
@@ -159,7 +159,7 @@ async def test_a_second_worker_is_offered_as_a_second_account(
     await first.close()
     await hass.async_block_till_done()
     assert hass.states.get("binary_sensor.whatsapp_worker_connected").state == "off"
-    assert (await second.command("whatsapp/subscribe"))["error"]["code"] == "not_loaded"
+    assert (await second.command("whatsapp/subscribe"))["error"]["code"] == "not_set_up"
 
 
 async def test_older_subscription_is_used_again_when_the_newer_drops(

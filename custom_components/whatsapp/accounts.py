@@ -12,8 +12,9 @@ Each worker says hello with a `worker_id` that is stable per data folder (protoc
 - Any other worker is new: HA starts an `integration_discovery` flow for it, which the user
   confirms (homeassistant/config_entries.py, 2026.10.4: `SOURCE_INTEGRATION_DISCOVERY`, and a
   flow with the same unique id already in progress is not started twice, `async_set_unique_id`
-  aborts it with `already_in_progress`). Meanwhile the worker is answered `not_loaded` and keeps
-  retrying quietly; it waits in the lobby, which the user step lists.
+  aborts it with `already_in_progress`). Meanwhile the worker is answered `not_set_up` and says
+  hello again every 2 s, so the entry the user adds finds it at once; it waits in the lobby, which
+  the user step lists (and gives the entry to, when it is the only one and there is no account).
 
 Every command of a connection goes to the entry of the worker that said hello on it, so one
 worker cannot speak for another.
@@ -122,11 +123,18 @@ def async_entry_for_worker(hass: HomeAssistant, worker_id: str | None) -> Config
     return None
 
 
+def is_ignored_worker(hass: HomeAssistant, worker_id: str) -> bool:
+    """Whether the user chose to ignore the worker with this id (its discovery)."""
+    return any(
+        entry.unique_id == worker_id and entry.source == SOURCE_IGNORE for entry in hass.config_entries.async_entries(DOMAIN)
+    )
+
+
 @callback
 def async_discover_worker(hass: HomeAssistant, worker_id: str, worker_version: str) -> None:
     """Offer a new worker to the user (a discovered integration on Settings → Devices & services)."""
-    if any(entry.unique_id == worker_id for entry in hass.config_entries.async_entries(DOMAIN)):
-        return  # ignored by the user
+    if is_ignored_worker(hass, worker_id):
+        return
     discovery_flow.async_create_flow(
         hass,
         DOMAIN,

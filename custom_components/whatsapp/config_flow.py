@@ -4,20 +4,26 @@ The first is confirmed by the user or by one click after Supervisor discovery, a
 that connects claims it; each further worker is offered by itself when it connects (integration
 discovery, see accounts.py), or picked in the user step from the workers waiting to be set up.
 
+A new entry whose phone is not linked yet goes on to the options flow's linking dialog (the
+result's `next_flow`): the QR in the "Add integration" dialog itself, followed until the phone is
+linked (linking.py).
+
 Options: the favourites, picked from the contacts and groups the worker reported (searched by
-name or number in a large directory).
+name or number in a large directory); while the account waits to be linked, the linking dialog.
 """
 
 from __future__ import annotations
 
-from typing import Any, override
+from typing import Any, cast, override
 
 import probatio as vol
 
 from homeassistant.config_entries import (
     ConfigEntryState,
     ConfigFlow,
+    ConfigFlowContext,
     ConfigFlowResult,
+    FlowType,
     OptionsFlow,
 )
 from homeassistant.core import HomeAssistant, callback
@@ -37,7 +43,8 @@ from homeassistant.helpers.service_info.hassio import HassioServiceInfo
 
 from .accounts import CONF_SCOPE, CONF_WORKER_ID, lobby, new_scope, short_id
 from .const import CONF_FAVOURITES, DOMAIN, LOGGER
-from .coordinator import WhatsAppConfigEntry, favourites_of
+from .coordinator import WhatsAppConfigEntry, WhatsAppCoordinator, favourites_of
+from .linking import CONNECTION_OPEN, PhoneLinkingSteps, pairing_view
 from .person_link import PERSON_DOMAIN
 from .person_services import async_link_person, person_id_of
 from .picker import PICKER_ALL_OPTIONS_MAX, label_of, picker_order, search_directory
@@ -57,6 +64,8 @@ NEW_ACCOUNT = "new"
 # slug of an app from a third-party repository (`<id>_whatsapp_avatars`, `local_whatsapp_avatars`
 # for a local one), so the check is on the last part.
 APP_SLUG = "whatsapp_avatars"
+# The context source of the options flow a new entry goes on to, to link the phone.
+SOURCE_LINK = "link"
 
 
 def is_our_app(slug: str) -> bool:
@@ -86,6 +95,12 @@ class WhatsAppConfigFlow(ConfigFlow, domain=DOMAIN):
         if self._async_current_entries(include_ignore=False):
             return await self.async_step_pick_worker()
         if user_input is not None:
+            waiting = list(lobby(self.hass).workers)
+            if len(waiting) == 1:
+                # The one worker waiting to be set up gets the entry (and its discovery, with the
+                # same unique id, goes: homeassistant/config_entries.py, async_finish_flow).
+                await self.async_set_unique_id(waiting[0], raise_on_progress=False)
+                return self._async_create_account_entry(waiting[0])
             # No unique id yet: the first worker that says hello claims the entry.
             return self.async_create_entry(title=TITLE, data={})
         return self.async_show_form(step_id="user")
@@ -174,6 +189,21 @@ class WhatsAppConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_create_entry(title=TITLE, data=data)
 
     @override
+    async def async_on_create_entry(self, result: ConfigFlowResult) -> ConfigFlowResult:
+        """Go on to link the phone in the same dialog, unless the new account's worker is linked already.
+
+        HA runs this once the entry is set up (homeassistant/config_entries.py, 2026.10.4:
+        ConfigEntriesFlowManager.async_finish_flow); an options flow is the only flow of an
+        entry that a `next_flow` can name after it is created.
+        """
+        entry = cast("WhatsAppConfigEntry", result["result"])
+        if entry.state is not ConfigEntryState.LOADED or pairing_view(entry.runtime_data.coordinator)[0] == CONNECTION_OPEN:
+            return result
+        linking = await self.hass.config_entries.options.async_init(entry.entry_id, context={"source": SOURCE_LINK})
+        result["next_flow"] = (FlowType.OPTIONS_FLOW, linking["flow_id"])
+        return result
+
+    @override
     async def async_step_hassio(self, discovery_info: HassioServiceInfo) -> ConfigFlowResult:
         """Handle the app announcing itself through the Supervisor; turn any other sender away."""
         if not is_our_app(discovery_info.slug):
@@ -193,12 +223,16 @@ class WhatsAppConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
 
-class WhatsAppOptionsFlow(OptionsFlow):
-    """Favourites get an image entity and are kept fresh first.
+class WhatsAppOptionsFlow(OptionsFlow, PhoneLinkingSteps[ConfigFlowContext, ConfigFlowResult]):
+    """Favourites get an image entity and are kept fresh first; an account waiting to be linked is linked first.
 
     A directory of up to PICKER_ALL_OPTIONS_MAX entries is one searchable select; a larger one (up
     to 200,000 and more) is searched by name or number, and the matches are offered to add.
     """
+
+    # Right after "Add integration" the worker is on its way: the dialog waits for it.
+    _waits_for_worker = True
+    _menu_step_id = "link_menu"
 
     def __init__(self) -> None:
         """Nothing chosen yet: the first step starts from the entry's favourites."""
@@ -210,6 +244,8 @@ class WhatsAppOptionsFlow(OptionsFlow):
         entry: WhatsAppConfigEntry = self.config_entry
         if entry.state is not ConfigEntryState.LOADED:
             return self.async_abort(reason="not_loaded")
+        if self._chosen is None and self._async_wants_linking(entry.runtime_data.coordinator):
+            return await self._async_start_linking()
         directory = entry.runtime_data.coordinator.data.directory
         if self._chosen is None:
             self._chosen = list(favourites_of(entry))
@@ -245,6 +281,42 @@ class WhatsAppOptionsFlow(OptionsFlow):
             errors=errors,
             description_placeholders={"count": str(len(directory))},
         )
+
+    async def async_step_link_menu(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Offer the QR or a phone number, once the dialog that waited for the worker has a QR."""
+        return await self._async_start_linking()
+
+    def _async_wants_linking(self, coordinator: WhatsAppCoordinator) -> bool:
+        """Whether this dialog links the phone: the account is not linked, and it waits to be, or is new.
+
+        The frontend (home-assistant-frontend 20260930.5, showOptionsFlowDialog) opens the
+        `next_flow` of "Add integration" as a new options flow of the entry instead of the one
+        named: a new flow finding the linking flow of "Add integration" still open takes over
+        from it (which ends), so the dialog links the phone either way.
+        """
+        superseded = [
+            flow["flow_id"]
+            for flow in self.hass.config_entries.options.async_progress_by_handler(
+                self.handler, match_context={"source": SOURCE_LINK}
+            )
+            if flow["flow_id"] != self.flow_id
+        ]
+        for flow_id in superseded:
+            self.hass.config_entries.options.async_abort(flow_id)
+        connection = pairing_view(coordinator)[0]
+        if connection == CONNECTION_OPEN:
+            return False
+        return self.source == SOURCE_LINK or bool(superseded) or connection == "pairing"
+
+    @override
+    def _linking_coordinator(self) -> WhatsAppCoordinator | None:
+        entry: WhatsAppConfigEntry = self.config_entry
+        return entry.runtime_data.coordinator if entry.state is ConfigEntryState.LOADED else None
+
+    @override
+    def _async_linked_result(self) -> ConfigFlowResult:
+        # The options stay as they are: linking changes none of them.
+        return self.async_create_entry(data=dict(self.config_entry.options))
 
     async def async_step_search(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Offer the best matches of the search; the ones picked join the favourites."""

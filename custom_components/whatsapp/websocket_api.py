@@ -26,7 +26,12 @@ from homeassistant.loader import async_get_integration
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
-from .accounts import async_discover_worker, async_entry_for_worker, lobby
+from .accounts import (
+    async_discover_worker,
+    async_entry_for_worker,
+    is_ignored_worker,
+    lobby,
+)
 from .const import (
     DOMAIN,
     JPEG_MAGIC,
@@ -59,6 +64,7 @@ from .worker_link import (
 # Stable error codes the worker can act on (protocol.json `ha_errors`, with websocket_api's own
 # invalid_format, unauthorized and unknown_command).
 ERR_NOT_LOADED = "not_loaded"
+ERR_NOT_SET_UP = "not_set_up"
 ERR_UNSUPPORTED_VERSION = "unsupported_version"
 ERR_UNKNOWN_CALL = "unknown_call"
 ERR_INVALID_RESPONSE = "invalid_response"
@@ -171,10 +177,19 @@ def _coordinator(hass: HomeAssistant, connection: ActiveConnection, msg: dict[st
     identity = hello.identity
     entry: WhatsAppConfigEntry | None = async_entry_for_worker(hass, identity.worker_id)
     if entry is None:
-        if identity.worker_id is not None:
+        if identity.worker_id is not None and not is_ignored_worker(hass, identity.worker_id):
             lobby(hass).enter(identity.worker_id, identity.worker_version)
             async_discover_worker(hass, identity.worker_id, identity.worker_version)
-            why = "this worker is not set up yet: add it in Settings → Devices & services (it is offered there)"
+            # Its own code: the worker asks again soon, so the entry the user adds finds it at once.
+            _refuse(
+                connection,
+                msg,
+                ERR_NOT_SET_UP,
+                "this worker is not set up yet: add it in Settings → Devices & services (it is offered there)",
+            )
+            return None
+        if identity.worker_id is not None:
+            why = "the user chose to ignore this worker in Settings → Devices & services"
         else:
             why = "the WhatsApp integration is not set up, or has several accounts and this worker sends no worker_id"
         _refuse(connection, msg, ERR_NOT_LOADED, why)
