@@ -4,6 +4,7 @@
 
 import type { HaRest } from './ha-rest.js';
 import type { HaWebSocket } from './ha-websocket.js';
+import { closeLinkingDialog } from './integration.js';
 import { waitFor } from './wait.js';
 
 export interface DiscoveryFlow {
@@ -17,6 +18,7 @@ export interface FlowResult {
   type: string;
   reason?: string;
   result?: { entry_id: string; state: string; title: string };
+  next_flow?: [string, string];
 }
 
 /** Waits until HA offers a newly connected worker (an `integration_discovery` flow of whatsapp). */
@@ -35,5 +37,7 @@ export async function waitForWorkerOffer(ws: HaWebSocket, timeoutMs: number): Pr
 
 /** Answers the offer: `account` is `new` or the entry id whose worker the new one replaces. */
 export async function answerWorkerOffer(rest: HaRest, offer: DiscoveryFlow, account?: string): Promise<FlowResult> {
-  return rest.postJson<FlowResult>(`/api/config/config_entries/flow/${offer.flow_id}`, account === undefined ? {} : { account });
+  const answered = await rest.postJson<FlowResult>(`/api/config/config_entries/flow/${offer.flow_id}`, account === undefined ? {} : { account });
+  await closeLinkingDialog(rest, answered);
+  return answered;
 }

@@ -37,15 +37,22 @@ export class E2eEnvironment {
     readonly root: string,
     readonly ha: HomeAssistantServer,
     readonly token: string,
-    readonly entryId: string,
+    private readonly addedEntryId: string | undefined,
     readonly owner: Owner,
   ) {
     this.rest = ha.rest.withToken(token);
   }
 
+  /** The whatsapp entry the environment added (one started with `addEntry: false` has none). */
+  get entryId(): string {
+    if (this.addedEntryId === undefined) throw new Error('this environment was started without a whatsapp entry (addEntry: false)');
+    return this.addedEntryId;
+  }
+
   /** A fresh HA, onboarded, with the whatsapp entry added; cleans up after itself if any step fails. */
   /** `extraConfiguration`: more of configuration.yaml, e.g. `recorder:` and `logbook:` for a suite that reads the logbook. */
-  static async start(label: string, extraConfiguration = ''): Promise<E2eEnvironment> {
+  /** `addEntry: false` leaves the whatsapp integration to be added by the test, as a person does. */
+  static async start(label: string, extraConfiguration = '', addEntry = true): Promise<E2eEnvironment> {
     const root = mkdtempSync(join(tmpdir(), `whatsapp-e2e-${label}-`));
     removeOnExit(root);
     let ha: HomeAssistantServer | undefined;
@@ -56,7 +63,7 @@ export class E2eEnvironment {
       const token = await onboardOwner(ha.rest, E2E_OWNER);
       await ha.waitUntilRunning(token);
       await ha.confirmHttpConfig(token);
-      const entryId = await addWhatsAppEntry(ha.rest.withToken(token));
+      const entryId = addEntry ? await addWhatsAppEntry(ha.rest.withToken(token)) : undefined;
       return new E2eEnvironment(root, ha, token, entryId, E2E_OWNER);
     } catch (error) {
       if (ha !== undefined) {

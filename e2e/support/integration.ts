@@ -11,6 +11,8 @@ interface FlowResult {
   data_schema?: { name: string; selector?: { select?: { options: { value: string; label: string }[] } } }[];
   errors?: Record<string, string> | null;
   result?: { entry_id: string; state: string } | true;
+  /** Where the dialog goes on to: a new entry whose phone is not linked yet links it (config_flow.py). */
+  next_flow?: [string, string];
 }
 
 export interface Choice {
@@ -31,7 +33,21 @@ export async function addWhatsAppEntry(rest: HaRest): Promise<string> {
   if (typeof created.result !== 'object' || created.result.state !== 'loaded') {
     throw new Error(`the whatsapp entry did not load: ${JSON.stringify(created.result)}`);
   }
+  await closeLinkingDialog(rest, created);
   return created.result.entry_id;
+}
+
+/**
+ * Closes the linking dialog a new entry goes on to (`next_flow`), as a person closing it does: the
+ * suites that add the entry this way link the phone in their own time (or not at all).
+ */
+export async function closeLinkingDialog(rest: HaRest, created: Pick<FlowResult, 'next_flow'>): Promise<void> {
+  if (created.next_flow === undefined) return;
+  const [flowType, flowId] = created.next_flow;
+  if (flowType !== 'options_flow') throw new Error(`a new whatsapp entry went on to a ${flowType}, not to its linking dialog`);
+  const response = await rest.request('DELETE', `/api/config/config_entries/options/flow/${flowId}`);
+  if (!response.ok) throw new Error(`closing the linking dialog answered HTTP ${response.status}: ${await response.text()}`);
+  await response.arrayBuffer();
 }
 
 async function openOptions(rest: HaRest, entryId: string): Promise<FlowResult> {

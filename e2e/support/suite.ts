@@ -11,6 +11,8 @@ export interface EnvironmentSuiteOptions {
   readonly chromium?: boolean;
   /** Extra lines for Home Assistant's configuration.yaml (e.g. the recorder). */
   readonly configuration?: string;
+  /** false: no whatsapp entry; the test adds the integration itself (default true). */
+  readonly addEntry?: boolean;
 }
 
 export interface EnvironmentSuite {
@@ -28,7 +30,7 @@ export function environmentSuite(title: string, label: string, options: Environm
       if (options.chromium === true && !existsSync(CHROMIUM_PATH)) {
         throw new Error(`no Chromium at ${CHROMIUM_PATH}; scripts/test-e2e.sh installs Debian's chromium package`);
       }
-      env = await E2eEnvironment.start(label, options.configuration);
+      env = await E2eEnvironment.start(label, options.configuration, options.addEntry ?? true);
     } catch (error) {
       setupError = error;
     }

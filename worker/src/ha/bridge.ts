@@ -29,6 +29,8 @@ export interface BridgeTiming {
   readonly reconnect: BackoffPolicy;
   /** Between handshake attempts while the integration is not loaded yet. */
   readonly setupRetry: BackoffPolicy;
+  /** Between handshake attempts while HA has no entry for this worker yet (`not_set_up`). */
+  readonly notSetUpRetryMs: number;
   /** After a refusal a human must fix (bad token, incompatible integration): retry, but slowly. */
   readonly refusedRetryMs: number;
   /** From opening the socket to auth_ok. */
@@ -50,6 +52,10 @@ export const DEFAULT_BRIDGE_TIMING: BridgeTiming = {
   reconnect: { initialMs: 1_000, maxMs: 60_000, factor: 2, jitterRatio: 0.2 },
   // Integrations load within a minute or two of HA's websocket coming up.
   setupRetry: { initialMs: 2_000, maxMs: 60_000, factor: 2, jitterRatio: 0.2 },
+  // The user is adding the integration (or about to): its dialog waits for this worker, so the
+  // worker comes within 2 s of the entry, not at the end of a grown backoff. A hello every 2 s is
+  // one small websocket message, which HA answers from memory.
+  notSetUpRetryMs: 2_000,
   // A wrong token or version stays wrong until someone acts; every 5 minutes keeps the log readable.
   refusedRetryMs: 5 * 60_000,
   // HA itself gives a client 10 s to authenticate.

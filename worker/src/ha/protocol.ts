@@ -57,6 +57,7 @@ export type CallErrorCode = (typeof CALL_ERROR_CODES)[number];
 export const HA_ERROR_CODES = [
   'unknown_command',
   'not_loaded',
+  'not_set_up',
   'unsupported_version',
   'hello_required',
   'already_subscribed',

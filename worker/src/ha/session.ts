@@ -27,6 +27,8 @@ const PICTURE_REFUSALS: ReadonlySet<string | number | undefined> = new Set<HaErr
 export interface SessionTiming {
   /** Retrying hello/subscribe while the integration is not loaded (HA still starting). */
   readonly setupRetry: BackoffPolicy;
+  /** Retrying while HA has no entry for this worker yet: the user may be adding it right now. */
+  readonly notSetUpRetryMs: number;
   /** Retrying after a refusal that needs a human (wrong version, token not admin). */
   readonly refusedRetryMs: number;
   readonly heartbeatIntervalMs: number;
@@ -74,6 +76,8 @@ export class HomeAssistantSession {
   private directoryPush: { again: boolean } | undefined;
   /** Set once HA said it cannot talk our protocol version: nothing more is tried on this connection. */
   private incompatible = false;
+  /** Set once the warning that HA has no entry for this worker was logged on this connection. */
+  private notSetUpSaid = false;
 
   constructor(private readonly options: SessionOptions) {
     this.scope = new ConnectionScope(options.clock, options.logger);
@@ -238,6 +242,17 @@ export class HomeAssistantSession {
         return this.refused(
           `another worker is connected to Home Assistant's whatsapp integration (${detail}); one account needs one worker: stop the other one. Trying again in ${Math.round(timing.refusedRetryMs / 60_000)} minutes`,
         );
+      case 'not_set_up': {
+        // Not a growing backoff: the "Add integration" dialog waits for this worker
+        // (custom_components/whatsapp/linking.py), and it should find it at once.
+        const delayMs = timing.notSetUpRetryMs;
+        const problem = `this worker is not set up in Home Assistant yet: add it under Settings → Devices & services (${detail})`;
+        this.options.onProblem(problem);
+        if (!this.notSetUpSaid) logger.warn({ retryInMs: delayMs }, `${problem}; asking again every ${Math.round(delayMs / 1_000)} s until it is`);
+        else logger.debug({ retryInMs: delayMs }, 'this worker is still not set up in Home Assistant');
+        this.notSetUpSaid = true;
+        return delayMs;
+      }
       case 'unknown_command':
       case 'not_loaded': {
         const delayMs = backoff.nextDelayMs();
@@ -384,6 +399,7 @@ export class HomeAssistantSession {
     switch (code as HaErrorCode | undefined) {
       case 'unknown_command':
       case 'not_loaded':
+      case 'not_set_up':
       case 'hello_required':
         if (!this.isSubscribed) return;
         // The integration was unloaded or reloaded under a live connection, or HA forgot the

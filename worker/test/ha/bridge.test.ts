@@ -386,6 +386,32 @@ test('an entry that is not loaded: one warning, then quiet retries until it is',
     assert.ok(h.logs.filter((entry) => entry.level === 20 && /still not loaded/.test(entry.msg)).length >= 6, 'the retries are debug lines');
   }));
 
+test('a worker HA has no entry for yet says hello every 2 s, not with a growing backoff, until it is set up', () => {
+  const clock = new FakeClock();
+  // A backoff this long would show: the 2 s rule is not the backoff's.
+  const setupRetry = { initialMs: 30_000, maxMs: 60_000, factor: 2, jitterRatio: 0 };
+  return withBridge({ clock, startBridge: false, timing: { setupRetry } }, async (h) => {
+    const REFUSALS = 5;
+    let refusals = 0;
+    h.server.setHandler('whatsapp/hello', () =>
+      refusals++ < REFUSALS
+        ? { error: { code: 'not_set_up', message: 'this worker is not set up yet: add it in Settings → Devices & services' } }
+        : { result: { protocol_version: 1, integration_version: 't' } },
+    );
+    await h.bridge.start();
+    for (let hello = 1; hello <= REFUSALS; hello++) {
+      await h.server.waitFor(() => refusals === hello && clock.nextTimerAt() === clock.now() + 2_000, `the hello after refusal ${hello} due in 2 s`);
+      clock.advance(2_000);
+      await h.server.waitFor(() => h.server.commandsOfType('whatsapp/hello').length === hello + 1, `hello ${hello + 1}`);
+    }
+    await h.server.waitFor(() => h.bridge.connected, 'the subscription once set up');
+    const warnings = h.logs.filter((entry) => entry.level >= 40 && /not set up in Home Assistant/.test(entry.msg));
+    assert.is(warnings.length, 1, 'one line says so');
+    assert.match(warnings[0]!.msg, /Settings → Devices & services/);
+    assert.is(h.logs.filter((entry) => entry.level === 20 && /still not set up/.test(entry.msg)).length, REFUSALS - 1, 'the retries are debug lines');
+  });
+});
+
 test('not_loaded or hello_required on a push: the worker says hello and subscribes again', async () => {
   for (const code of ['not_loaded', 'hello_required']) {
     await withBridge({ favourites: [] }, async (h) => {
