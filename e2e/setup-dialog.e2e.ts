@@ -76,7 +76,7 @@ e2e('Add integration shows the QR in its dialog and finishes when the phone is l
 
     // The simulated phone scans: the dialog says the phone is linked, and closing it finishes.
     await page.getByText('WhatsApp is linked').first().waitFor({ timeout: LINKED_TIMEOUT_MS });
-    await page.getByRole('button', { name: 'Finish' }).or(page.getByRole('button', { name: 'Submit' })).first().click();
+    await page.getByRole('button', { name: 'Submit' }).click();
     await waitFor(
       'the linking dialog to finish',
       async () => {
