@@ -202,3 +202,15 @@ async def test_the_favourites_dialog_of_a_linked_account_stays_as_it_was(
     assert step["type"] is FlowResultType.ABORT
     assert step["reason"] == "no_directory"
     assert CONF_FAVOURITES not in entry.options
+
+
+async def test_configure_links_first_while_the_account_waits_to_be_linked(
+    hass: HomeAssistant, connect_worker: Any
+) -> None:
+    """The dialog closed before linking: the integration's Configure opens on the QR or a phone number."""
+    entry, flow_id = await _add_integration(hass)
+    hass.config_entries.options.async_abort(flow_id)
+    await _worker_comes(hass, connect_worker, pairing_status(PNG_QR_A))
+    step = await hass.config_entries.options.async_init(entry.entry_id, context={"source": SOURCE_USER})
+    assert step["type"] is FlowResultType.MENU
+    assert step["step_id"] == "link_menu"
