@@ -289,10 +289,12 @@ class WhatsAppOptionsFlow(OptionsFlow, PhoneLinkingSteps[ConfigFlowContext, Conf
     def _async_wants_linking(self, coordinator: WhatsAppCoordinator) -> bool:
         """Whether this dialog links the phone: the account is not linked, and it waits to be, or is new.
 
-        The frontend (home-assistant-frontend 20260930.5, showOptionsFlowDialog) opens the
-        `next_flow` of "Add integration" as a new options flow of the entry instead of the one
-        named: a new flow finding the linking flow of "Add integration" still open takes over
-        from it (which ends), so the dialog links the phone either way.
+        The frontend opens the `next_flow` of "Add integration" as a new options flow of the
+        entry, not the one named (home-assistant-frontend 20260930.5, as in its source at
+        85b2ca37: showOptionsFlowDialog passes the entry as `startFlowHandler` beside
+        `continueFlowId`, and dialog-data-entry-flow's showDialog tries `startFlowHandler`
+        first). So a new flow that finds the linking flow of "Add integration" still open takes
+        over from it (which ends), and the dialog links the phone whichever flow it shows.
         """
         superseded = [
             flow["flow_id"]
