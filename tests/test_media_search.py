@@ -169,6 +169,7 @@ async def test_bad_searches_say_what_is_wrong(
         (f"{ROOT}/nope", "anna", "no loaded WhatsApp account nope"),
         (f"{ROOT}/{ENTRY_ID}/colleagues", "anna", "no WhatsApp folder"),
         (f"{ROOT}/{ENTRY_ID}/contact/Q", "anna", "no contact starting with Q"),
+        (f"{ROOT}/{ENTRY_ID}/contact/A/9", "anna", "no page 9 of contact starting with A"),
         (f"{ROOT}/{ENTRY_ID}/picture/{ANNA}", "anna", "no WhatsApp folder"),
     ):
         answer = await search(hass, hass_ws_client, content_id, query)
