@@ -112,5 +112,12 @@ def rank(item: Searchable, text: SearchText) -> int | None:
 def best_matches[T: Searchable](items: Iterable[T], typed: str, limit: int = SEARCH_RESULTS_MAX) -> list[T]:
     """Return at most `limit` subjects that match the typed text, best first, then by title and JID."""
     text = SearchText.parse(typed)
-    ranked = ((found, item.folded, item.jid, item) for item in items if (found := rank(item, text)) is not None)
+    first, digits = text.words[0], text.digits
+    # A plain `in` first: most of 50,000 subjects fail it, and rank() is several times slower.
+    candidates = (
+        item
+        for item in items
+        if first in item.folded or (digits is not None and item.number is not None and digits in item.number)
+    )
+    ranked = ((found, item.folded, item.jid, item) for item in candidates if (found := rank(item, text)) is not None)
     return [entry[3] for entry in heapq.nsmallest(limit, ranked, key=lambda entry: entry[:3])]
