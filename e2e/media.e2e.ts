@@ -1,7 +1,9 @@
 // Media → WhatsApp on a real Home Assistant with the demo worker's 3,500-contact simulated account:
 // browsed over HA's own websocket (media_source/browse_media, as the panel does) and in a real
-// Chromium (screenshot docs/media.png), one picture opened (the bytes are the worker's file), the
-// storage sensor, and whatsapp.purge_avatars with return_response removing a picture nobody uses.
+// Chromium (screenshot docs/media.png), one picture opened (the bytes are the worker's file);
+// searched over the websocket (media_source/search_media) and with the panel's own search field
+// (screenshot docs/media-search.png), a found picture opened; the storage sensor, and
+// whatsapp.purge_avatars with return_response removing a picture nobody uses.
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,8 +25,19 @@ const PICTURES_TIMEOUT_MS = 600_000;
 const BROWSER_TIMEOUT_MS = 60_000;
 const MEDIA_ROOT = 'media-source://whatsapp';
 const SCREENSHOT = join(DOCS_DIR, 'media.png');
+const SEARCH_SCREENSHOT = join(DOCS_DIR, 'media-search.png');
+// Typed as a person types it: no accents, lower case, two words (the contacts are "Chloé García").
+const SEARCH_TYPED = 'chloe garcia';
+// One word that many contacts share: more than a screen, fewer or more than the cap.
+const SEARCH_ONE_WORD = 'chloe';
+// media_search.py's SEARCH_RESULTS_MAX.
+const SEARCH_RESULTS_MAX = 100;
 // A JID the simulated account does not have: its picture is what purge_avatars removes.
 const STRANGER = '491999999999@s.whatsapp.net';
+
+interface SearchAnswer {
+  result: MediaNode[];
+}
 
 interface MediaNode {
   title: string;
@@ -37,6 +50,30 @@ interface MediaNode {
 }
 
 const { e2e, environment } = environmentSuite('Media → WhatsApp and the picture purge', 'media', { chromium: true });
+
+/** A title as the search compares it: accents folded, case ignored (media_search.fold). */
+function folded(title: string): string {
+  return title.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().split(/\s+/).filter(Boolean).join(' ');
+}
+
+/** How many thumbnails of WhatsApp pictures the page shows now, shadow roots included. */
+async function thumbnailsShown(page: HaBrowser['page']): Promise<number> {
+  return page.evaluate(() => {
+    // The panel's cards carry their thumbnail as a background image (ha-media-player-browse.ts),
+    // or an img. A thumbnail on HA's own API needs the login, so the panel fetches it itself
+    // and shows it as a data: URL (its _getThumbnailURLorBase64).
+    let shown = 0;
+    const walk = (root: { querySelectorAll(selector: string): ArrayLike<unknown> }): void => {
+      for (const element of Array.from(root.querySelectorAll('*')) as { style?: { backgroundImage?: string }; src?: unknown; shadowRoot?: unknown }[]) {
+        const url = typeof element.src === 'string' ? element.src : element.style?.backgroundImage;
+        if (url?.includes('/api/whatsapp/picture/') || url?.includes('data:image/jpeg;base64,')) shown++;
+        if (element.shadowRoot) walk(element.shadowRoot as { querySelectorAll(selector: string): ArrayLike<unknown> });
+      }
+    };
+    walk((globalThis as unknown as { document: { querySelectorAll(selector: string): ArrayLike<unknown> } }).document);
+    return shown;
+  });
+}
 
 /** Every picture under a folder, walking initials and pages as a person would. */
 async function picturesUnder(browse: (id: string) => Promise<MediaNode>, node: MediaNode): Promise<MediaNode[]> {
@@ -130,21 +167,7 @@ e2e('a 3,500-contact account browses by name, opens a picture, and purges what n
     await waitFor(
       'the thumbnails to load in the panel',
       async () => {
-        const loaded = await browser!.page.evaluate(() => {
-          // The panel's cards carry their thumbnail as a background image (ha-media-player-browse.ts),
-          // or an img. A thumbnail on HA's own API needs the login, so the panel fetches it itself
-          // and shows it as a data: URL (its _getThumbnailURLorBase64).
-          const cards: unknown[] = [];
-          const walk = (root: { querySelectorAll(selector: string): ArrayLike<unknown> }): void => {
-            for (const element of Array.from(root.querySelectorAll('*')) as { style?: { backgroundImage?: string }; src?: unknown; shadowRoot?: unknown }[]) {
-              const url = typeof element.src === 'string' ? element.src : element.style?.backgroundImage;
-              if (url?.includes('/api/whatsapp/picture/') || url?.includes('data:image/jpeg;base64,')) cards.push(element);
-              if (element.shadowRoot) walk(element.shadowRoot as { querySelectorAll(selector: string): ArrayLike<unknown> });
-            }
-          };
-          walk((globalThis as unknown as { document: { querySelectorAll(selector: string): ArrayLike<unknown> } }).document);
-          return cards.length;
-        });
+        const loaded = await thumbnailsShown(browser!.page);
         if (loaded === 0) throw new Error('no thumbnail shown yet');
         return loaded;
       },
@@ -165,6 +188,76 @@ e2e('a 3,500-contact account browses by name, opens a picture, and purges what n
       { timeoutMs: BROWSER_TIMEOUT_MS, intervalMs: 250 },
     );
     assert.ok(opened[0]!.naturalWidth > 0, 'the picture shows in the panel');
+
+    // Search, as the panel sends it (media_source/search_media for the folder it shows): names
+    // without accents or case, every word; only listed pictures, each with its thumbnail.
+    const search = (id: string, query: string): Promise<SearchAnswer> => ws.command<SearchAnswer>({ type: 'media_source/search_media', media_content_id: id, search_query: query });
+    const holding = (words: string): MediaNode[] => everyContact.filter((node) => words.split(' ').every((word) => folded(node.title).includes(word)));
+    const searchStarted = performance.now();
+    const typedAnswer = (await search(contactsFolder.media_content_id, SEARCH_TYPED)).result;
+    process.stderr.write(`e2e: search "${SEARCH_TYPED}" in ${contactsFolder.title}: ${typedAnswer.length} found in ${Math.round(performance.now() - searchStarted)} ms\n`);
+    const typedExpected = holding(SEARCH_TYPED);
+    assert.ok(typedExpected.length > 0, `the simulated account has contacts named like "${SEARCH_TYPED}"`);
+    assert.equal(typedAnswer.map(jidOf).sort(), typedExpected.map(jidOf).sort(), `"${SEARCH_TYPED}" finds exactly the listed contacts whose name holds both words`);
+    for (const node of typedAnswer) {
+      assert.ok(node.thumbnail?.startsWith('/api/whatsapp/picture/'), `${node.title} has a thumbnail`);
+      assert.ok(node.can_play && !node.can_expand, `${node.title} opens as a picture`);
+    }
+    const oneWord = (await search(contactsFolder.media_content_id, SEARCH_ONE_WORD)).result;
+    const oneWordExpected = holding(SEARCH_ONE_WORD);
+    assert.is(oneWord.length, Math.min(SEARCH_RESULTS_MAX, oneWordExpected.length), `"${SEARCH_ONE_WORD}": every match, at most the cap`);
+    const oneWordIds = new Set(oneWordExpected.map(jidOf));
+    assert.ok(oneWord.every((node) => oneWordIds.has(jidOf(node))), 'only matches');
+    const startsAt = oneWord.map((node) => folded(node.title).startsWith(SEARCH_ONE_WORD));
+    assert.ok(startsAt.indexOf(false) === -1 || startsAt.lastIndexOf(true) < startsAt.indexOf(false), 'names that start with it come first');
+    // A phone number typed as people write it: +, country code, groups of digits.
+    const numbered = named.find((node) => jidOf(node).endsWith('@s.whatsapp.net'))!;
+    const digits = jidOf(numbered).split('@')[0]!;
+    const typedNumber = `+${digits.slice(0, 2)} ${digits.slice(2, 5)} ${digits.slice(5)}`;
+    const byNumber = (await search(MEDIA_ROOT, typedNumber)).result;
+    assert.is(byNumber[0] && jidOf(byNumber[0]), jidOf(numbered), `"${typedNumber}" finds ${numbered.title} first`);
+    // Never a hidden picture, even by its exact number.
+    const hidden = new Database(databasePath(dataDir), { readonly: true, fileMustExist: true });
+    const hiddenJid = (hidden.prepare(`SELECT jid FROM contacts WHERE picture_state = 'hidden' AND jid LIKE '%@s.whatsapp.net' LIMIT 1`).get() as { jid: string } | undefined)?.jid;
+    hidden.close();
+    assert.ok(hiddenJid, 'the simulated account has a contact who hides their picture');
+    const hiddenAnswer = (await search(MEDIA_ROOT, `+${hiddenJid.split('@')[0]}`)).result;
+    assert.not.ok(hiddenAnswer.some((node) => jidOf(node) === hiddenJid), 'a hidden picture is never found');
+
+    // The same in Chromium, with the panel's own search field in Contacts: type, Enter, the found
+    // pictures with their thumbnails, one opened.
+    await browser.page.goto(`${world.haUrl}/media-browser/browser`);
+    await panel.getByText('WhatsApp').visible().first().click({ timeout: BROWSER_TIMEOUT_MS });
+    await panel.getByText(contactsFolder.title).visible().first().click({ timeout: BROWSER_TIMEOUT_MS });
+    const searchField = panel.locator('ha-input-search input');
+    await searchField.fill(SEARCH_TYPED, { timeout: BROWSER_TIMEOUT_MS });
+    await searchField.press('Enter');
+    const foundTitle = typedAnswer[0]!.title;
+    await panel.getByText(foundTitle).visible().first().waitFor({ timeout: BROWSER_TIMEOUT_MS });
+    await waitFor(
+      `the ${typedAnswer.length} found pictures' thumbnails to load`,
+      async () => {
+        const loaded = await thumbnailsShown(browser!.page);
+        if (loaded < typedAnswer.length) throw new Error(`${loaded} thumbnails shown`);
+        return loaded;
+      },
+      { timeoutMs: BROWSER_TIMEOUT_MS, intervalMs: 250 },
+    );
+    assert.is(await panel.getByText(foundTitle).visible().count(), typedAnswer.filter((node) => node.title === foundTitle).length, 'the panel shows what the search answered');
+    await browser.settle();
+    await browser.page.screenshot({ path: SEARCH_SCREENSHOT });
+    await panel.getByText(foundTitle).visible().first().click({ timeout: BROWSER_TIMEOUT_MS });
+    const foundOpened = await waitFor(
+      'the found picture to open',
+      async () => {
+        const images = await browser!.images('home-assistant', `/api/whatsapp/picture/${world.entryId}/${jidOf(typedAnswer[0]!)}`);
+        const loaded = images.filter((img) => img.complete && img.naturalWidth > 0);
+        if (loaded.length === 0) throw new Error(`not loaded: ${JSON.stringify(images)}`);
+        return loaded;
+      },
+      { timeoutMs: BROWSER_TIMEOUT_MS, intervalMs: 250 },
+    );
+    assert.ok(foundOpened[0]!.naturalWidth > 0, 'the found picture shows in the panel');
 
     // Storage: a sensor with the bytes on disk.
     const storage = await entityIdOf(ws, `${world.entryId}_picture_storage`);

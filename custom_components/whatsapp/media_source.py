@@ -8,6 +8,10 @@ The tree (identifiers after `media-source://whatsapp/`):
     <entry_id>/contact/<initial>/<page>   …and pages of PAGE_SIZE within a crowded initial
     <entry_id>/picture/<jid>        one picture (an image the panel opens)
 
+Every folder is searchable with the panel's own search field (`can_search`): a search answers with
+the pictures under that folder whose name or phone number matches (media_search.py), at most
+SEARCH_RESULTS_MAX, so even a search of 50,000 subjects sends the browser a bounded list.
+
 Only subjects whose picture the worker holds (`fetched`) are listed: unknown ones have none yet,
 hidden ones chose not to show it. The names come from the directory the worker already sends;
 the bytes only when a thumbnail or picture is shown (media_pictures.py).
@@ -25,6 +29,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 import unicodedata
 
+from homeassistant.components.media_player import (
+    BrowseError,
+    MediaClass,
+    SearchMedia,
+    SearchMediaQuery,
+)
 from homeassistant.components.media_source import (
     BrowseMediaSource,
     MediaSource,
@@ -38,16 +48,18 @@ from .const import DOMAIN, PICTURE_CONTENT_TYPE, SUBJECT_KINDS
 from .coordinator import WhatsAppConfigEntry
 from .jids import is_subject_jid
 from .media_pictures import current_state, listed, loaded_entry, picture_url
+from .media_search import best_matches, fold, phone_digits
 from .models import DirectoryEntry, Picture, shown_address
 
 PAGE_SIZE = 1000
 # Names that do not start with a letter (a number, an emoji, punctuation) share one folder.
 OTHER_INITIAL = "#"
 KIND_TITLES = {"contact": "Contacts", "group": "Groups"}
-# media_player's MediaClass values, as text: importing media_player would make it a dependency
-# (hassfest) of an integration that has no media player.
-CLASS_DIRECTORY = "directory"
-CLASS_IMAGE = "image"
+# media_player is imported for its media classes and search types without being a dependency: it
+# is an entity platform, which hassfest lets any integration use (script/hassfest/dependencies.py,
+# ALLOWED_USED_COMPONENTS), and media_source, which loads this platform, imports it anyway.
+CLASS_DIRECTORY = MediaClass.DIRECTORY
+CLASS_IMAGE = MediaClass.IMAGE
 
 
 async def async_get_media_source(hass: HomeAssistant) -> MediaSource:
@@ -57,9 +69,13 @@ async def async_get_media_source(hass: HomeAssistant) -> MediaSource:
 
 @dataclass(frozen=True, slots=True)
 class _Listed:
+    entry_id: str
     jid: str
     title: str
     initial: str
+    # For sorting and searching (media_search.fold), made once per directory.
+    folded: str
+    number: str | None
 
 
 def title_of(entry: DirectoryEntry) -> str:
@@ -73,16 +89,10 @@ def initial_of(title: str) -> str:
     return first if first.isalpha() else OTHER_INITIAL
 
 
-def sort_key(title: str) -> str:
-    """Return a title as the address book sorts it: accents folded, case ignored (Émile beside Emil)."""
-    decomposed = unicodedata.normalize("NFKD", title)
-    return "".join(char for char in decomposed if not unicodedata.combining(char)).casefold()
-
-
 class _Index:
     """The listed subjects of one directory, per kind, sorted by title."""
 
-    def __init__(self, directory: Mapping[str, DirectoryEntry], pictures: Mapping[str, Picture]) -> None:
+    def __init__(self, entry_id: str, directory: Mapping[str, DirectoryEntry], pictures: Mapping[str, Picture]) -> None:
         self.directory = directory
         self.pictures = pictures
         self.by_kind: dict[str, list[_Listed]] = {kind: [] for kind in SUBJECT_KINDS}
@@ -90,15 +100,38 @@ class _Index:
             if current_state(entry.state, pictures.get(entry.jid)) != "fetched":
                 continue
             title = title_of(entry)
-            self.by_kind[entry.kind].append(_Listed(entry.jid, title, initial_of(title)))
+            self.by_kind[entry.kind].append(_Listed(entry_id, entry.jid, title, initial_of(title), fold(title), phone_digits(entry.jid)))
+        # As the address book sorts: accents folded, case ignored (Émile beside Emil).
         for listed_ in self.by_kind.values():
-            listed_.sort(key=lambda item: (sort_key(item.title), item.jid))
+            listed_.sort(key=lambda item: (item.folded, item.jid))
 
     def initials(self, kind: str) -> dict[str, list[_Listed]]:
         groups: dict[str, list[_Listed]] = {}
         for item in self.by_kind[kind]:
             groups.setdefault(item.initial, []).append(item)
         return dict(sorted(groups.items(), key=lambda pair: (pair[0] == OTHER_INITIAL, pair[0])))
+
+    def of_initial(self, kind: str, initial: str) -> list[list[_Listed]]:
+        """Return the pages of one initial; Unresolvable when no title starts with it."""
+        of_initial = self.initials(kind).get(initial)
+        if of_initial is None:
+            raise Unresolvable(f"no {kind} starting with {initial}")
+        return [of_initial[start : start + PAGE_SIZE] for start in range(0, len(of_initial), PAGE_SIZE)]
+
+    def page(self, kind: str, initial: str, number: str) -> list[_Listed]:
+        """Return one page of an initial (numbered from 1); Unresolvable when there is no such page."""
+        pages = self.of_initial(kind, initial)
+        if not number.isdecimal() or not 1 <= int(number) <= len(pages):
+            raise Unresolvable(f"no page {number} of {kind} starting with {initial}")
+        return pages[int(number) - 1]
+
+    def under(self, kind: str, rest: list[str]) -> list[_Listed]:
+        """Return every subject under a kind's folder, an initial's or a page's."""
+        if not rest:
+            return self.by_kind[kind]
+        if len(rest) == 1:
+            return [item for page in self.of_initial(kind, rest[0]) for item in page]
+        return self.page(kind, rest[0], rest[1])
 
 
 class WhatsAppMediaSource(MediaSource):
@@ -139,12 +172,46 @@ class WhatsAppMediaSource(MediaSource):
             raise Unresolvable(f"no WhatsApp folder {item.identifier}")
         return self._kind(entry, kind, parts[2:])
 
+    async def async_search_media(self, item: MediaSourceItem, query: SearchMediaQuery) -> SearchMedia:
+        """Return the pictures under a folder whose name or phone number matches, best first.
+
+        The whole account(s) from the top, one kind, one initial or one page below it: what the
+        folder holds, as the panel's "Search <folder>" says. Only listed subjects are searched, so
+        unknown and hidden ones never appear.
+        """
+        if query.media_filter_classes and CLASS_IMAGE not in query.media_filter_classes:
+            return SearchMedia(result=[])
+        try:
+            searched = self._searched(item.identifier)
+            # Matching 50,000 names takes tens of milliseconds: off the event loop, as core's
+            # local media search does. The index's lists are never changed once built.
+            found = await self.hass.async_add_executor_job(best_matches, searched, query.search_query)
+        except (Unresolvable, ValueError) as err:
+            # BrowseError is what media_source/search_media answers as search_media_failed.
+            raise BrowseError(str(err)) from err
+        return SearchMedia(result=[self._picture(listed_) for listed_ in found])
+
+    def _searched(self, identifier: str) -> list[_Listed]:
+        """Return every listed subject under a folder; Unresolvable when there is no such folder."""
+        if not identifier:
+            loaded = self.hass.config_entries.async_loaded_entries(DOMAIN)
+            return [item for entry in loaded for kind in SUBJECT_KINDS for item in self._index(entry).by_kind[kind]]
+        parts = identifier.split("/")
+        entry = loaded_entry(self.hass, parts[0])
+        if entry is None:
+            raise Unresolvable(f"no loaded WhatsApp account {parts[0]}")
+        if len(parts) == 1:
+            return [item for kind in SUBJECT_KINDS for item in self._index(entry).by_kind[kind]]
+        if parts[1] not in SUBJECT_KINDS or len(parts) > 4:
+            raise Unresolvable(f"no WhatsApp folder {identifier} to search")
+        return self._index(entry).under(parts[1], parts[2:])
+
     def _index(self, entry: WhatsAppConfigEntry) -> _Index:
         data = entry.runtime_data.coordinator.data
         index = self._indexes.get(entry.entry_id)
         # Both are replaced, never changed in place, when the worker reports something new.
         if index is None or index.directory is not data.directory or index.pictures is not data.pictures:
-            index = self._indexes[entry.entry_id] = _Index(data.directory, data.pictures)
+            index = self._indexes[entry.entry_id] = _Index(entry.entry_id, data.directory, data.pictures)
         return index
 
     def _account(self, entry: WhatsAppConfigEntry, title: str, identifier: str | None, *, shallow: bool = False) -> BrowseMediaSource:
@@ -166,20 +233,17 @@ class WhatsAppMediaSource(MediaSource):
         title = KIND_TITLES[kind]
         if not rest:
             if len(everyone) <= PAGE_SIZE:
-                return self._folder(base, title, [self._picture(entry, item) for item in everyone])
+                return self._folder(base, title, [self._picture(item) for item in everyone])
             return self._folder(
                 base,
                 title,
                 [self._folder(f"{base}/{initial}", f"{initial} ({len(items)})", None) for initial, items in index.initials(kind).items()],
             )
         initial = rest[0]
-        of_initial = index.initials(kind).get(initial)
-        if of_initial is None:
-            raise Unresolvable(f"no {kind} starting with {initial}")
-        pages = [of_initial[start : start + PAGE_SIZE] for start in range(0, len(of_initial), PAGE_SIZE)]
         if len(rest) == 1:
+            pages = index.of_initial(kind, initial)
             if len(pages) == 1:
-                return self._folder(f"{base}/{initial}", f"{title}: {initial}", [self._picture(entry, item) for item in pages[0]])
+                return self._folder(f"{base}/{initial}", f"{title}: {initial}", [self._picture(item) for item in pages[0]])
             return self._folder(
                 f"{base}/{initial}",
                 f"{title}: {initial}",
@@ -188,11 +252,9 @@ class WhatsAppMediaSource(MediaSource):
                     for number, page in enumerate(pages, start=1)
                 ],
             )
-        if not rest[1].isdecimal() or not 1 <= int(rest[1]) <= len(pages):
-            raise Unresolvable(f"no page {rest[1]} of {kind} starting with {initial}")
-        page = pages[int(rest[1]) - 1]
+        page = index.page(kind, initial, rest[1])
         return self._folder(
-            f"{base}/{initial}/{rest[1]}", f"{page[0].title} – {page[-1].title}", [self._picture(entry, item) for item in page]
+            f"{base}/{initial}/{rest[1]}", f"{page[0].title} – {page[-1].title}", [self._picture(item) for item in page]
         )
 
     def _folder(self, identifier: str | None, title: str, children: list[BrowseMediaSource] | None) -> BrowseMediaSource:
@@ -204,20 +266,21 @@ class WhatsAppMediaSource(MediaSource):
             title=title,
             can_play=False,
             can_expand=True,
+            can_search=True,
             children_media_class=CLASS_IMAGE if children and not children[0].can_expand else CLASS_DIRECTORY,
         )
         if children is not None:
             folder.children = children
         return folder
 
-    def _picture(self, entry: WhatsAppConfigEntry, item: _Listed) -> BrowseMediaSource:
+    def _picture(self, item: _Listed) -> BrowseMediaSource:
         return BrowseMediaSource(
             domain=DOMAIN,
-            identifier=f"{entry.entry_id}/picture/{item.jid}",
+            identifier=f"{item.entry_id}/picture/{item.jid}",
             media_class=CLASS_IMAGE,
             media_content_type=PICTURE_CONTENT_TYPE,
             title=item.title,
             can_play=True,
             can_expand=False,
-            thumbnail=picture_url(entry.entry_id, item.jid),
+            thumbnail=picture_url(item.entry_id, item.jid),
         )
