@@ -22,6 +22,7 @@ from .media_pictures import async_register_picture_view
 from .person_link import async_remove_links
 from .person_services import async_setup_person_services
 from .purge_service import async_setup_purge_service
+from .service_contacts import async_follow_contacts, async_setup_contact_fields
 from .services import async_setup_services
 from .store import DirectoryStore, PictureStore
 
@@ -35,6 +36,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     async_setup_services(hass)
     async_setup_person_services(hass)
     async_setup_purge_service(hass)
+    await async_setup_contact_fields(hass)
     # Here, not when Media first loads the platform: HA's router takes no new view once it runs.
     async_register_picture_view(hass)
     websocket_api.async_setup(hass)
@@ -51,6 +53,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: WhatsAppConfigEntry) -> 
     )
     entry.runtime_data = WhatsAppRuntimeData(coordinator=coordinator, worker_device_id=worker_device.id)
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    # The services' contact fields list this account's people while it is loaded.
+    entry.async_on_unload(async_follow_contacts(hass, coordinator))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     # Last, with no await after it: HA sets the entry LOADED before it runs anything else
     # (homeassistant/config_entries.py, 2026.10.4, ConfigEntry.async_setup), so what the worker
