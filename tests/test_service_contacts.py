@@ -14,12 +14,20 @@ from custom_components.whatsapp.picker import SERVICE_FIELD_OPTIONS_MAX
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.service import async_get_all_descriptions
 
-from .common import ANNA, BERT, GROUP, avatar_payload, directory_payload, status_payload
+from .common import (
+    ANNA,
+    BERT,
+    GROUP,
+    LID_USER,
+    avatar_payload,
+    directory_payload,
+    status_payload,
+)
 from .conftest import FakeWorker
 from .test_accounts import WORKER_A, _second_account
 from .test_services import REFRESH_AVATAR_RESPONSE
 
-# Two people called Anna apart by their number; one contact known by number only.
+# Two people called Anna apart by their number; one contact known by number only (LID_USER too).
 ANNA_TWO = "491700000002@s.whatsapp.net"
 NO_NAME = "491700000001@s.whatsapp.net"
 
@@ -58,15 +66,18 @@ async def test_before_any_directory_the_fields_are_text_boxes(hass: HomeAssistan
 async def test_people_are_listed_by_name_then_number(
     hass: HomeAssistant, worker: FakeWorker, hass_ws_client: WebSocketGenerator
 ) -> None:
-    """Named contacts (and groups for refresh_avatar) by name, equal names by number; no one by number only."""
-    await _push_directory(worker, (BERT, "Bert"), (GROUP, "Family"), (NO_NAME, None), (ANNA, "Anna"), (ANNA_TWO, "anna"))
+    """Contacts (and groups for refresh_avatar) by name, equal names by number; those without a name after, by number."""
+    await _push_directory(
+        worker, (BERT, "Bert"), (GROUP, "Family"), (NO_NAME, None), (ANNA, "Anna"), (ANNA_TWO, "anna"), (LID_USER, None)
+    )
     await hass.async_block_till_done()
 
+    no_names = [(LID_USER, LID_USER), ("+491700000001", NO_NAME)]
     jid = await _field(hass, "refresh_avatar", "jid")
-    assert _listed(jid) == [*PEOPLE, ("Family (120363012345678901@g.us)", GROUP)]
+    assert _listed(jid) == [*PEOPLE, ("Family (120363012345678901@g.us)", GROUP), *no_names]
     assert jid["required"] is False
     contact = await _field(hass, "link_person", "contact")
-    assert _listed(contact) == PEOPLE, "a person is linked to a contact, not a group"
+    assert _listed(contact) == [*PEOPLE, *no_names], "a person is linked to a contact, not a group"
     assert contact["required"] is True
     # The rest of the description is services.yaml's: the target, the other fields.
     refresh = (await async_get_all_descriptions(hass))[DOMAIN]["refresh_avatar"]
@@ -99,12 +110,12 @@ async def test_a_typed_number_still_works(hass: HomeAssistant, worker: FakeWorke
 
 
 async def test_a_large_address_book_lists_the_favourites(hass: HomeAssistant, worker: FakeWorker) -> None:
-    """More named subjects than the bound: only the favourites (here Anna), not a slice of the alphabet."""
-    many = [(f"4915{index:09d}@s.whatsapp.net", f"Aaron {index}") for index in range(SERVICE_FIELD_OPTIONS_MAX)]
+    """More subjects than the bound: only the favourites (here Anna), not a slice of the alphabet."""
+    many = [(f"4915{index:09d}@s.whatsapp.net", f"Aaron {index}" if index % 2 else None) for index in range(SERVICE_FIELD_OPTIONS_MAX)]
     await _push_directory(worker, *many, (ANNA, "Anna"))
     await hass.async_block_till_done()
     assert _listed(await _field(hass, "refresh_avatar", "jid")) == [ANNA_OPTION]
-    # One fewer named one fits: every one is listed.
+    # One fewer fits: every one is listed.
     await _push_directory(worker, *many[1:], (ANNA, "Anna"), transfer_id="t2")
     await hass.async_block_till_done()
     assert len(_listed(await _field(hass, "refresh_avatar", "jid"))) == SERVICE_FIELD_OPTIONS_MAX
@@ -143,17 +154,17 @@ async def test_set_again_when_the_directory_changes_not_at_every_message(
 async def test_every_account_is_listed_while_loaded(
     hass: HomeAssistant, init_integration: MockConfigEntry, connect_worker: Any
 ) -> None:
-    """Two accounts: both lists in one (a contact in both, once); an unloaded account's contacts go."""
+    """Two accounts: both lists in one (a contact in both, once, by a name); an unloaded account's contacts go."""
     worker_a = await connect_worker(worker_id=WORKER_A)
     worker_b, entry_b = await _second_account(hass, connect_worker)
-    await _push_directory(worker_a, (ANNA, "Anna"))
+    await _push_directory(worker_a, (ANNA, "Anna"), (BERT, None))
     await _push_directory(worker_b, (BERT, "Bert"), (ANNA, "Anna B."))
     await hass.async_block_till_done()
     assert _listed(await _field(hass, "link_person", "contact")) == [ANNA_OPTION, BERT_OPTION]
 
     assert await hass.config_entries.async_unload(entry_b.entry_id)
     await hass.async_block_till_done()
-    assert _listed(await _field(hass, "link_person", "contact")) == [ANNA_OPTION]
+    assert _listed(await _field(hass, "link_person", "contact")) == [ANNA_OPTION, ("+491709876543", BERT)]
     assert await hass.config_entries.async_unload(init_integration.entry_id)
     await hass.async_block_till_done()
     assert (await _field(hass, "link_person", "contact"))["selector"] == TEXT_BOX

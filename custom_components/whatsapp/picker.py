@@ -82,19 +82,18 @@ def service_field_subjects(
 ) -> list[DirectoryEntry]:
     """Return what a service's contact field lists, from every account's (directory, favourites).
 
-    Only subjects with a name, of the `kinds` given: one without a name would be listed by its
-    number, which is what a person types anyway, and the frontend sorts the list by label itself,
-    so "+49…" labels would go before every name. Up to `limit` named subjects are all listed;
-    more (a large address book) and only the favourites are, so the list is never an arbitrary
-    slice of the alphabet. A JID in several accounts is listed once, as the first account names it.
+    The subjects of the `kinds` given, in the picker's order (by name first, then by number). Up
+    to `limit` they are all listed; more (a large address book) and only the favourites are, so
+    the list is never an arbitrary slice of the alphabet. A JID in several accounts is listed
+    once, as the first account that has a name for it names it.
     """
-    named: dict[str, DirectoryEntry] = {}
+    subjects: dict[str, DirectoryEntry] = {}
     favourite_jids: set[str] = set()
     for directory, favourites in accounts:
         favourite_jids.update(favourites)
         for entry in directory.values():
-            if entry.name and entry.kind in kinds:
-                named.setdefault(entry.jid, entry)
-    if len(named) > limit:
-        named = {jid: entry for jid, entry in named.items() if jid in favourite_jids}
-    return picker_order(named.values())[:limit]
+            if entry.kind in kinds and ((known := subjects.get(entry.jid)) is None or not known.name):
+                subjects[entry.jid] = entry
+    if len(subjects) > limit:
+        subjects = {jid: entry for jid, entry in subjects.items() if jid in favourite_jids}
+    return picker_order(subjects.values())[:limit]

@@ -5,11 +5,14 @@ directory is known. Once one is, the description of those services is set again 
 (homeassistant/helpers/service.py, 2026.10.4: `async_set_service_schema` replaces the cached
 description and drops the all-services cache, so the next `get_services` carries it; core's
 notify/legacy.py does the same with its services.yaml fields), with a select of the contacts
-(picker.service_field_subjects: named ones, by name, bounded). The select is `custom_value`, so a
-number (`+49 151 …`) or a JID typed into it is sent as typed, and normalised by the service as
-before. The frontend (src/components/ha-selector/ha-selector-select.ts, home-assistant/frontend
-85b2ca3) shows such a select as its generic picker: sorted by label, filtered by every typed word
-against the label and the value, so "+49 151 1234567" finds "Anna (+491511234567)".
+(picker.service_field_subjects: by name first, then by number, bounded). The select is
+`custom_value`, so a number (`+49 151 …`) or a JID typed into it is sent as typed, and normalised
+by the service as before. The frontend Home Assistant 2026.10.4 ships (home-assistant-frontend
+20260930.5, ha-selector-select) shows such a select as its generic picker with `no-sort`, in our
+order, and filters it by every typed word against the label and the value
+(src/components/ha-picker-combo-box.ts and src/resources/fuseMultiTerm.ts, home-assistant/frontend
+85b2ca3), so "+49 151 1234567" finds "Anna (+491511234567)". Once picked, the field shows the
+value (the JID): that picker has no label renderer for a custom-value select.
 
 It follows each account's snapshot and sets the descriptions again only when a directory or the
 favourites changed (the snapshot's directory is a new object only then), and only when the list
