@@ -4,15 +4,18 @@
 // One HA for the whole file; only the last test restarts it.
 
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { demoPopulationOptions } from '../worker/src/cli/demo.js';
 import type { RefreshAvatarResponse, RefreshAvatarsResponse } from '../worker/src/ha/protocol.js';
 import { answerWorkerOffer, waitForWorkerOffer } from './support/accounts.js';
+import { HaBrowser } from './support/browser.js';
 import { entityIdOf, pictureUniqueId, sha256, waitForServedFile, whatsappEntities } from './support/entities.js';
 import { E2eEnvironment } from './support/environment.js';
 import type { HaWebSocket } from './support/ha-websocket.js';
 import { favouriteChoices, setFavourites, type Choice } from './support/integration.js';
+import { REPO_ROOT } from './support/paths.js';
 import type { ManagedProcess } from './support/processes.js';
 import { exceptionMessage, integrationTranslations } from './support/translations.js';
 import { waitFor } from './support/wait.js';
@@ -29,6 +32,8 @@ const RECONNECT_TIMEOUT_MS = 120_000;
 // Long enough for one job at the demo's interval, short enough to fail fast.
 const REFRESH_WAIT_SECONDS = 20;
 const FAVOURITE_COUNT = 3;
+// Developer Tools → Actions with refresh_avatar's contact list open, for the README.
+const ACTION_CONTACT_SCREENSHOT = join(REPO_ROOT, 'docs', 'action-contact.png');
 // What issue 12 promises after a reload or a re-picked favourite.
 const STATE_BACK_SECONDS = 10;
 
@@ -54,6 +59,11 @@ function ready(): World {
 
 async function waitForQueueEmpty(w: World): Promise<void> {
   await w.env.waitForState(w.queueLength, 'to show an empty queue', (state) => state?.state === '0', FIRST_PASS_TIMEOUT_MS);
+}
+
+/** The subjects with a name, in the picker's order (unnamed ones are labelled by their number). */
+function namedSubjects(w: World): Choice[] {
+  return w.subjects.filter((choice) => choice.label.endsWith(')'));
 }
 
 /** Subjects with a stored picture, contacts first, so favourites have something to show. */
@@ -145,7 +155,12 @@ check('the services are listed for Developer Tools with their fields, names and 
   // Typed, or a favourite's device or picture as the target instead.
   assert.equal(refreshAvatar.fields.jid?.required, false);
   assert.equal(refreshAvatar.target, { device: [{ integration: 'whatsapp' }], entity: [{ integration: 'whatsapp', domain: ['image'] }] });
-  assert.ok(refreshAvatar.fields.jid?.selector && 'text' in (refreshAvatar.fields.jid.selector as object), 'jid has a text selector');
+  // The directory is known: the contact field lists the subjects as the favourites picker does
+  // (by name first, then by number), and still takes a typed number or JID.
+  const jidSelect = (refreshAvatar.fields.jid?.selector as { select?: { options: Choice[]; custom_value: boolean } } | undefined)?.select;
+  assert.ok(jidSelect, `jid has a select once the directory is known: ${JSON.stringify(refreshAvatar.fields.jid)}`);
+  assert.equal(jidSelect.options, ready().subjects, 'the contacts and groups, by name, then by number');
+  assert.is(jidSelect.custom_value, true, 'a typed number or JID is still accepted');
   assert.equal((refreshAvatar.fields.wait?.selector as { number: { min: number; max: number } }).number.min, 0);
   assert.equal(refreshAvatar.response, { optional: true });
   const scope = whatsapp.refresh_avatars!.fields.scope?.selector as { select: { options: string[] } };
@@ -178,6 +193,58 @@ check('the services are listed for Developer Tools with their fields, names and 
       assert.is(resources[`${prefix}.fields.${field}.description`], text.fields[field]!.description);
     }
   }
+});
+
+check('Developer Tools → Actions → refresh_avatar: the contact field lists people by name; one picked is refreshed', async () => {
+  const w = ready();
+  const named = namedSubjects(w);
+  assert.ok(named.length >= 5 && named.length < w.subjects.length, `some named, some only numbers: ${named.length} of ${w.subjects.length}`);
+  const browser = await HaBrowser.launch(w.env.path('chromium-profile'));
+  try {
+    const { page } = browser;
+    await browser.logIn(w.env.haUrl, w.env.owner);
+    await page.goto(`${w.env.haUrl}/config/tools/action?service=whatsapp.refresh_avatar`);
+    const fieldName = integrationTranslations().services.refresh_avatar!.fields.jid!.name;
+    // An optional field: its name ticks it, then its picker opens on a click.
+    await page.locator('ha-service-control ha-settings-row span[slot="heading"]', { hasText: fieldName }).click();
+    const row = page.locator('ha-service-control ha-settings-row', { has: page.locator('span[slot="heading"]', { hasText: fieldName }) });
+    await row.locator('ha-picker-field').click();
+    const items = page.locator('ha-picker-combo-box ha-combo-box-item');
+    await items.first().waitFor();
+    const shown = await waitFor(
+      'the list to show the first names',
+      async () => {
+        const texts = (await items.allInnerTexts()).map((text) => text.trim()).filter((text) => text !== '');
+        if (texts.length < 5) throw new Error(`${texts.length} items: ${JSON.stringify(texts)}`);
+        return texts;
+      },
+      { timeoutMs: 10_000 },
+    );
+    // The list is virtual: the first items rendered are the first names, by name.
+    assert.equal(shown.slice(0, 5), named.slice(0, 5).map((choice) => choice.label), 'people by name first');
+    await browser.settle();
+    await page.screenshot({ path: ACTION_CONTACT_SCREENSHOT });
+    // A name typed narrows it; the picked person's JID is what the action sends.
+    const person = named.find((choice) => choice.value.endsWith('@s.whatsapp.net'))!;
+    const name = person.label.slice(0, person.label.lastIndexOf(' ('));
+    await page.locator('ha-picker-combo-box input').fill(name);
+    await items.filter({ hasText: person.label }).first().click();
+    await page.locator('ha-progress-button', { hasText: 'Perform action' }).click();
+    // The response (`jid`, `queued`), shown under the form in a code editor (inside its shadow root).
+    const response = page.locator('.response ha-yaml-editor .cm-content');
+    await waitFor(
+      'the response of the action',
+      async () => {
+        const text = await response.innerText();
+        if (!text.includes(`jid: ${person.value}`) || !text.includes('queued: true')) throw new Error(JSON.stringify(text));
+        return text;
+      },
+      { timeoutMs: 30_000 },
+    );
+  } finally {
+    await browser.close();
+  }
+  await waitForQueueEmpty(w);
 });
 
 check('refresh_avatar answers with the queue position, or with the outcome when it waits', async () => {

@@ -2,8 +2,8 @@
 // worker with WhatsApp's rate-overlimit bursts runs a backfill; "Paused by WhatsApp" turns on in
 // a pause and off after it, "Backfill time left" is a duration in minutes, the old "Rate limited
 // until" is gone, and the logbook has the pauses (on/off) but nothing from the sensors with a
-// unit (tests/test_logbook.py has the picture-change line). The device page in Chromium becomes
-// docs/sensors.png.
+// unit (tests/test_logbook.py has the picture-change line). The device page in Chromium, with
+// "Paused by WhatsApp" open during a pause (on, and its `until`), becomes docs/sensors.png.
 
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,25 +37,57 @@ e2e('a backfill with pauses: the pause sensor, the time left, and a logbook with
   const startedAt = new Date();
   const dataDir = world.path('worker-data');
   mkdirSync(dataDir);
-  world.track(
-    ManagedProcess.start('worker', {
-      command: process.execPath,
-      args: [WORKER_BIN, 'demo', '--data', dataDir, '--contacts', String(CONTACTS), '--interval', String(DEMO_INTERVAL_SECONDS), '--ha-url', world.haUrl],
-      env: { ...process.env, WHATSAPP_HA_TOKEN: world.token, WHATSAPP_HA_URL: undefined, SUPERVISOR_TOKEN: undefined },
-      logPath: join(world.root, 'worker.log'),
-    }),
-  );
   const paused = await entityIdOf(ws, `${world.entryId}_paused`);
   const timeLeft = await entityIdOf(ws, `${world.entryId}_time_left`);
   const queueLength = await entityIdOf(ws, `${world.entryId}_queue_length`);
-
-  // The time left while the backfill runs: a duration in minutes.
+  const startWorker = (): void => {
+    world.track(
+      ManagedProcess.start('worker', {
+        command: process.execPath,
+        args: [WORKER_BIN, 'demo', '--data', dataDir, '--contacts', String(CONTACTS), '--interval', String(DEMO_INTERVAL_SECONDS), '--ha-url', world.haUrl],
+        env: { ...process.env, WHATSAPP_HA_TOKEN: world.token, WHATSAPP_HA_URL: undefined, SUPERVISOR_TOKEN: undefined },
+        logPath: join(world.root, 'worker.log'),
+      }),
+    );
+  };
+  // The browser is logged in before the worker starts and on the device page with the pause
+  // sensor open before the first pause: the demo's pauses last seconds, too short to log in and
+  // open it once one begins.
+  const browser = await HaBrowser.launch(world.path('chromium-profile'));
+  let inPause: { state: string; attributes: Record<string, unknown> };
+  try {
+    const { device_id: device } = (await ws.command({ type: 'config/entity_registry/get', entity_id: paused })) as { device_id: string };
+    await browser.logIn(world.haUrl, world.owner);
+    startWorker();
+    // Its attributes exist once the worker's first status made it available.
+    await world.waitForState(paused, 'to be available', (state) => state?.state === 'off' || state?.state === 'on', BACKFILL_TIMEOUT_MS);
+    // The device page with the sensor's dialog open on its details (state and attributes), as the
+    // frontend opens it from its own URL parameters.
+    await browser.page.goto(`${world.haUrl}/config/devices/device/${device}?more-info-entity-id=${paused}&more-info-view=details`);
+    await browser.page.locator('ha-more-info-dialog').getByText('Until').first().waitFor();
+    // A pause: on, with its end ahead, as the open dialog shows it (read from the page's own state).
+    const handle = await browser.page.waitForFunction(
+      (entityId) => {
+        // The frontend's root element and its `hass`; this package compiles without the DOM types.
+        const root = (globalThis as unknown as { document: { querySelector(selector: string): { hass?: { states: Record<string, { state: string; attributes: Record<string, unknown> }> } } | null } }).document.querySelector('home-assistant');
+        const state = root?.hass?.states[entityId];
+        return state?.state === 'on' && typeof state.attributes.until === 'string' ? state : undefined;
+      },
+      paused,
+      { timeout: BACKFILL_TIMEOUT_MS, polling: 'raf' },
+    );
+    inPause = (await handle.jsonValue()) as typeof inPause;
+    await browser.settle();
+    await browser.page.screenshot({ path: SCREENSHOT });
+    copyFileSync(SCREENSHOT, world.path('sensors.png'));
+  } finally {
+    await browser.close();
+  }
+  assert.ok(Date.parse(String(inPause.attributes.until)) > Date.now() - 60_000, `until ${String(inPause.attributes.until)}`);
+  // The time left while the backfill runs (the first pause comes early in it): a duration in minutes.
   const running = await world.waitForState(timeLeft, 'to show the time left', (state) => state !== undefined && /^\d+$/.test(state.state), BACKFILL_TIMEOUT_MS);
   assert.is(running!.attributes.unit_of_measurement, 'min');
   assert.is(running!.attributes.device_class, 'duration');
-  // A pause: on, with its end ahead.
-  const inPause = await world.waitForState(paused, 'to turn on in a rate-overlimit pause', (state) => state?.state === 'on', BACKFILL_TIMEOUT_MS);
-  assert.ok(Date.parse(String(inPause!.attributes.until)) > Date.now() - 60_000, `until ${String(inPause!.attributes.until)}`);
   await world.waitForState(queueLength, 'to show an empty queue', (state) => state?.state === '0', BACKFILL_TIMEOUT_MS);
   const after = await world.waitForState(paused, 'to be off after the backfill', (state) => state?.state === 'off', BACKFILL_TIMEOUT_MS);
   assert.is(after!.attributes.until, null);
@@ -89,20 +121,6 @@ e2e('a backfill with pauses: the pause sensor, the time left, and a logbook with
   assert.ok(pauseEntries.length <= 2 * pauses + 1, `${pauseEntries.length} entries for ${pauses} pauses`);
   console.log(`sensors e2e: ${pauses} pauses, ${ours.length} logbook entries of the worker's sensors in the run`);
 
-  // The device page, where the pause and the time left sit among the sensors.
-  const { device_id: device } = (await ws.command({ type: 'config/entity_registry/get', entity_id: paused })) as { device_id: string };
-  const browser = await HaBrowser.launch(world.path('chromium-profile'));
-  try {
-    await browser.logIn(world.haUrl, world.owner);
-    await browser.page.goto(`${world.haUrl}/config/devices/device/${device}`);
-    await browser.page.getByText('Backfill time left').first().waitFor();
-    await browser.page.getByText('Paused by WhatsApp').first().waitFor();
-    await browser.settle();
-    await browser.page.screenshot({ path: SCREENSHOT });
-    copyFileSync(SCREENSHOT, world.path('sensors.png'));
-  } finally {
-    await browser.close();
-  }
 });
 
 e2e.run();

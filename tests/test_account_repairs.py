@@ -177,3 +177,37 @@ async def test_the_global_issues_of_before_go_at_setup(
     assert moved is not None
     assert moved.is_persistent
     assert moved.translation_placeholders == {**placeholders, "account": ""}
+
+
+async def test_repairs_from_before_a_second_account_get_its_name(
+    hass: HomeAssistant, init_integration: MockConfigEntry, connect_worker: Any
+) -> None:
+    """A's repair raised while it was alone names A once B is added, and drops the name when B goes."""
+    worker_a = await connect_worker(worker_id=WORKER_A)
+    a = init_integration.entry_id
+    await worker_a.accepted("whatsapp/status", **status_payload(connection="logged-out"))
+    await hass.async_block_till_done()
+    alone = _issue(hass, ISSUE_LOGGED_OUT, a)
+    assert alone is not None
+    assert alone.translation_placeholders == {"account": ""}
+
+    _, entry_b = await _second_account(hass, connect_worker)
+    renamed = _issue(hass, ISSUE_LOGGED_OUT, a)
+    assert renamed is not None
+    assert renamed.translation_placeholders == {"account": f" ({init_integration.title})"}
+    # The rest of it as raised.
+    assert (renamed.translation_key, renamed.severity, renamed.learn_more_url, renamed.is_fixable) == (
+        alone.translation_key,
+        alone.severity,
+        alone.learn_more_url,
+        alone.is_fixable,
+    )
+
+    # A renamed account: its repairs say the new name.
+    hass.config_entries.async_update_entry(init_integration, title="Phone of Anna")
+    await hass.async_block_till_done()
+    assert _issue(hass, ISSUE_LOGGED_OUT, a).translation_placeholders == {"account": " (Phone of Anna)"}  # type: ignore[union-attr]
+
+    assert await hass.config_entries.async_remove(entry_b.entry_id)
+    await hass.async_block_till_done()
+    assert _issue(hass, ISSUE_LOGGED_OUT, a).translation_placeholders == {"account": ""}  # type: ignore[union-attr]

@@ -7,7 +7,10 @@ both. Core integrations with several entries name each entry's issue after it, a
 the entry too (homeassistant/components/orvibo/repair.py: `yaml_deprecation_<mac>` with the
 device's name as a placeholder); here `<kind>_<entry id>`, and the account's title in an
 `account` placeholder the titles end with, empty while there is only one account, so the single
-account's repairs read as before.
+account's repairs read as before. The placeholder is fixed when an issue is raised, so when a
+second account comes (or one of two goes, or an account is renamed) the open issues of every
+account are raised again with the placeholder of now (`async_get_or_create` with the same id
+updates them), or one account's repair would not say which account it is about.
 """
 
 from __future__ import annotations
@@ -87,3 +90,40 @@ def async_delete_account_issues(hass: HomeAssistant, entry_id: str) -> None:
     """Delete every issue of one account (its entry is removed)."""
     for kind in ACCOUNT_ISSUES:
         ir.async_delete_issue(hass, DOMAIN, account_issue_id(kind, entry_id))
+
+
+@callback
+def async_rename_account_issues(hass: HomeAssistant) -> None:
+    """Give every account's open issues the `account` placeholder of now (see the module's docstring).
+
+    Only active issues: HA also keeps an inactive one (a non-persistent issue the user dismissed,
+    loaded at start only to remember that), and raising it again would bring it back.
+    """
+    registry = ir.async_get(hass)
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        if entry.source == SOURCE_IGNORE:
+            continue
+        placeholders = account_placeholders(hass, entry.entry_id)
+        for kind in ACCOUNT_ISSUES:
+            issue = registry.async_get_issue(DOMAIN, account_issue_id(kind, entry.entry_id))
+            if issue is None or not issue.active:
+                continue
+            if issue.translation_key is None or issue.severity is None or issue.is_fixable is None:
+                continue
+            current = issue.translation_placeholders or {}
+            if current.get(ACCOUNT_PLACEHOLDER) == placeholders[ACCOUNT_PLACEHOLDER]:
+                continue
+            ir.async_create_issue(
+                hass,
+                DOMAIN,
+                issue.issue_id,
+                breaks_in_ha_version=issue.breaks_in_ha_version,
+                data=issue.data,
+                is_fixable=issue.is_fixable,
+                is_persistent=issue.is_persistent,
+                issue_domain=issue.issue_domain,
+                learn_more_url=issue.learn_more_url,
+                severity=issue.severity,
+                translation_key=issue.translation_key,
+                translation_placeholders={**current, **placeholders},
+            )
