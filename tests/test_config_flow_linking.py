@@ -145,6 +145,18 @@ async def test_a_worker_that_is_linked_already_ends_the_dialog_at_once(hass: Hom
     assert step["step_id"] == "linked"
 
 
+async def test_removing_the_account_while_its_dialog_waits_ends_the_dialog(
+    hass: HomeAssistant, connect_worker: Any
+) -> None:
+    """The account goes while the dialog waits for the worker: the dialog ends, nothing raises."""
+    entry, flow_id = await _add_integration(hass)
+    assert (await _step(hass, flow_id))["progress_action"] == "wait_worker"
+    assert await hass.config_entries.async_remove(entry.entry_id)
+    step = await _step(hass, flow_id)
+    assert step["type"] is FlowResultType.ABORT
+    assert step["reason"] == "not_pairing"
+
+
 async def test_the_dialog_waits_for_a_worker_that_never_comes_and_offers_to_wait_again(
     hass: HomeAssistant, connect_worker: Any, freezer: FrozenDateTimeFactory
 ) -> None:

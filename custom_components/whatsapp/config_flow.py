@@ -312,8 +312,13 @@ class WhatsAppOptionsFlow(OptionsFlow, PhoneLinkingSteps[ConfigFlowContext, Conf
 
     @override
     def _linking_coordinator(self) -> WhatsAppCoordinator | None:
-        entry: WhatsAppConfigEntry = self.config_entry
-        return entry.runtime_data.coordinator if entry.state is ConfigEntryState.LOADED else None
+        # Not self.config_entry: the account may be removed while its dialog waits (core aborts
+        # no options flow of a removed entry), and that property raises UnknownEntry then; the
+        # dialog ends as when the worker stops pairing. An options flow's handler is its entry id.
+        entry: WhatsAppConfigEntry | None = self.hass.config_entries.async_get_entry(self.handler)
+        if entry is None or entry.state is not ConfigEntryState.LOADED:
+            return None
+        return entry.runtime_data.coordinator
 
     @override
     def _async_linked_result(self) -> ConfigFlowResult:
