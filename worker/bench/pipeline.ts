@@ -5,6 +5,7 @@
 // stored outcome. The bench measures the worker, not the simulator: the CDN runs in a child
 // process (cdn-child.ts) with every picture rendered before it listens, and picture queries wait
 // until the simulated history is ingested, so no job competes with the history's arrival.
+// Each job's steps (query, download, write, store) are timed through the ports it wraps (job-steps.ts).
 
 import type { Jid } from '../src/jid.js';
 import { readdirSync, statSync } from 'node:fs';
@@ -345,6 +346,7 @@ export async function runPipelineBenchmark(logger: Logger): Promise<BenchmarkRes
   const notes = [
     `${PIPELINE_SUBJECTS.toLocaleString('en-US')} simulated subjects, real AvatarWorker on the real clock, rate interval 1 ms (0 is refused), jitter 0, quiet 0, no hourly cap; simulated timeouts, rate-limit bursts and CDN 503s off`,
     'a job is timed from its picture query to its stored outcome: query + HTTPS download on loopback + JPEG check + sha256 + temp file, fsync, rename, folder fsync + one SQLite transaction',
+    "a download job's steps, from the ports the bench wraps (nothing in the product): query = the simulated account's answer; download = got's request, the body, JPEG check and sha256; write = AvatarFiles' atomic write; store = from the write's return to the job's event (state machine, the job's SQLite transaction); 'mean over the slowest 1 %' shows which step makes the p99",
     `disk floor: as many bare writes of the mean picture size (${measured.meanPictureBytes.toLocaleString('en-US')} bytes on disk) into the same file system, half right before the pipeline and half right after, as AvatarFiles writes (temp file, fsync, rename, folder fsync)`,
     `isolated: the loopback HTTPS CDN runs in a child process with all ${measured.prerendered.toLocaleString('en-US')} picture versions rendered before it listens; picture queries wait until the history sync is ingested; the simulated account (answers only, no rendering) stays in the measured process`,
     `network floor: the ${measured.networkFloorMs.length.toLocaleString('en-US')} picture URLs the pipeline downloaded, fetched again right after it by a bare node:https GET on a kept-alive connection per host (no got, no checks, no file): loopback TLS and the CDN child's answer alone`,
