@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createLogger } from '../../src/logger.js';
 import { openDatabase, type SqliteDatabase } from '../../src/store/database.js';
-import { JOBS_PER_CHECKPOINT, WalCheckpoints } from '../../src/store/wal-checkpoints.js';
+import { FIRST_JOBS_PER_CHECKPOINT, MAX_JOBS_PER_CHECKPOINT, TARGET_WAL_FRAMES, WalCheckpoints } from '../../src/store/wal-checkpoints.js';
 
 const logger = createLogger('silent', 'test');
 
@@ -29,19 +29,54 @@ function storeJob(db: SqliteDatabase, checkpoints: WalCheckpoints, index: number
   checkpoints.jobStored();
 }
 
-test(`a busy queue checkpoints after ${JOBS_PER_CHECKPOINT} stored jobs, copying the whole WAL, and not before`, () =>
+test(`a busy queue checkpoints after ${FIRST_JOBS_PER_CHECKPOINT} stored jobs, copying the whole WAL, and not before`, () =>
   withDatabase((db) => {
     const checkpoints = new WalCheckpoints(db, logger);
-    for (let index = 0; index < JOBS_PER_CHECKPOINT - 1; index++) {
+    for (let index = 0; index < FIRST_JOBS_PER_CHECKPOINT - 1; index++) {
       storeJob(db, checkpoints, index);
       assert.is(checkpoints.runIfDue(false), undefined, `no checkpoint after ${index + 1} jobs`);
     }
-    storeJob(db, checkpoints, JOBS_PER_CHECKPOINT);
+    storeJob(db, checkpoints, FIRST_JOBS_PER_CHECKPOINT);
     const result = checkpoints.runIfDue(false);
     assert.ok(result !== undefined, 'a checkpoint once enough jobs were stored');
-    assert.ok(result.walFrames >= JOBS_PER_CHECKPOINT, `every commit left at least one frame (${result.walFrames})`);
+    assert.ok(result.walFrames >= FIRST_JOBS_PER_CHECKPOINT, `every commit left at least one frame (${result.walFrames})`);
     assert.is(result.copiedFrames, result.walFrames, 'with no reader, everything is copied');
     assert.is(checkpoints.runIfDue(false), undefined, 'the count starts again');
+  }));
+
+/** A job that writes about as many pages as a real one: a 40 kB value spills into overflow pages. */
+function storeLargeJob(db: SqliteDatabase, checkpoints: WalCheckpoints, index: number): void {
+  db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run(`job-${index}`, 'x'.repeat(40_000));
+  checkpoints.jobStored();
+}
+
+test('each checkpoint sets the next one where the WAL reaches its target, from the frames a job wrote', () =>
+  withDatabase((db) => {
+    const checkpoints = new WalCheckpoints(db, logger);
+    assert.is(checkpoints.jobsBeforeNextCheckpoint, FIRST_JOBS_PER_CHECKPOINT);
+    for (let index = 0; index < FIRST_JOBS_PER_CHECKPOINT; index++) storeLargeJob(db, checkpoints, index);
+    const first = checkpoints.runIfDue(false);
+    assert.ok(first !== undefined);
+    const framesPerJob = first.walFrames / FIRST_JOBS_PER_CHECKPOINT;
+    assert.ok(framesPerJob >= 8, `a 40 kB row is several pages (${framesPerJob} frames a job)`);
+    const next = Math.floor(TARGET_WAL_FRAMES / framesPerJob);
+    assert.is(checkpoints.jobsBeforeNextCheckpoint, next);
+    for (let index = 0; index < next - 1; index++) {
+      storeLargeJob(db, checkpoints, 100 + index);
+      assert.is(checkpoints.runIfDue(false), undefined);
+    }
+    storeLargeJob(db, checkpoints, 1_000);
+    const second = checkpoints.runIfDue(false);
+    assert.ok(second !== undefined);
+    assert.ok(second.walFrames <= TARGET_WAL_FRAMES * 1.2 && second.walFrames >= TARGET_WAL_FRAMES * 0.8, `the WAL near its target (${second.walFrames} frames)`);
+  }));
+
+test('jobs that write little: the next checkpoint is still no more than a fixed number of jobs away', () =>
+  withDatabase((db) => {
+    const checkpoints = new WalCheckpoints(db, logger);
+    for (let index = 0; index < FIRST_JOBS_PER_CHECKPOINT; index++) storeJob(db, checkpoints, index);
+    assert.ok(checkpoints.runIfDue(false) !== undefined);
+    assert.is(checkpoints.jobsBeforeNextCheckpoint, MAX_JOBS_PER_CHECKPOINT);
   }));
 
 test('an idle queue checkpoints after any stored job, and not when none was stored', () =>
@@ -57,7 +92,7 @@ test('an idle queue checkpoints after any stored job, and not when none was stor
 test("after a checkpoint the next commit starts the WAL over, so jobs never reach SQLite's own threshold", () =>
   withDatabase((db) => {
     const checkpoints = new WalCheckpoints(db, logger);
-    for (let index = 0; index < JOBS_PER_CHECKPOINT; index++) storeJob(db, checkpoints, index);
+    for (let index = 0; index < FIRST_JOBS_PER_CHECKPOINT; index++) storeJob(db, checkpoints, index);
     const full = checkpoints.runIfDue(false);
     assert.ok(full !== undefined);
     storeJob(db, checkpoints, 1_000);
