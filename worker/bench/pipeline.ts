@@ -5,6 +5,7 @@
 // stored outcome. The bench measures the worker, not the simulator: the CDN runs in a child
 // process (cdn-child.ts) with every picture rendered before it listens, and picture queries wait
 // until the simulated history is ingested, so no job competes with the history's arrival.
+// Each job's steps (query, download, write, store) are timed through the ports it wraps (job-steps.ts).
 
 import type { Jid } from '../src/jid.js';
 import { readdirSync, statSync } from 'node:fs';
@@ -30,6 +31,7 @@ import { AvatarWorker } from '../src/worker/avatar-worker.js';
 import { checked, type BenchmarkResult, type Figure } from './report.js';
 import { elapsedMs, mean, percentile, perSecond } from './stats.js';
 import { withTempDir } from './temp-dir.js';
+import { JOB_STEPS, JobStepRecorder, type JobSteps } from './job-steps.js';
 
 // Enough subjects that well over 1,000 of them (70 % show a picture) go through a full download.
 const PIPELINE_SUBJECTS = 3_000;
@@ -47,12 +49,14 @@ const CDN_CHILD_SCRIPT = fileURLToPath(new URL('./cdn-child.js', import.meta.url
  * it: listeners run in order, and the worker's was added first), so the timings are of jobs alone.
  */
 class QueryTimingAccount implements WhatsAppAccount {
-  readonly queryStartedAt = new Map<string, number>();
   /** Every picture URL the account handed out, for the network floor. */
   readonly pictureUrls: string[] = [];
   private readonly historyIngested: Promise<void>;
 
-  constructor(private readonly inner: WhatsAppAccount) {
+  constructor(
+    private readonly inner: WhatsAppAccount,
+    private readonly steps: JobStepRecorder,
+  ) {
     this.historyIngested = new Promise((resolve) => {
       const stop = inner.onEvent((event) => {
         if (event.type !== 'history-synced') return;
@@ -77,8 +81,9 @@ class QueryTimingAccount implements WhatsAppAccount {
 
   async queryPicture(jid: Jid, knownPictureId: string | undefined, timeoutMs: number): Promise<PictureQueryOutcome> {
     await this.historyIngested;
-    this.queryStartedAt.set(jid, performance.now());
+    this.steps.queryStarted(jid);
     const outcome = await this.inner.queryPicture(jid, knownPictureId, timeoutMs);
+    this.steps.queryAnswered();
     if (outcome.kind === 'picture') this.pictureUrls.push(outcome.url);
     return outcome;
   }
@@ -87,6 +92,7 @@ class QueryTimingAccount implements WhatsAppAccount {
 interface JobTiming {
   readonly ms: number;
   readonly state: string;
+  readonly steps: JobSteps;
 }
 
 interface PipelineMeasurement {
@@ -160,13 +166,14 @@ async function measurePipeline(dataDir: string, logger: Logger): Promise<Pipelin
     dnsLookup: cdn.address.dnsLookup,
   };
   const db = openDatabase(dataDir);
-  const account = new QueryTimingAccount(simulated);
+  const steps = new JobStepRecorder();
+  const account = new QueryTimingAccount(simulated, steps);
   const files = new AvatarFiles(join(dataDir, 'avatars'), logger);
   const worker = new AvatarWorker({
     db,
     account,
-    files,
-    downloadPicture: cdnDownloader(downloadSettings, logger),
+    files: steps.files(files),
+    downloadPicture: steps.downloader(cdnDownloader(downloadSettings, logger)),
     rate: UNTHROTTLED_RATE,
     ttl: DEFAULT_TTL_SETTINGS,
     clock: systemClock,
@@ -181,8 +188,9 @@ async function measurePipeline(dataDir: string, logger: Logger): Promise<Pipelin
     const finished = new Promise<void>((resolve, reject) => {
       stopWatching = worker.onEvent((event) => {
         if (event.type === 'job-finished') {
-          const startedAt = account.queryStartedAt.get(event.jid);
-          if (startedAt !== undefined) timings.push({ ms: performance.now() - startedAt, state: event.record.state });
+          const startedAt = steps.startedAt(event.jid);
+          const jobSteps = steps.finished(event.jid);
+          if (startedAt !== undefined && jobSteps !== undefined) timings.push({ ms: performance.now() - startedAt, state: event.record.state, steps: jobSteps });
         }
         if (event.type === 'idle' && worker.idle) resolve();
       });
@@ -288,15 +296,35 @@ function distribution(label: string, samples: readonly number[]): Figure[] {
   ];
 }
 
+/**
+ * Each step's p50 and p99 over the download jobs, and where the slowest 1 % of them spent their
+ * time (each step's mean over those jobs): which step makes the tail.
+ */
+function stepFigures(downloads: readonly JobTiming[]): Figure[] {
+  if (downloads.length === 0) return [];
+  const p99 = percentile(downloads.map((timing) => timing.ms), 99);
+  const tail = downloads.filter((timing) => timing.ms >= p99);
+  return JOB_STEPS.flatMap((step) => {
+    const samples = downloads.map((timing) => timing.steps[step]);
+    return [
+      { label: `download job's ${step} p50`, value: percentile(samples, 50), unit: 'ms' },
+      { label: `download job's ${step} p99`, value: percentile(samples, 99), unit: 'ms' },
+      { label: `download job's ${step}, mean over the slowest 1 %`, value: mean(tail.map((timing) => timing.steps[step])), unit: 'ms' },
+    ];
+  });
+}
+
 export async function runPipelineBenchmark(logger: Logger): Promise<BenchmarkResult> {
   const started = performance.now();
   const measured = await withTempDir('pipeline', (dir) => measurePipeline(dir, logger));
-  const downloads = measured.timings.filter((timing) => timing.state === 'fetched').map((timing) => timing.ms);
+  const downloadTimings = measured.timings.filter((timing) => timing.state === 'fetched');
+  const downloads = downloadTimings.map((timing) => timing.ms);
   const answersOnly = measured.timings.filter((timing) => timing.state !== 'fetched').map((timing) => timing.ms);
   const all = measured.timings.map((timing) => timing.ms);
   const figures: Figure[] = [
     { label: 'avatars downloaded and stored', value: downloads.length, unit: 'jobs', target: '≥ 1,000', met: downloads.length >= 1_000 },
     ...distribution('download job', downloads),
+    ...stepFigures(downloadTimings),
     ...distribution('disk floor (write + fsync + rename)', measured.floorMs),
     ...distribution('network floor (bare HTTPS GET, kept alive)', measured.networkFloorMs),
     { label: 'overhead above the floor, p50', value: percentile(downloads, 50) - percentile(measured.floorMs, 50), unit: 'ms' },
@@ -318,6 +346,7 @@ export async function runPipelineBenchmark(logger: Logger): Promise<BenchmarkRes
   const notes = [
     `${PIPELINE_SUBJECTS.toLocaleString('en-US')} simulated subjects, real AvatarWorker on the real clock, rate interval 1 ms (0 is refused), jitter 0, quiet 0, no hourly cap; simulated timeouts, rate-limit bursts and CDN 503s off`,
     'a job is timed from its picture query to its stored outcome: query + HTTPS download on loopback + JPEG check + sha256 + temp file, fsync, rename, folder fsync + one SQLite transaction',
+    "a download job's steps, from the ports the bench wraps (nothing in the product): query = the simulated account's answer; download = got's request, the body, JPEG check and sha256; write = AvatarFiles' atomic write; store = from the write's return to the job's event (state machine, the job's SQLite transaction); 'mean over the slowest 1 %' shows which step makes the p99",
     `disk floor: as many bare writes of the mean picture size (${measured.meanPictureBytes.toLocaleString('en-US')} bytes on disk) into the same file system, half right before the pipeline and half right after, as AvatarFiles writes (temp file, fsync, rename, folder fsync)`,
     `isolated: the loopback HTTPS CDN runs in a child process with all ${measured.prerendered.toLocaleString('en-US')} picture versions rendered before it listens; picture queries wait until the history sync is ingested; the simulated account (answers only, no rendering) stays in the measured process`,
     `network floor: the ${measured.networkFloorMs.length.toLocaleString('en-US')} picture URLs the pipeline downloaded, fetched again right after it by a bare node:https GET on a kept-alive connection per host (no got, no checks, no file): loopback TLS and the CDN child's answer alone`,

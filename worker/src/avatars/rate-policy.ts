@@ -199,8 +199,15 @@ export class RatePolicy {
     this.pauseLevel = 0;
   }
 
-  snapshot(): RatePolicySnapshot {
-    const snapshot: RatePolicySnapshot = { pauseLevel: this.pauseLevel, recentStarts: this.starts.slice(this.startsHead) };
+  /**
+   * `startsAfter`: only the starts later than this, for a store that already holds the older ones
+   * (each job's outcome saves the state; copying the whole hour, up to the hourly cap, every time
+   * was the largest allocation a job made — issue 11).
+   */
+  snapshot(startsAfter = Number.NEGATIVE_INFINITY): RatePolicySnapshot {
+    let first = this.starts.length;
+    while (first > this.startsHead && this.starts[first - 1]! > startsAfter) first--;
+    const snapshot: RatePolicySnapshot = { pauseLevel: this.pauseLevel, recentStarts: this.starts.slice(first) };
     if (this.pauseEnd !== undefined) snapshot.pausedUntil = this.pauseEnd;
     return snapshot;
   }

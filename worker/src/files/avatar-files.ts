@@ -4,7 +4,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { resolve, sep, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { PictureFiles } from '../avatars/ports.js';
@@ -52,11 +52,10 @@ export class AvatarFiles implements PictureFiles {
   async write(jid: string, bytes: Uint8Array): Promise<string> {
     const finalPath = this.pathFor(jid);
     if (bytes.length === 0) throw new Error(`refusing to write an empty picture for ${jid}`);
-    await mkdir(this.directory, { recursive: true });
     const finalName = finalPath.slice(this.directory.length + 1);
     const temporaryPath = join(this.directory, `.${finalName}.${randomBytes(TEMPORARY_RANDOM_BYTES).toString('hex')}.tmp`);
     try {
-      const handle = await open(temporaryPath, 'wx', 0o644);
+      const handle = await this.createInFolder(temporaryPath);
       try {
         await handle.writeFile(bytes);
         await handle.sync();
@@ -136,6 +135,20 @@ export class AvatarFiles implements PictureFiles {
       if (parsed.ok && parsed.jid === candidate) jids.push(candidate);
     }
     return jids.sort();
+  }
+
+  /**
+   * A new file in the folder, the folder made first only when it is missing (a user may delete it
+   * by hand): not a `mkdir` per picture, which would be one more trip through libuv's thread pool.
+   */
+  private async createInFolder(path: string): Promise<FileHandle> {
+    try {
+      return await open(path, 'wx', 0o644);
+    } catch (error) {
+      if (!isErrorWithCode(error, 'ENOENT')) throw error;
+      await mkdir(this.directory, { recursive: true });
+      return await open(path, 'wx', 0o644);
+    }
   }
 
   private async syncDirectory(): Promise<void> {

@@ -41,6 +41,11 @@ export class RateStateTable {
     return { ...stored, recentStarts: [...older, ...rows] };
   }
 
+  /** The newest query start stored: a snapshot of the starts after it is all `save` needs. */
+  get startsSavedThrough(): number {
+    return this.savedUpTo;
+  }
+
   /** Stores what changed since the last save; call inside the transaction of the job's outcome. */
   save(snapshot: RatePolicySnapshot, now: number): void {
     const pause = JSON.stringify(snapshot.pausedUntil === undefined ? { pauseLevel: snapshot.pauseLevel } : { pauseLevel: snapshot.pauseLevel, pausedUntil: snapshot.pausedUntil });

@@ -21,6 +21,7 @@ import { SubjectStore } from '../store/subjects.js';
 import { FavouriteTable } from '../store/favourites.js';
 import { RateStateTable } from '../store/rate-state.js';
 import { STATE_KEYS, WorkerState } from '../store/worker-state.js';
+import { WalCheckpoints } from '../store/wal-checkpoints.js';
 import type { ConnectionState, PictureDownloader, PictureFiles, WhatsAppAccount } from '../avatars/ports.js';
 import { PairingCodeRefused } from '../avatars/ports.js';
 import { EventBus } from './event-bus.js';
@@ -70,6 +71,7 @@ export class AvatarWorker {
   private readonly ingest: AccountIngest;
   private readonly sweep: Sweep;
   private readonly jobs: JobRunner;
+  private readonly checkpoints: WalCheckpoints;
   private unsubscribeAccount: (() => void) | undefined;
   private stopWaking: (() => void) | undefined;
   private loaded = false;
@@ -104,14 +106,25 @@ export class AvatarWorker {
       ttl: options.ttl,
       random: options.random,
     });
+    this.checkpoints = new WalCheckpoints(db, logger);
     this.scheduler = new AvatarScheduler({
       queue: this.queue.memory,
       policy: this.policy,
       clock,
       logger,
-      runJob: (job, querySent) => this.jobs.run(job, querySent),
-      beforeChoosing: () => this.pickUpExternalJobs(),
-      onIdle: () => this.bus.emit({ type: 'idle' }),
+      runJob: async (job, querySent) => {
+        await this.jobs.run(job, querySent);
+        this.checkpoints.jobStored();
+      },
+      // Between two jobs: the write-ahead log's checkpoint goes here, not into a job's commit.
+      beforeChoosing: () => {
+        this.checkpoints.runIfDue(false);
+        this.pickUpExternalJobs();
+      },
+      onIdle: () => {
+        this.checkpoints.runIfDue(true);
+        this.bus.emit({ type: 'idle' });
+      },
       pollIntervalMs: options.externalJobPollMs ?? (options.watchExternalChanges === undefined ? EXTERNAL_JOB_POLL_MS : NOTIFIED_POLL_MS),
       failureDelayMs: (attempts) => unstoredFailureDelayMs(attempts, options.ttl),
     });

@@ -113,7 +113,7 @@ export class JobRunner {
       subjects.applyPatch(record, outcome.patch, now);
       state.set(STATE_KEYS.progress, this.deps.progressSnapshot(completed ? 1 : 0));
       // Persisted so a restart keeps a rate-limit pause (and its doubling) instead of hammering again.
-      this.deps.rateState.save(policy.snapshot(), now);
+      this.deps.rateState.save(policy.snapshot(this.deps.rateState.startsSavedThrough), now);
       // Last, so the in-memory queue changes only once every write above has succeeded.
       if (completed) queue.complete(job.jid);
       else if (outcome.job.action === 'retry') queue.retryLater(job.jid, outcome.job.notBefore);

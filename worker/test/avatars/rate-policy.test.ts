@@ -203,6 +203,20 @@ test('a restored snapshot keeps a running pause, its doubling level and the hour
   assert.is(after.rateLimited(until) - until, 10 * MINUTE_MS, 'the doubling continues');
 });
 
+test('a snapshot of the starts after a time holds only the newer ones, and the pause all the same', () => {
+  const t0 = Date.UTC(2026, 0, 1);
+  const policy = new RatePolicy({ ...DEFAULT_RATE_SETTINGS, quietPeriodMs: 0 }, seededRandom(5));
+  policy.connectionChanged(true, t0);
+  for (let i = 0; i < 4; i++) policy.queryStarted(t0 + i * 4000);
+  const until = policy.rateLimited(t0 + 12_000);
+  assert.equal(policy.snapshot(t0 + 4000), { pauseLevel: 1, pausedUntil: until, recentStarts: [t0 + 8000, t0 + 12_000] });
+  assert.equal(policy.snapshot(t0 + 12_000).recentStarts, []);
+  assert.equal(policy.snapshot().recentStarts, [t0, t0 + 4000, t0 + 8000, t0 + 12_000], 'without a time: the whole hour');
+  // Starts that left the hour are not in a snapshot, whatever time it is asked from.
+  policy.queryStarted(t0 + HOUR_MS + 5000);
+  assert.equal(policy.snapshot(t0 - 1).recentStarts, [t0 + 8000, t0 + 12_000, t0 + HOUR_MS + 5000]);
+});
+
 test('snapshot parsing refuses bad stored values by name', () => {
   assert.equal(parseRatePolicySnapshot({ pauseLevel: 0 }), { pauseLevel: 0 });
   assert.equal(parseRatePolicySnapshot({ pauseLevel: 1, pausedUntil: null }), { pauseLevel: 1 });

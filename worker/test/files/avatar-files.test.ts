@@ -51,6 +51,17 @@ test(
 );
 
 test(
+  'a folder deleted by hand after a write is made again by the next one',
+  withFolder(async (folder) => {
+    const files = new AvatarFiles(folder);
+    await files.write('491701234567@s.whatsapp.net', JPEG);
+    rmSync(folder, { recursive: true });
+    await files.write('491709876543@s.whatsapp.net', JPEG);
+    assert.equal(readdirSync(folder), ['491709876543@s.whatsapp.net.jpg']);
+  }),
+);
+
+test(
   'write replaces an existing picture',
   withFolder(async (folder) => {
     const files = new AvatarFiles(folder);

@@ -14,6 +14,8 @@ import { SubjectStore } from '../../src/store/subjects.js';
 import { FavouriteTable } from '../../src/store/favourites.js';
 import { STATE_KEYS, WorkerState } from '../../src/store/worker-state.js';
 import { RateStateTable } from '../../src/store/rate-state.js';
+import { DEFAULT_RATE_SETTINGS, RatePolicy } from '../../src/avatars/rate-policy.js';
+import { seededRandom } from '../../src/clock.js';
 import { testJid } from '../support/jids.js';
 
 const NOW = Date.UTC(2026, 10, 1);
@@ -175,6 +177,22 @@ test('picture hints for unknown JIDs are kept until the subject arrives', () => 
     store.keepHint(PHONE, false, NOW);
     assert.ok(store.takeHint(PHONE));
     assert.not.ok(store.takeHint(PHONE));
+  });
+});
+
+test("the rate state saved from the policy's newer starts alone keeps the whole hour across a restart", () => {
+  withDatabase((db, dir) => {
+    const rate = new RateStateTable(db);
+    const policy = new RatePolicy({ ...DEFAULT_RATE_SETTINGS, quietPeriodMs: 0 }, seededRandom(1));
+    policy.connectionChanged(true, NOW);
+    for (let i = 0; i < 5; i++) {
+      policy.queryStarted(NOW + i * 3000);
+      rate.save(policy.snapshot(rate.startsSavedThrough), NOW + i * 3000);
+    }
+    assert.is(rate.startsSavedThrough, NOW + 12_000);
+    const second = openDatabase(dir);
+    assert.equal(new RateStateTable(second).load(NOW + 12_000), { pauseLevel: 0, recentStarts: [0, 1, 2, 3, 4].map((i) => NOW + i * 3000) });
+    second.close();
   });
 });
 
