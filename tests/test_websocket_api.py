@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 from typing import Any
 
 import pytest
@@ -160,6 +161,19 @@ async def test_a_second_worker_is_offered_as_a_second_account(
     await hass.async_block_till_done()
     assert hass.states.get("binary_sensor.whatsapp_worker_connected").state == "off"
     assert (await second.command("whatsapp/subscribe"))["error"]["code"] == "not_set_up"
+
+
+async def test_a_worker_waiting_to_be_added_is_no_error_in_the_log(
+    hass: HomeAssistant, init_integration: MockConfigEntry, connect_worker: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Waiting to be added is a normal step: its refusals log INFO (once per interval), never ERROR."""
+    await connect_worker(worker_id="worker-a")
+    waiting = await connect_worker(subscribe=False)
+    with caplog.at_level(logging.DEBUG, logger="custom_components.whatsapp"):
+        for _ in range(3):
+            assert (await waiting.hello(worker_id="worker-b"))["error"]["code"] == "not_set_up"
+    refusals = [record for record in caplog.records if record.getMessage().startswith("Refused whatsapp/hello")]
+    assert [record.levelno for record in refusals] == [logging.INFO, logging.DEBUG, logging.DEBUG]
 
 
 async def test_older_subscription_is_used_again_when_the_newer_drops(

@@ -3,7 +3,9 @@
 A worker that is out of step (an older release, a bug) refuses the same way on every message, and
 some messages come every few seconds; an ERROR for each would bury everything else in the log. The
 first refusal of each kind is an ERROR; repeats within the interval go to the debug log and are
-counted, and the next ERROR of that kind says how many there were.
+counted, and the next ERROR of that kind says how many there were. A refusal that is a normal step
+(a worker waiting to be added says hello every few seconds until the user adds it) is logged at
+the level its caller gives, INFO there, under the same rule.
 """
 
 from __future__ import annotations
@@ -32,8 +34,8 @@ class RefusalLog:
         self._last_error_at: dict[tuple[str, str], datetime] = {}
         self._suppressed: dict[tuple[str, str], int] = {}
 
-    def refused(self, command: str, code: str, message: str) -> None:
-        """Log one refusal of `command` with `code`."""
+    def refused(self, command: str, code: str, message: str, level: int = logging.ERROR) -> None:
+        """Log one refusal of `command` with `code`; `level` for the first of each interval."""
         kind = (command, code)
         now = self._now()
         last = self._last_error_at.get(kind)
@@ -43,7 +45,8 @@ class RefusalLog:
             return
         self._last_error_at[kind] = now
         held_back = self._suppressed.pop(kind, 0)
-        self._logger.error(
+        self._logger.log(
+            level,
             "Refused %s from the worker: %s (%s)%s",
             command,
             message,

@@ -10,6 +10,7 @@ import base64
 import binascii
 from collections.abc import Callable
 from functools import wraps
+import logging
 from typing import Any
 
 import probatio as vol
@@ -151,11 +152,13 @@ def _command(command: str, fields: dict[Any, Any]) -> Callable[[WebSocketCommand
     return decorate
 
 
-def _refuse(connection: ActiveConnection, msg: dict[str, Any], code: str, message: str) -> None:
+def _refuse(
+    connection: ActiveConnection, msg: dict[str, Any], code: str, message: str, level: int = logging.ERROR
+) -> None:
     # A schema error quotes the offending value, which may be a 2 MiB base64 picture.
     if len(message) > MAX_REFUSAL_MESSAGE_CHARS:
         message = f"{message[:MAX_REFUSAL_MESSAGE_CHARS]}…"
-    connection.hass.data[REFUSAL_LOG_KEY].refused(msg["type"], code, message)
+    connection.hass.data[REFUSAL_LOG_KEY].refused(msg["type"], code, message, level)
     connection.send_error(msg["id"], code, message)
 
 
@@ -186,6 +189,8 @@ def _coordinator(hass: HomeAssistant, connection: ActiveConnection, msg: dict[st
                 msg,
                 ERR_NOT_SET_UP,
                 "this worker is not set up yet: add it in Settings → Devices & services (it is offered there)",
+                # Not an error: the discovery offer is what the user sees, and this repeats until they add it.
+                logging.INFO,
             )
             return None
         if identity.worker_id is not None:
