@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -13,6 +14,7 @@ from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 from custom_components.whatsapp.const import DOMAIN, MAX_PICTURE_BYTES, PROTOCOL_VERSION
 from custom_components.whatsapp.websocket_api import _decode_picture, _PictureError
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.discovery_flow import async_create_flow
 from homeassistant.setup import async_setup_component
 
 from .common import (
@@ -166,12 +168,18 @@ async def test_a_second_worker_is_offered_as_a_second_account(
 async def test_a_worker_waiting_to_be_added_is_no_error_in_the_log(
     hass: HomeAssistant, init_integration: MockConfigEntry, connect_worker: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Waiting to be added is a normal step: its refusals log INFO (once per interval), never ERROR."""
+    """Waiting to be added is a normal step: one offer, and its refusals log INFO once per interval, never ERROR."""
     await connect_worker(worker_id="worker-a")
     waiting = await connect_worker(subscribe=False)
-    with caplog.at_level(logging.DEBUG, logger="custom_components.whatsapp"):
+    with (
+        caplog.at_level(logging.DEBUG, logger="custom_components.whatsapp"),
+        patch("custom_components.whatsapp.accounts.discovery_flow.async_create_flow", wraps=async_create_flow) as offer,
+    ):
         for _ in range(3):
             assert (await waiting.hello(worker_id="worker-b"))["error"]["code"] == "not_set_up"
+            await hass.async_block_till_done()
+    # One offer, not one flow per hello that aborts as already_in_progress.
+    assert offer.call_count == 1
     refusals = [record for record in caplog.records if record.getMessage().startswith("Refused whatsapp/hello")]
     assert [record.levelno for record in refusals] == [logging.INFO, logging.DEBUG, logging.DEBUG]
 

@@ -135,6 +135,10 @@ def async_discover_worker(hass: HomeAssistant, worker_id: str, worker_version: s
     """Offer a new worker to the user (a discovered integration on Settings → Devices & services)."""
     if is_ignored_worker(hass, worker_id):
         return
+    # A worker waiting to be added says hello every few seconds: its offer is made once, not a new
+    # flow each time that aborts as already_in_progress (the flow's unique id is the worker's id).
+    if hass.config_entries.flow.async_progress_by_handler(DOMAIN, match_context={"unique_id": worker_id}):
+        return
     discovery_flow.async_create_flow(
         hass,
         DOMAIN,
