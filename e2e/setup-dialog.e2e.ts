@@ -45,8 +45,11 @@ e2e('Add integration shows the QR in its dialog and finishes when the phone is l
     await page.goto(`${world.haUrl}/config/integrations/dashboard`);
     // Playwright's locators reach into the frontend's shadow roots.
     await page.getByText('Add integration').first().click();
-    await page.getByPlaceholder(/search/i).first().fill('WhatsApp');
-    await page.getByText('WhatsApp Avatars').first().click();
+    // The dialog's own search field and list: the integrations page has a search field of its own
+    // that a page-wide locator may find first while the dialog is still opening.
+    const addIntegration = page.locator('dialog-add-integration');
+    await addIntegration.getByPlaceholder(/search/i).first().fill('WhatsApp');
+    await addIntegration.getByText('WhatsApp Avatars').first().click();
     // The first step only confirms (the worker connects to HA by itself).
     await page.getByText('Shows the profile pictures kept by the WhatsApp worker').first().waitFor();
     await page.getByRole('button', { name: 'Submit' }).click();
