@@ -137,7 +137,7 @@ e2e('a second worker becomes a second account; entities and services stay apart'
       assert.is(shown, account.devices.length, `${account.title} lists its own ${account.devices.length} devices`);
     }
     await browser.settle();
-    await browser.page.screenshot({ path: ACCOUNTS_SCREENSHOT, fullPage: true });
+    await browser.page.screenshot({ path: ACCOUNTS_SCREENSHOT });
   } catch (error) {
     world.reportLogs();
     await browser?.page.screenshot({ path: world.path('failure.png') }).catch(() => undefined);
