@@ -93,6 +93,9 @@ export class HomeAssistantServer {
     mkdirSync(join(this.configDir, '.storage'), { recursive: true });
     writeFileSync(join(this.configDir, 'configuration.yaml'), configurationYaml(this.port) + extraConfiguration);
     writeFileSync(join(this.configDir, '.storage', 'onboarding'), onboardingStorage());
+    // The file the automation editor saves to, empty, as HA's default config has it: a suite
+    // whose configuration has `automation: !include automations.yaml` starts with no automations.
+    writeFileSync(join(this.configDir, 'automations.yaml'), '[]\n');
     cpSync(join(REPO_ROOT, 'custom_components', 'whatsapp'), join(this.configDir, 'custom_components', 'whatsapp'), {
       recursive: true,
       filter: (source) => !source.includes('__pycache__'),
