@@ -48,11 +48,16 @@ async def forwarded_jid(hass: HomeAssistant, worker: FakeWorker, data: dict[str,
     return jid
 
 
-async def test_a_favourites_device_or_picture_is_the_contact(hass: HomeAssistant, worker: FakeWorker) -> None:
+async def test_a_favourites_device_or_picture_is_the_contact(
+    hass: HomeAssistant, worker: FakeWorker, caplog: pytest.LogCaptureFixture
+) -> None:
     """Device and image entity each stand for their contact; a typed number still works."""
     assert await forwarded_jid(hass, worker, {"device_id": device_of(hass, BERT)}) == BERT
     assert await forwarded_jid(hass, worker, {"entity_id": picture_of(hass, ANNA)}) == ANNA
     assert await forwarded_jid(hass, worker, {"jid": "+49 170 9876543"}) == BERT
+    # A device is read through config_entry_id: core reports the deprecated config_entries shim
+    # (stops working in 2027.10) at every use.
+    assert "DeviceEntry.config_entries" not in caplog.text
 
 
 async def refusal(hass: HomeAssistant, data: dict[str, Any]) -> ServiceValidationError:

@@ -160,12 +160,13 @@ def subject_of_device(hass: HomeAssistant, device: BaseDeviceEntry) -> AccountSu
 
     The device's identifier is the entry's id prefix and the JID (entity.WhatsAppContactEntity).
     """
-    for entry_id in device.config_entries:
-        entry = hass.config_entries.async_get_entry(entry_id)
-        if entry is None or entry.domain != DOMAIN:
-            continue
-        prefix = id_prefix(entry)
-        for domain, identifier in device.identifiers:
-            if domain == DOMAIN and identifier.startswith(prefix) and is_subject_jid(jid := identifier.removeprefix(prefix)):
-                return AccountSubject(entry_id=entry_id, jid=jid)
+    # One entry per device since 2026.10 (helpers/device_registry.py, 2026.10.4: `config_entries`
+    # is a deprecated shim that warns and stops working in 2027.10; `config_entry_id` replaces it).
+    entry = hass.config_entries.async_get_entry(device.config_entry_id)
+    if entry is None or entry.domain != DOMAIN:
+        return None
+    prefix = id_prefix(entry)
+    for domain, identifier in device.identifiers:
+        if domain == DOMAIN and identifier.startswith(prefix) and is_subject_jid(jid := identifier.removeprefix(prefix)):
+            return AccountSubject(entry_id=entry.entry_id, jid=jid)
     return None

@@ -133,13 +133,14 @@ def _entry_ids_of_targets(hass: HomeAssistant, call: ServiceCall) -> set[str]:
     entry_ids: set[str] = set()
     devices = dr.async_get(hass)
     for device_id in _as_list(call.data.get(ATTR_DEVICE_ID)):
-        if (device := devices.async_get(device_id)) is None or not (found := ours & device.config_entries):
+        # config_entry_id, not the deprecated config_entries (see accounts.subject_of_device).
+        if (device := devices.async_get(device_id)) is None or device.config_entry_id not in ours:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
                 translation_key="not_a_whatsapp_target",
                 translation_placeholders={"target": shown_input(device_id)},
             )
-        entry_ids |= found
+        entry_ids.add(device.config_entry_id)
     entities = er.async_get(hass)
     for entity_id in _as_list(call.data.get(ATTR_ENTITY_ID)):
         if (entity := entities.async_get(entity_id)) is None or entity.config_entry_id not in ours:
