@@ -50,8 +50,10 @@ export interface BridgeTiming {
 export const DEFAULT_BRIDGE_TIMING: BridgeTiming = {
   // 1 s → 60 s: an HA restart takes 20 s to minutes; a minute's delay afterwards is acceptable.
   reconnect: { initialMs: 1_000, maxMs: 60_000, factor: 2, jitterRatio: 0.2 },
-  // Integrations load within a minute or two of HA's websocket coming up.
-  setupRetry: { initialMs: 2_000, maxMs: 60_000, factor: 2, jitterRatio: 0.2 },
+  // Integrations load within a minute or two of HA's websocket coming up; and on a new install the
+  // integration loads only when the user adds it, whose dialog then waits for this worker: at most
+  // ~10 s, not a minute. A hello is one small websocket message that HA answers from memory.
+  setupRetry: { initialMs: 2_000, maxMs: 10_000, factor: 2, jitterRatio: 0.2 },
   // The user is adding the integration (or about to): its dialog waits for this worker, so the
   // worker comes within 2 s of the entry, not at the end of a grown backoff. A hello every 2 s is
   // one small websocket message, which HA answers from memory.

@@ -12,6 +12,7 @@ import { MAX_PICTURE_BYTES, type AvatarUpdate, type CallResult, type WorkerStatu
 import { FakeClock } from '../support/fake-clock.js';
 import { HA_MAX_MESSAGE_BYTES, type CommandHandler, type FakeHomeAssistant } from '../support/fake-ha-server.js';
 import { ALICE, BOB, catchUnhandled, GROUP, MemoryPort, testBridge, TOKEN, withBridge } from '../support/bridge-harness.js';
+import { DEFAULT_BRIDGE_TIMING } from '../../src/ha/bridge.js';
 
 test('handshake: hello, subscribe, then status, directory and the favourites with bytes', () =>
   withBridge({ favourites: [ALICE, GROUP] }, async (h) => {
@@ -385,6 +386,38 @@ test('an entry that is not loaded: one warning, then quiet retries until it is',
     assert.is(warnings.length, 1, 'one line says so');
     assert.ok(h.logs.filter((entry) => entry.level === 20 && /still not loaded/.test(entry.msg)).length >= 6, 'the retries are debug lines');
   }));
+
+test('while the integration is not installed yet, the worker asks again at least every 12 s (the add dialog waits for it)', () => {
+  const clock = new FakeClock();
+  const { setupRetry } = DEFAULT_BRIDGE_TIMING;
+  return withBridge({ clock, startBridge: false, timing: { setupRetry } }, async (h) => {
+    const REFUSALS = 8;
+    let refusals = 0;
+    h.server.setHandler('whatsapp/hello', () =>
+      refusals++ < REFUSALS
+        ? { error: { code: 'unknown_command', message: 'Unknown command.' } }
+        : { result: { protocol_version: 1, integration_version: 't' } },
+    );
+    await h.bridge.start();
+    // Other timers run too (the socket's own): step the clock and see when each hello comes.
+    const STEP_MS = 250;
+    const waits: number[] = [];
+    for (let hello = 1; hello <= REFUSALS; hello++) {
+      await h.server.waitFor(() => refusals === hello, `refusal ${hello}`);
+      const refusedAt = clock.now();
+      while (h.server.commandsOfType('whatsapp/hello').length === hello && clock.now() - refusedAt < 120_000) {
+        clock.advance(STEP_MS);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      waits.push(clock.now() - refusedAt);
+      await h.server.waitFor(() => h.server.commandsOfType('whatsapp/hello').length === hello + 1, `hello ${hello + 1}`);
+    }
+    await h.server.waitFor(() => h.bridge.connected, 'the subscription once installed');
+    // The promise the add dialog relies on, not the constant read back: 12 s at the most.
+    assert.ok(waits.every((waitMs) => waitMs <= 12_000 + STEP_MS), `waits ${waits.join(', ')} ms`);
+    assert.ok(waits.at(-1)! >= 8_000, `still a backoff, not a poll: ${waits.join(', ')} ms`);
+  });
+});
 
 test('a worker HA has no entry for yet says hello every 2 s, not with a growing backoff, until it is set up', () => {
   const clock = new FakeClock();
