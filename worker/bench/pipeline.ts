@@ -32,6 +32,7 @@ import { checked, type BenchmarkResult, type Figure } from './report.js';
 import { elapsedMs, mean, percentile, perSecond } from './stats.js';
 import { withTempDir } from './temp-dir.js';
 import { JOB_STEPS, JobStepRecorder, type JobSteps } from './job-steps.js';
+import { overlapsPause, watchGcPauses, type GcPause } from './gc-pauses.js';
 
 // Enough subjects that well over 1,000 of them (70 % show a picture) go through a full download.
 const PIPELINE_SUBJECTS = 3_000;
@@ -90,6 +91,8 @@ class QueryTimingAccount implements WhatsAppAccount {
 }
 
 interface JobTiming {
+  /** performance.now() at the job's picture query. */
+  readonly startedAt: number;
   readonly ms: number;
   readonly state: string;
   readonly steps: JobSteps;
@@ -103,6 +106,8 @@ interface PipelineMeasurement {
   readonly networkFloorMs: readonly number[];
   readonly meanPictureBytes: number;
   readonly wallMs: number;
+  /** Every GC pause in this process from the worker's start to idle. */
+  readonly gcPauses: readonly GcPause[];
   readonly filesWritten: number;
   readonly served: number;
   readonly prerendered: number;
@@ -190,7 +195,7 @@ async function measurePipeline(dataDir: string, logger: Logger): Promise<Pipelin
         if (event.type === 'job-finished') {
           const startedAt = steps.startedAt(event.jid);
           const jobSteps = steps.finished(event.jid);
-          if (startedAt !== undefined && jobSteps !== undefined) timings.push({ ms: performance.now() - startedAt, state: event.record.state, steps: jobSteps });
+          if (startedAt !== undefined && jobSteps !== undefined) timings.push({ startedAt, ms: performance.now() - startedAt, state: event.record.state, steps: jobSteps });
         }
         if (event.type === 'idle' && worker.idle) resolve();
       });
@@ -201,8 +206,10 @@ async function measurePipeline(dataDir: string, logger: Logger): Promise<Pipelin
     const floorWrites = Math.max(2, cdn.prerendered);
     const floorBefore = await diskFloor(join(dataDir, 'floor-before'), cdn.meanPictureBytes, Math.floor(floorWrites / 2));
     const started = performance.now();
+    const gc = watchGcPauses();
     await worker.start();
     await finished;
+    const gcPauses = gc.stop();
     const wallMs = elapsedMs(started);
     const pictures = readdirSync(files.directory).filter((name) => name.endsWith('.jpg'));
     const meanPictureBytes = Math.round(pictures.reduce((sum, name) => sum + statSync(join(files.directory, name)).size, 0) / Math.max(1, pictures.length));
@@ -211,7 +218,7 @@ async function measurePipeline(dataDir: string, logger: Logger): Promise<Pipelin
     const networkFloorMs = await networkFloor(account.pictureUrls, cdn.address);
     await simulated.stop();
     served = (await cdn.stop()).served;
-    return { timings, floorMs, networkFloorMs, meanPictureBytes, wallMs, filesWritten: pictures.length, served, prerendered: cdn.prerendered };
+    return { timings, floorMs, networkFloorMs, meanPictureBytes, wallMs, gcPauses, filesWritten: pictures.length, served, prerendered: cdn.prerendered };
   } finally {
     clearTimeout(giveUp);
     stopWatching();
@@ -287,6 +294,25 @@ async function networkFloor(urls: readonly string[], cdn: SimulatedCdnAddress): 
   return samples;
 }
 
+/** How often GC paused the process during the run, and how many download jobs a pause overlapped. */
+function gcNote(downloads: readonly JobTiming[], pauses: readonly GcPause[], wallMs: number): string {
+  const byKind = new Map<string, { count: number; ms: number; maxMs: number }>();
+  for (const pause of pauses) {
+    const kind = byKind.get(pause.kind) ?? { count: 0, ms: 0, maxMs: 0 };
+    byKind.set(pause.kind, { count: kind.count + 1, ms: kind.ms + pause.durationMs, maxMs: Math.max(kind.maxMs, pause.durationMs) });
+  }
+  const kinds = [...byKind].map(([kind, { count, ms, maxMs }]) => `${count} ${kind} (${ms.toFixed(1)} ms in all, longest ${maxMs.toFixed(2)} ms)`).join(', ');
+  const hit = (jobs: readonly JobTiming[]): number => jobs.filter((job) => overlapsPause(job.startedAt, job.startedAt + job.ms, pauses)).length;
+  const p99 = downloads.length === 0 ? 0 : percentile(downloads.map((job) => job.ms), 99);
+  const tail = downloads.filter((job) => job.ms >= p99);
+  const every = pauses.length === 0 ? '' : `, one every ${(wallMs / pauses.length).toFixed(0)} ms`;
+  return (
+    `GC in this process from start to idle: ${pauses.length === 0 ? 'no pauses' : kinds}${every}; ` +
+    `download jobs overlapping a pause: ${hit(downloads)} of ${downloads.length}, of the slowest 1 %: ${hit(tail)} of ${tail.length}; ` +
+    `node flags: ${process.execArgv.length === 0 ? 'none' : process.execArgv.join(' ')} (the app starts the worker with --max-semi-space-size=4, addon/run.mjs)`
+  );
+}
+
 function distribution(label: string, samples: readonly number[]): Figure[] {
   if (samples.length === 0) return [];
   return [
@@ -352,6 +378,7 @@ export async function runPipelineBenchmark(logger: Logger): Promise<BenchmarkRes
     `network floor: the ${measured.networkFloorMs.length.toLocaleString('en-US')} picture URLs the pipeline downloaded, fetched again right after it by a bare node:https GET on a kept-alive connection per host (no got, no checks, no file): loopback TLS and the CDN child's answer alone`,
     `picture files on disk: ${measured.filesWritten.toLocaleString('en-US')}; CDN responses served: ${measured.served.toLocaleString('en-US')} (${measured.networkFloorMs.length.toLocaleString('en-US')} of them the network floor's); temp dir on the same file system as os.tmpdir()`,
   ];
+  notes.push(gcNote(downloadTimings, measured.gcPauses, measured.wallMs));
   if (measured.filesWritten !== downloads.length) notes.push(`WARNING: ${downloads.length} fetched jobs but ${measured.filesWritten} files on disk`);
   const keys = {
     pipeline_p50_ms: percentile(downloads, 50),
@@ -359,6 +386,7 @@ export async function runPipelineBenchmark(logger: Logger): Promise<BenchmarkRes
     disk_floor_p50_ms: percentile(measured.floorMs, 50),
     disk_floor_p99_ms: percentile(measured.floorMs, 99),
     pipeline_overhead_p99_ms: percentile(downloads, 99) - percentile(measured.floorMs, 99),
+    gc_pauses: measured.gcPauses.length,
     ...(measured.networkFloorMs.length === 0
       ? {}
       : { network_floor_p50_ms: percentile(measured.networkFloorMs, 50), network_floor_p99_ms: percentile(measured.networkFloorMs, 99) }),
