@@ -186,6 +186,35 @@ test('a server that never answers is a timeout, retried within the limit', async
   assert.is(hits.get('/silent/a.jpg'), 2);
 });
 
+test('one settings object, as the worker holds it, serves download after download with its own limits', async () => {
+  // The downloader merges a settings object into got once and reuses it (issue 11): the second
+  // and third download must still get the certificate, the response timeout and the retry limit.
+  const shared = settings({ responseTimeoutMs: 150, retries: 0 });
+  const first = await downloadPicture(url('/ok.jpg'), shared, logger);
+  assert.ok(first.ok);
+  const stuck = await downloadPicture(url('/silent/shared-settings.jpg'), shared, logger);
+  assert.is(stuck.ok ? 'ok' : stuck.cause, 'timeout');
+  assert.is(hits.get('/silent/shared-settings.jpg'), 1);
+  const again = await downloadPicture(url('/ok.jpg'), shared, logger);
+  assert.ok(again.ok && again.bytes.equals(PICTURE));
+});
+
+test('a download with settings that cannot work throws the setting\'s name, every time', async () => {
+  const broken = settings({ maxBytes: 0 });
+  const hitsBefore = hits.get('/ok.jpg');
+  for (let call = 0; call < 2; call++) {
+    let thrown: unknown;
+    try {
+      await downloadPicture(url('/ok.jpg'), broken, logger);
+    } catch (error) {
+      thrown = error;
+    }
+    assert.instance(thrown, RangeError);
+    assert.match(String(thrown), /maxBytes must be a positive number/);
+  }
+  assert.is(hits.get('/ok.jpg'), hitsBefore);
+});
+
 test('a refused connection is a network failure', async () => {
   // Port 9 (discard) on loopback: nothing listens there in the test environment.
   const result = await downloadPicture('https://127.0.0.1:9/x.jpg?oe=1', settings({ retries: 0 }), logger);
