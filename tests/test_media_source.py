@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from collections.abc import Awaitable, Callable
 import hashlib
 from http import HTTPStatus
 from typing import Any
@@ -17,10 +18,9 @@ from pytest_homeassistant_custom_component.typing import (
 
 from custom_components.whatsapp import media_pictures, media_source
 from homeassistant.core import HomeAssistant
-from homeassistant.setup import async_setup_component
 
 from .common import ANNA, BERT, GROUP, JPEG_A, JPEG_B, LID_USER, status_payload
-from .conftest import ENTRY_ID, FakeWorker
+from .conftest import ENTRY_ID, FakeWorker, send_directory
 
 HIDDEN = "491700000001@s.whatsapp.net"
 UNKNOWN = "491700000002@s.whatsapp.net"
@@ -33,31 +33,22 @@ def entry(jid: str, name: str | None, state: str = "fetched") -> list[Any]:
     return [jid, "group" if jid.endswith("@g.us") else "contact", name, state]
 
 
-async def send_directory(hass: HomeAssistant, worker: FakeWorker, entries: list[list[Any]]) -> None:
-    """Send a whole directory in one chunk."""
-    await worker.accepted("whatsapp/directory", transfer_id="t1", chunk=0, chunks=1, entries=entries)
-    await hass.async_block_till_done()
+# A subject of each kind the tree lists or leaves out; the search tests add names to tell apart.
+DIRECTORY = [
+    entry(ANNA, "Anna"),
+    entry(BERT, "bert"),
+    entry(NO_NAME, None),
+    entry(LID_USER, "Émile Zola"),
+    entry(HIDDEN, "Hidden Anna", "hidden"),
+    entry(UNKNOWN, "Unknown Anna", "unknown"),
+    entry(GROUP, "Anna's family"),
+]
 
 
 @pytest.fixture
-async def media(hass: HomeAssistant, init_integration: MockConfigEntry, connect_worker: Any) -> FakeWorker:
-    """Media source loaded (before HA's web server runs, as at start), a worker with a small directory."""
-    assert await async_setup_component(hass, "media_source", {})
-    worker: FakeWorker = await connect_worker()
-    await send_directory(
-        hass,
-        worker,
-        [
-            entry(ANNA, "Anna"),
-            entry(BERT, "bert"),
-            entry(NO_NAME, None),
-            entry(LID_USER, "Émile"),
-            entry(HIDDEN, "Hidden Hanna", "hidden"),
-            entry(UNKNOWN, "Unknown Uwe", "unknown"),
-            entry(GROUP, "Family"),
-        ],
-    )
-    return worker
+async def media(connect_media_worker: Callable[[list[list[Any]]], Awaitable[FakeWorker]]) -> FakeWorker:
+    """Media source loaded, a worker with the small directory."""
+    return await connect_media_worker(DIRECTORY)
 
 
 async def browse(hass: HomeAssistant, hass_ws_client: WebSocketGenerator, content_id: str) -> dict[str, Any]:
@@ -83,14 +74,14 @@ async def test_the_tree_lists_pictures_by_name_groups_and_contacts_apart(
     assert root["title"] == "WhatsApp"
     assert titles(root) == ["Contacts (4)", "Groups (1)"]
     contacts = await browse(hass, hass_ws_client, root["children"][0]["media_content_id"])
-    assert titles(contacts) == ["+491700000003", "Anna", "bert", "Émile"]
+    assert titles(contacts) == ["+491700000003", "Anna", "bert", "Émile Zola"]
     anna = contacts["children"][1]
     assert anna["media_class"] == "image"
     assert anna["can_play"] and not anna["can_expand"]
     assert anna["media_content_id"] == f"{ROOT}/{ENTRY_ID}/picture/{ANNA}"
     assert anna["thumbnail"] == f"/api/whatsapp/picture/{ENTRY_ID}/{ANNA}"
     groups = await browse(hass, hass_ws_client, root["children"][1]["media_content_id"])
-    assert titles(groups) == ["Family"]
+    assert titles(groups) == ["Anna's family"]
 
 
 async def test_large_accounts_go_by_initial_then_pages(
@@ -298,4 +289,4 @@ async def test_the_workers_latest_report_decides_what_is_listed(
         )
     await hass.async_block_till_done()
     contacts = await browse(hass, hass_ws_client, f"{ROOT}/{ENTRY_ID}/contact")
-    assert titles(contacts) == ["+491700000003", "bert", "Émile", "Unknown Uwe"]
+    assert titles(contacts) == ["+491700000003", "bert", "Émile Zola", "Unknown Uwe"]
