@@ -7,6 +7,7 @@ import base64
 from collections.abc import Awaitable, Callable
 import hashlib
 from http import HTTPStatus
+import threading
 from typing import Any
 
 import pytest
@@ -290,3 +291,35 @@ async def test_the_workers_latest_report_decides_what_is_listed(
     await hass.async_block_till_done()
     contacts = await browse(hass, hass_ws_client, f"{ROOT}/{ENTRY_ID}/contact")
     assert titles(contacts) == ["+491700000003", "bert", "Émile Zola", "Unknown Uwe"]
+
+
+async def test_the_index_is_built_off_the_event_loop_once_for_browses_at_the_same_time(
+    hass: HomeAssistant, media: FakeWorker, hass_ws_client: WebSocketGenerator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two panels browsing a new directory at once wait for one build, which runs in the executor."""
+    built_in: list[int | None] = []
+    release = threading.Event()
+    build_index = media_source.MediaIndex
+
+    def held_build(*args: Any) -> Any:
+        built_in.append(threading.get_ident())
+        # Held until the second browse has come, so it finds this build still running.
+        assert release.wait(5)
+        return build_index(*args)
+
+    monkeypatch.setattr(media_source, "MediaIndex", held_build)
+    panels = [await hass_ws_client(hass) for _ in range(2)]
+    for panel in panels:
+        await panel.send_json_auto_id({"type": "media_source/browse_media", "media_content_id": f"{ROOT}/{ENTRY_ID}/contact"})
+    async with asyncio.timeout(5):
+        while not built_in:
+            await asyncio.sleep(0.01)
+    await asyncio.sleep(0.1)  # time for the second browse to arrive while the build is held
+    release.set()
+    answers = [await panel.receive_json() for panel in panels]
+    assert [titles(answer["result"]) for answer in answers] == [["+491700000003", "Anna", "bert", "Émile Zola"]] * 2
+    assert len(built_in) == 1
+    assert built_in[0] != hass.loop_thread_id
+    # The same directory again: the index is not built again.
+    await browse(hass, hass_ws_client, f"{ROOT}/{ENTRY_ID}/group")
+    assert len(built_in) == 1
