@@ -11,6 +11,7 @@ from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.whatsapp.const import CONF_FAVOURITES, DOMAIN, PROTOCOL_VERSION
 from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
 
 from .common import ANNA
 
@@ -126,6 +127,27 @@ async def connect_worker(
             assert hello["success"], hello
             await worker.subscribe()
             await hass.async_block_till_done()
+        return worker
+
+    return connect
+
+
+async def send_directory(hass: HomeAssistant, worker: FakeWorker, entries: list[list[Any]]) -> None:
+    """Send a whole directory in one chunk."""
+    await worker.accepted("whatsapp/directory", transfer_id="t1", chunk=0, chunks=1, entries=entries)
+    await hass.async_block_till_done()
+
+
+@pytest.fixture
+async def connect_media_worker(
+    hass: HomeAssistant, init_integration: MockConfigEntry, connect_worker: Any
+) -> Callable[[list[list[Any]]], Awaitable[FakeWorker]]:
+    """Load media_source (before HA's web server runs, as at start), then connect a worker with this directory."""
+
+    async def connect(entries: list[list[Any]]) -> FakeWorker:
+        assert await async_setup_component(hass, "media_source", {})
+        worker: FakeWorker = await connect_worker()
+        await send_directory(hass, worker, entries)
         return worker
 
     return connect

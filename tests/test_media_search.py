@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.whatsapp import media_search, media_source
 from homeassistant.core import HomeAssistant
-from homeassistant.setup import async_setup_component
 
-from .common import ANNA, BERT, GROUP, LID_USER, avatar_payload
-from .conftest import ENTRY_ID, FakeWorker
-from .test_media_source import (
-    HIDDEN,
-    NO_NAME,
-    ROOT,
-    UNKNOWN,
-    browse,
-    entry,
-    send_directory,
-)
+from .common import ANNA, GROUP, LID_USER, avatar_payload
+from .conftest import ENTRY_ID, FakeWorker, send_directory
+from .test_media_source import DIRECTORY, ROOT, browse, entry
 
 JOANNA = "491711111111@s.whatsapp.net"
 ANNEKE = "491722222222@s.whatsapp.net"
@@ -30,27 +21,11 @@ SAM_ANNABEL = "491733333333@s.whatsapp.net"
 
 
 @pytest.fixture
-async def searchable(hass: HomeAssistant, init_integration: MockConfigEntry, connect_worker: Any) -> FakeWorker:
+async def searchable(connect_media_worker: Callable[[list[list[Any]]], Awaitable[FakeWorker]]) -> FakeWorker:
     """Media source loaded, a worker whose directory has names that a search must tell apart."""
-    assert await async_setup_component(hass, "media_source", {})
-    worker: FakeWorker = await connect_worker()
-    await send_directory(
-        hass,
-        worker,
-        [
-            entry(ANNA, "Anna"),
-            entry(JOANNA, "Joanna"),
-            entry(SAM_ANNABEL, "Sam Annabel"),
-            entry(ANNEKE, "Anneke"),
-            entry(BERT, "bert"),
-            entry(NO_NAME, None),
-            entry(LID_USER, "Émile Zola"),
-            entry(HIDDEN, "Hidden Anna", "hidden"),
-            entry(UNKNOWN, "Unknown Anna", "unknown"),
-            entry(GROUP, "Anna's family"),
-        ],
+    return await connect_media_worker(
+        [*DIRECTORY, entry(JOANNA, "Joanna"), entry(SAM_ANNABEL, "Sam Annabel"), entry(ANNEKE, "Anneke")]
     )
-    return worker
 
 
 async def search(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from collections.abc import Awaitable, Callable
 import hashlib
 from http import HTTPStatus
+import threading
 from typing import Any
 
 import pytest
@@ -17,10 +19,9 @@ from pytest_homeassistant_custom_component.typing import (
 
 from custom_components.whatsapp import media_pictures, media_source
 from homeassistant.core import HomeAssistant
-from homeassistant.setup import async_setup_component
 
 from .common import ANNA, BERT, GROUP, JPEG_A, JPEG_B, LID_USER, status_payload
-from .conftest import ENTRY_ID, FakeWorker
+from .conftest import ENTRY_ID, FakeWorker, send_directory
 
 HIDDEN = "491700000001@s.whatsapp.net"
 UNKNOWN = "491700000002@s.whatsapp.net"
@@ -33,31 +34,22 @@ def entry(jid: str, name: str | None, state: str = "fetched") -> list[Any]:
     return [jid, "group" if jid.endswith("@g.us") else "contact", name, state]
 
 
-async def send_directory(hass: HomeAssistant, worker: FakeWorker, entries: list[list[Any]]) -> None:
-    """Send a whole directory in one chunk."""
-    await worker.accepted("whatsapp/directory", transfer_id="t1", chunk=0, chunks=1, entries=entries)
-    await hass.async_block_till_done()
+# A subject of each kind the tree lists or leaves out; the search tests add names to tell apart.
+DIRECTORY = [
+    entry(ANNA, "Anna"),
+    entry(BERT, "bert"),
+    entry(NO_NAME, None),
+    entry(LID_USER, "Émile Zola"),
+    entry(HIDDEN, "Hidden Anna", "hidden"),
+    entry(UNKNOWN, "Unknown Anna", "unknown"),
+    entry(GROUP, "Anna's family"),
+]
 
 
 @pytest.fixture
-async def media(hass: HomeAssistant, init_integration: MockConfigEntry, connect_worker: Any) -> FakeWorker:
-    """Media source loaded (before HA's web server runs, as at start), a worker with a small directory."""
-    assert await async_setup_component(hass, "media_source", {})
-    worker: FakeWorker = await connect_worker()
-    await send_directory(
-        hass,
-        worker,
-        [
-            entry(ANNA, "Anna"),
-            entry(BERT, "bert"),
-            entry(NO_NAME, None),
-            entry(LID_USER, "Émile"),
-            entry(HIDDEN, "Hidden Hanna", "hidden"),
-            entry(UNKNOWN, "Unknown Uwe", "unknown"),
-            entry(GROUP, "Family"),
-        ],
-    )
-    return worker
+async def media(connect_media_worker: Callable[[list[list[Any]]], Awaitable[FakeWorker]]) -> FakeWorker:
+    """Media source loaded, a worker with the small directory."""
+    return await connect_media_worker(DIRECTORY)
 
 
 async def browse(hass: HomeAssistant, hass_ws_client: WebSocketGenerator, content_id: str) -> dict[str, Any]:
@@ -83,14 +75,14 @@ async def test_the_tree_lists_pictures_by_name_groups_and_contacts_apart(
     assert root["title"] == "WhatsApp"
     assert titles(root) == ["Contacts (4)", "Groups (1)"]
     contacts = await browse(hass, hass_ws_client, root["children"][0]["media_content_id"])
-    assert titles(contacts) == ["+491700000003", "Anna", "bert", "Émile"]
+    assert titles(contacts) == ["+491700000003", "Anna", "bert", "Émile Zola"]
     anna = contacts["children"][1]
     assert anna["media_class"] == "image"
     assert anna["can_play"] and not anna["can_expand"]
     assert anna["media_content_id"] == f"{ROOT}/{ENTRY_ID}/picture/{ANNA}"
     assert anna["thumbnail"] == f"/api/whatsapp/picture/{ENTRY_ID}/{ANNA}"
     groups = await browse(hass, hass_ws_client, root["children"][1]["media_content_id"])
-    assert titles(groups) == ["Family"]
+    assert titles(groups) == ["Anna's family"]
 
 
 async def test_large_accounts_go_by_initial_then_pages(
@@ -298,4 +290,36 @@ async def test_the_workers_latest_report_decides_what_is_listed(
         )
     await hass.async_block_till_done()
     contacts = await browse(hass, hass_ws_client, f"{ROOT}/{ENTRY_ID}/contact")
-    assert titles(contacts) == ["+491700000003", "bert", "Émile", "Unknown Uwe"]
+    assert titles(contacts) == ["+491700000003", "bert", "Émile Zola", "Unknown Uwe"]
+
+
+async def test_the_index_is_built_off_the_event_loop_once_for_browses_at_the_same_time(
+    hass: HomeAssistant, media: FakeWorker, hass_ws_client: WebSocketGenerator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two panels browsing a new directory at once wait for one build, which runs in the executor."""
+    built_in: list[int | None] = []
+    release = threading.Event()
+    build_index = media_source.MediaIndex
+
+    def held_build(*args: Any) -> Any:
+        built_in.append(threading.get_ident())
+        # Held until the second browse has come, so it finds this build still running.
+        assert release.wait(5)
+        return build_index(*args)
+
+    monkeypatch.setattr(media_source, "MediaIndex", held_build)
+    panels = [await hass_ws_client(hass) for _ in range(2)]
+    for panel in panels:
+        await panel.send_json_auto_id({"type": "media_source/browse_media", "media_content_id": f"{ROOT}/{ENTRY_ID}/contact"})
+    async with asyncio.timeout(5):
+        while not built_in:
+            await asyncio.sleep(0.01)
+    await asyncio.sleep(0.1)  # time for the second browse to arrive while the build is held
+    release.set()
+    answers = [await panel.receive_json() for panel in panels]
+    assert [titles(answer["result"]) for answer in answers] == [["+491700000003", "Anna", "bert", "Émile Zola"]] * 2
+    assert len(built_in) == 1
+    assert built_in[0] != hass.loop_thread_id
+    # The same directory again: the index is not built again.
+    await browse(hass, hass_ws_client, f"{ROOT}/{ENTRY_ID}/group")
+    assert len(built_in) == 1

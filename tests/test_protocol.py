@@ -9,6 +9,7 @@ HA websocket, with the code it names; the service calls send what the downstream
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 import json
 import logging
 from pathlib import Path
@@ -38,6 +39,7 @@ PROTOCOL_DIR = Path(__file__).parent.parent / "protocol"
 DESCRIPTION: dict[str, Any] = json.loads((PROTOCOL_DIR / "protocol.json").read_text(encoding="utf-8"))
 UPSTREAM: dict[str, Any] = json.loads((PROTOCOL_DIR / "fixtures" / "upstream.json").read_text(encoding="utf-8"))
 DOWNSTREAM: dict[str, Any] = json.loads((PROTOCOL_DIR / "fixtures" / "downstream.json").read_text(encoding="utf-8"))
+VALID_HELLO: dict[str, Any] = next(fixture for fixture in UPSTREAM["valid"] if fixture["type"] == "whatsapp/hello")
 SERVICES_YAML: dict[str, Any] = yaml.safe_load(
     (Path(__file__).parent.parent / "custom_components" / "whatsapp" / "services.yaml").read_text(encoding="utf-8")
 )
@@ -201,17 +203,23 @@ async def test_valid_upstream_fixtures_are_accepted(
 async def test_invalid_upstream_fixtures_are_refused(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
-    worker: FakeWorker,
+    connect_worker: Callable[..., Awaitable[FakeWorker]],
     fixture: dict[str, Any],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Every invalid fixture is refused with its code and a log line; nothing of it is applied; HA keeps working."""
+    # The entry is the valid hello's worker's, so the hello of another worker_id finds none.
+    worker = await connect_worker(worker_id=VALID_HELLO["payload"]["worker_id"])
+    # A hello is what a worker sends first on a connection: it gets one of its own.
+    sender = await connect_worker(subscribe=False) if fixture["type"] == "whatsapp/hello" else worker
     coordinator = init_integration.runtime_data.coordinator
     before = coordinator.data
-    result = await worker.command(fixture["type"], **fixture["payload"])
+    result = await sender.command(fixture["type"], **fixture["payload"])
     assert not result["success"]
     assert result["error"]["code"] == fixture["error"]
-    assert any(record.levelno >= logging.WARNING for record in caplog.records)
+    # A worker waiting to be added is no error in HA's log (websocket_api._coordinator).
+    level = logging.INFO if fixture["error"] == websocket_api.ERR_NOT_SET_UP else logging.WARNING
+    assert any(record.levelno >= level and f"({fixture['error']})" in record.getMessage() for record in caplog.records)
     assert coordinator.data.pictures == before.pictures
     assert coordinator.data.directory == before.directory
     assert coordinator.data.status == before.status

@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import { MAX_PICTURE_BYTES, type AvatarUpdate, type CallResult, type WorkerStatus } from '../../src/ha/protocol.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { HA_MAX_MESSAGE_BYTES, type CommandHandler, type FakeHomeAssistant } from '../support/fake-ha-server.js';
-import { ALICE, BOB, catchUnhandled, GROUP, MemoryPort, testBridge, TOKEN, withBridge } from '../support/bridge-harness.js';
+import { ALICE, BOB, catchUnhandled, GROUP, MemoryPort, testBridge, TOKEN, withBridge, type Harness } from '../support/bridge-harness.js';
 import { DEFAULT_BRIDGE_TIMING } from '../../src/ha/bridge.js';
 
 test('handshake: hello, subscribe, then status, directory and the favourites with bytes', () =>
@@ -372,14 +372,47 @@ test('a picture HA refuses (sha256_mismatch, invalid_image, image_too_large) is 
   }
 });
 
+const HELLO_ACCEPTED = { result: { protocol_version: 1, integration_version: 't' } };
+
+/** A hello handler that refuses the first `times` hellos with `error`, then accepts; `refused()` counts the refusals. */
+function refusingHellos(times: number, error: { code: string; message: string }): { handler: CommandHandler; refused(): number } {
+  let refused = 0;
+  return {
+    handler: () => {
+      if (refused === times) return HELLO_ACCEPTED;
+      refused++;
+      return { error };
+    },
+    refused: () => refused,
+  };
+}
+
+/**
+ * Starts the bridge against an HA that refuses its first `times` hellos with `error`. After each
+ * refusal `untilNextHello` moves the fake clock on until the worker says hello again; resolves
+ * once the worker is subscribed.
+ */
+async function subscribedAfterRefusedHellos(
+  h: Harness,
+  times: number,
+  error: { code: string; message: string },
+  untilNextHello: (hello: number) => Promise<void>,
+): Promise<void> {
+  const hellos = refusingHellos(times, error);
+  h.server.setHandler('whatsapp/hello', hellos.handler);
+  await h.bridge.start();
+  for (let hello = 1; hello <= times; hello++) {
+    await h.server.waitFor(() => hellos.refused() === hello, `refusal ${hello}`);
+    await untilNextHello(hello);
+    await h.server.waitFor(() => h.server.commandsOfType('whatsapp/hello').length === hello + 1, `hello ${hello + 1}`);
+  }
+  await h.server.waitFor(() => h.bridge.connected, 'the subscription once HA accepts the hello');
+}
+
 test('an entry that is not loaded: one warning, then quiet retries until it is', () =>
   withBridge({ startBridge: false }, async (h) => {
-    let refusals = 0;
-    const notLoaded: CommandHandler = () =>
-      refusals++ < 8
-        ? { error: { code: 'not_loaded', message: 'the WhatsApp integration is not set up or not loaded' } }
-        : { result: { protocol_version: 1, integration_version: 't' } };
-    h.server.setHandler('whatsapp/hello', notLoaded);
+    const notLoaded = refusingHellos(8, { code: 'not_loaded', message: 'the WhatsApp integration is not set up or not loaded' });
+    h.server.setHandler('whatsapp/hello', notLoaded.handler);
     await h.bridge.start();
     await h.server.waitFor(() => h.bridge.connected, 'the subscription once loaded');
     const warnings = h.logs.filter((entry) => entry.level >= 40 && /not loaded/.test(entry.msg));
@@ -391,28 +424,17 @@ test('while the integration is not installed yet, the worker asks again at least
   const clock = new FakeClock();
   const { setupRetry } = DEFAULT_BRIDGE_TIMING;
   return withBridge({ clock, startBridge: false, timing: { setupRetry } }, async (h) => {
-    const REFUSALS = 8;
-    let refusals = 0;
-    h.server.setHandler('whatsapp/hello', () =>
-      refusals++ < REFUSALS
-        ? { error: { code: 'unknown_command', message: 'Unknown command.' } }
-        : { result: { protocol_version: 1, integration_version: 't' } },
-    );
-    await h.bridge.start();
     // Other timers run too (the socket's own): step the clock and see when each hello comes.
     const STEP_MS = 250;
     const waits: number[] = [];
-    for (let hello = 1; hello <= REFUSALS; hello++) {
-      await h.server.waitFor(() => refusals === hello, `refusal ${hello}`);
+    await subscribedAfterRefusedHellos(h, 8, { code: 'unknown_command', message: 'Unknown command.' }, async (hello) => {
       const refusedAt = clock.now();
       while (h.server.commandsOfType('whatsapp/hello').length === hello && clock.now() - refusedAt < 120_000) {
         clock.advance(STEP_MS);
         await new Promise((resolve) => setImmediate(resolve));
       }
       waits.push(clock.now() - refusedAt);
-      await h.server.waitFor(() => h.server.commandsOfType('whatsapp/hello').length === hello + 1, `hello ${hello + 1}`);
-    }
-    await h.server.waitFor(() => h.bridge.connected, 'the subscription once installed');
+    });
     // The promise the add dialog relies on, not the constant read back: 12 s at the most.
     assert.ok(waits.every((waitMs) => waitMs <= 12_000 + STEP_MS), `waits ${waits.join(', ')} ms`);
     assert.ok(waits.at(-1)! >= 8_000, `still a backoff, not a poll: ${waits.join(', ')} ms`);
@@ -425,19 +447,11 @@ test('a worker HA has no entry for yet says hello every 2 s, not with a growing 
   const setupRetry = { initialMs: 30_000, maxMs: 60_000, factor: 2, jitterRatio: 0 };
   return withBridge({ clock, startBridge: false, timing: { setupRetry } }, async (h) => {
     const REFUSALS = 5;
-    let refusals = 0;
-    h.server.setHandler('whatsapp/hello', () =>
-      refusals++ < REFUSALS
-        ? { error: { code: 'not_set_up', message: 'this worker is not set up yet: add it in Settings → Devices & services' } }
-        : { result: { protocol_version: 1, integration_version: 't' } },
-    );
-    await h.bridge.start();
-    for (let hello = 1; hello <= REFUSALS; hello++) {
-      await h.server.waitFor(() => refusals === hello && clock.nextTimerAt() === clock.now() + 2_000, `the hello after refusal ${hello} due in 2 s`);
+    const notSetUp = { code: 'not_set_up', message: 'this worker is not set up yet: add it in Settings → Devices & services' };
+    await subscribedAfterRefusedHellos(h, REFUSALS, notSetUp, async (hello) => {
+      await h.server.waitFor(() => clock.nextTimerAt() === clock.now() + 2_000, `the hello after refusal ${hello} due in 2 s`);
       clock.advance(2_000);
-      await h.server.waitFor(() => h.server.commandsOfType('whatsapp/hello').length === hello + 1, `hello ${hello + 1}`);
-    }
-    await h.server.waitFor(() => h.bridge.connected, 'the subscription once set up');
+    });
     const warnings = h.logs.filter((entry) => entry.level >= 40 && /not set up in Home Assistant/.test(entry.msg));
     assert.is(warnings.length, 1, 'one line says so');
     assert.match(warnings[0]!.msg, /Settings → Devices & services/);
