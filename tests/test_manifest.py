@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ast
+from importlib.metadata import version
 import json
 from pathlib import Path
 
+import homeassistant.components
 from homeassistant.const import Platform
 
 INTEGRATION = Path(__file__).parent.parent / "custom_components" / "whatsapp"
@@ -64,3 +66,14 @@ def test_dependencies_are_what_is_used() -> None:
         assert dependency in used, dependency
     # Entity platforms are forwarded by HA itself and need no dependency.
     assert {Platform.SENSOR.value, Platform.BINARY_SENSOR.value} <= used
+
+
+def test_the_test_environment_has_the_frontend_home_assistant_requires() -> None:
+    """tests/requirements.txt pins home-assistant-frontend at the version core's frontend manifest asks for.
+
+    The logbook tests set up the frontend; pytest installs no integration's requirements, so a
+    Home Assistant upgrade without the matching frontend pin would test against a different one.
+    """
+    frontend = Path(homeassistant.components.__file__).parent / "frontend" / "manifest.json"
+    required = json.loads(frontend.read_text(encoding="utf-8"))["requirements"]
+    assert required == [f"home-assistant-frontend=={version('home-assistant-frontend')}"]
