@@ -1,6 +1,8 @@
+import { fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -9,6 +11,7 @@ import { MAX_RETRY_AFTER_MS } from '../../src/cdn/retry-after.js';
 import { generateLoopbackCertificate } from '../../src/sim/certificate.js';
 import { renderPicture } from '../../src/sim/jpeg.js';
 import { loopbackLookup } from '../../src/sim/loopback-dns.js';
+import type { PictureServerCount, PictureServerReady } from '../support/picture-server-child.js';
 
 const PICTURE = renderPicture('491701234567@s.whatsapp.net', '1700000001');
 const SECRET_TOKEN = 'oh=01_SECRETSIGNATURE';
@@ -444,6 +447,32 @@ test('redactUrl keeps the path and drops query values', () => {
     redactUrl('https://pps.whatsapp.net/v/t61.24694-24/1_2_n.jpg?ccb=11-4&oh=01_abc&oe=6A1B2C3D'),
     'https://pps.whatsapp.net/v/t61.24694-24/1_2_n.jpg?ccb=…&oh=…&oe=…',
   );
+});
+
+test('sequential downloads from one host reuse one connection: a finished response goes back to the keep-alive pool', async () => {
+  // A refresh of a thousand contacts is a thousand downloads from the same few CDN hosts; a new TLS
+  // handshake for each would cost the CDN and us a round trip and a key exchange every time.
+  const child = fork(fileURLToPath(new URL('../support/picture-server-child.js', import.meta.url)), [PPS], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  try {
+    const ready = await new Promise<PictureServerReady>((resolve) => child.once('message', (message) => resolve(message as PictureServerReady)));
+    const pooled: DownloadSettings = {
+      ...DEFAULT_DOWNLOAD_SETTINGS,
+      certificateAuthority: ready.certificateAuthority,
+      allowedPorts: [ready.port],
+      dnsLookup: loopbackLookup([PPS]),
+    };
+    for (let index = 0; index < 200; index++) {
+      const result = await downloadPicture(`https://${PPS}:${ready.port}/v/${index}.jpg?oe=6A1B2C3D`, pooled, logger);
+      assert.ok(result.ok, result.ok ? '' : result.detail);
+      // A pause between jobs, as the queue's rate interval makes: the event loop runs between two downloads.
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    const counted = new Promise<PictureServerCount>((resolve) => child.once('message', (message) => resolve(message as PictureServerCount)));
+    child.send('count');
+    assert.is((await counted).handshakes, 1);
+  } finally {
+    child.disconnect();
+  }
 });
 
 test.run();
