@@ -30,7 +30,7 @@ const SEARCH_SCREENSHOT = join(DOCS_DIR, 'media-search.png');
 const SEARCH_TYPED = 'chloe garcia';
 // One word that many contacts share: more than a screen, fewer or more than the cap.
 const SEARCH_ONE_WORD = 'chloe';
-// media_search.py's SEARCH_RESULTS_MAX.
+// media_source.py's SEARCH_RESULTS_MAX.
 const SEARCH_RESULTS_MAX = 100;
 // A JID the simulated account does not have: its picture is what purge_avatars removes.
 const STRANGER = '491999999999@s.whatsapp.net';
@@ -51,7 +51,7 @@ interface MediaNode {
 
 const { e2e, environment } = environmentSuite('Media → WhatsApp and the picture purge', 'media', { chromium: true });
 
-/** A title as the search compares it: accents folded, case ignored (media_search.fold). */
+/** A title as the search compares it: accents folded, case ignored (name_search.fold). */
 function folded(title: string): string {
   return title.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().split(/\s+/).filter(Boolean).join(' ');
 }

@@ -320,3 +320,24 @@ def test_picker_order_and_number_search() -> None:
     for typed in ("+49 170 1234567", "+49 (170) 123-4567", "49-170-1234567", "491701234567"):
         assert [entry.name for entry in search_directory(entries, typed)] == ["zoe"], typed
     assert [entry.name for entry in search_directory(entries, "+1 202 555 0123")] == ["Anna"]
+
+
+def test_the_picker_finds_what_the_media_panel_finds() -> None:
+    """Accents and case aside, as the Media panel's search (name_search): "emile" finds Émile."""
+    entries = [
+        DirectoryEntry(jid="491701234567@s.whatsapp.net", kind="contact", name="Émile Zola", state="fetched"),
+        DirectoryEntry(jid="491709876543@s.whatsapp.net", kind="contact", name="Emil Nolde", state="fetched"),
+        DirectoryEntry(jid="120363012345678901@g.us", kind="group", name="Zoë's team", state="none"),
+    ]
+    for typed, names in (
+        ("emile", ["Émile Zola"]),
+        ("ÉMILE  zola", ["Émile Zola"]),
+        ("emil", ["Emil Nolde", "Émile Zola"]),
+        ("zoe", ["Zoë's team"]),
+        ("zol", ["Émile Zola"]),
+    ):
+        assert [entry.name for entry in search_directory(entries, typed)] == names, typed
+    # A group's id is not a phone number a person types.
+    assert search_directory(entries, "120363012345678901") == []
+    with pytest.raises(ValueError, match="name or a phone number"):
+        search_directory(entries, "  ")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
-from custom_components.whatsapp import media_search, media_source
+from custom_components.whatsapp import media_source, name_search
 from homeassistant.core import HomeAssistant
 
 from .common import ANNA, GROUP, LID_USER, avatar_payload
@@ -130,7 +130,7 @@ async def test_a_large_account_answers_at_most_the_cap(
         hass, searchable, [entry(f"4915{n:08d}@s.whatsapp.net", name) for n, name in enumerate(names)]
     )
     titles = await found(hass, hass_ws_client, f"{ROOT}/{ENTRY_ID}/contact", "maria")
-    assert len(titles) == media_search.SEARCH_RESULTS_MAX == 100
+    assert len(titles) == media_source.SEARCH_RESULTS_MAX == 100
     assert titles == [f"Maria {n:04d}" for n in range(100)]
     assert await found(hass, hass_ws_client, f"{ROOT}/{ENTRY_ID}/contact", "ana") == ["Ana Maria"]
 
@@ -159,14 +159,14 @@ async def test_bad_searches_say_what_is_wrong(
 
 def test_ranking_alone() -> None:
     """The pure core: ranks, a number needs three digits, text with letters is never a number."""
-    text = media_search.SearchText.parse
+    text = name_search.SearchText.parse
     assert text("+49 (170) 12-34").digits == "491701234"
     assert text("42").digits is None
     assert text("Room 42").digits is None
     assert text("  Émile   ZOLA ").words == ("emile", "zola")
     with pytest.raises(ValueError, match="name or a phone number"):
         text(" \t")
-    assert media_search.fold("Ça  VA") == "ca va"
-    assert media_search.phone_digits(ANNA) == "491701234567"
-    assert media_search.phone_digits(LID_USER) is None
-    assert media_search.phone_digits(GROUP) is None
+    assert name_search.fold("Ça  VA") == "ca va"
+    assert name_search.phone_digits(ANNA) == "491701234567"
+    assert name_search.phone_digits(LID_USER) is None
+    assert name_search.phone_digits(GROUP) is None

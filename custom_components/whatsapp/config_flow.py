@@ -45,6 +45,7 @@ from .accounts import CONF_SCOPE, CONF_WORKER_ID, lobby, new_scope, short_id
 from .const import CONF_FAVOURITES, DOMAIN, LOGGER
 from .coordinator import WhatsAppConfigEntry, WhatsAppCoordinator, favourites_of
 from .linking import CONNECTION_OPEN, PhoneLinkingSteps, pairing_view
+from .models import DirectoryEntry
 from .person_link import PERSON_DOMAIN
 from .person_services import async_link_person, person_id_of
 from .picker import PICKER_ALL_OPTIONS_MAX, label_of, picker_order, search_directory
@@ -238,6 +239,8 @@ class WhatsAppOptionsFlow(OptionsFlow, PhoneLinkingSteps[ConfigFlowContext, Conf
         """Nothing chosen yet: the first step starts from the entry's favourites."""
         self._chosen: list[str] | None = None
         self._query = ""
+        # What the search step offers: found once, when the query is typed.
+        self._matches: list[DirectoryEntry] = []
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show the favourites (all contacts to pick from in a small directory) and a search."""
@@ -256,7 +259,9 @@ class WhatsAppOptionsFlow(OptionsFlow, PhoneLinkingSteps[ConfigFlowContext, Conf
             self._chosen = sorted(set(user_input.get(CONF_FAVOURITES, [])))
             if query := user_input.get(CONF_SEARCH, "").strip():
                 self._query = query
-                if search_directory(directory.values(), query, limit=1):
+                # Every name is folded: off the event loop (a directory may hold 200,000).
+                self._matches = await self.hass.async_add_executor_job(search_directory, directory.values(), query)
+                if self._matches:
                     return await self.async_step_search()
                 errors[CONF_SEARCH] = "no_match"
             elif user_input.get(CONF_PEOPLE):
@@ -327,13 +332,12 @@ class WhatsAppOptionsFlow(OptionsFlow, PhoneLinkingSteps[ConfigFlowContext, Conf
 
     async def async_step_search(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Offer the best matches of the search; the ones picked join the favourites."""
-        directory = self.config_entry.runtime_data.coordinator.data.directory
         chosen = self._chosen or []
+        matches = self._matches
         if user_input is not None:
-            shown = {item.jid for item in search_directory(directory.values(), self._query)}
+            shown = {item.jid for item in matches}
             self._chosen = sorted((set(chosen) - shown) | set(user_input.get(CONF_ADD, [])))
             return await self.async_step_init()
-        matches = search_directory(directory.values(), self._query)
         options = [SelectOptionDict(value=item.jid, label=item.label) for item in matches]
         return self.async_show_form(
             step_id="search",

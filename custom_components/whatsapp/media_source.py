@@ -9,7 +9,7 @@ The tree (identifiers after `media-source://whatsapp/`):
     <entry_id>/picture/<jid>        one picture (an image the panel opens)
 
 Every folder is searchable with the panel's own search field (`can_search`): a search answers with
-the pictures under that folder whose name or phone number matches (media_search.py), at most
+the pictures under that folder whose name or phone number matches (name_search.py), at most
 SEARCH_RESULTS_MAX, so even a search of 50,000 subjects sends the browser a bounded list.
 
 Only subjects whose picture the worker holds (`fetched`) are listed: unknown ones have none yet,
@@ -50,10 +50,13 @@ from .const import DOMAIN, PICTURE_CONTENT_TYPE, SUBJECT_KINDS
 from .coordinator import WhatsAppConfigEntry
 from .jids import is_subject_jid
 from .media_pictures import current_state, listed, loaded_entry, picture_url
-from .media_search import best_matches, fold, phone_digits
 from .models import DirectoryEntry, Picture, shown_address
+from .name_search import best_matches, fold, phone_digits
 
 PAGE_SIZE = 1000
+# As many results as core's own local media search answers (media_source/local_source.py,
+# MAX_SEARCH_RESULTS): a screen or two of cards; a person types more to narrow it down.
+SEARCH_RESULTS_MAX = 100
 # Names that do not start with a letter (a number, an emoji, punctuation) share one folder.
 OTHER_INITIAL = "#"
 KIND_TITLES = {"contact": "Contacts", "group": "Groups"}
@@ -75,7 +78,7 @@ class _Listed:
     jid: str
     title: str
     initial: str
-    # For sorting and searching (media_search.fold), made once per directory.
+    # For sorting and searching (name_search.fold), made once per directory.
     folded: str
     number: str | None
 
@@ -197,7 +200,7 @@ class WhatsAppMediaSource(MediaSource):
             searched = await self._async_searched(item.identifier)
             # Matching 50,000 names takes tens of milliseconds: off the event loop, as core's
             # local media search does. The index's lists are never changed once built.
-            found = await self.hass.async_add_executor_job(best_matches, searched, query.search_query)
+            found = await self.hass.async_add_executor_job(best_matches, searched, query.search_query, SEARCH_RESULTS_MAX)
         except (Unresolvable, ValueError) as err:
             # BrowseError is what media_source/search_media answers as search_media_failed.
             raise BrowseError(str(err)) from err

@@ -7,9 +7,10 @@ a name or a number and offers the best matches, and the services' contact fields
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-import re
+from dataclasses import dataclass
 
 from .models import DirectoryEntry
+from .name_search import best_matches, fold, phone_digits
 
 # Up to this many contacts and groups the picker lists them all in one searchable select.
 PICKER_ALL_OPTIONS_MAX = 1_000
@@ -18,47 +19,31 @@ PICKER_ALL_OPTIONS_MAX = 1_000
 SERVICE_FIELD_OPTIONS_MAX = 500
 # A search offers at most this many matches.
 SEARCH_RESULTS_MAX = 50
-# Fewer digits than this are a name (e.g. "Room 2"), not a number.
-MIN_NUMBER_DIGITS = 3
-
-_NOT_DIGITS = re.compile(r"[^0-9]")
 
 
-def _rank(entry: DirectoryEntry, words: list[str], digits: str) -> int | None:
-    """Return how well an entry matches (lower is better), or None when it does not."""
-    user = entry.jid.partition("@")[0]
-    if digits and len(digits) >= MIN_NUMBER_DIGITS and digits in user:
-        return 0 if user == digits else 1 if user.startswith(digits) else 2
-    if not words or entry.name is None:
-        return None
-    name = entry.name.casefold()
-    if not all(word in name for word in words):
-        return None
-    phrase = " ".join(words)
-    if name == phrase:
-        return 3
-    if name.startswith(phrase):
-        return 4
-    name_words = name.split()
-    if all(any(part.startswith(word) for part in name_words) for word in words):
-        return 5
-    return 6
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    """A directory entry as name_search compares it (name folded, phone number's digits)."""
+
+    entry: DirectoryEntry
+    folded: str
+    number: str | None
+
+    @property
+    def jid(self) -> str:
+        """The entry's JID (the last tie-breaker)."""
+        return self.entry.jid
 
 
 def search_directory(entries: Iterable[DirectoryEntry], query: str, limit: int = SEARCH_RESULTS_MAX) -> list[DirectoryEntry]:
-    """Return the best matches for a name (every word a part of it) or a number (digits in it).
+    """Return the best matches for a name or a phone number, as the Media panel's search finds them.
 
-    Case does not matter; a number may be typed with +, spaces or dashes.
+    Accents and case do not matter; a number may be typed with +, spaces or dashes. Raise
+    ValueError when the query has nothing to look for. Folds every name: with a large directory,
+    call it in the executor.
     """
-    words = query.casefold().split()
-    digits = _NOT_DIGITS.sub("", query) if not re.search(r"[^\d\s+()\-]", query) else ""
-    ranked = [
-        (rank, (entry.name or "").casefold(), entry.jid, entry)
-        for entry in entries
-        if (rank := _rank(entry, words, digits)) is not None
-    ]
-    ranked.sort(key=lambda item: item[:3])
-    return [item[3] for item in ranked[:limit]]
+    candidates = (_Candidate(entry, fold(entry.name or ""), phone_digits(entry.jid)) for entry in entries)
+    return [candidate.entry for candidate in best_matches(candidates, query, limit)]
 
 
 def picker_order(entries: Iterable[DirectoryEntry]) -> list[DirectoryEntry]:
