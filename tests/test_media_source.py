@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import Awaitable, Callable
+import gc
 import hashlib
 from http import HTTPStatus
 import threading
 from typing import Any
+import weakref
 
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -323,3 +325,32 @@ async def test_the_index_is_built_off_the_event_loop_once_for_browses_at_the_sam
     # The same directory again: the index is not built again.
     await browse(hass, hass_ws_client, f"{ROOT}/{ENTRY_ID}/group")
     assert len(built_in) == 1
+
+
+async def test_an_unloaded_account_takes_its_index_with_it(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    media: FakeWorker,
+    hass_ws_client: WebSocketGenerator,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The index of a removed or reloaded account is not kept until the next browse or a restart."""
+    built: list[weakref.ref[Any]] = []
+    build_index = media_source.MediaIndex
+
+    def tracked_build(*args: Any) -> Any:
+        index = build_index(*args)
+        built.append(weakref.ref(index))
+        return index
+
+    monkeypatch.setattr(media_source, "MediaIndex", tracked_build)
+    await browse(hass, hass_ws_client, f"{ROOT}/{ENTRY_ID}/contact")
+    assert len(built) == 1
+    gc.collect()
+    assert built[0]() is not None  # kept for the next browse of the same directory
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    gc.collect()
+    assert built[0]() is None
+    assert not [record for record in caplog.records if record.levelname == "ERROR"], caplog.text

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 import unicodedata
 
 from homeassistant.components.media_player import (
@@ -44,7 +45,7 @@ from homeassistant.components.media_source import (
     PlayMedia,
     Unresolvable,
 )
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 
 from .const import DOMAIN, PICTURE_CONTENT_TYPE, SUBJECT_KINDS
 from .coordinator import WhatsAppConfigEntry
@@ -229,6 +230,9 @@ class WhatsAppMediaSource(MediaSource):
         build = self._indexes.get(entry.entry_id)
         # Both are replaced, never changed in place, when the worker reports something new; so the
         # executor reads them safely while the loop goes on, and a later directory builds anew.
+        if build is None:
+            # An account removed or reloaded takes its index with it (50,000 subjects are tens of MB).
+            entry.async_on_unload(partial(self._async_forget_index, entry.entry_id))
         if build is None or build.directory is not data.directory or build.pictures is not data.pictures:
             # Sorting and folding 50,000 names takes 180–300 ms: off the event loop.
             future = self.hass.async_add_executor_job(MediaIndex, entry.entry_id, data.directory, data.pictures)
@@ -241,6 +245,11 @@ class WhatsAppMediaSource(MediaSource):
             if self._indexes.get(entry.entry_id) is build:
                 del self._indexes[entry.entry_id]  # the next browse tries again
             raise
+
+    @callback
+    def _async_forget_index(self, entry_id: str) -> None:
+        """Drop an unloaded account's index (an unload callback must return None, not what it popped)."""
+        self._indexes.pop(entry_id, None)
 
     def _account(self, entry: WhatsAppConfigEntry, index: MediaIndex | None, title: str, identifier: str | None) -> BrowseMediaSource:
         """Return an account's folder; without an index a shallow one (its kinds come when it is opened)."""
