@@ -119,24 +119,6 @@ async def test_a_connection_speaks_for_one_worker_only(
     assert init_integration.runtime_data.coordinator.data.status.queue_length == 3
 
 
-@pytest.mark.parametrize(("first", "then"), [(None, WORKER_A), (WORKER_A, None)], ids=["id added", "id dropped"])
-async def test_a_connection_keeps_the_worker_id_of_its_first_hello(
-    hass: HomeAssistant,
-    init_integration: MockConfigEntry,
-    connect_worker: Any,
-    first: str | None,
-    then: str | None,
-) -> None:
-    """A hello that adds or drops the worker id on the same connection is another worker's: refused."""
-    worker = await connect_worker(worker_id=first)
-    refused = await worker.hello(worker_id=then)
-    assert refused["error"]["code"] == "already_subscribed"
-    # The connection still speaks for the worker of its first hello, into the one entry.
-    await worker.accepted("whatsapp/status", **status_payload(queue_length=4))
-    assert init_integration.runtime_data.coordinator.data.status.queue_length == 4
-    assert init_integration.runtime_data.coordinator.link.identity.worker_id == first
-
-
 async def test_a_worker_without_an_id_is_refused_among_several_accounts(
     hass: HomeAssistant, init_integration: MockConfigEntry, connect_worker: Any
 ) -> None:

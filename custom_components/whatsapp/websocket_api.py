@@ -222,11 +222,9 @@ async def websocket_hello(hass: HomeAssistant, connection: ActiveConnection, msg
         return
     identity = WorkerIdentity(worker_id=msg["worker_id"], worker_version=msg["worker_version"], since=dt_util.utcnow())
     earlier = connection.subscriptions.get(HELLO_DONE_KEY)
-    if isinstance(earlier, _HelloDone) and earlier.identity.worker_id != identity.worker_id:
+    if isinstance(earlier, _HelloDone) and not earlier.identity.same_worker(identity):
         # A connection speaks for the worker that said hello first on it, and for no other
-        # account: each command goes to that worker's entry. Stricter than same_worker(): a
-        # worker does not gain or lose its id within one connection, so a hello without an id
-        # after one with an id (or the other way round) is not the same worker reconnecting.
+        # account: each command goes to that worker's entry.
         _refuse(
             connection,
             msg,
