@@ -322,8 +322,8 @@ def test_picker_order_and_number_search() -> None:
     assert [entry.name for entry in search_directory(entries, "+1 202 555 0123")] == ["Anna"]
 
 
-def test_the_picker_finds_what_the_media_panel_finds() -> None:
-    """Accents and case aside, as the Media panel's search (name_search): "emile" finds Émile."""
+def test_the_picker_search_folds_accents_and_compares_phone_numbers_only() -> None:
+    """Accents and case aside, by the Media panel's matcher (name_search): "emile" finds Émile; a group id is no number."""
     entries = [
         DirectoryEntry(jid="491701234567@s.whatsapp.net", kind="contact", name="Émile Zola", state="fetched"),
         DirectoryEntry(jid="491709876543@s.whatsapp.net", kind="contact", name="Emil Nolde", state="fetched"),

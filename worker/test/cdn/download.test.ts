@@ -454,7 +454,11 @@ test('sequential downloads from one host reuse one connection: a finished respon
   // handshake for each would cost the CDN and us a round trip and a key exchange every time.
   const child = fork(fileURLToPath(new URL('../support/picture-server-child.js', import.meta.url)), [PPS], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
-    const ready = await new Promise<PictureServerReady>((resolve) => child.once('message', (message) => resolve(message as PictureServerReady)));
+    const ready = await new Promise<PictureServerReady>((resolve, reject) => {
+      child.once('message', (message) => resolve(message as PictureServerReady));
+      // A server that fails to start fails the test instead of leaving it waiting.
+      child.once('exit', (code) => reject(new Error(`the picture server exited (code ${code}) before it listened`)));
+    });
     const pooled: DownloadSettings = {
       ...DEFAULT_DOWNLOAD_SETTINGS,
       certificateAuthority: ready.certificateAuthority,
