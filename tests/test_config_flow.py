@@ -156,6 +156,11 @@ async def test_options_search_without_a_match_says_so(
     assert result["step_id"] == "init"
     assert result["errors"] == {"search": "no_match"}
     assert result["data_schema"]({})[CONF_FAVOURITES] == [ANNA]
+    # An accent typed alone folds to nothing to look for: the same answer, not an unknown error.
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {CONF_FAVOURITES: [ANNA], "search": "\u0301"})
+    assert result["step_id"] == "init"
+    assert result["errors"] == {"search": "no_match"}
+    assert result["data_schema"]({})[CONF_FAVOURITES] == [ANNA]
 
 
 async def test_options_search_step_untick_removes(

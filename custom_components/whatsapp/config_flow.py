@@ -259,8 +259,12 @@ class WhatsAppOptionsFlow(OptionsFlow, PhoneLinkingSteps[ConfigFlowContext, Conf
             self._chosen = sorted(set(user_input.get(CONF_FAVOURITES, [])))
             if query := user_input.get(CONF_SEARCH, "").strip():
                 self._query = query
-                # Every name is folded: off the event loop (a directory may hold 200,000).
-                self._matches = await self.hass.async_add_executor_job(search_directory, directory.values(), query)
+                try:
+                    # Every name is folded: off the event loop (a directory may hold 200,000).
+                    self._matches = await self.hass.async_add_executor_job(search_directory, directory.values(), query)
+                except ValueError:
+                    # Text that folds to nothing (an accent typed alone) matches no one.
+                    self._matches = []
                 if self._matches:
                     return await self.async_step_search()
                 errors[CONF_SEARCH] = "no_match"
