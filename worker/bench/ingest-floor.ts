@@ -1,14 +1,18 @@
 // The SQLite floor of benchmark 1's history sync: the same batches written as bare rows into a
-// fresh database with the worker's own schema (every index and the WAL settings of
-// openDatabase), one transaction per batch as the worker commits them, and nothing else: each
-// contact record a row of `contacts`, each chat record one of `chats`, each subject seen for the
-// first time one `avatar_jobs` row, each table's rows of a batch in one INSERT over a JSON array.
-// No identity read, no merge, no conflict update, no RETURNING, no queue, no events. What the sync takes above this is the worker's own work; the floor itself is the
-// B-tree and WAL cost of the rows the schema asks for, which only fewer rows or indexes lower.
+// fresh database with the worker's own schema (every index, the WAL settings of openDatabase and
+// the checkpoint threshold a worker holds during a history sync), one transaction per batch as
+// the worker commits them, and nothing else: each contact record a row of `contacts`, each chat
+// record one of `chats`, each subject seen for the first time one `avatar_jobs` row, each table's
+// rows of a batch in one INSERT over a JSON array. No identity read, no merge, no conflict update,
+// no RETURNING, no queue, no events. What the sync takes above this is the worker's own work; the
+// floor itself is the B-tree and WAL cost of the rows the schema asks for, which only fewer rows
+// or indexes lower.
 
 import type Database from 'better-sqlite3';
+import type { Logger } from 'pino';
 import type { AccountEvent } from '../src/avatars/ports.js';
 import { openDatabase } from '../src/store/database.js';
+import { WalCheckpoints } from '../src/store/wal-checkpoints.js';
 import { elapsedMs } from './stats.js';
 
 export interface IngestFloor {
@@ -18,9 +22,10 @@ export interface IngestFloor {
 }
 
 /** Writes the sync's rows bare into a fresh database under `dataDir` and times it. */
-export function measureIngestFloor(dataDir: string, events: readonly AccountEvent[], now: number): IngestFloor {
+export function measureIngestFloor(dataDir: string, events: readonly AccountEvent[], now: number, logger: Logger): IngestFloor {
   const db = openDatabase(dataDir);
   try {
+    new WalCheckpoints(db, logger).holdForHistorySync();
     // One INSERT per table and batch over a JSON array, the worker's own fastest way to write rows.
     const contacts = db.prepare(`
       INSERT OR IGNORE INTO contacts (jid, name, notify, alternate_jid, created_at, updated_at)

@@ -9,10 +9,11 @@
 //
 // Nothing about durability changes: a checkpoint only moves committed pages from the WAL into the
 // database file, and a crash at any point of it leaves both readable (SQLite replays the WAL).
-// SQLite's own threshold stays in place as the bound: writes that are not jobs (a history sync's
-// batches, another process) still checkpoint themselves there, and if our checkpoint cannot copy
+// SQLite's own threshold stays in place as the bound: writes that are not jobs (another process,
+// contacts arriving) still checkpoint themselves there, and if our checkpoint cannot copy
 // everything (a reader such as `status` holds an older snapshot) the WAL still cannot grow
-// without limit.
+// without limit. A run's history sync, thousands of records in a burst, gets a higher threshold
+// and one checkpoint at its end (see HISTORY_SYNC_WAL_AUTOCHECKPOINT_PAGES).
 
 import type { Logger } from 'pino';
 import type { SqliteDatabase } from './database.js';
@@ -27,6 +28,21 @@ export const FIRST_JOBS_PER_CHECKPOINT = 40;
 export const TARGET_WAL_FRAMES = 800;
 // However little a job writes, a quiet WAL is copied back at least this often.
 export const MAX_JOBS_PER_CHECKPOINT = 200;
+
+// SQLite's own `wal_autocheckpoint` default, which the worker's connection has outside a history sync.
+export const SQLITE_WAL_AUTOCHECKPOINT_PAGES = 1_000;
+// While a run's history sync arrives, SQLite checkpoints only past this many pages (~40 MB of WAL
+// at 4 KiB pages). A sync's batches insert subjects at random places of every key's B-tree, so
+// each commit rewrites pages an earlier commit wrote: checkpointing every 1,000 frames copies those
+// pages again and again, each time with two fsyncs. The history bench (10,000 contacts and 2,000
+// groups, 54 batches) left 6,216 frames: at SQLite's threshold six checkpoints inside the sync's
+// commits (about six), 366–582 ms of sync, then 7–8 ms to copy the rest; with this one none, 334–404 ms, then
+// 31–37 ms for the single checkpoint at its end (six runs each, 2026-12-03). Still a bound if the
+// sync never ends: SQLite checkpoints there as before.
+export const HISTORY_SYNC_WAL_AUTOCHECKPOINT_PAGES = 10_000;
+// After the sync's checkpoint the WAL file is cut back to this size when SQLite next starts it over,
+// so the sync does not leave a 40 MB file behind: about what SQLite's own threshold lets it grow to.
+export const WAL_SIZE_LIMIT_BYTES = 4 * 1024 * 1024;
 
 /** What one checkpoint did, as SQLite's `wal_checkpoint(PASSIVE)` reports it. */
 export interface CheckpointResult {
@@ -56,6 +72,31 @@ export class WalCheckpoints {
     return this.jobsPerCheckpoint;
   }
 
+  /**
+   * A run's history sync is about to arrive: SQLite's own checkpoint waits for a longer WAL until
+   * `historySynced`. Never throws: if SQLite refuses the setting, its own threshold stays.
+   */
+  holdForHistorySync(): void {
+    this.setAutocheckpoint(HISTORY_SYNC_WAL_AUTOCHECKPOINT_PAGES);
+  }
+
+  /** The history sync is in (and its sweep queued what it found): one checkpoint copies it all, and SQLite's threshold is back. */
+  historySynced(): CheckpointResult | undefined {
+    this.jobsSinceCheckpoint = 0;
+    const result = this.checkpoint({ after: 'history sync' });
+    this.setAutocheckpoint(SQLITE_WAL_AUTOCHECKPOINT_PAGES);
+    return result;
+  }
+
+  private setAutocheckpoint(pages: number): void {
+    try {
+      this.db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
+      this.db.pragma(`wal_autocheckpoint = ${pages}`);
+    } catch (error) {
+      this.logger.warn({ err: error, pages }, "could not set the write-ahead log's checkpoint threshold; SQLite keeps its own");
+    }
+  }
+
   /** A job's outcome was committed. */
   jobStored(): void {
     this.jobsSinceCheckpoint++;
@@ -71,22 +112,28 @@ export class WalCheckpoints {
     if (!idle && this.jobsSinceCheckpoint < this.jobsPerCheckpoint) return undefined;
     const jobs = this.jobsSinceCheckpoint;
     this.jobsSinceCheckpoint = 0;
+    const result = this.checkpoint({ jobs });
+    // Frames other writers added (a history sync) or a reader kept make a job look bigger: the
+    // next checkpoint then only comes sooner.
+    if (result !== undefined && result.walFrames > 0) {
+      const framesPerJob = result.walFrames / jobs;
+      this.jobsPerCheckpoint = Math.max(1, Math.min(MAX_JOBS_PER_CHECKPOINT, Math.floor(TARGET_WAL_FRAMES / framesPerJob)));
+    }
+    return result;
+  }
+
+  /** A PASSIVE checkpoint, logged with `context`; a failure is logged, not thrown. */
+  private checkpoint(context: Record<string, unknown>): CheckpointResult | undefined {
     try {
       // PASSIVE: never waits for a reader or a writer, and never invokes the busy handler.
       const [row] = this.db.pragma('wal_checkpoint(PASSIVE)') as CheckpointRow[];
       if (row === undefined) throw new Error('wal_checkpoint returned no row');
       // -1: the database is not in WAL mode (nothing to copy).
       const result = { walFrames: Math.max(0, row.log), copiedFrames: Math.max(0, row.checkpointed) };
-      // Frames other writers added (a history sync) or a reader kept make a job look bigger: the
-      // next checkpoint then only comes sooner.
-      if (result.walFrames > 0) {
-        const framesPerJob = result.walFrames / jobs;
-        this.jobsPerCheckpoint = Math.max(1, Math.min(MAX_JOBS_PER_CHECKPOINT, Math.floor(TARGET_WAL_FRAMES / framesPerJob)));
-      }
-      this.logger.debug({ jobs, ...result, nextAfterJobs: this.jobsPerCheckpoint }, 'checkpointed the write-ahead log between jobs');
+      this.logger.debug({ ...context, ...result, nextAfterJobs: this.jobsPerCheckpoint }, 'checkpointed the write-ahead log');
       return result;
     } catch (error) {
-      this.logger.warn({ err: error, jobs }, 'could not checkpoint the write-ahead log between jobs; SQLite will at its own threshold');
+      this.logger.warn({ err: error, ...context }, 'could not checkpoint the write-ahead log; SQLite will at its own threshold');
       return undefined;
     }
   }

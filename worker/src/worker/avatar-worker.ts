@@ -73,7 +73,8 @@ export class AvatarWorker {
   private readonly jobs: JobRunner;
   private readonly checkpoints: WalCheckpoints;
   private unsubscribeAccount: (() => void) | undefined;
-  private stopWaking: (() => void) | undefined;
+  /** Listeners `start` subscribed, other than the account's: `stop` ends them. */
+  private readonly unsubscribers: (() => void)[] = [];
   private loaded = false;
 
   constructor(private readonly options: AvatarWorkerOptions) {
@@ -159,15 +160,15 @@ export class AvatarWorker {
     const removed = await this.options.files.sweepTemporaryFiles();
     if (removed > 0) this.options.logger.info({ removed }, 'removed temporary files left by an interrupted write');
     // A new connection may let a paused scheduler run again.
-    const stopWakingOnConnection = this.bus.on('connection', () => this.scheduler.wake());
+    this.unsubscribers.push(this.bus.on('connection', () => this.scheduler.wake()));
     const stopWatching = this.options.watchExternalChanges?.(() => this.scheduler.wake());
-    this.stopWaking = () => {
-      stopWakingOnConnection();
-      stopWatching?.();
-    };
+    if (stopWatching !== undefined) this.unsubscribers.push(stopWatching);
     this.unsubscribeAccount = this.options.account.onEvent((event) => this.ingest.handle(event));
     this.scheduler.start();
     this.sweep.start();
+    // Subscribed after the sweep, so the checkpoint also copies what the sweep queued at the sync's end.
+    this.checkpoints.holdForHistorySync();
+    this.unsubscribers.push(this.bus.on('history-synced', () => void this.checkpoints.historySynced()));
     this.options.logger.info({ queued: this.queue.memory.size }, 'avatar worker started');
     await this.options.account.start();
   }
@@ -177,7 +178,7 @@ export class AvatarWorker {
     this.jobs.stopDownloads();
     await this.scheduler.stop();
     this.unsubscribeAccount?.();
-    this.stopWaking?.();
+    for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
     await this.options.account.stop();
     this.state.set(STATE_KEYS.connection, { state: 'closed', at: this.options.clock.now(), detail: 'worker stopped' });
   }

@@ -1,14 +1,23 @@
 // Checkpoints between jobs: after enough stored jobs or when the queue goes idle, on a real
-// SQLite file in WAL mode; a reader's snapshot or a closed connection never makes one throw.
+// SQLite file in WAL mode; a history sync's batches checkpoint once at its end; a reader's
+// snapshot or a closed connection never makes one throw.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createLogger } from '../../src/logger.js';
-import { openDatabase, type SqliteDatabase } from '../../src/store/database.js';
-import { FIRST_JOBS_PER_CHECKPOINT, MAX_JOBS_PER_CHECKPOINT, TARGET_WAL_FRAMES, WalCheckpoints } from '../../src/store/wal-checkpoints.js';
+import { databasePath, openDatabase, type SqliteDatabase } from '../../src/store/database.js';
+import {
+  FIRST_JOBS_PER_CHECKPOINT,
+  HISTORY_SYNC_WAL_AUTOCHECKPOINT_PAGES,
+  MAX_JOBS_PER_CHECKPOINT,
+  SQLITE_WAL_AUTOCHECKPOINT_PAGES,
+  TARGET_WAL_FRAMES,
+  WAL_SIZE_LIMIT_BYTES,
+  WalCheckpoints,
+} from '../../src/store/wal-checkpoints.js';
 
 const logger = createLogger('silent', 'test');
 
@@ -119,7 +128,44 @@ test("a reader's older snapshot: the checkpoint copies what it can and does not 
     }
   }));
 
-test('a checkpoint that fails (the connection is closed) is logged, not thrown', async () => {
+/** Commits `count` history batches of about ten pages each, as a sync's batches of subjects are. */
+function storeHistoryBatches(db: SqliteDatabase, count: number, first = 0): void {
+  const insert = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+  for (let index = first; index < first + count; index++) insert.run(`batch-${index}`, 'x'.repeat(40_000));
+}
+
+const walBytes = (dir: string): number => statSync(`${databasePath(dir)}-wal`).size;
+const autocheckpointPages = (db: SqliteDatabase): number => db.pragma('wal_autocheckpoint', { simple: true }) as number;
+
+test("a history sync's batches pass SQLite's 1,000 pages without a checkpoint; at its end one copies the whole WAL, SQLite's threshold is back and the file is cut back", () =>
+  withDatabase((db, dir) => {
+    const checkpoints = new WalCheckpoints(db, logger);
+    assert.is(autocheckpointPages(db), SQLITE_WAL_AUTOCHECKPOINT_PAGES, "a new connection has SQLite's own threshold");
+    checkpoints.holdForHistorySync();
+    assert.is(autocheckpointPages(db), HISTORY_SYNC_WAL_AUTOCHECKPOINT_PAGES, 'the bound while the sync arrives');
+    storeHistoryBatches(db, 150);
+    const pageBytes = db.pragma('page_size', { simple: true }) as number;
+    assert.ok(walBytes(dir) > SQLITE_WAL_AUTOCHECKPOINT_PAGES * pageBytes, `the WAL grew past SQLite's threshold (${walBytes(dir)} bytes)`);
+    const result = checkpoints.historySynced();
+    assert.ok(result !== undefined);
+    assert.ok(result.walFrames > SQLITE_WAL_AUTOCHECKPOINT_PAGES, `no checkpoint ran inside the sync (${result.walFrames} frames)`);
+    assert.is(result.copiedFrames, result.walFrames, 'the one checkpoint copies it all');
+    assert.is(autocheckpointPages(db), SQLITE_WAL_AUTOCHECKPOINT_PAGES, "SQLite's threshold is back after the sync");
+    storeHistoryBatches(db, 1, 150);
+    assert.ok(walBytes(dir) <= WAL_SIZE_LIMIT_BYTES, `the next commit starts a WAL cut back to the limit (${walBytes(dir)} bytes)`);
+    assert.is(checkpoints.runIfDue(true), undefined, 'the sync counts as no job for the checkpoints between jobs');
+  }));
+
+test("without the hold, the same batches checkpoint inside their own commits at SQLite's threshold", () =>
+  withDatabase((db) => {
+    const checkpoints = new WalCheckpoints(db, logger);
+    storeHistoryBatches(db, 150);
+    const result = checkpoints.historySynced();
+    assert.ok(result !== undefined);
+    assert.ok(result.walFrames <= SQLITE_WAL_AUTOCHECKPOINT_PAGES + 20, `SQLite restarted the WAL on its own (${result.walFrames} frames left)`);
+  }));
+
+test('a checkpoint or a threshold that fails (the connection is closed) is logged, not thrown', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'wal-checkpoints-'));
   const db = openDatabase(dir);
   const warnings: string[] = [];
@@ -132,6 +178,13 @@ test('a checkpoint that fails (the connection is closed) is logged, not thrown',
     assert.is(checkpoints.runIfDue(true), undefined);
     assert.equal(warnings.length, 1);
     assert.match(warnings[0]!, /could not checkpoint/);
+    checkpoints.holdForHistorySync();
+    assert.is(checkpoints.historySynced(), undefined);
+    assert.equal(warnings.slice(1), [
+      "could not set the write-ahead log's checkpoint threshold; SQLite keeps its own",
+      'could not checkpoint the write-ahead log; SQLite will at its own threshold',
+      "could not set the write-ahead log's checkpoint threshold; SQLite keeps its own",
+    ]);
   } finally {
     if (db.open) db.close();
     rmSync(dir, { recursive: true, force: true });

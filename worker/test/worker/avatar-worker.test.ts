@@ -21,6 +21,7 @@ import { MAX_CONNECTION_DETAIL_LENGTH, type AvatarUpdate } from '../../src/ha/pr
 import { generateLoopbackCertificate } from '../../src/sim/certificate.js';
 import { renderPicture } from '../../src/sim/jpeg.js';
 import { openDatabase, type SqliteDatabase } from '../../src/store/database.js';
+import { HISTORY_SYNC_WAL_AUTOCHECKPOINT_PAGES, SQLITE_WAL_AUTOCHECKPOINT_PAGES } from '../../src/store/wal-checkpoints.js';
 import { JobTable } from '../../src/store/job-table.js';
 import { AvatarQueue } from '../../src/avatars/queue.js';
 import type { AccountEvent } from '../../src/avatars/ports.js';
@@ -293,6 +294,17 @@ test('a crash mid-query loses no job: the row stays until the outcome is stored'
   assert.is(second.worker.subjects.get(ALICE)!.state, 'none');
   assert.equal(readdirSync(join(dir, 'avatars')).filter((name) => name.endsWith('.tmp')), []);
   await dispose(second);
+});
+
+test("the history sync's batches run under the raised checkpoint threshold; its end checkpoints and gives SQLite its own back", async () => {
+  const r = rig(SYNC.filter((event) => event.type !== 'history-synced'));
+  const threshold = (): number => r.db.pragma('wal_autocheckpoint', { simple: true }) as number;
+  assert.is(threshold(), SQLITE_WAL_AUTOCHECKPOINT_PAGES);
+  await r.worker.start();
+  assert.is(threshold(), HISTORY_SYNC_WAL_AUTOCHECKPOINT_PAGES, 'raised while the history arrives');
+  r.account.emit({ type: 'history-synced' });
+  assert.is(threshold(), SQLITE_WAL_AUTOCHECKPOINT_PAGES, 'back once it is in');
+  await dispose(r);
 });
 
 test('jobs queued by another process on the same folder are picked up', async () => {
