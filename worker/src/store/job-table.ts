@@ -52,12 +52,13 @@ export class JobTable implements JobStore {
         ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)
         RETURNING CAST(value AS INTEGER) AS revision`),
       currentRevision: db.prepare(`SELECT CAST(value AS INTEGER) AS revision FROM meta WHERE key = '${REVISION_KEY}'`),
-      // `WHERE true` keeps SQLite from reading ON CONFLICT as a join constraint of the SELECT.
+      // `WHERE true` keeps SQLite from reading ON CONFLICT as a join constraint of the SELECT;
+      // jsonb_each for the reason given at SubjectStore's upserts.
       save: db.prepare(`
         INSERT INTO avatar_jobs (jid, kind, reason, priority, rank, force, attempts, not_before, seq, enqueued_at, revision)
         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7,
                value ->> 8, value ->> 9, @revision
-        FROM json_each(@rows) WHERE true
+        FROM jsonb_each(@rows) WHERE true
         ON CONFLICT (jid) DO UPDATE SET
           kind = excluded.kind, reason = excluded.reason, priority = excluded.priority, rank = excluded.rank,
           force = excluded.force, attempts = excluded.attempts, not_before = excluded.not_before,

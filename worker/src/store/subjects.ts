@@ -113,10 +113,12 @@ export class SubjectStore {
     this.statements = {
       // A batch's upserts are one statement each over a JSON array of rows (`WHERE true` keeps
       // SQLite from reading ON CONFLICT as a join constraint): binding 300 rows one statement at a
-      // time cost the history sync most of its time (issue 11).
+      // time cost the history sync most of its time (issue 11). jsonb_each, not json_each: each
+      // `value ->> n` reads the row's array on its own, from text it parses every time, from
+      // JSONB it only walks (the jobs' INSERT, ten fields a row, 12,000 rows: 137–190 → 104–147 ms).
       upsertContacts: db.prepare(`
         INSERT INTO contacts (jid, name, notify, alternate_jid, created_at, updated_at)
-        SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, @now, @now FROM json_each(@rows) WHERE true
+        SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, @now, @now FROM jsonb_each(@rows) WHERE true
         ON CONFLICT (jid) DO UPDATE SET
           name = COALESCE(excluded.name, name),
           notify = COALESCE(excluded.notify, notify),
@@ -125,14 +127,14 @@ export class SubjectStore {
         RETURNING ${ARRIVAL_COLUMNS}`),
       touchContactsActivity: db.prepare(`
         INSERT INTO contacts (jid, last_activity_at, created_at, updated_at)
-        SELECT value ->> 0, value ->> 1, @now, @now FROM json_each(@rows) WHERE true
+        SELECT value ->> 0, value ->> 1, @now, @now FROM jsonb_each(@rows) WHERE true
         ON CONFLICT (jid) DO UPDATE SET
           last_activity_at = MAX(COALESCE(last_activity_at, 0), COALESCE(excluded.last_activity_at, 0)),
           updated_at = excluded.updated_at
         RETURNING ${ARRIVAL_COLUMNS}`),
       upsertChats: db.prepare(`
         INSERT INTO chats (jid, kind, name, last_activity_at, community, created_at, updated_at)
-        SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, @now, @now FROM json_each(@rows) WHERE true
+        SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, @now, @now FROM jsonb_each(@rows) WHERE true
         ON CONFLICT (jid) DO UPDATE SET
           name = COALESCE(excluded.name, name),
           community = MAX(community, excluded.community),

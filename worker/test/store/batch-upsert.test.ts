@@ -1,6 +1,6 @@
 // A batch's upserts run as one statement per table over the batch's merged rows (issue 11). They
 // must leave the database, and return, exactly what storing the same records one at a time does:
-// a JID twice in a batch, a LID and its phone number, null fields and activities included.
+// a JID twice in a batch, a LID and its phone number, null fields, activities and awkward text included.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,20 +43,25 @@ function rows(db: SqliteDatabase): unknown {
 const EARLIER_CONTACTS: ContactInfo[] = [{ jid: PHONE, name: 'Ada' }, { jid: LID }, { jid: THIRD, notify: 'Third' }];
 const EARLIER_CHATS: ChatInfo[] = [{ jid: GROUP, kind: 'group', name: 'Old name', lastActivityAt: NOW - 50 }];
 
+// Text the batch's JSON array must carry intact: quotes, backslashes, emoji, a NUL.
+const AWKWARD_NAME = 'Fi"rst \\ 🙂 \u0000 end';
+const SECOND_NAME = 'Zoë "Second" \\n';
+const COMMUNITY_NAME = 'Parents 👪 "Année" \\';
+
 const CONTACT_BATCH: ContactInfo[] = [
   { jid: OTHER, name: 'First' },
   { jid: OTHER, notify: 'Push name' },
   // The LID meets its phone number: the two stored rows become one.
   { jid: LID, alternateJid: PHONE, notify: 'Ada (push)' },
-  { jid: OTHER, name: 'Second' },
-  { jid: THIRD },
+  { jid: OTHER, name: SECOND_NAME },
+  { jid: THIRD, name: AWKWARD_NAME },
   { jid: PHONE, name: 'Ada Lovelace' },
 ];
 
 const CHAT_BATCH: ChatInfo[] = [
   { jid: GROUP, kind: 'group', lastActivityAt: NOW - 10 },
   { jid: OTHER, kind: 'contact' },
-  { jid: COMMUNITY, kind: 'group', name: 'Parents' },
+  { jid: COMMUNITY, kind: 'group', name: COMMUNITY_NAME },
   { jid: LID, kind: 'contact', lastActivityAt: NOW - 5 },
   { jid: OTHER, kind: 'contact', lastActivityAt: NOW - 20 },
   { jid: COMMUNITY, kind: 'group', community: true },
@@ -82,8 +87,8 @@ test('a contact batch stores and returns what the same contacts stored one at a 
       stored.contacts.map(({ jid, name, notify, alternate_jid }) => ({ jid, name, notify, alternate_jid })),
       [
         { jid: PHONE, name: 'Ada Lovelace', notify: 'Ada (push)', alternate_jid: LID },
-        { jid: THIRD, name: null, notify: 'Third', alternate_jid: null },
-        { jid: OTHER, name: 'Second', notify: 'Push name', alternate_jid: null },
+        { jid: THIRD, name: AWKWARD_NAME, notify: 'Third', alternate_jid: null },
+        { jid: OTHER, name: SECOND_NAME, notify: 'Push name', alternate_jid: null },
       ].sort((a, b) => (a.jid < b.jid ? -1 : 1)),
     );
   });
@@ -112,7 +117,7 @@ test('a chat batch stores and returns what the same chats stored one at a time d
       group.filter((chat) => chat.jid === GROUP || chat.jid === COMMUNITY).map(({ jid, name, last_activity_at, community }) => ({ jid, name, last_activity_at, community })),
       [
         { jid: GROUP, name: 'New name', last_activity_at: NOW - 10, community: 0 },
-        { jid: COMMUNITY, name: 'Parents', last_activity_at: 0, community: 1 },
+        { jid: COMMUNITY, name: COMMUNITY_NAME, last_activity_at: 0, community: 1 },
       ].sort((a, b) => (a.jid < b.jid ? -1 : 1)),
     );
   });
