@@ -4,6 +4,7 @@
 // by a quarter or more (a history sync that arrives in parts), and afresh for the next batch. Pure:
 // it reads the progress snapshots it is given.
 
+import { formatCount } from '../count-format.js';
 import { formatDuration, type ProgressSnapshot } from './progress.js';
 import { DEFAULT_RATE_SETTINGS, queriesPerHour, type RateSettings } from './rate-policy.js';
 
@@ -12,12 +13,10 @@ export const FORECAST_MIN_SECONDS = 10 * 60;
 /** A new forecast in the same batch only once the estimate grew by this factor. */
 const REFORECAST_GROWTH = 1.25;
 
-const numberFormat = new Intl.NumberFormat('en-US');
-
 /** "at the default pace (at most 900 picture queries an hour)". */
 export function describePace(rate: Pick<RateSettings, 'intervalMs' | 'hourlyCap'>): string {
   const isDefault = rate.intervalMs === DEFAULT_RATE_SETTINGS.intervalMs && rate.hourlyCap === DEFAULT_RATE_SETTINGS.hourlyCap;
-  const perHour = numberFormat.format(Math.floor(queriesPerHour(rate)));
+  const perHour = formatCount(Math.floor(queriesPerHour(rate)));
   return `at the ${isDefault ? 'default' : 'configured'} pace (at most ${perHour} picture queries an hour)`;
 }
 
@@ -38,7 +37,7 @@ export class BackfillForecast {
     if (this.announcedSeconds !== undefined && eta < this.announcedSeconds * REFORECAST_GROWTH) return undefined;
     this.announcedSeconds = eta;
     return (
-      `${numberFormat.format(pending)} pictures to check: about ${formatDuration(eta)} ${describePace(this.rate)}; ` +
+      `${formatCount(pending)} pictures to check: about ${formatDuration(eta)} ${describePace(this.rate)}; ` +
       'pauses WhatsApp asks for (rate-overlimit) come on top'
     );
   }

@@ -5,6 +5,7 @@
 // is in the stored snapshot (`StoredProgress`). The ETA is the one that holds (holding-eta.ts).
 // Pure: time comes in as `now`.
 
+import { formatCount } from '../count-format.js';
 import { HOUR_MS } from '../time.js';
 import { holdingEtaSeconds } from './holding-eta.js';
 
@@ -163,8 +164,6 @@ export class ProgressTracker {
   }
 }
 
-const numberFormat = new Intl.NumberFormat('en-US');
-
 /** A duration for people: "35 s", "2 min 35 s", "1 h 5 min", "2 d 3 h". */
 export function formatDuration(totalSeconds: number): string {
   const secondsTotal = Math.max(0, Math.round(totalSeconds));
@@ -183,5 +182,5 @@ export function formatProgress(snapshot: ProgressSnapshot): string {
   // Rounded down so "100 %" means every job is really done.
   const percent = snapshot.total > 0 ? Math.floor((snapshot.done * 100) / snapshot.total) : 100;
   const eta = snapshot.etaSeconds === null ? 'ETA unknown' : `ETA ${formatDuration(snapshot.etaSeconds)}`;
-  return `${numberFormat.format(snapshot.done)}/${numberFormat.format(snapshot.total)} done (${percent} %), ${numberFormat.format(snapshot.ratePerHour)}/h, ${eta}`;
+  return `${formatCount(snapshot.done)}/${formatCount(snapshot.total)} done (${percent} %), ${formatCount(snapshot.ratePerHour)}/h, ${eta}`;
 }
