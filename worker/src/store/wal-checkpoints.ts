@@ -35,10 +35,10 @@ export const SQLITE_WAL_AUTOCHECKPOINT_PAGES = 1_000;
 // at 4 KiB pages). A sync's batches insert subjects at random places of every key's B-tree, so
 // each commit rewrites pages an earlier commit wrote: checkpointing every 1,000 frames copies those
 // pages again and again, each time with two fsyncs. The history bench (10,000 contacts and 2,000
-// groups, 54 batches) left 6,216 frames: at SQLite's threshold six checkpoints inside the sync's
-// commits (about six), 366–582 ms of sync, then 7–8 ms to copy the rest; with this one none, 334–404 ms, then
-// 31–37 ms for the single checkpoint at its end (six runs each, 2026-12-03). Still a bound if the
-// sync never ends: SQLite checkpoints there as before.
+// groups, 54 batches) left 6,216 frames: at SQLite's threshold about six checkpoints ran inside
+// the sync's commits, 366–582 ms of sync, then 7–8 ms to copy the rest; at this one none ran,
+// 334–404 ms, then 31–37 ms for the single checkpoint at its end (six interleaved runs each,
+// 2026-12-03). Still a bound if the sync never ends: SQLite checkpoints there as before.
 export const HISTORY_SYNC_WAL_AUTOCHECKPOINT_PAGES = 10_000;
 // After the sync's checkpoint the WAL file is cut back to this size when SQLite next starts it over,
 // so the sync does not leave a 40 MB file behind: about what SQLite's own threshold lets it grow to.
