@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import * as assert from 'uvu/assert';
 import { HaBrowser } from './support/browser.js';
 import { entityIdOf } from './support/entities.js';
-import { DOCS_DIR } from './support/paths.js';
+import { DOCS_DIR, INTEGRATION_DIR } from './support/paths.js';
 import { environmentSuite } from './support/suite.js';
 import { waitFor } from './support/wait.js';
 import { storedPicturePath } from './support/worker.js';
@@ -30,8 +30,8 @@ const SEARCH_SCREENSHOT = join(DOCS_DIR, 'media-search.png');
 const SEARCH_TYPED = 'chloe garcia';
 // One word that many contacts share: more than a screen, fewer or more than the cap.
 const SEARCH_ONE_WORD = 'chloe';
-// media_source.py's SEARCH_RESULTS_MAX.
-const SEARCH_RESULTS_MAX = 100;
+// The Media panel's search cap, read from where the integration defines it, so the two cannot drift.
+const SEARCH_RESULTS_MAX = integrationConstant('media_source.py', 'SEARCH_RESULTS_MAX');
 // A JID the simulated account does not have: its picture is what purge_avatars removes.
 const STRANGER = '491999999999@s.whatsapp.net';
 
@@ -50,6 +50,14 @@ interface MediaNode {
 }
 
 const { e2e, environment } = environmentSuite('Media → WhatsApp and the picture purge', 'media', { chromium: true });
+
+/** A whole-number constant of an integration module (`NAME = 1_000` at the start of a line). */
+function integrationConstant(file: string, name: string): number {
+  const source = readFileSync(join(INTEGRATION_DIR, file), 'utf8');
+  const match = new RegExp(`^${name} = ([0-9_]+)$`, 'm').exec(source);
+  if (match === null) throw new Error(`${file} defines no whole-number ${name}`);
+  return Number(match[1]!.replaceAll('_', ''));
+}
 
 /** A title as the search compares it: accents folded, case ignored (name_search.fold). */
 function folded(title: string): string {

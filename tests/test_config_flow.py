@@ -20,7 +20,7 @@ from custom_components.whatsapp.const import (
 )
 from custom_components.whatsapp.models import DirectoryEntry
 from custom_components.whatsapp.picker import (
-    SEARCH_RESULTS_MAX,
+    PICKER_MATCHES_MAX,
     picker_order,
     search_directory,
 )
@@ -206,7 +206,7 @@ async def test_directory_of_200000_reaches_ha_in_chunks_and_the_picker_finds_any
         result = await hass.config_entries.options.async_configure(result["flow_id"], {CONF_FAVOURITES: chosen, "search": query})
         assert result["step_id"] == "search", query
         matches = result["data_schema"].schema["add"].config["options"]
-        assert len(matches) <= SEARCH_RESULTS_MAX
+        assert len(matches) <= PICKER_MATCHES_MAX
         assert matches[0]["value"] == expected, (query, matches[:3])
         result = await hass.config_entries.options.async_configure(result["flow_id"], {"add": [expected]})
     result = await hass.config_entries.options.async_configure(result["flow_id"], {CONF_FAVOURITES: result["data_schema"]({})[CONF_FAVOURITES]})

@@ -17,8 +17,9 @@ PICKER_ALL_OPTIONS_MAX = 1_000
 # The services' contact fields list at most this many. Their description reaches every browser at
 # every load (`get_services`), for every action of every integration, so it stays a few tens of KB.
 SERVICE_FIELD_OPTIONS_MAX = 500
-# A search offers at most this many matches.
-SEARCH_RESULTS_MAX = 50
+# A search in the options flow offers at most this many matches (the Media panel's own cap is
+# media_source.SEARCH_RESULTS_MAX).
+PICKER_MATCHES_MAX = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +36,7 @@ class _Candidate:
         return self.entry.jid
 
 
-def search_directory(entries: Iterable[DirectoryEntry], query: str, limit: int = SEARCH_RESULTS_MAX) -> list[DirectoryEntry]:
+def search_directory(entries: Iterable[DirectoryEntry], query: str, limit: int = PICKER_MATCHES_MAX) -> list[DirectoryEntry]:
     """Return the best matches for a name or a phone number, as the Media panel's search finds them.
 
     Accents and case do not matter; a number may be typed with +, spaces or dashes. Raise

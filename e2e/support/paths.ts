@@ -10,3 +10,4 @@ export const ADDON_RUN_SCRIPT = join(REPO_ROOT, 'addon', 'run.mjs');
 // so comparing HA's answers with the source also proves the copy is in sync.
 export const INTEGRATION_TRANSLATIONS = join(REPO_ROOT, 'translations', 'integration', 'en.json');
 export const DOCS_DIR = join(REPO_ROOT, 'docs');
+export const INTEGRATION_DIR = join(REPO_ROOT, 'custom_components', 'whatsapp');
