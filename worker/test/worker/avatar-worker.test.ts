@@ -296,7 +296,7 @@ test('a crash mid-query loses no job: the row stays until the outcome is stored'
   await dispose(second);
 });
 
-test("the history sync's batches run under the raised checkpoint threshold; its end checkpoints and gives SQLite its own back", async () => {
+test("a worker holds SQLite's checkpoint threshold up from its start until the history is in, then gives SQLite its own back", async () => {
   const r = rig(SYNC.filter((event) => event.type !== 'history-synced'));
   const threshold = (): number => r.db.pragma('wal_autocheckpoint', { simple: true }) as number;
   assert.is(threshold(), SQLITE_WAL_AUTOCHECKPOINT_PAGES);
