@@ -46,6 +46,7 @@ from .const import CONF_FAVOURITES, DOMAIN, LOGGER
 from .coordinator import WhatsAppConfigEntry, WhatsAppCoordinator, favourites_of
 from .linking import CONNECTION_OPEN, PhoneLinkingSteps, pairing_view
 from .models import DirectoryEntry
+from .name_search import SearchText
 from .person_link import PERSON_DOMAIN
 from .person_services import async_link_person, person_id_of
 from .picker import PICKER_ALL_OPTIONS_MAX, label_of, picker_order, search_directory
@@ -260,11 +261,15 @@ class WhatsAppOptionsFlow(OptionsFlow, PhoneLinkingSteps[ConfigFlowContext, Conf
             if query := user_input.get(CONF_SEARCH, "").strip():
                 self._query = query
                 try:
-                    # Every name is folded: off the event loop (a directory may hold 200,000).
-                    self._matches = await self.hass.async_add_executor_job(search_directory, directory.values(), query)
+                    # Checked here, by the search's own rule, so a ValueError from the search itself
+                    # is never taken for "no match".
+                    SearchText.parse(query)
                 except ValueError:
                     # Text that folds to nothing (an accent typed alone) matches no one.
                     self._matches = []
+                else:
+                    # Every name is folded: off the event loop (a directory may hold 200,000).
+                    self._matches = await self.hass.async_add_executor_job(search_directory, directory.values(), query)
                 if self._matches:
                     return await self.async_step_search()
                 errors[CONF_SEARCH] = "no_match"
