@@ -3,15 +3,14 @@
 // for N = 1k, 10k, 50k and 200k. Each size runs in its own child process so the figures are the
 // worker's alone. The folder is filled here, through the worker's own store classes.
 
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import { AvatarQueue } from '../src/avatars/queue.js';
 import { requireJid } from '../src/jid.js';
+import { appNodeFlags } from './app-node.js';
 import { openDatabase } from '../src/store/database.js';
 import { JobTable } from '../src/store/job-table.js';
 import { SubjectStore } from '../src/store/subjects.js';
@@ -24,9 +23,6 @@ export const MEMORY_SIZES = [1_000, 10_000, 50_000, 200_000] as const;
 // The targets of issue 11: peak RSS of the run process at these sizes.
 const PEAK_RSS_TARGET_MB: Readonly<Record<number, number>> = { 50_000: 150, 200_000: 200 };
 const CHILD_SCRIPT = fileURLToPath(new URL('./memory-child.js', import.meta.url));
-// The app's start script (from dist/worker/bench/): its dry run prints the worker's command line.
-const APP_START_SCRIPT = fileURLToPath(new URL('../../../addon/run.mjs', import.meta.url));
-const WORKER_BIN_MARKER = '/memory-benchmark/worker-script';
 const MB = 1024 * 1024;
 // Room for the child's one-line report and any warnings; far above what it prints.
 const CHILD_OUTPUT_LIMIT_BYTES = 16 * MB;
@@ -70,29 +66,6 @@ function fillDataFolder(dataDir: string, contacts: number): void {
     }
   } finally {
     db.close();
-  }
-}
-
-/**
- * Node's flags as the app starts the worker: addon/run.mjs --dry-run on the app's default options
- * prints the command line; the flags are what stands between node and the worker's script. The
- * child runs with them so that what is measured is what runs in the app.
- */
-export function appNodeFlags(): string[] {
-  const dir = mkdtempSync(join(tmpdir(), 'memory-app-flags-'));
-  try {
-    const optionsPath = join(dir, 'options.json');
-    writeFileSync(optionsPath, '{}');
-    const stdout = execFileSync(process.execPath, [APP_START_SCRIPT, '--dry-run'], {
-      encoding: 'utf8',
-      env: { PATH: process.env.PATH ?? '', WHATSAPP_OPTIONS_PATH: optionsPath, WHATSAPP_DATA_DIR: dir, WHATSAPP_WORKER_BIN: WORKER_BIN_MARKER, WHATSAPP_HA_URL: 'ws://127.0.0.1:9/api/websocket', WHATSAPP_HA_TOKEN: 'memory-benchmark' },
-    });
-    const { command } = JSON.parse(stdout) as { command: string[] };
-    const script = command.indexOf(WORKER_BIN_MARKER);
-    if (script < 1) throw new Error(`the app's start script printed a command line without the worker's script: ${stdout.slice(0, 300)}`);
-    return command.slice(1, script);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 

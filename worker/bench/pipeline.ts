@@ -27,6 +27,7 @@ import type { CdnChildReady, CdnChildStopped } from './cdn-child.js';
 import { openDatabase } from '../src/store/database.js';
 import type { AccountListener, PictureQueryOutcome, WhatsAppAccount } from '../src/avatars/ports.js';
 import { AvatarWorker } from '../src/worker/avatar-worker.js';
+import { appNodeFlags } from './app-node.js';
 import { checked, type BenchmarkResult, type Figure } from './report.js';
 import { elapsedMs, mean, percentile, perSecond } from './stats.js';
 import { withTempDir } from './temp-dir.js';
@@ -295,6 +296,14 @@ async function networkFloor(urls: readonly string[], cdn: SimulatedCdnAddress): 
   return samples;
 }
 
+/** This process's node flags, and whether they are the ones the app starts the worker with. */
+function nodeFlagsNote(): string {
+  const flags = process.execArgv.join(' ');
+  const app = appNodeFlags().join(' ');
+  if (flags === app) return `node flags: ${flags === '' ? 'none' : flags}, as addon/run.mjs starts the worker in the app`;
+  return `node flags: ${flags === '' ? 'none' : flags}; the app starts the worker with ${app === '' ? 'none' : app} (addon/run.mjs)`;
+}
+
 /** How often GC paused the process during the run, and how many download jobs a pause overlapped. */
 function gcNote(downloads: readonly JobTiming[], pauses: readonly GcPause[], wallMs: number): string {
   const byKind = new Map<string, { count: number; ms: number; maxMs: number }>();
@@ -310,7 +319,7 @@ function gcNote(downloads: readonly JobTiming[], pauses: readonly GcPause[], wal
   return (
     `GC in this process from start to idle: ${pauses.length === 0 ? 'no pauses' : kinds}${every}; ` +
     `download jobs overlapping a pause: ${hit(downloads)} of ${downloads.length}, of the slowest 1 %: ${hit(tail)} of ${tail.length}; ` +
-    `node flags: ${process.execArgv.length === 0 ? 'none' : process.execArgv.join(' ')} (the app starts the worker with --max-semi-space-size=4, addon/run.mjs)`
+    nodeFlagsNote()
   );
 }
 

@@ -4,6 +4,7 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, platform, release, totalmem, arch, type as osType } from 'node:os';
 import { dirname } from 'node:path';
+import { NATIVE_MODULES_ENV } from './app-node-hooks.cjs';
 
 export interface Figure {
   readonly label: string;
@@ -37,6 +38,8 @@ export interface MachineInfo {
   readonly memoryMB: number;
   readonly freeMemoryMB: number;
   readonly node: string;
+  /** Whose Node.js ran the benchmarks: the app's (`npm run bench`, app-node.ts) or the machine's. */
+  readonly nodeOrigin: 'app' | 'machine';
 }
 
 export interface BenchReport {
@@ -63,6 +66,8 @@ export function describeMachine(): MachineInfo {
     memoryMB: Math.round(totalmem() / MB),
     freeMemoryMB: Math.round(freemem() / MB),
     node: process.version,
+    // app-node.ts sets the variable for the processes it starts on the app's Node.
+    nodeOrigin: process.env[NATIVE_MODULES_ENV] === undefined ? 'machine' : 'app',
   };
 }
 
@@ -102,7 +107,7 @@ export function formatTable(results: readonly BenchmarkResult[]): string {
 }
 
 export function formatMachine(machine: MachineInfo): string {
-  return `${machine.cpuModel}, ${machine.cores} cores, ${formatValue(machine.memoryMB)} MB RAM, ${machine.os} ${machine.release} ${machine.arch}, Node ${machine.node}`;
+  return `${machine.cpuModel}, ${machine.cores} cores, ${formatValue(machine.memoryMB)} MB RAM, ${machine.os} ${machine.release} ${machine.arch}, Node ${machine.node} (${machine.nodeOrigin === 'app' ? "the app's, addon/Dockerfile" : "this machine's; `npm run bench` uses the app's"})`;
 }
 
 /** Writes the report as JSON through a temp file and a rename, so a crash leaves no partial file. */

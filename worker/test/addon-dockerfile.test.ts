@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
+import { dockerfileArgDefaults } from '../bench/app-node.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const DOCKERFILE = readFileSync(path.join(REPO_ROOT, 'addon/Dockerfile'), 'utf8');
@@ -36,19 +37,9 @@ function instructions(): Instruction[] {
     });
 }
 
-/** Every ARG default, wherever it is declared. */
-function argDefaults(): Map<string, string> {
-  const args = new Map<string, string>();
-  for (const instruction of instructions()) {
-    if (instruction.keyword !== 'ARG') continue;
-    const [name = '', ...value] = instruction.text.split('=');
-    args.set(name, value.join('='));
-  }
-  return args;
-}
-
 function arg(name: string): string {
-  const value = argDefaults().get(name);
+  // The same reading of ARG defaults as `npm run bench` uses to fetch the app's Node.
+  const value = dockerfileArgDefaults(DOCKERFILE).get(name);
   assert.ok(value, `the Dockerfile has no ARG ${name} with a default`);
   return value;
 }

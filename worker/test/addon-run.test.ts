@@ -14,7 +14,7 @@ test('the default options become the worker command line', () => {
   const { command, env } = dryRun(configDefaults());
   assert.equal(command, [
     process.execPath,
-    '--max-semi-space-size=4',
+    '--optimize-for-size',
     IMAGE_WORKER_BIN,
     'run',
     '--data', '/data',
