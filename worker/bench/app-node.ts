@@ -163,9 +163,18 @@ function ensureNativeModules(nodeHome: string, folder: string, betterSqliteVersi
     // own rc setting: npm warns of npm_config_build_from_source as an unknown config of its own).
     'prebuild-install_buildFromSource': 'true',
   };
-  run('npm', ['install', '--no-audit', '--no-fund', '--no-package-lock', '--omit=dev'], { cwd: folder, env });
+  run('npm', ['install', '--no-audit', '--no-fund', '--no-package-lock'], { cwd: folder, env });
   writeFileSync(join(folder, READY_MARKER), `${betterSqliteVersion}\n`);
   return modules;
+}
+
+/**
+ * A NODE_OPTIONS entry that preloads `script`. NODE_OPTIONS is split at spaces except inside
+ * double quotes, where a backslash escapes the next character (node_options.cc,
+ * ParseNodeOptionsEnvVar): quoted, a checkout path with spaces or quotes still names one file.
+ */
+export function preloadOption(script: string): string {
+  return `--require "${script.replace(/[\\"]/g, (character) => `\\${character}`)}"`;
 }
 
 async function main(): Promise<number> {
@@ -176,7 +185,7 @@ async function main(): Promise<number> {
   // Keyed by both versions: a new Node or a new better-sqlite3 each needs a new build.
   const modulesFolder = join(CACHE_ROOT, `better-sqlite3-${betterSqliteVersion}-for-${release.packageName}-${release.version}`);
   const modules = ensureNativeModules(nodeHome, modulesFolder, betterSqliteVersion);
-  const hooks = `--require=${HOOKS_SCRIPT}`;
+  const hooks = preloadOption(HOOKS_SCRIPT);
   const env = {
     ...process.env,
     [NATIVE_MODULES_ENV]: modules,

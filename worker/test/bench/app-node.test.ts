@@ -2,12 +2,14 @@
 // addon/Dockerfile installs (version and checksum read from there, never repeated), and the
 // better-sqlite3 it builds is the one package-lock.json installs.
 
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { appNodeRelease, dockerfileArgDefaults, lockedVersion } from '../../bench/app-node.js';
+import { appNodeRelease, dockerfileArgDefaults, lockedVersion, preloadOption } from '../../bench/app-node.js';
+import { withTempDir } from '../../bench/temp-dir.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 const DOCKERFILE = readFileSync(path.join(REPO_ROOT, 'addon/Dockerfile'), 'utf8');
@@ -49,6 +51,19 @@ test("better-sqlite3 is built at package-lock.json's version", () => {
   const lock = JSON.parse(PACKAGE_LOCK) as { packages: Record<string, { version: string }> };
   assert.equal(lockedVersion(PACKAGE_LOCK, 'better-sqlite3'), lock.packages['node_modules/better-sqlite3']!.version);
   assert.throws(() => lockedVersion(PACKAGE_LOCK, 'no-such-package'), /package-lock\.json does not lock no-such-package/);
+});
+
+test('the preload reaches node through NODE_OPTIONS from a folder with spaces, quotes and backslashes', async () => {
+  await withTempDir('preload', (dir) => {
+    const folder = path.join(dir, 'a checkout "with" \\ odd name');
+    mkdirSync(folder);
+    const script = path.join(folder, 'hooks.cjs');
+    writeFileSync(script, "process.stdout.write('preloaded:' + __filename);\n");
+    const child = spawnSync(process.execPath, ['-e', '0'], { env: { ...process.env, NODE_OPTIONS: `--no-warnings ${preloadOption(script)}` }, encoding: 'utf8' });
+    assert.is(child.stderr, '');
+    assert.is(child.status, 0);
+    assert.is(child.stdout, `preloaded:${script}`);
+  });
 });
 
 test.run();
