@@ -141,17 +141,16 @@ export class SubjectStore {
           last_activity_at = MAX(COALESCE(last_activity_at, 0), COALESCE(excluded.last_activity_at, 0)),
           updated_at = excluded.updated_at
         RETURNING kind, ${ARRIVAL_COLUMNS}`),
-      // Every stored identity a batch touches, in one statement: the contacts under a batch JID
-      // or having one as their alternate, and the groups under one. @jids is a JSON array of JIDs.
+      // Every stored contact a batch touches, in one statement: the contacts under a batch JID or
+      // having one as their alternate. @jids is a JSON array of contact JIDs: a batch's JIDs and
+      // alternates are contacts' (the Baileys adapter drops the groups a history sync lists among
+      // its contacts) and a chat batch asks only for its one-to-one chats, so no group can answer.
       // UNION ALL: a contact found by both its JID and its alternate comes twice, which
-      // BatchIdentities takes as once, and SQLite skips the de-duplicating sort. `+kind` keeps the
-      // planner on the primary key: on `kind` it picked chats_picture_state and read every group.
+      // BatchIdentities takes as once, and SQLite skips the de-duplicating sort.
       identities: db.prepare(`
-        SELECT jid, alternate_jid AS alternate, 0 AS grp FROM contacts WHERE jid IN (SELECT value FROM json_each(@jids))
+        SELECT jid, alternate_jid AS alternate FROM contacts WHERE jid IN (SELECT value FROM json_each(@jids))
         UNION ALL
-        SELECT jid, alternate_jid AS alternate, 0 AS grp FROM contacts WHERE alternate_jid IN (SELECT value FROM json_each(@jids))
-        UNION ALL
-        SELECT jid, NULL AS alternate, 1 AS grp FROM chats WHERE +kind = 'group' AND jid IN (SELECT value FROM json_each(@jids))`),
+        SELECT jid, alternate_jid AS alternate FROM contacts WHERE alternate_jid IN (SELECT value FROM json_each(@jids))`),
       contact: db.prepare('SELECT * FROM contacts WHERE jid = ?'),
       deleteContact: db.prepare('DELETE FROM contacts WHERE jid = ?'),
       group: db.prepare(`SELECT * FROM chats WHERE jid = ? AND kind = 'group'`),
@@ -278,9 +277,9 @@ export class SubjectStore {
     })();
   }
 
-  /** The stored identities behind these JIDs, read in one statement, kept current as a batch is stored. */
-  private identitiesOf(jids: readonly string[]): BatchIdentities {
-    const rows = this.statements.identities.all({ jids: JSON.stringify([...new Set(jids)]) }) as { jid: string; alternate: string | null; grp: number }[];
+  /** The stored contacts behind these contact JIDs, read in one statement, kept current as a batch is stored. */
+  private identitiesOf(jids: readonly Jid[]): BatchIdentities {
+    const rows = this.statements.identities.all({ jids: JSON.stringify([...new Set(jids)]) }) as { jid: string; alternate: string | null }[];
     return new BatchIdentities(rows);
   }
 
@@ -420,19 +419,15 @@ export interface StoredContacts {
 }
 
 /**
- * The contacts and groups a batch touches, read once and updated as the batch is stored, so the
- * identity rules (which row a LID or a phone number lands on) cost no statement per record.
+ * The contacts a batch touches, read once and updated as the batch is stored, so the identity
+ * rules (which row a LID or a phone number lands on) cost no statement per record.
  */
 class BatchIdentities {
   private readonly contacts = new Map<string, string | null>();
-  private readonly groups = new Set<string>();
   private readonly byAlternate = new Map<string, string>();
 
-  constructor(rows: readonly { jid: string; alternate: string | null; grp: number }[]) {
-    for (const row of rows) {
-      if (row.grp === 1) this.groups.add(row.jid);
-      else this.storedContact(row.jid, row.alternate);
-    }
+  constructor(rows: readonly { jid: string; alternate: string | null }[]) {
+    for (const row of rows) this.storedContact(row.jid, row.alternate);
   }
 
   storedContact(jid: string, alternate: string | null): void {
@@ -451,9 +446,9 @@ class BatchIdentities {
     if (alternate !== undefined && alternate !== null && this.byAlternate.get(alternate) === jid) this.byAlternate.delete(alternate);
   }
 
-  /** The stored JID of a subject known under `jid` or under its alternate (LID ↔ phone number). */
+  /** The stored JID of a contact known under `jid` or under its alternate (LID ↔ phone number). */
   resolve(jid: string): Jid | undefined {
-    if (this.contacts.has(jid) || this.groups.has(jid)) return storedJid(jid);
+    if (this.contacts.has(jid)) return storedJid(jid);
     const owner = this.byAlternate.get(jid);
     return owner === undefined ? undefined : storedJid(owner);
   }
