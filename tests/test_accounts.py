@@ -119,6 +119,21 @@ async def test_a_connection_speaks_for_one_worker_only(
     assert init_integration.runtime_data.coordinator.data.status.queue_length == 3
 
 
+@pytest.mark.parametrize(("first", "then"), [(None, WORKER_B), (WORKER_A, None)])
+async def test_a_hello_cannot_add_or_drop_the_worker_id_on_its_connection(
+    hass: HomeAssistant, init_integration: MockConfigEntry, connect_worker: Any, first: str | None, then: str | None
+) -> None:
+    """A worker without an id stands for whichever entry there is; a later hello may not make it another worker."""
+    worker = await connect_worker(worker_id=first)
+    refused = await worker.hello(worker_id=then)
+    assert refused["error"]["code"] == "already_subscribed"
+    assert "belongs to" in refused["error"]["message"]
+    # The connection still speaks for the first hello's worker, into the one entry.
+    await worker.accepted("whatsapp/status", **status_payload(queue_length=5))
+    assert init_integration.runtime_data.coordinator.data.status.queue_length == 5
+    assert init_integration.unique_id == first
+
+
 async def test_a_worker_without_an_id_is_refused_among_several_accounts(
     hass: HomeAssistant, init_integration: MockConfigEntry, connect_worker: Any
 ) -> None:

@@ -181,12 +181,18 @@ async def _answer_pending_call(worker: FakeWorker, hass: HomeAssistant, payload:
 
 
 async def test_valid_upstream_fixtures_are_accepted(
-    hass: HomeAssistant, init_integration: MockConfigEntry, worker: FakeWorker
+    hass: HomeAssistant, init_integration: MockConfigEntry, worker: FakeWorker, connect_worker: Any
 ) -> None:
-    """Every valid fixture, in order on one connection, is accepted."""
+    """Every valid fixture, in order on one connection, is accepted; each hello on a connection of its own.
+
+    The hellos show a worker with an id and one without: on one connection the second would be
+    another worker's, which a connection refuses.
+    """
     assert len(UPSTREAM["valid"]) >= 10
     for fixture in UPSTREAM["valid"]:
-        if fixture["type"] == "whatsapp/call_result":
+        if fixture["type"] == "whatsapp/hello":
+            result = await (await connect_worker(subscribe=False)).command(fixture["type"], **fixture["payload"])
+        elif fixture["type"] == "whatsapp/call_result":
             result = await _answer_pending_call(worker, hass, fixture["payload"])
         elif fixture["type"] == "whatsapp/subscribe":
             # A second subscription on the same connection: the favourites come down it first.

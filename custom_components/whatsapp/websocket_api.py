@@ -222,9 +222,11 @@ async def websocket_hello(hass: HomeAssistant, connection: ActiveConnection, msg
         return
     identity = WorkerIdentity(worker_id=msg["worker_id"], worker_version=msg["worker_version"], since=dt_util.utcnow())
     earlier = connection.subscriptions.get(HELLO_DONE_KEY)
-    if isinstance(earlier, _HelloDone) and not earlier.identity.same_worker(identity):
+    if isinstance(earlier, _HelloDone) and earlier.identity.worker_id != identity.worker_id:
         # A connection speaks for the worker that said hello first on it, and for no other
-        # account: each command goes to that worker's entry.
+        # account: each command goes to that worker's entry. Stricter than same_worker, which
+        # lets a worker without an id match any: a worker keeps its id (or its lack of one) for
+        # its whole connection, so a hello that adds or drops one on it is another worker's.
         _refuse(
             connection,
             msg,
