@@ -354,3 +354,37 @@ async def test_an_unloaded_account_takes_its_index_with_it(
     gc.collect()
     assert built[0]() is None
     assert not [record for record in caplog.records if record.levelname == "ERROR"], caplog.text
+
+
+async def test_failed_builds_leave_one_unload_callback(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    media: FakeWorker,
+    hass_ws_client: WebSocketGenerator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A build that fails is tried again by the next browse, without telling the entry once more to drop the index."""
+    failures = [RuntimeError("first"), RuntimeError("second")]
+    build_index = media_source.MediaIndex
+
+    def failing_build(*args: Any) -> Any:
+        if failures:
+            raise failures.pop(0)
+        return build_index(*args)
+
+    registered: list[Any] = []
+    on_unload = init_integration.async_on_unload
+
+    def counted_on_unload(func: Any) -> None:
+        registered.append(func)
+        on_unload(func)
+
+    monkeypatch.setattr(media_source, "MediaIndex", failing_build)
+    monkeypatch.setattr(init_integration, "async_on_unload", counted_on_unload)
+    panel = await hass_ws_client(hass)
+    for _ in range(2):
+        await panel.send_json_auto_id({"type": "media_source/browse_media", "media_content_id": f"{ROOT}/{ENTRY_ID}/contact"})
+        assert not (await panel.receive_json())["success"]
+    await browse(hass, hass_ws_client, f"{ROOT}/{ENTRY_ID}/contact")
+    assert not failures
+    assert len(registered) == 1

@@ -160,6 +160,8 @@ class WhatsAppMediaSource(MediaSource):
         self.hass = hass
         # Per entry, the index of its latest directory: built, or being built in the executor.
         self._indexes: dict[str, _IndexBuild] = {}
+        # The entries whose unload drops their index: told once per load, however many builds fail.
+        self._forgotten_on_unload: set[str] = set()
 
     async def async_resolve_media(self, item: MediaSourceItem) -> PlayMedia:
         """Return a picture's URL on the authenticated view (the media_source websocket signs it)."""
@@ -230,8 +232,9 @@ class WhatsAppMediaSource(MediaSource):
         build = self._indexes.get(entry.entry_id)
         # Both are replaced, never changed in place, when the worker reports something new; so the
         # executor reads them safely while the loop goes on, and a later directory builds anew.
-        if build is None:
+        if entry.entry_id not in self._forgotten_on_unload:
             # An account removed or reloaded takes its index with it (50,000 subjects are tens of MB).
+            self._forgotten_on_unload.add(entry.entry_id)
             entry.async_on_unload(partial(self._async_forget_index, entry.entry_id))
         if build is None or build.directory is not data.directory or build.pictures is not data.pictures:
             # Sorting and folding 50,000 names takes 180–300 ms: off the event loop.
@@ -250,6 +253,7 @@ class WhatsAppMediaSource(MediaSource):
     def _async_forget_index(self, entry_id: str) -> None:
         """Drop an unloaded account's index (an unload callback must return None, not what it popped)."""
         self._indexes.pop(entry_id, None)
+        self._forgotten_on_unload.discard(entry_id)
 
     def _account(self, entry: WhatsAppConfigEntry, index: MediaIndex | None, title: str, identifier: str | None) -> BrowseMediaSource:
         """Return an account's folder; without an index a shallow one (its kinds come when it is opened)."""
