@@ -11,6 +11,7 @@ import WebSocket from 'ws';
 import { MAX_PICTURE_BYTES, type AvatarUpdate, type CallResult, type WorkerStatus } from '../../src/ha/protocol.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { HA_MAX_MESSAGE_BYTES, type CommandHandler, type FakeHomeAssistant } from '../support/fake-ha-server.js';
+import { upstreamFixtures } from '../support/protocol-description.js';
 import { ALICE, BOB, catchUnhandled, GROUP, MemoryPort, testBridge, TOKEN, withBridge, type Harness } from '../support/bridge-harness.js';
 import { DEFAULT_BRIDGE_TIMING } from '../../src/ha/bridge.js';
 
@@ -519,6 +520,35 @@ test('the fake HA, like HA, drops a connection whose message passes 4 MiB (what 
     client.send('x'.repeat(HA_MAX_MESSAGE_BYTES + 1));
     await new Promise((resolve) => client.once('close', resolve));
     await h.server.waitFor(() => h.server.oversizedMessages === 1, 'the oversized message');
+  }));
+
+test('the fake HA, like the integration, refuses a hello that changes the worker its connection speaks for (the after_hello fixtures)', () =>
+  withBridge({ favourites: [] }, async (h) => {
+    const fixtures = upstreamFixtures.invalid.filter((fixture) => fixture.after_hello === true);
+    assert.ok(fixtures.length >= 2);
+    const hello = upstreamFixtures.valid.find((fixture) => fixture.type === 'whatsapp/hello' && 'worker_id' in fixture.payload)!;
+    const client = new WebSocket(h.server.url);
+    const answers = new Map<number, { success: boolean; error?: { code: string } }>();
+    client.on('message', (data) => {
+      const message = JSON.parse(data.toString()) as { id?: number; type: string; success: boolean; error?: { code: string } };
+      if (message.type === 'result' && message.id !== undefined) answers.set(message.id, message);
+    });
+    await new Promise((resolve) => client.once('open', resolve));
+    client.send(JSON.stringify({ type: 'auth', access_token: TOKEN }));
+    let id = 0;
+    const command = async (type: string, payload: Record<string, unknown>) => {
+      const sent = ++id;
+      client.send(JSON.stringify({ id: sent, type, ...payload }));
+      await h.server.waitFor(() => answers.has(sent), `the answer to ${type} ${sent}`);
+      return answers.get(sent)!;
+    };
+    try {
+      assert.ok((await command(hello.type, hello.payload)).success);
+      for (const fixture of fixtures) assert.is((await command(fixture.type, fixture.payload)).error?.code, fixture.error, fixture.name);
+      assert.ok((await command(hello.type, hello.payload)).success, 'the same worker may say hello again');
+    } finally {
+      client.close();
+    }
   }));
 
 test('a second worker is refused: it logs the error naming the first, retries slowly, and takes over once the first is gone', () =>

@@ -45,7 +45,8 @@ interface ClientState {
   lastId: number;
   /** The id of this client's whatsapp/subscribe, once accepted. */
   subscriptionId: number | undefined;
-  /** The worker_id its hello named. */
+  /** Whether a hello was accepted on it, and the worker_id that hello named. */
+  saidHello: boolean;
   workerId: string | null;
 }
 
@@ -173,7 +174,7 @@ export class FakeHomeAssistant {
   }
 
   private accept(socket: WebSocket): void {
-    const client: ClientState = { number: ++this.connectionCount, socket, authenticated: false, lastId: 0, subscriptionId: undefined, workerId: null };
+    const client: ClientState = { number: ++this.connectionCount, socket, authenticated: false, lastId: 0, subscriptionId: undefined, saidHello: false, workerId: null };
     this.clients.add(client);
     socket.on('close', () => this.clients.delete(client));
     socket.on('error', (error: Error & { code?: string }) => {
@@ -252,12 +253,21 @@ export class FakeHomeAssistant {
     const problem = upstreamSchemaProblem(type, payload);
     if (problem !== undefined) return { error: { code: 'invalid_format', message: problem } };
     switch (type) {
-      case 'whatsapp/hello':
+      case 'whatsapp/hello': {
         if (payload.protocol_version !== description.protocol_version) {
+          client.saidHello = false;
           return { error: { code: 'unsupported_version', message: `protocol version ${String(payload.protocol_version)} is not supported` } };
         }
-        client.workerId = (payload.worker_id as string | null | undefined) ?? null;
+        // As the integration (websocket_api.websocket_hello): a connection speaks for the worker
+        // that said hello first on it; a hello that adds, drops or changes its worker_id is refused.
+        const workerId = (payload.worker_id as string | null | undefined) ?? null;
+        if (client.saidHello && workerId !== client.workerId) {
+          return { error: { code: 'already_subscribed', message: `this connection belongs to worker (id ${String(client.workerId)}); another worker needs its own connection` } };
+        }
+        client.saidHello = true;
+        client.workerId = workerId;
         return { result: { protocol_version: description.protocol_version, integration_version: '0.1.0-test' } };
+      }
       case 'whatsapp/subscribe': {
         // As the integration: another worker's subscription is refused while one holds the link.
         const holder = [...this.clients].find((other) => other !== client && other.subscriptionId !== undefined);

@@ -29,6 +29,8 @@ export interface UpstreamFixture {
   readonly payload: Record<string, unknown>;
   readonly error?: string;
   readonly schema_valid?: boolean;
+  /** Sent on the connection that said the valid hello first, not on one of its own. */
+  readonly after_hello?: boolean;
 }
 
 export interface DownstreamFixture {
