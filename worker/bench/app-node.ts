@@ -96,9 +96,17 @@ export function lockedVersion(packageLock: string, name: string): string {
 /**
  * Node's flags as the app starts the worker: addon/run.mjs --dry-run on the app's default options
  * prints the command line; the flags are what stands between node and the worker's script. The
- * benchmarks run with them so that what is measured is what runs in the app.
+ * benchmarks run with them so that what is measured is what runs in the app. Read once a process:
+ * the pipeline and the memory benchmark both ask.
  */
 export function appNodeFlags(): string[] {
+  appFlags ??= readAppNodeFlags();
+  return [...appFlags];
+}
+
+let appFlags: readonly string[] | undefined;
+
+function readAppNodeFlags(): string[] {
   const dir = mkdtempSync(join(tmpdir(), 'bench-app-flags-'));
   try {
     const optionsPath = join(dir, 'options.json');

@@ -3,6 +3,7 @@
 //
 //   node dist/worker/bench/run.js [--out FILE] [--only ID[,ID…]] [--log-level LEVEL]
 
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
@@ -14,11 +15,13 @@ import { runPipelineBenchmark } from './pipeline.js';
 import { runQueueBenchmark } from './queue.js';
 import { runRateComplianceBenchmark } from './rate-compliance.js';
 import { runStatusBenchmark } from './status.js';
+import { checkReadmeKeys } from './readme-keys.js';
 import { describeMachine, formatMachine, formatTable, writeReport, type BenchmarkResult, type BenchReport } from './report.js';
 import { elapsedMs } from './stats.js';
 
 const REPOSITORY_ROOT = resolve(fileURLToPath(new URL('../../../', import.meta.url)));
 const DEFAULT_OUTPUT = resolve(REPOSITORY_ROOT, 'bench-results', 'bench.json');
+const README = resolve(REPOSITORY_ROOT, 'README.md');
 
 const BENCHMARKS: readonly { readonly id: string; readonly run: (logger: Logger) => Promise<BenchmarkResult> }[] = [
   { id: 'ingest', run: runIngestBenchmark },
@@ -97,7 +100,18 @@ async function main(): Promise<number> {
   const missed = results.flatMap((result) => result.figures.filter((figure) => figure.met === false).map((figure) => `${result.id}: ${figure.label}`));
   process.stdout.write(`Total ${(report.totalWallMs / 1000).toFixed(1)} s. Figures written to ${options.out}\n`);
   if (missed.length > 0) process.stdout.write(`Targets missed: ${missed.join('; ')}\n`);
+  process.stdout.write(`${readmeKeysLine(Object.keys(report.summary), options.only.length === BENCHMARKS.length)}\n`);
   return 0;
+}
+
+/** Whether the README's benchmark table names the summary keys this run wrote (and, after every benchmark, only those). */
+function readmeKeysLine(written: readonly string[], everyBenchmark: boolean): string {
+  const check = checkReadmeKeys(readFileSync(README, 'utf8'), written);
+  const problems = [
+    ...(check.unnamed.length > 0 ? [`keys the README's benchmark table does not name: ${check.unnamed.join(', ')}`] : []),
+    ...(everyBenchmark && check.missing.length > 0 ? [`keys the README names that no benchmark wrote: ${check.missing.join(', ')}`] : []),
+  ];
+  return problems.length === 0 ? `README: its benchmark table names all ${written.length} summary keys ✓` : `WARNING: ${problems.join('; ')}`;
 }
 
 process.exitCode = await main();
