@@ -6,15 +6,17 @@
 // that Node from the npm registry's node-linux-<arch> package, checks it against the Dockerfile's
 // own sha512, builds better-sqlite3 (the one native module whose ABI follows Node's) for it once,
 // and runs dist/worker/bench/run.js on it with node's flags as addon/run.mjs starts the worker and
-// every argument passed through. Node and the build live in node_modules/.cache, so `npm ci` starts
-// them afresh. `node dist/worker/bench/run.js` still runs the benchmarks on the machine's Node.
+// every argument passed through. Node and the build are cached outside the checkout, as the test
+// suites' environments are (~/.cache/whatsapp-bench, or $WHATSAPP_BENCH_CACHE), in folders named by
+// their versions: `npm ci`, which empties node_modules, or a fresh clone does not build them again.
+// `node dist/worker/bench/run.js` still runs the benchmarks on the machine's Node.
 //
 //   node dist/worker/bench/app-node.js [run.js's arguments]
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NATIVE_MODULES_ENV } from './app-node-hooks.cjs';
@@ -22,7 +24,7 @@ import { NATIVE_MODULES_ENV } from './app-node-hooks.cjs';
 const REPOSITORY_ROOT = resolve(fileURLToPath(new URL('../../../', import.meta.url)));
 const DOCKERFILE = join(REPOSITORY_ROOT, 'addon', 'Dockerfile');
 const PACKAGE_LOCK = join(REPOSITORY_ROOT, 'package-lock.json');
-const CACHE_ROOT = join(REPOSITORY_ROOT, 'node_modules', '.cache', 'whatsapp-bench');
+const CACHE_ROOT = cacheRoot(process.env.WHATSAPP_BENCH_CACHE);
 const RUN_SCRIPT = fileURLToPath(new URL('./run.js', import.meta.url));
 // The app's start script: its dry run prints the worker's command line.
 const APP_START_SCRIPT = join(REPOSITORY_ROOT, 'addon', 'run.mjs');
@@ -30,6 +32,10 @@ const WORKER_BIN_MARKER = '/bench/worker-script';
 const HOOKS_SCRIPT = fileURLToPath(new URL('./app-node-hooks.cjs', import.meta.url));
 // Written last into a cache folder, so one a crash or a failed build left half done is made again.
 const READY_MARKER = '.ready';
+
+function cacheRoot(fromEnvironment: string | undefined): string {
+  return fromEnvironment === undefined || fromEnvironment === '' ? join(homedir(), '.cache', 'whatsapp-bench') : resolve(fromEnvironment);
+}
 
 /** The Node.js release the app's image installs, as addon/Dockerfile pins it. */
 export interface AppNodeRelease {
