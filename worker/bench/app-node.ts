@@ -15,7 +15,7 @@
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,7 +30,7 @@ const RUN_SCRIPT = fileURLToPath(new URL('./run.js', import.meta.url));
 const APP_START_SCRIPT = join(REPOSITORY_ROOT, 'addon', 'run.mjs');
 const WORKER_BIN_MARKER = '/bench/worker-script';
 const HOOKS_SCRIPT = fileURLToPath(new URL('./app-node-hooks.cjs', import.meta.url));
-// Written last into a cache folder, so one a crash or a failed build left half done is made again.
+// Written last into a cache folder's staging copy, before it is renamed into place.
 const READY_MARKER = '.ready';
 
 function cacheRoot(fromEnvironment: string | undefined): string {
@@ -136,50 +136,72 @@ function run(command: string, args: readonly string[], options: { cwd?: string; 
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed with exit code ${result.status ?? result.signal}`);
 }
 
+/**
+ * Makes a cache folder once: `build` fills a staging folder beside it, the ready marker goes in
+ * last, and the staging folder is renamed into place. The cache is shared by every clone on the
+ * machine, so two runs may build the same folder at once: each builds its own, the first rename
+ * wins and the other's build is dropped. A crash leaves only a staging folder, never a half-made
+ * cache; a folder without the marker (one a run before this scheme left half done) is made again.
+ */
+let stagingFolders = 0;
+
+export async function makeCacheFolder(folder: string, build: (staging: string) => Promise<void> | void): Promise<void> {
+  if (existsSync(join(folder, READY_MARKER))) return;
+  const staging = `${folder}.staging-${process.pid}-${++stagingFolders}`;
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+  try {
+    await build(staging);
+    writeFileSync(join(staging, READY_MARKER), `${new Date().toISOString()}\n`);
+    if (existsSync(folder) && !existsSync(join(folder, READY_MARKER))) rmSync(folder, { recursive: true, force: true });
+    renameSync(staging, folder);
+  } catch (error) {
+    // Another run's rename came first (a directory is renamed only onto an empty one).
+    const code = (error as NodeJS.ErrnoException).code;
+    if (!((code === 'ENOTEMPTY' || code === 'EEXIST') && existsSync(join(folder, READY_MARKER)))) throw error;
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
+
 /** Downloads, checks and unpacks the app's Node once; its folder (bin/node, include/node). */
 async function ensureNode(release: AppNodeRelease, folder: string): Promise<string> {
-  const home = join(folder, 'package');
-  if (existsSync(join(folder, READY_MARKER))) return home;
-  rmSync(folder, { recursive: true, force: true });
-  mkdirSync(folder, { recursive: true });
-  const url = `${release.registry}/${release.packageName}/-/${release.packageName}-${release.version}.tgz`;
-  process.stderr.write(`bench: fetching the app's Node.js ${release.version} (${release.packageName}) from the npm registry\n`);
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`GET ${url} answered HTTP ${response.status}`);
-  const tarball = Buffer.from(await response.arrayBuffer());
-  const sha512 = createHash('sha512').update(tarball).digest('hex');
-  if (sha512 !== release.sha512) throw new Error(`${url} has sha512 ${sha512}, not addon/Dockerfile's ${release.sha512}`);
-  const tarballPath = join(folder, 'node.tgz');
-  writeFileSync(tarballPath, tarball);
-  run('tar', ['-xzf', tarballPath, '-C', folder]);
-  rmSync(tarballPath);
-  writeFileSync(join(folder, READY_MARKER), `${release.version}\n`);
-  return home;
+  await makeCacheFolder(folder, async (staging) => {
+    const url = `${release.registry}/${release.packageName}/-/${release.packageName}-${release.version}.tgz`;
+    process.stderr.write(`bench: fetching the app's Node.js ${release.version} (${release.packageName}) from the npm registry\n`);
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`GET ${url} answered HTTP ${response.status}`);
+    const tarball = Buffer.from(await response.arrayBuffer());
+    const sha512 = createHash('sha512').update(tarball).digest('hex');
+    if (sha512 !== release.sha512) throw new Error(`${url} has sha512 ${sha512}, not addon/Dockerfile's ${release.sha512}`);
+    const tarballPath = join(staging, 'node.tgz');
+    writeFileSync(tarballPath, tarball);
+    run('tar', ['-xzf', tarballPath, '-C', staging]);
+    rmSync(tarballPath);
+  });
+  return join(folder, 'package');
 }
 
 /** Builds better-sqlite3 at the locked version against the app's Node headers once; its node_modules. */
-function ensureNativeModules(nodeHome: string, folder: string, betterSqliteVersion: string): string {
-  const modules = join(folder, 'node_modules');
-  if (existsSync(join(folder, READY_MARKER))) return modules;
-  rmSync(folder, { recursive: true, force: true });
-  mkdirSync(folder, { recursive: true });
-  writeFileSync(
-    join(folder, 'package.json'),
-    `${JSON.stringify({ private: true, dependencies: { 'better-sqlite3': betterSqliteVersion }, allowScripts: { 'better-sqlite3': true } }, null, 2)}\n`,
-  );
-  process.stderr.write(`bench: building better-sqlite3 ${betterSqliteVersion} for the app's Node.js (once; about two minutes on two cores)\n`);
-  const env = {
-    ...process.env,
-    // The app's node first, so the install script runs on it; its headers, so node-gyp needs no download.
-    PATH: `${join(nodeHome, 'bin')}:${process.env.PATH ?? ''}`,
-    npm_config_nodedir: nodeHome,
-    // prebuild-install would try GitHub for a prebuilt binary, which this machine cannot reach (its
-    // own rc setting: npm warns of npm_config_build_from_source as an unknown config of its own).
-    'prebuild-install_buildFromSource': 'true',
-  };
-  run('npm', ['install', '--no-audit', '--no-fund', '--no-package-lock'], { cwd: folder, env });
-  writeFileSync(join(folder, READY_MARKER), `${betterSqliteVersion}\n`);
-  return modules;
+async function ensureNativeModules(nodeHome: string, folder: string, betterSqliteVersion: string): Promise<string> {
+  await makeCacheFolder(folder, (staging) => {
+    writeFileSync(
+      join(staging, 'package.json'),
+      `${JSON.stringify({ private: true, dependencies: { 'better-sqlite3': betterSqliteVersion }, allowScripts: { 'better-sqlite3': true } }, null, 2)}\n`,
+    );
+    process.stderr.write(`bench: building better-sqlite3 ${betterSqliteVersion} for the app's Node.js (once; about two minutes on two cores)\n`);
+    const env = {
+      ...process.env,
+      // The app's node first, so the install script runs on it; its headers, so node-gyp needs no download.
+      PATH: `${join(nodeHome, 'bin')}:${process.env.PATH ?? ''}`,
+      npm_config_nodedir: nodeHome,
+      // prebuild-install would try GitHub for a prebuilt binary, which this machine cannot reach (its
+      // own rc setting: npm warns of npm_config_build_from_source as an unknown config of its own).
+      'prebuild-install_buildFromSource': 'true',
+    };
+    run('npm', ['install', '--no-audit', '--no-fund', '--no-package-lock'], { cwd: staging, env });
+  });
+  return join(folder, 'node_modules');
 }
 
 /**
@@ -198,7 +220,7 @@ async function main(): Promise<number> {
   const nodeHome = await ensureNode(release, nodeFolder);
   // Keyed by both versions: a new Node or a new better-sqlite3 each needs a new build.
   const modulesFolder = join(CACHE_ROOT, `better-sqlite3-${betterSqliteVersion}-for-${release.packageName}-${release.version}`);
-  const modules = ensureNativeModules(nodeHome, modulesFolder, betterSqliteVersion);
+  const modules = await ensureNativeModules(nodeHome, modulesFolder, betterSqliteVersion);
   const hooks = preloadOption(HOOKS_SCRIPT);
   const env = {
     ...process.env,

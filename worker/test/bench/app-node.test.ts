@@ -3,12 +3,12 @@
 // better-sqlite3 it builds is the one package-lock.json installs.
 
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { appNodeRelease, dockerfileArgDefaults, lockedVersion, preloadOption } from '../../bench/app-node.js';
+import { appNodeRelease, dockerfileArgDefaults, lockedVersion, makeCacheFolder, preloadOption } from '../../bench/app-node.js';
 import { withTempDir } from '../../bench/temp-dir.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
@@ -51,6 +51,54 @@ test("better-sqlite3 is built at package-lock.json's version", () => {
   const lock = JSON.parse(PACKAGE_LOCK) as { packages: Record<string, { version: string }> };
   assert.equal(lockedVersion(PACKAGE_LOCK, 'better-sqlite3'), lock.packages['node_modules/better-sqlite3']!.version);
   assert.throws(() => lockedVersion(PACKAGE_LOCK, 'no-such-package'), /package-lock\.json does not lock no-such-package/);
+});
+
+test('a cache folder is made once, whole: a failed build leaves nothing, a half-made one is made again', async () => {
+  await withTempDir('cache', async (dir) => {
+    const folder = path.join(dir, 'node-24');
+    const failed = await makeCacheFolder(folder, (staging) => {
+      writeFileSync(path.join(staging, 'half'), '');
+      throw new Error('the download broke');
+    }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    assert.instance(failed, Error);
+    assert.match((failed as Error).message, /the download broke/);
+    assert.equal(readdirSync(dir), [], 'no folder and no staging folder after a failed build');
+
+    mkdirSync(folder);
+    writeFileSync(path.join(folder, 'half'), 'left by a crash before the marker');
+    let builds = 0;
+    const build = (staging: string) => {
+      builds++;
+      writeFileSync(path.join(staging, 'bin'), 'node');
+    };
+    await makeCacheFolder(folder, build);
+    await makeCacheFolder(folder, build);
+    assert.is(builds, 1, 'built once, then found');
+    assert.equal(readdirSync(folder).sort(), ['.ready', 'bin']);
+    assert.equal(readdirSync(dir), ['node-24']);
+  });
+});
+
+test('two runs making the same cache folder at once: one build is kept whole, neither fails', async () => {
+  await withTempDir('cache-race', async (dir) => {
+    const folder = path.join(dir, 'better-sqlite3');
+    let release: () => void = () => undefined;
+    const firstHeld = new Promise<void>((resolve) => (release = resolve));
+    // The first run's build is held until the second run has published its own.
+    const first = makeCacheFolder(folder, async (staging) => {
+      writeFileSync(path.join(staging, 'built-by'), 'first');
+      await firstHeld;
+    });
+    await makeCacheFolder(folder, (staging) => writeFileSync(path.join(staging, 'built-by'), 'second'));
+    release();
+    await first;
+    assert.ok(existsSync(path.join(folder, '.ready')));
+    assert.is(readFileSync(path.join(folder, 'built-by'), 'utf8'), 'second', 'the first rename wins; the later build is dropped whole');
+    assert.equal(readdirSync(dir), ['better-sqlite3'], 'no staging folder left');
+  });
 });
 
 test('the preload reaches node through NODE_OPTIONS from a folder with spaces, quotes and backslashes', async () => {
