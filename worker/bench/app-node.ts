@@ -136,6 +136,9 @@ function run(command: string, args: readonly string[], options: { cwd?: string; 
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed with exit code ${result.status ?? result.signal}`);
 }
 
+// Numbers this process's staging folders, so two makes of one folder never share one.
+let stagingFolders = 0;
+
 /**
  * Makes a cache folder once: `build` fills a staging folder beside it, the ready marker goes in
  * last, and the staging folder is renamed into place. The cache is shared by every clone on the
@@ -143,8 +146,6 @@ function run(command: string, args: readonly string[], options: { cwd?: string; 
  * wins and the other's build is dropped. A crash leaves only a staging folder, never a half-made
  * cache; a folder without the marker (one a run before this scheme left half done) is made again.
  */
-let stagingFolders = 0;
-
 export async function makeCacheFolder(folder: string, build: (staging: string) => Promise<void> | void): Promise<void> {
   if (existsSync(join(folder, READY_MARKER))) return;
   const staging = `${folder}.staging-${process.pid}-${++stagingFolders}`;
