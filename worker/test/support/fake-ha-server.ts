@@ -45,9 +45,8 @@ interface ClientState {
   lastId: number;
   /** The id of this client's whatsapp/subscribe, once accepted. */
   subscriptionId: number | undefined;
-  /** Whether a hello was accepted on it, and the worker_id that hello named. */
-  saidHello: boolean;
-  workerId: string | null;
+  /** The hello accepted on it, with the worker_id it named; undefined until one is. */
+  hello: { readonly workerId: string | null } | undefined;
 }
 
 export class FakeHomeAssistant {
@@ -174,7 +173,7 @@ export class FakeHomeAssistant {
   }
 
   private accept(socket: WebSocket): void {
-    const client: ClientState = { number: ++this.connectionCount, socket, authenticated: false, lastId: 0, subscriptionId: undefined, saidHello: false, workerId: null };
+    const client: ClientState = { number: ++this.connectionCount, socket, authenticated: false, lastId: 0, subscriptionId: undefined, hello: undefined };
     this.clients.add(client);
     socket.on('close', () => this.clients.delete(client));
     socket.on('error', (error: Error & { code?: string }) => {
@@ -255,24 +254,25 @@ export class FakeHomeAssistant {
     switch (type) {
       case 'whatsapp/hello': {
         if (payload.protocol_version !== description.protocol_version) {
-          client.saidHello = false;
+          client.hello = undefined;
           return { error: { code: 'unsupported_version', message: `protocol version ${String(payload.protocol_version)} is not supported` } };
         }
         // As the integration (websocket_api.websocket_hello): a connection speaks for the worker
         // that said hello first on it; a hello that adds, drops or changes its worker_id is refused.
         const workerId = (payload.worker_id as string | null | undefined) ?? null;
-        if (client.saidHello && workerId !== client.workerId) {
-          return { error: { code: 'already_subscribed', message: `this connection belongs to worker (id ${String(client.workerId)}); another worker needs its own connection` } };
+        if (client.hello !== undefined && workerId !== client.hello.workerId) {
+          return { error: { code: 'already_subscribed', message: `this connection belongs to worker (id ${String(client.hello.workerId)}); another worker needs its own connection` } };
         }
-        client.saidHello = true;
-        client.workerId = workerId;
+        client.hello = { workerId };
         return { result: { protocol_version: description.protocol_version, integration_version: '0.1.0-test' } };
       }
       case 'whatsapp/subscribe': {
         // As the integration: another worker's subscription is refused while one holds the link.
         const holder = [...this.clients].find((other) => other !== client && other.subscriptionId !== undefined);
-        if (holder !== undefined && holder.workerId !== null && client.workerId !== null && holder.workerId !== client.workerId) {
-          return { error: { code: 'already_subscribed', message: `another worker holds the subscription: worker (id ${holder.workerId}); one WhatsApp account needs one worker` } };
+        const holderId = holder?.hello?.workerId ?? null;
+        const clientId = client.hello?.workerId ?? null;
+        if (holderId !== null && clientId !== null && holderId !== clientId) {
+          return { error: { code: 'already_subscribed', message: `another worker holds the subscription: worker (id ${holderId}); one WhatsApp account needs one worker` } };
         }
         return { result: null };
       }
